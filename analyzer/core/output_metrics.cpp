@@ -1,0 +1,229 @@
+#include "flakescope/output_metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "flakescope/hash.h"
+#include "flakescope/report.h"
+#include "flakescope/ulp.h"
+
+namespace flakescope {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Decodes element i of a buffer as double, and measures ULP distance in the buffer's own format.
+struct Decoder {
+  DType dtype;
+  const unsigned char* p;
+
+  double value(std::size_t i) const {
+    switch (dtype) {
+      case DType::kFloat64: { double v; std::memcpy(&v, p + 8 * i, 8); return v; }
+      case DType::kFloat32: { float v; std::memcpy(&v, p + 4 * i, 4); return v; }
+      case DType::kFloat16: return half_to_double(bits16(i));
+      case DType::kBFloat16: return bfloat16_to_double(bits16(i));
+      case DType::kInt64: { std::int64_t v; std::memcpy(&v, p + 8 * i, 8); return double(v); }
+      case DType::kInt32: { std::int32_t v; std::memcpy(&v, p + 4 * i, 4); return v; }
+      case DType::kInt16: { std::int16_t v; std::memcpy(&v, p + 2 * i, 2); return v; }
+      case DType::kInt8: return static_cast<std::int8_t>(p[i]);
+      case DType::kUInt8: return p[i];
+      case DType::kBool: return p[i] != 0;
+    }
+    return 0;
+  }
+  std::uint16_t bits16(std::size_t i) const {
+    std::uint16_t b;
+    std::memcpy(&b, p + 2 * i, 2);
+    return b;
+  }
+};
+
+double ulp_between(const Decoder& a, const Decoder& e, std::size_t i, double av, double ev) {
+  switch (a.dtype) {
+    case DType::kFloat64: return double(ulp_distance(av, ev));
+    case DType::kFloat32: return double(ulp_distance(float(av), float(ev)));
+    case DType::kFloat16: return double(ulp_distance_half(a.bits16(i), e.bits16(i)));
+    case DType::kBFloat16: return double(ulp_distance_bfloat16(a.bits16(i), e.bits16(i)));
+    default: return std::fabs(av - ev);  // integers: the distance is the difference
+  }
+}
+
+bool same_nonfinite(double a, double e) {
+  if (std::isnan(a) && std::isnan(e)) return true;
+  return a == e;  // same-signed infinities
+}
+
+}  // namespace
+
+std::size_t TensorView::numel() const {
+  std::size_t n = 1;
+  for (auto d : shape) n *= static_cast<std::size_t>(d < 0 ? 0 : d);
+  return n;
+}
+
+OutputAccumulator::OutputAccumulator(std::string name) { m_.name = std::move(name); }
+
+void OutputAccumulator::add(const TensorView& run) {
+  const std::size_t n = run.numel();
+  const std::size_t bytes = run.nbytes();
+  const std::size_t index = m_.runs++;
+
+  if (hashes_.size() < kMaxDistinct) {
+    hashes_.insert(hash_bytes(run.data, bytes, static_cast<std::uint64_t>(run.dtype)));
+  } else {
+    m_.distinct_capped = true;
+  }
+
+  if (index == 0) {
+    m_.dtype = run.dtype;
+    m_.shape = run.shape;
+    m_.rtol_for_margin = default_tolerance(run.dtype).rtol;
+    ref_bytes_.assign(static_cast<const unsigned char*>(run.data),
+                      static_cast<const unsigned char*>(run.data) + bytes);
+    Decoder d{run.dtype, ref_bytes_.data()};
+    ref_values_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      ref_values_[i] = d.value(i);
+      if (std::isnan(ref_values_[i])) ++m_.nan_first;
+      else if (std::isinf(ref_values_[i])) ++m_.inf_first;
+    }
+    m_.identical_to_first = 1;
+    return;
+  }
+
+  if (run.dtype != m_.dtype || run.shape != m_.shape) {
+    // Not comparable element by element: a finding on its own, and a certain failure of any
+    // assert_close, so the deviation samples are infinite.
+    ++m_.shape_changes;
+    for (auto* v : {&m_.samples.abs, &m_.samples.rel, &m_.samples.ulp, &m_.samples.atol_at_rtol})
+      v->push_back(kInf);
+    m_.max_abs_dev = m_.max_rel_dev = m_.max_ulp = kInf;
+    return;
+  }
+
+  if (std::memcmp(run.data, ref_bytes_.data(), bytes) == 0) {
+    ++m_.identical_to_first;
+    for (auto* v : {&m_.samples.abs, &m_.samples.rel, &m_.samples.ulp, &m_.samples.atol_at_rtol})
+      v->push_back(0.0);
+    if (!mean_.empty()) {
+      const double count = double(index + 1);
+      for (std::size_t i = 0; i < n; ++i) {
+        const double delta = ref_values_[i] - mean_[i];
+        mean_[i] += delta / count;
+        m2_[i] += delta * (ref_values_[i] - mean_[i]);
+      }
+    }
+    return;
+  }
+
+  if (mean_.empty()) {
+    // Every run so far equalled the reference: the Welford state is exactly (ref, 0).
+    mean_ = ref_values_;
+    m2_.assign(n, 0.0);
+  }
+
+  Decoder a{run.dtype, static_cast<const unsigned char*>(run.data)};
+  Decoder e{run.dtype, ref_bytes_.data()};
+  const double rtol = m_.rtol_for_margin;
+  const double count = double(index + 1);
+  double max_abs = 0, max_rel = 0, max_ulp = 0, margin = 0;
+  double dot = 0, na = 0, ne = 0;
+  bool nonfinite_mismatch = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    double av = a.value(i);
+    const double ev = ref_values_[i];
+    if (!std::isfinite(av) || !std::isfinite(ev)) {
+      if (!same_nonfinite(av, ev)) nonfinite_mismatch = true;
+      av = ev;  // keep the Welford state finite; the mismatch is counted on its own
+    } else {
+      const double diff = std::fabs(av - ev);
+      max_abs = std::max(max_abs, diff);
+      if (ev != 0) max_rel = std::max(max_rel, diff / std::fabs(ev));
+      margin = std::max(margin, diff - rtol * std::fabs(ev));
+      if (diff != 0) max_ulp = std::max(max_ulp, ulp_between(a, e, i, av, ev));
+      dot += av * ev;
+      na += av * av;
+      ne += ev * ev;
+    }
+    const double delta = av - mean_[i];
+    mean_[i] += delta / count;
+    m2_[i] += delta * (av - mean_[i]);
+  }
+  if (nonfinite_mismatch) {
+    ++m_.nonfinite_mismatch_runs;
+    max_abs = max_rel = max_ulp = margin = kInf;
+  }
+  const double cosine =
+      (na == 0 && ne == 0) ? 0.0 : (na == 0 || ne == 0) ? 1.0 : 1.0 - dot / std::sqrt(na * ne);
+  m_.max_cosine_distance = std::max(m_.max_cosine_distance, cosine);
+  m_.max_abs_dev = std::max(m_.max_abs_dev, max_abs);
+  m_.max_rel_dev = std::max(m_.max_rel_dev, max_rel);
+  m_.max_ulp = std::max(m_.max_ulp, max_ulp);
+  m_.samples.abs.push_back(max_abs);
+  m_.samples.rel.push_back(max_rel);
+  m_.samples.ulp.push_back(max_ulp);
+  m_.samples.atol_at_rtol.push_back(margin);
+}
+
+OutputMetrics OutputAccumulator::metrics() const {
+  OutputMetrics out = m_;
+  out.distinct_outputs = hashes_.size();
+  // Hash collisions aside, a non-identical run is a distinct output: never report fewer.
+  if (out.identical_to_first < out.runs && out.distinct_outputs < 2) out.distinct_outputs = 2;
+  if (!m2_.empty() && out.runs > 1) {
+    double sum = 0;
+    for (double v : m2_) {
+      const double sd = std::sqrt(std::max(0.0, v / double(out.runs - 1)));
+      out.std_max = std::max(out.std_max, sd);
+      sum += sd;
+    }
+    out.std_mean = sum / double(m2_.size());
+  }
+  return out;
+}
+
+namespace {
+nlohmann::json sample_array(const std::vector<double>& v) {
+  auto arr = nlohmann::json::array();
+  for (double x : v) arr.push_back(json_number(x));
+  return arr;
+}
+}  // namespace
+
+nlohmann::json to_json(const OutputMetrics& m, bool with_samples) {
+  nlohmann::json j = {
+      {"dtype", std::string(dtype_name(m.dtype))},
+      {"shape", m.shape},
+      {"runs", m.runs},
+      {"bitwise_identical_runs", m.identical_to_first},
+      {"identical_to_first", m.runs ? double(m.identical_to_first) / double(m.runs) : 0.0},
+      {"distinct_outputs", m.distinct_outputs},
+      {"distinct_outputs_capped", m.distinct_capped},
+      {"max_abs_dev", json_number(m.max_abs_dev)},
+      {"max_rel_dev", json_number(m.max_rel_dev)},
+      {"max_ulp", json_number(m.max_ulp)},
+      {"max_cosine_distance", m.max_cosine_distance},
+      {"std_max", m.std_max},
+      {"std_mean", m.std_mean},
+      {"nan_first_run", m.nan_first},
+      {"inf_first_run", m.inf_first},
+      {"nonfinite_positions_stable", m.nonfinite_mismatch_runs == 0},
+      {"nonfinite_mismatch_runs", m.nonfinite_mismatch_runs},
+      {"shape_or_dtype_changes", m.shape_changes},
+      {"rtol_for_margin", m.rtol_for_margin},
+  };
+  if (with_samples) {
+    j["samples"] = {{"abs", sample_array(m.samples.abs)},
+                    {"rel", sample_array(m.samples.rel)},
+                    {"ulp", sample_array(m.samples.ulp)},
+                    {"atol_at_rtol", sample_array(m.samples.atol_at_rtol)}};
+  }
+  return j;
+}
+
+}  // namespace flakescope

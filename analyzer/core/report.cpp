@@ -1,0 +1,124 @@
+#include "flakescope/report.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <thread>
+
+#include "flakescope/error.h"
+#include "flakescope/version.h"
+
+namespace flakescope {
+
+std::string utc_timestamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+nlohmann::json machine_info() {
+  std::string cpu = "unknown";
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) cpu = line.substr(line.find_first_not_of(" \t", colon + 1));
+      break;
+    }
+  }
+  utsname u{};
+  uname(&u);
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return {{"cpu", cpu},
+          {"hardware_threads", std::thread::hardware_concurrency()},
+          {"os", std::string(u.sysname) + " " + u.release},
+          {"arch", std::string(u.machine)}};
+}
+
+nlohmann::json new_report(std::string_view kind, const std::vector<std::string>& command,
+                          const nlohmann::json& context) {
+  nlohmann::json r = {
+      {"schema", std::string(kReportSchema)},
+      {"kind", std::string(kind)},
+      {"tool", {{"name", "flakescope"}, {"version", FLAKESCOPE_VERSION}}},
+      {"created", utc_timestamp()},
+      {"machine", machine_info()},
+      {"command", command},
+      {"partial", false},
+  };
+  for (auto it = context.begin(); it != context.end(); ++it) {
+    if (it.key() == "machine" && r["machine"].is_object()) r["machine"].update(it.value());
+    else r[it.key()] = it.value();
+  }
+  return r;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open (missing or unreadable)");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw InputError(path + ": read error");
+  return ss.str();
+}
+
+nlohmann::json load_report(const std::string& path) {
+  const std::string text = read_file(path);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw InputError(path + ": not a JSON document");
+  if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string())
+    throw InputError(path + ": not a flakescope report (no \"schema\" field)");
+  const std::string schema = j["schema"].get<std::string>();
+  if (schema != kReportSchema)
+    throw InputError(path + ": schema '" + schema + "' is not supported (expected '" +
+                     std::string(kReportSchema) + "')");
+  if (!j.contains("kind") || !j["kind"].is_string())
+    throw InputError(path + ": report has no \"kind\"");
+  return j;
+}
+
+void write_file_atomic(const std::string& path, std::string_view content) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw InputError(path + ": cannot write (folder missing or not writable)");
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw InputError(path + ": write failed (disk full?)");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw InputError(path + ": cannot replace the file");
+  }
+}
+
+nlohmann::json json_number(double v) {
+  if (std::isnan(v)) return nullptr;
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+double number_from_json(const nlohmann::json& j) {
+  if (j.is_number()) return j.get<double>();
+  if (j.is_string()) {
+    const auto& s = j.get_ref<const std::string&>();
+    if (s == "inf") return std::numeric_limits<double>::infinity();
+    if (s == "-inf") return -std::numeric_limits<double>::infinity();
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace flakescope

@@ -1,0 +1,1 @@
+// Translation unit anchor for the stats library; real sources live beside it.

@@ -1,0 +1,25 @@
+#pragma once
+// Errors and exit codes shared by every subcommand.
+//
+// Library code never exits the process: it throws. `main` maps the exception type to the exit code,
+// so a bad flag deep inside a subcommand still ends as one line on stderr and exit 2.
+#include <stdexcept>
+#include <string>
+
+namespace flakescope {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFinding = 1,    // nondeterminism found where determinism was expected, flaky, gate failed
+  kExitUsage = 2,      // bad flag, bad input file, unknown probe
+  kExitInternal = 3,   // a bug in flakescope
+  kExitInterrupted = 130,
+};
+
+// Bad input from the user or from a file: reported as one line, exit code 2.
+class InputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace flakescope
