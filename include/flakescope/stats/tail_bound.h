@@ -1,0 +1,69 @@
+#pragma once
+// An upper confidence bound on the deviation that a run exceeds with probability at most `target`,
+// from one nonnegative scalar per run (max |a-e|, max rel, ULP, assert_close margin).
+//
+// Model: real deviations have a point mass at 0 (bitwise-identical runs) and a positive part,
+// often on a lattice (ULPs). P(dev > b) = P(dev > 0) * P(dev > b | dev > 0). The method, in order:
+//  1. no positive sample: "exact" (bound 0), with the binomial upper bound on a change;
+//  2. +inf samples (runs that could not be compared) exceed every finite bound: "unbounded" when
+//     their rate is provably above the target;
+//  3. zeros present: the confidence is split (Bonferroni) between a one-sided Clopper-Pearson
+//     upper bound on P(dev > 0) and the positive part, whose target becomes
+//     target / upper(P(dev > 0)); if that upper bound alone is <= target, the bound is 0 ("exact");
+//  4. "empirical": the distribution-free order-statistic bound, when the data support it;
+//  5. "gpd": peaks over threshold on the positive part (the top max(15, 20%) of it), ties broken by
+//     an upward jitter of less than the smallest gap (it can only raise the data, so it can only
+//     raise the bound), a GPD fit checked by Anderson-Darling, and the profile-likelihood upper
+//     bound of the quantile;
+//  6. otherwise "refused", with the reason and the runs that would be needed.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace flakescope::stats {
+
+struct TailOptions {
+  double target = 1e-4;       // per-run exceedance probability the bound must keep
+  double confidence = 0.95;   // one-sided confidence of the bound
+  std::uint64_t seed = 20261125;
+  std::size_t min_exceedances = 15;  // smallest tail the GPD is fitted to
+  double tail_fraction = 0.2;        // fraction of the positive samples above the threshold
+};
+
+struct TailBound {
+  std::string method;  // "exact", "empirical", "gpd", "exponential", "unbounded", "refused"
+  std::string reason;  // why this method (and for "refused", why no bound)
+  bool has_bound = false;
+  double bound = 0;    // the recommended bound (valid when has_bound)
+  double estimate = 0; // the point estimate of the quantile (gpd/exponential), else = bound
+  std::size_t n = 0;
+  std::size_t zeros = 0;
+  std::size_t infinite = 0;
+  double change_rate_upper = 1;  // one-sided upper bound on P(dev > 0)
+  // The tail fit (gpd/exponential).
+  double threshold = 0;
+  std::size_t exceedances = 0;
+  double shape = 0;
+  double scale = 0;
+  double gof_statistic = 0;  // Anderson-Darling A^2
+  double gof_critical = 0;   // its 5% critical value
+  double jitter = 0;         // width of the upward tie-breaking jitter (0: no ties)
+  std::size_t runs_needed = 0;  // runs (in total) before a bound can be given; 0 when it was given
+  std::size_t runs_distribution_free = 0;  // zero-exceedance runs certifying the target
+};
+
+// Throws InputError for an empty sample, NaN or negative values, or options out of range.
+TailBound bound_tail_quantile(const std::vector<double>& samples, const TailOptions& options);
+
+// Distribution-free: the smallest order statistic x_(j) of `sorted` (ascending) with
+// P(Binomial(m, 1 - p) <= j - 1) >= confidence, i.e. an upper confidence bound on the (1 - p)
+// quantile. Returns false when even the maximum does not qualify.
+bool empirical_quantile_bound(const std::vector<double>& sorted, double p, double confidence,
+                              double* bound);
+
+nlohmann::json to_json(const TailBound& b);
+
+}  // namespace flakescope::stats
