@@ -1,0 +1,50 @@
+// Markdown for a pull-request comment or a CI step summary: verdict first, findings first, short.
+#include <sstream>
+
+#include "report/format_renderers.h"
+#include "report/report_tables.h"
+
+namespace flakescope::report {
+namespace {
+
+// Probes without anything to say are listed in one line, not one table each.
+void render_probes(const ReportView& view, std::ostringstream& out) {
+  std::vector<std::string> quiet;
+  for (const auto& p : view.probes) {
+    if (p.severity == Severity::kOk) {
+      quiet.push_back("`" + p.name + "`");
+      continue;
+    }
+    out << "### " << (p.severity == Severity::kFinding ? "❌ " : "⚠️ ") << "`" << p.name << "`\n\n";
+    if (!p.diagnosis.empty()) out << p.diagnosis << "\n\n";
+    out << render_markdown_table(probe_settings_table(p)) << "\n";
+    for (const auto& fix : p.fixes) out << "- fix: " << fix << "\n";
+    if (!p.fixes.empty()) out << "\n";
+  }
+  if (!quiet.empty()) {
+    out << "Bitwise-deterministic under every setting: ";
+    for (std::size_t i = 0; i < quiet.size(); ++i) out << (i ? ", " : "") << quiet[i];
+    out << "\n";
+  }
+}
+
+}  // namespace
+
+std::string render_markdown(const ReportView& view) {
+  std::ostringstream out;
+  out << "## flakescope " << view.kind;
+  if (view.kind == "gate") out << ": " << (view.gate_verdict == "pass" ? "✅ pass" : "❌ FAIL");
+  out << "\n\n**" << summary_line(view) << "**";
+  if (!view.libtorch.empty()) out << " · LibTorch " << view.libtorch;
+  if (!view.created.empty()) out << " · " << view.created;
+  out << "\n\n";
+  if (view.kind == "probe") render_probes(view, out);
+  if (view.kind == "audit") out << render_markdown_table(audit_tests_table(view.tests));
+  if (view.kind == "gate") {
+    if (!view.gate_baseline.empty()) out << "Baseline: `" << view.gate_baseline << "`\n\n";
+    out << render_markdown_table(gate_checks_table(view.checks));
+  }
+  return out.str();
+}
+
+}  // namespace flakescope::report

@@ -1,1 +1,0 @@
-// Translation unit anchor for the report library; real sources live beside it.

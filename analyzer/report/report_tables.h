@@ -1,0 +1,22 @@
+#pragma once
+// The tables that the terminal and Markdown reporters both print, built once from the view model.
+#include "report/report_view.h"
+#include "report/text_table.h"
+
+namespace flakescope::report {
+
+// One row per setting: setting, verdict, runs, distinct outputs, max abs dev, max ULP.
+TextTable probe_settings_table(const ProbeView& probe);
+
+// One row per audited test: verdict, test, failures/runs, rate with interval, retries.
+TextTable audit_tests_table(const std::vector<TestView>& tests);
+
+// One row per gate check: status, target, setting/output, rule, message.
+TextTable gate_checks_table(const std::vector<GateCheckView>& checks);
+
+Tone verdict_tone(const std::string& verdict);
+
+// A one-line summary: "2 findings, 1 warning in 7 probes".
+std::string summary_line(const ReportView& view);
+
+}  // namespace flakescope::report

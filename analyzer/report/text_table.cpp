@@ -1,0 +1,93 @@
+// Terminal and Markdown renderings of one TextTable (see text_table.h).
+#include "report/text_table.h"
+
+#include <algorithm>
+
+namespace flakescope::report {
+namespace {
+
+// Display width: count UTF-8 code points, not bytes, so "±" and "…" line up.
+std::size_t display_width(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+std::string pad(const std::string& s, std::size_t width, Align align) {
+  const std::size_t w = display_width(s);
+  if (w >= width) return s;
+  const std::string fill(width - w, ' ');
+  return align == Align::kLeft ? s + fill : fill + s;
+}
+
+std::string escape_markdown_cell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
+Align align_of(const TextTable& t, std::size_t col) {
+  return col < t.align.size() ? t.align[col] : Align::kLeft;
+}
+
+}  // namespace
+
+std::string paint(const std::string& text, Tone tone, bool color) {
+  if (!color || tone == Tone::kPlain) return text;
+  const char* code = tone == Tone::kGood ? "\x1b[32m"
+                     : tone == Tone::kBad ? "\x1b[1;31m"
+                     : tone == Tone::kWarn ? "\x1b[33m"
+                                           : "\x1b[2m";
+  return code + text + "\x1b[0m";
+}
+
+std::string render_aligned(const TextTable& t, const std::string& indent, bool color) {
+  std::vector<std::size_t> width(t.header.size(), 0);
+  for (std::size_t c = 0; c < t.header.size(); ++c) width[c] = display_width(t.header[c]);
+  for (const auto& row : t.rows)
+    for (std::size_t c = 0; c < row.size() && c < width.size(); ++c)
+      width[c] = std::max(width[c], display_width(row[c].text));
+  std::string out;
+  auto line = [&](auto cell_text, auto cell_tone, std::size_t n) {
+    std::string l = indent;
+    for (std::size_t c = 0; c < n; ++c) {
+      if (c) l += "  ";
+      // The last left-aligned column is not padded: no trailing blanks.
+      const bool last = c + 1 == n;
+      std::string text = last && align_of(t, c) == Align::kLeft
+                             ? cell_text(c)
+                             : pad(cell_text(c), width[c], align_of(t, c));
+      l += paint(text, cell_tone(c), color);
+    }
+    out += l + "\n";
+  };
+  line([&](std::size_t c) { return t.header[c]; }, [](std::size_t) { return Tone::kDim; },
+       t.header.size());
+  for (const auto& row : t.rows)
+    line([&](std::size_t c) { return row[c].text; }, [&](std::size_t c) { return row[c].tone; },
+         std::min(row.size(), width.size()));
+  return out;
+}
+
+std::string render_markdown_table(const TextTable& t) {
+  std::string out = "|";
+  for (const auto& h : t.header) out += " " + escape_markdown_cell(h) + " |";
+  out += "\n|";
+  for (std::size_t c = 0; c < t.header.size(); ++c)
+    out += align_of(t, c) == Align::kRight ? "---:|" : ":---|";
+  out += "\n";
+  for (const auto& row : t.rows) {
+    out += "|";
+    for (std::size_t c = 0; c < t.header.size(); ++c)
+      out += " " + escape_markdown_cell(c < row.size() ? row[c].text : "") + " |";
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace flakescope::report
