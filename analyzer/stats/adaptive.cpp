@@ -1,0 +1,99 @@
+// Adaptive stopping rules (see include/flakescope/stats/adaptive.h).
+#include "flakescope/stats/adaptive.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "flakescope/error.h"
+#include "flakescope/stats/rates.h"
+
+namespace flakescope::stats {
+namespace {
+
+std::size_t next_batch_of(std::size_t done, std::size_t min_runs, std::size_t batch,
+                          std::size_t max_runs) {
+  if (done >= max_runs) return 0;
+  if (done < min_runs) return min_runs - done;
+  return std::min(batch, max_runs - done);
+}
+
+void check_schedule(std::size_t min_runs, std::size_t batch, std::size_t max_runs) {
+  if (min_runs == 0 || batch == 0) throw InputError("adaptive runs: minimum and batch must be > 0");
+  if (max_runs < min_runs) throw InputError("adaptive runs: the cap is below the minimum");
+}
+
+}  // namespace
+
+AdaptiveStopper::AdaptiveStopper(AdaptiveOptions options) : options_(options) {
+  check_schedule(options_.min_runs, options_.batch, options_.max_runs);
+  if (!(options_.relative_change > 0)) throw InputError("adaptive runs: relative change must be > 0");
+}
+
+bool AdaptiveStopper::should_stop(const std::vector<double>& samples) const {
+  return should_stop(samples, nullptr);
+}
+
+bool AdaptiveStopper::should_stop(const std::vector<double>& samples, std::string* reason) const {
+  const auto say = [&](bool stop, const std::string& why) {
+    if (reason) *reason = why;
+    return stop;
+  };
+  const std::size_t n = samples.size();
+  if (n >= options_.max_runs) return say(true, "reached the cap of runs");
+  if (n < options_.min_runs) return say(false, "below the minimum of runs");
+  if (n < options_.min_runs + options_.batch) return say(false, "no earlier batch to compare with");
+  const TailBound now = bound_tail_quantile(samples, options_.tail);
+  const std::vector<double> before_samples(samples.begin(),
+                                           samples.end() - static_cast<long>(options_.batch));
+  const TailBound before = bound_tail_quantile(before_samples, options_.tail);
+  if (!now.has_bound || !before.has_bound) return say(false, "no bound yet: " + now.reason);
+  if (now.method != before.method) return say(false, "the method changed");
+  const double change = std::abs(now.bound - before.bound);
+  if (change <= options_.relative_change * std::abs(now.bound)) {
+    return say(true, "the recommendation is stable over the last batch");
+  }
+  return say(false, "the recommendation still moves");
+}
+
+std::size_t AdaptiveStopper::next_batch(std::size_t done) const {
+  return next_batch_of(done, options_.min_runs, options_.batch, options_.max_runs);
+}
+
+PassFailStopper::PassFailStopper(PassFailOptions options) : options_(options) {
+  check_schedule(options_.min_runs, options_.batch, options_.max_runs);
+  if (!(options_.max_width > 0 && options_.max_width < 1)) {
+    throw InputError("adaptive runs: interval width must be in (0, 1)");
+  }
+  if (!(options_.confidence > 0 && options_.confidence < 1)) {
+    throw InputError("adaptive runs: confidence must be in (0, 1)");
+  }
+}
+
+bool PassFailStopper::should_stop(std::size_t failures, std::size_t runs) const {
+  return should_stop(failures, runs, nullptr);
+}
+
+bool PassFailStopper::should_stop(std::size_t failures, std::size_t runs,
+                                  std::string* reason) const {
+  const auto say = [&](bool stop, const char* why) {
+    if (reason) *reason = why;
+    return stop;
+  };
+  if (failures > runs) throw InputError("adaptive runs: more failures than runs");
+  if (runs >= options_.max_runs) return say(true, "reached the cap of runs");
+  if (runs < options_.min_runs) return say(false, "below the minimum of runs");
+  const RateEstimate e = estimate_rate(failures, runs, options_.confidence);
+  if (e.clopper_pearson.upper - e.clopper_pearson.lower <= options_.max_width) {
+    return say(true, "the failure-rate interval is narrow enough");
+  }
+  if (failures >= options_.decisive_count && runs - failures >= options_.decisive_count) {
+    return say(true, "clearly flaky: both outcomes occurred often");
+  }
+  return say(false, "the failure rate is not yet known well enough");
+}
+
+std::size_t PassFailStopper::next_batch(std::size_t done) const {
+  return next_batch_of(done, options_.min_runs, options_.batch, options_.max_runs);
+}
+
+}  // namespace flakescope::stats
