@@ -358,10 +358,11 @@ def _record(capture_path, api, site, args, kwargs, result, exception):
             passed = exception is None and bool(result)
         else:
             passed = exception is None
-        line.update(_measure(api, args, kwargs))
         line["passed"] = passed
         if exception is not None and not isinstance(exception, AssertionError):
+            # The call itself was invalid (bad arguments, unsupported types): no tolerance fixes it.
             line["exception"] = "%s: %s" % (type(exception).__name__, str(exception).split("\n")[0])
+        line.update(_measure(api, args, kwargs))
     except Exception as exc:  # recording must never change the test's outcome
         line["error"] = "%s: %s" % (type(exc).__name__, exc)
         line["passed"] = exception is None and (result is None or bool(_safe_bool(result)))
@@ -401,6 +402,8 @@ def _measure(api, args, kwargs):
             rtol, atol = bound.get("rtol"), bound.get("atol")
             if rtol is None and atol is None:
                 rtol, atol = _torch_defaults(a_dtype, e_dtype)
+            elif rtol is None or atol is None:
+                raise ValueError("only one of rtol and atol given")  # assert_close rejects it too
         else:
             rtol = bound.get("rtol", api.defaults[0])
             atol = bound.get("atol", api.defaults[1])
