@@ -1,1 +1,0 @@
-// Translation unit anchor for the audit library; real sources live beside it.
