@@ -53,41 +53,28 @@ std::vector<double> samples(const json& metric, const char* which) {
   return out;
 }
 
-// The statistics engine's recommendation: the recommended absolute bound and the fitted tail, if
-// it gives them (several spellings accepted; absent fields simply leave the plot without them).
+// The statistics engine's recommendation for an absolute bound (include/flakescope/stats/
+// recommend.h): "atol": {"bound", "n", "tail": {"threshold", "exceedances", "shape", "scale"}}.
 std::optional<double> recommended_bound(const json& rec) {
-  for (const char* key : {"atol", "bound", "abs_bound", "recommended_atol"}) {
-    if (rec.contains(key)) {
-      const json& v = rec[key];
-      if (v.is_number()) return v.get<double>();
-      if (v.is_object())
-        for (const char* inner : {"value", "bound", "upper", "atol"})
-          if (v.contains(inner) && v[inner].is_number()) return v[inner].get<double>();
-    }
-  }
+  const json atol = rec.value("atol", json::object());
+  if (atol.is_object() && atol.contains("bound") && !atol["bound"].is_null())
+    return number_from_json(atol["bound"]);
   return std::nullopt;
 }
 
+// The fitted tail: P(X > x) = exceedances / n * GPD survival above the threshold.
 std::optional<TailFit> tail_fit(const json& rec) {
-  for (const char* key : {"tail", "fit", "gpd"}) {
-    if (!rec.contains(key) || !rec[key].is_object()) continue;
-    const json& t = rec[key];
-    auto get = [&](std::initializer_list<const char*> names, double fallback) {
-      for (const char* n : names)
-        if (t.contains(n) && t[n].is_number()) return t[n].get<double>();
-      return fallback;
-    };
-    TailFit fit;
-    fit.threshold = get({"threshold", "u"}, NAN);
-    fit.scale = get({"scale", "sigma"}, NAN);
-    fit.shape = get({"shape", "xi"}, 0);
-    fit.exceedance_rate = get({"exceedance_rate", "zeta", "tail_fraction"}, NAN);
-    if (std::isnan(fit.exceedance_rate) && t.contains("exceedances") && t.contains("n") &&
-        t["exceedances"].is_number() && t["n"].is_number() && t["n"].get<double>() > 0)
-      fit.exceedance_rate = t["exceedances"].get<double>() / t["n"].get<double>();
-    if (std::isfinite(fit.threshold) && std::isfinite(fit.scale) && std::isfinite(fit.exceedance_rate))
-      return fit;
-  }
+  const json atol = rec.value("atol", json::object());
+  if (!atol.is_object() || !atol.contains("tail") || !atol["tail"].is_object()) return std::nullopt;
+  const json& t = atol["tail"];
+  const double n = number_from_json(atol.value("n", json(0)));
+  TailFit fit;
+  fit.threshold = number_from_json(t.value("threshold", json()));
+  fit.scale = number_from_json(t.value("scale", json()));
+  fit.shape = number_from_json(t.value("shape", json(0)));
+  fit.exceedance_rate = n > 0 ? number_from_json(t.value("exceedances", json(0))) / n : NAN;
+  if (std::isfinite(fit.threshold) && std::isfinite(fit.scale) && std::isfinite(fit.exceedance_rate))
+    return fit;
   return std::nullopt;
 }
 

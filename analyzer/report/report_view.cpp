@@ -42,7 +42,9 @@ const json& require_array(const json& report, const char* key) {
   return report[key];
 }
 
-SettingRow make_setting_row(const json& s) {
+// `raises_when_controlled`: the op raises under deterministic mode (PyTorch's "no deterministic
+// implementation"), which the diagnosis explains; that error is information, not a finding.
+SettingRow make_setting_row(const json& s, bool raises_when_controlled) {
   SettingRow row;
   row.setting = str(s, "setting", "?");
   row.verdict = str(s, "verdict", "?");
@@ -56,7 +58,8 @@ SettingRow make_setting_row(const json& s) {
     }
   }
   const bool controlled = row.setting == "controlled";
-  row.finding = row.verdict == "error" || (controlled && row.verdict == "nondeterministic");
+  row.finding = (row.verdict == "error" && !raises_when_controlled) ||
+                (controlled && row.verdict == "nondeterministic");
   return row;
 }
 
@@ -64,16 +67,17 @@ ProbeView make_probe(const json& p) {
   ProbeView v;
   v.name = str(p, "name", "?");
   v.description = str(p, "description");
-  if (p.contains("settings") && p["settings"].is_array())
-    for (const auto& s : p["settings"]) v.settings.push_back(make_setting_row(s));
   const json diagnosis = p.value("diagnosis", json::object());
+  const bool raises = diagnosis.is_object() && diagnosis.value("raises_when_controlled", false);
+  if (p.contains("settings") && p["settings"].is_array())
+    for (const auto& s : p["settings"]) v.settings.push_back(make_setting_row(s, raises));
   v.causes = strings(diagnosis, "causes");
   v.diagnosis = str(diagnosis, "summary");
   v.fixes = strings(diagnosis, "fixes");
   bool any_nondeterministic = false;
   for (const auto& row : v.settings) {
     if (row.finding) v.severity = Severity::kFinding;
-    if (row.verdict == "nondeterministic") any_nondeterministic = true;
+    if (row.verdict == "nondeterministic" || row.verdict == "error") any_nondeterministic = true;
   }
   if (v.severity != Severity::kFinding && any_nondeterministic) v.severity = Severity::kNote;
   return v;

@@ -1,0 +1,54 @@
+// `flakescope report REPORT --format md|html|junit|terminal|json [--out FILE]`: renders any report
+// (probe, audit, gate). Markdown is also appended to $GITHUB_STEP_SUMMARY when that is set.
+#include <boost/program_options.hpp>
+
+#include "cli/commands.h"
+#include "cli/report_output.h"
+#include "flakescope/error.h"
+#include "flakescope/report.h"
+#include "flakescope/reporters.h"
+
+namespace po = boost::program_options;
+
+namespace flakescope::cli {
+
+int cmd_report(const CommandArgs& a) {
+  std::string input, format_name = "terminal", out_path;
+  po::options_description desc(
+      "usage: flakescope report REPORT.json --format md|html|junit|terminal|json [--out FILE]\n\n"
+      "Renders a probe, audit or gate report. Markdown is also appended to $GITHUB_STEP_SUMMARY\n"
+      "when that variable is set (GitHub Actions step summary)");
+  desc.add_options()("help,h", "show this help")(
+      "format,f", po::value(&format_name)->default_value("terminal"),
+      "terminal, md, html (self-contained, with plots), junit (XML for CI) or json")(
+      "out,o", po::value(&out_path), "write to FILE (atomically) instead of stdout");
+  po::options_description hidden;
+  hidden.add_options()("report", po::value(&input), "");
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("report", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(a.args).options(all).positional(pos).run(), vm);
+  if (vm.count("help")) {
+    a.out << desc << "\n";
+    return kExitOk;
+  }
+  po::notify(vm);
+  if (input.empty()) throw InputError("no report given (flakescope report REPORT.json --format md)");
+  const auto format = parse_report_format(format_name);
+  if (!format)
+    throw InputError("unknown format '" + format_name + "' (terminal, md, html, junit, json)");
+
+  const nlohmann::json report = load_report(input);
+  RenderOptions options;
+  options.color = out_path.empty() && *format == ReportFormat::kTerminal && wants_color(a.out);
+  const std::string text = render_report(report, *format, options);
+  if (out_path.empty()) a.out << text;
+  else write_file_atomic(out_path, text);
+  if (*format == ReportFormat::kMarkdown && append_step_summary(text))
+    a.err << "flakescope report: appended to $GITHUB_STEP_SUMMARY\n";
+  return kExitOk;
+}
+
+}  // namespace flakescope::cli
