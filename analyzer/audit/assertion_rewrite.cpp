@@ -1,0 +1,214 @@
+// Rewriting the tolerance arguments of an assertion call (see assertion_rewrite.h).
+#include "audit/assertion_rewrite.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace flakescope::capture_internal {
+namespace {
+
+bool is_identifier_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+
+struct ApiShape {
+  std::vector<std::string> callees;  // the names the call may be written with (last component)
+  int rtol_position;                 // index of rtol when passed positionally (-1: keyword only)
+  int atol_position;
+  bool cpp;                          // C++: arguments are positional, never keywords
+};
+
+ApiShape shape_of(const std::string& api) {
+  if (api == "torch.testing.assert_close") return {{"assert_close"}, -1, -1, false};
+  if (api == "torch.allclose" || api == "numpy.allclose") return {{"allclose"}, 2, 3, false};
+  if (api == "numpy.testing.assert_allclose") return {{"assert_allclose"}, 2, 3, false};
+  if (api == "flakescope::expect_close") {
+    return {{"FLAKESCOPE_EXPECT_CLOSE", "expect_close"}, -1, -1, true};
+  }
+  return {{}, -1, -1, false};
+}
+
+std::string trim(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string::npos) return "";
+  const auto last = s.find_last_not_of(" \t");
+  return s.substr(first, last - first + 1);
+}
+
+// Splits the text between the parentheses at top-level commas; sets *end to one past the closing
+// parenthesis. False when the parenthesis does not close on the line.
+bool split_arguments(const std::string& line, std::size_t open, std::vector<std::string>* args,
+                     std::size_t* end) {
+  int depth = 0;
+  char quote = 0;
+  std::string current;
+  for (std::size_t i = open + 1; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote) {
+      current += c;
+      if (c == '\\' && i + 1 < line.size()) {
+        current += line[++i];
+      } else if (c == quote) {
+        quote = 0;
+      }
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '(' || c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ')' || c == ']' || c == '}') {
+      if (depth == 0) {
+        if (c != ')') return false;
+        if (!trim(current).empty() || !args->empty()) args->push_back(trim(current));
+        *end = i + 1;
+        return true;
+      }
+      --depth;
+    } else if (c == '#') {
+      return false;  // a Python comment before the call closes: it continues on the next line
+    } else if (c == ',' && depth == 0) {
+      args->push_back(trim(current));
+      current.clear();
+      continue;
+    }
+    current += c;
+  }
+  return false;
+}
+
+// "rtol" for "rtol=1e-5" (not for "a == b").
+std::string keyword_of(const std::string& arg) {
+  std::size_t i = 0;
+  while (i < arg.size() && is_identifier_char(arg[i])) ++i;
+  if (i == 0 || std::isdigit(static_cast<unsigned char>(arg[0]))) return "";
+  std::size_t j = i;
+  while (j < arg.size() && arg[j] == ' ') ++j;
+  if (j < arg.size() && arg[j] == '=' && (j + 1 >= arg.size() || arg[j + 1] != '=')) {
+    return arg.substr(0, i);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::optional<AssertionCall> find_assertion_call(const std::string& line, const std::string& api) {
+  const ApiShape shape = shape_of(api);
+  for (const std::string& name : shape.callees) {
+    std::size_t pos = 0;
+    while ((pos = line.find(name, pos)) != std::string::npos) {
+      const std::size_t after = pos + name.size();
+      const bool starts_word = pos == 0 || !is_identifier_char(line[pos - 1]);
+      std::size_t open = after;
+      while (open < line.size() && line[open] == ' ') ++open;
+      if (!starts_word || open >= line.size() || line[open] != '(') {
+        pos = after;
+        continue;
+      }
+      // Take in the qualifier: "torch.testing." or "flakescope::".
+      std::size_t begin = pos;
+      while (begin > 0) {
+        const char c = line[begin - 1];
+        if (is_identifier_char(c) || c == '.' || c == ':') {
+          --begin;
+        } else {
+          break;
+        }
+      }
+      AssertionCall call;
+      call.begin = begin;
+      call.callee = line.substr(begin, after - begin);
+      if (!split_arguments(line, open, &call.args, &call.end)) return std::nullopt;
+      return call;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string rewrite_call(const AssertionCall& call, const std::string& api, double rtol,
+                         double atol) {
+  const ApiShape shape = shape_of(api);
+  int rtol_position = shape.rtol_position;
+  int atol_position = shape.atol_position;
+  if (shape.cpp) {
+    // expect_close(name, actual, expected, rtol, atol); the macro drops the name.
+    const bool macro = call.callee.find("FLAKESCOPE_EXPECT_CLOSE") != std::string::npos;
+    rtol_position = macro ? 2 : 3;
+    atol_position = macro ? 3 : 4;
+  }
+  std::vector<std::string> args = call.args;
+  bool rtol_set = false;
+  bool atol_set = false;
+  int position = 0;
+  for (std::string& arg : args) {
+    const std::string keyword = keyword_of(arg);
+    if (!shape.cpp && keyword == "rtol") {
+      arg = "rtol=" + format_tolerance(rtol);
+      rtol_set = true;
+    } else if (!shape.cpp && keyword == "atol") {
+      arg = "atol=" + format_tolerance(atol);
+      atol_set = true;
+    } else if (keyword.empty() || shape.cpp) {
+      if (position == rtol_position) {
+        arg = format_tolerance(rtol);
+        rtol_set = true;
+      } else if (position == atol_position) {
+        arg = format_tolerance(atol);
+        atol_set = true;
+      }
+      ++position;
+    }
+  }
+  if (!shape.cpp) {
+    if (!rtol_set) args.push_back("rtol=" + format_tolerance(rtol));
+    if (!atol_set) args.push_back("atol=" + format_tolerance(atol));
+  }
+  std::string text = call.callee + "(";
+  for (std::size_t i = 0; i < args.size(); ++i) text += (i ? ", " : "") + args[i];
+  return text + ")";
+}
+
+std::string canonical_call(const std::string& api, double rtol, double atol) {
+  const std::string r = format_tolerance(rtol);
+  const std::string a = format_tolerance(atol);
+  if (api == "flakescope::expect_close") {
+    return "FLAKESCOPE_EXPECT_CLOSE(actual, expected, " + r + ", " + a + ")";
+  }
+  const std::string callee = api.empty() ? std::string("assert_close") : api;
+  return callee + "(actual, expected, rtol=" + r + ", atol=" + a + ")";
+}
+
+std::string format_tolerance(double value) {
+  if (value == 0) return "0";
+  char buffer[64];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buffer, sizeof buffer, "%.*g", digits, value);
+    if (std::strtod(buffer, nullptr) == value) break;
+  }
+  return buffer;
+}
+
+double round_up_two_digits(double value) {
+  if (!(value > 0) || !std::isfinite(value)) return value;
+  const double unit = std::pow(10.0, std::floor(std::log10(value)) - 1);
+  const double mantissa = std::ceil(value / unit);
+  // Printing and reading back two digits can land a hair below: take the next step then.
+  for (int step = 0; step < 3; ++step) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.1e", (mantissa + step) * unit);
+    const double rounded = std::strtod(buffer, nullptr);
+    if (rounded >= value) return rounded;
+  }
+  return value;
+}
+
+std::string one_line_diff(const std::string& file, std::size_t line_number,
+                          const std::string& before, const std::string& after) {
+  const std::string n = std::to_string(line_number);
+  return "--- a/" + file + "\n+++ b/" + file + "\n@@ -" + n + " +" + n + " @@\n-" + before +
+         "\n+" + after + "\n";
+}
+
+}  // namespace flakescope::capture_internal

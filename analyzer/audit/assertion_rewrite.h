@@ -1,0 +1,44 @@
+#pragma once
+// Finding an assertion call on one source line and rewriting its rtol/atol arguments, for the
+// capture analysis's suggested line and diff. Internal to flakescope_audit.
+//
+// Only calls that open and close on the recorded line are rewritten: a call spread over several
+// lines gets a suggestion with placeholder argument names and no diff, never a wrong edit.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace flakescope::capture_internal {
+
+struct AssertionCall {
+  std::size_t begin = 0;   // offset of the callee's first character on the line
+  std::size_t end = 0;     // one past the closing parenthesis
+  std::string callee;      // as written: "torch.testing.assert_close", "np.allclose", ...
+  std::vector<std::string> args;  // top-level arguments, trimmed
+};
+
+// The call of `api` (a capture line's "api") on `line`, or nullopt when there is none or it does
+// not close on this line.
+std::optional<AssertionCall> find_assertion_call(const std::string& line, const std::string& api);
+
+// The call with rtol and atol set: replaced where given (by keyword or position), appended as
+// keywords (Python) where not.
+std::string rewrite_call(const AssertionCall& call, const std::string& api, double rtol,
+                         double atol);
+
+// The call as it would read with placeholder arguments, when the source cannot be read.
+std::string canonical_call(const std::string& api, double rtol, double atol);
+
+// The shortest decimal that reads back as `value` ("1.3e-06", "0.001", "0").
+std::string format_tolerance(double value);
+
+// `value` rounded up to two significant digits (4.17e-5 -> 4.2e-5), so a printed bound is never
+// below the computed one.
+double round_up_two_digits(double value);
+
+// A one-line unified diff.
+std::string one_line_diff(const std::string& file, std::size_t line_number,
+                          const std::string& before, const std::string& after);
+
+}  // namespace flakescope::capture_internal

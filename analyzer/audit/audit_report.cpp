@@ -1,0 +1,172 @@
+#include "flakescope/audit/audit_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "flakescope/audit/ablation.h"
+#include "flakescope/audit/run_environment.h"
+#include "flakescope/knobs.h"
+#include "flakescope/report.h"
+#include "flakescope/stats/rates.h"
+
+namespace flakescope::audit {
+namespace {
+
+std::string format_g(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+nlohmann::json duration_stats(const std::vector<double>& d) {
+  if (d.empty()) return {{"mean", nullptr}, {"min", nullptr}, {"max", nullptr}, {"stddev", nullptr}};
+  double sum = 0;
+  for (double x : d) sum += x;
+  const double mean = sum / double(d.size());
+  double ss = 0;
+  for (double x : d) ss += (x - mean) * (x - mean);
+  const double sd = d.size() > 1 ? std::sqrt(ss / double(d.size() - 1)) : 0.0;
+  return {{"mean", mean},
+          {"min", *std::min_element(d.begin(), d.end())},
+          {"max", *std::max_element(d.begin(), d.end())},
+          {"stddev", sd}};
+}
+
+nlohmann::json retries_entry(const TestTally& t, const stats::RateEstimate& rate, double target,
+                             double confidence) {
+  const std::string at = " at " + format_g(confidence * 100) + "%";
+  if (t.trials() == 0)
+    return {{"k", nullptr}, {"target", target}, {"statement", "never ran (always skipped)"}};
+  if (t.failures() == t.trials())
+    return {{"k", nullptr},
+            {"target", target},
+            {"statement", "no retry count helps: it failed every run"}};
+  const std::size_t k = stats::retries_needed(rate.upper_one_sided, target);
+  std::string statement =
+      k == 0 ? "no retry needed: failure rate <= " + format_g(target) + at
+             : "with " + std::to_string(k) + (k == 1 ? " retry" : " retries") +
+                   ", spurious failure <= " + format_g(target) + at;
+  return {{"k", k}, {"target", target}, {"statement", statement}};
+}
+
+}  // namespace
+
+std::string classify(const TestTally& t) {
+  if (t.trials() == 0) return "skipped";
+  if (t.count(Outcome::kCrash) > 0) return "crashing";
+  if (t.count(Outcome::kTimeout) > 0) return "timing-out";
+  if (t.failures() == 0) return "stable-pass";
+  if (t.failures() == t.trials()) return "stable-fail";
+  return "flaky";
+}
+
+nlohmann::json test_entry(const TestTally& t, const AuditReportInputs& in) {
+  nlohmann::json outcomes = nlohmann::json::object();
+  for (Outcome o : kAllOutcomes) outcomes[std::string(outcome_name(o))] = t.count(o);
+  const auto rate = stats::estimate_rate(t.failures(), t.trials(), in.confidence);
+  nlohmann::json failure_rate = {
+      {"failures", t.failures()},
+      {"trials", t.trials()},
+      {"confidence", in.confidence},
+      {"point", rate.point},
+      {"wilson", {rate.wilson.lower, rate.wilson.upper}},
+      {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}},
+      {"upper_one_sided", rate.upper_one_sided},
+  };
+  nlohmann::json failing = nlohmann::json::array();
+  nlohmann::json timeline = nlohmann::json::array();
+  const Setting setting = parse_setting_name(t.setting);
+  for (const auto& r : t.per_run) {
+    if (timeline.size() < in.max_timeline) timeline.push_back(std::string(1, outcome_letter(r.outcome)));
+    if (is_failure(r.outcome) && failing.size() < in.max_failing_runs)
+      failing.push_back({{"run", r.run},
+                         {"seed", r.seed},
+                         {"outcome", std::string(outcome_name(r.outcome))},
+                         {"message", r.message},
+                         {"replay", replay_line(run_environment(setting, r.seed), in.command)}});
+  }
+  return {{"name", t.name},
+          {"setting", t.setting},
+          {"runs", t.runs()},
+          {"outcomes", outcomes},
+          {"failure_rate", failure_rate},
+          {"classification", classify(t)},
+          {"retries", retries_entry(t, rate, in.target, in.confidence)},
+          {"duration", duration_stats(t.durations)},
+          {"failing_runs", failing},
+          {"timeline", timeline},
+          {"timeline_truncated", t.per_run.size() > in.max_timeline}};
+}
+
+nlohmann::json build_audit_report(const AuditReportInputs& in,
+                                  const std::vector<RunRecord>& records) {
+  nlohmann::json report = in.header;
+  report["kind"] = "audit";
+  report["partial"] = in.partial;
+  report["config"] = in.config;
+  report["audited_command"] = in.command;
+  report["runs"] = records.size();
+
+  const Tallies tallies = tally_runs(records, in.settings);
+  std::vector<std::string> settings = in.settings;
+  for (const auto& t : tallies.command)
+    if (std::find(settings.begin(), settings.end(), t.setting) == settings.end())
+      settings.push_back(t.setting);
+  report["settings"] = settings;
+
+  // The environment each setting gives a run, for replaying any run by hand.
+  nlohmann::json environment = nlohmann::json::object();
+  const std::uint64_t seed0 = in.config.value("seed", std::uint64_t{1});
+  for (const auto& s : settings) {
+    nlohmann::json env = nlohmann::json::object();
+    for (const auto& [key, value] : run_environment(parse_setting_name(s), seed0))
+      env[key] = value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+    environment[s] = env;
+  }
+  report["environment"] = environment;
+  report["environment_note"] =
+      "shown for run 0; run i has FLAKESCOPE_SEED = seed + i (PYTHONHASHSEED the same mod 2^32) "
+      "and, with threads free, OMP_NUM_THREADS from the seed; failing_runs[].replay is exact";
+
+  nlohmann::json process = nlohmann::json::array();
+  for (const auto& t : tallies.command) process.push_back(test_entry(t, in));
+  report["process"] = process;
+  nlohmann::json tests = nlohmann::json::array();
+  for (const auto& t : tallies.tests.empty() ? tallies.command : tallies.tests)
+    tests.push_back(test_entry(t, in));
+  report["tests"] = tests;
+
+  nlohmann::json junit_errors = nlohmann::json::array();
+  std::size_t junit_error_count = 0;
+  for (const auto& r : records)
+    if (r.junit_error) {
+      ++junit_error_count;
+      if (junit_errors.size() < 5)
+        junit_errors.push_back({{"run", r.run}, {"setting", r.setting}, {"error", *r.junit_error}});
+    }
+  report["junit_errors"] = {{"count", junit_error_count}, {"examples", junit_errors}};
+
+  std::map<std::string, std::size_t> by_class;
+  for (const auto& t : tests) ++by_class[t["classification"].get<std::string>()];
+  report["summary"] = by_class;
+  if (in.ablation) report["ablation"] = diagnose_ablation(tallies, settings, in.confidence);
+  return report;
+}
+
+int audit_exit_code(const nlohmann::json& report) {
+  auto bad = [](const nlohmann::json& list) {
+    if (!list.is_array()) return false;
+    for (const auto& t : list) {
+      const std::string c = t.value("classification", std::string());
+      if (c == "flaky" || c == "crashing" || c == "timing-out") return true;
+    }
+    return false;
+  };
+  return bad(report.value("tests", nlohmann::json())) || bad(report.value("process", nlohmann::json()))
+             ? 1
+             : 0;
+}
+
+}  // namespace flakescope::audit

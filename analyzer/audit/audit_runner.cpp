@@ -1,0 +1,225 @@
+#include "flakescope/audit/audit_runner.h"
+
+#include <stdlib.h>
+
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "flakescope/audit/adaptive_runs.h"
+#include "flakescope/audit/junit_xml.h"
+#include "flakescope/audit/run_environment.h"
+#include "flakescope/audit/test_tally.h"
+#include "flakescope/error.h"
+
+namespace flakescope::audit {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kMaxCaptureLines = 10000;
+
+struct PlannedRun {
+  std::size_t setting_index;
+  std::size_t run;
+};
+
+// A scratch root that is removed with everything in it when the audit ends.
+class ScratchRoot {
+ public:
+  explicit ScratchRoot(const std::string& requested) {
+    if (!requested.empty()) {
+      std::error_code ec;
+      fs::create_directories(requested, ec);
+      if (ec) throw InputError(requested + ": cannot create scratch folder: " + ec.message());
+      path_ = fs::absolute(requested).string();
+      return;
+    }
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/flakescope-audit-XXXXXX";
+    if (!mkdtemp(pattern.data())) throw InputError("cannot create a scratch folder in $TMPDIR");
+    path_ = fs::absolute(pattern).string();
+    owned_ = true;
+  }
+  ~ScratchRoot() {
+    std::error_code ec;
+    if (owned_) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool owned_ = false;
+};
+
+std::string folder_name(const std::string& setting, std::size_t run) {
+  std::string out;
+  for (char c : setting) out += (std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  return out + "-" + std::to_string(run);
+}
+
+std::vector<nlohmann::json> read_captures(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line) && out.size() < kMaxCaptureLines;) {
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace
+
+RunRecord record_from_result(const RunRequest& request, const ProcessResult& result,
+                             bool junit_expected) {
+  RunRecord r;
+  r.run = request.run;
+  r.seed = request.seed;
+  r.setting = request.setting;
+  r.duration = result.duration_seconds;
+  r.stdout_tail = result.stdout_tail;
+  r.stderr_tail = result.stderr_tail;
+  switch (result.status) {
+    case ProcessStatus::kExited:
+      r.exit_code = result.exit_code;
+      r.outcome = result.exit_code == 0 ? Outcome::kPass : Outcome::kFail;
+      break;
+    case ProcessStatus::kSignaled:
+      r.signal = signal_name(result.signal);
+      r.outcome = Outcome::kCrash;
+      break;
+    case ProcessStatus::kTimedOut:
+    case ProcessStatus::kCancelled:
+      r.outcome = Outcome::kTimeout;
+      break;
+    case ProcessStatus::kFailedToStart:
+      r.outcome = Outcome::kError;
+      r.error = result.error;
+      return r;
+  }
+  if (!request.junit_path.empty()) {
+    std::error_code ec;
+    const bool exists = fs::exists(request.junit_path, ec);
+    if (exists || junit_expected) {
+      JunitParse parsed = parse_junit_file(request.junit_path);
+      r.testcases = std::move(parsed.testcases);
+      r.junit_error = std::move(parsed.error);
+    }
+  }
+  if (r.testcases.empty() && (r.outcome == Outcome::kCrash || r.outcome == Outcome::kTimeout))
+    r.testcases = parse_gtest_console(r.stdout_tail, r.outcome);
+  return r;
+}
+
+AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
+                         std::vector<RunRecord> previous, RunLogWriter* log,
+                         const std::atomic<bool>* cancel, const AuditHooks& hooks) {
+  options.validate();
+  ScratchRoot scratch(options.scratch_root);
+  AuditRunResult result;
+  result.records = std::move(previous);
+
+  std::set<std::pair<std::string, std::size_t>> done;
+  for (const auto& r : result.records) done.insert({r.setting, r.run});
+  std::vector<std::string> setting_names;
+  for (const auto& s : options.settings) setting_names.push_back(s.name);
+
+  std::mutex mutex;  // guards result, done and the hook
+  std::exception_ptr failure;
+  std::atomic<bool> stop_launching{false};
+  auto cancelled = [&] { return (cancel && cancel->load()) || stop_launching.load(); };
+
+  // Runs every planned (setting, run) that is not done yet, `jobs` at a time.
+  auto execute_batch = [&](const std::vector<PlannedRun>& batch, std::size_t planned_total) {
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] {
+      for (;;) {
+        if (cancelled()) return;
+        const std::size_t k = next.fetch_add(1);
+        if (k >= batch.size()) return;
+        const Setting& setting = options.settings[batch[k].setting_index];
+        RunRequest request;
+        request.run = batch[k].run;
+        request.seed = options.seed + batch[k].run;
+        request.setting = setting.name;
+        request.scratch_dir = scratch.path() + "/" + folder_name(setting.name, request.run);
+        try {
+          fs::create_directories(request.scratch_dir);
+          JunitPlan plan =
+              plan_junit(options.command, options.junit, options.junit_path, request.scratch_dir);
+          if (options.junit == JunitMode::kPath) fs::remove(plan.xml_path);
+          request.junit_path = plan.xml_path;
+          request.process.argv = plan.argv;
+          request.process.env = run_environment(setting, request.seed);
+          for (auto& e : plan.env) request.process.env.push_back(e);
+          request.process.env.emplace_back("TMPDIR", request.scratch_dir);
+          request.process.env.emplace_back("FLAKESCOPE_SCRATCH", request.scratch_dir);
+          const std::string capture_path = request.scratch_dir + "/capture.jsonl";
+          if (options.capture) request.process.env.emplace_back("FLAKESCOPE_CAPTURE", capture_path);
+          request.process.timeout_seconds = options.timeout_seconds;
+          request.process.kill_grace_seconds = options.kill_grace_seconds;
+          request.process.output_tail_bytes = options.output_tail_bytes;
+          request.process.cancel = cancel;
+          const ProcessResult pr = executor.execute(request);
+          if (pr.status == ProcessStatus::kCancelled) {
+            fs::remove_all(request.scratch_dir);
+            return;  // an interrupted run is not a result; a resumed audit runs it again
+          }
+          RunRecord record = record_from_result(request, pr, plan.xml_expected);
+          if (options.capture) record.captures = read_captures(capture_path);
+          fs::remove_all(request.scratch_dir);
+          std::lock_guard<std::mutex> lock(mutex);
+          if (log) log->append(record);
+          done.insert({record.setting, record.run});
+          result.records.push_back(std::move(record));
+          ++result.executed;
+          if (hooks.on_run) hooks.on_run(result.records.back(), result.executed, planned_total);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (!failure) failure = std::current_exception();
+          stop_launching = true;
+          return;
+        }
+      }
+    };
+    const std::size_t n_threads = std::min(options.jobs, batch.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < n_threads; ++i) threads.emplace_back(worker);
+    for (auto& t : threads) t.join();
+    if (failure) std::rethrow_exception(failure);
+  };
+
+  // Plans the runs below `count` per setting that are not done, run-major so that every setting
+  // sees the same stretch of machine time.
+  std::size_t planned_total = 0;
+  auto plan_up_to = [&](std::size_t count) {
+    std::vector<PlannedRun> batch;
+    for (std::size_t run = 0; run < count; ++run) {
+      if (run % options.shard_count != options.shard_index) continue;
+      for (std::size_t s = 0; s < options.settings.size(); ++s)
+        if (!done.count({options.settings[s].name, run})) batch.push_back({s, run});
+    }
+    planned_total = result.executed + batch.size();
+    return batch;
+  };
+
+  if (!options.runs_auto) {
+    execute_batch(plan_up_to(options.runs), planned_total);
+  } else {
+    AdaptiveRule rule{options.target, options.confidence, options.auto_min_runs};
+    std::size_t count = std::min(options.runs, options.auto_min_runs);
+    for (;;) {
+      execute_batch(plan_up_to(count), planned_total);
+      if (cancelled() || count >= options.runs) break;
+      if (rule.should_stop(tally_runs(result.records, setting_names))) break;
+      count = std::min(options.runs, count + options.auto_batch);
+    }
+  }
+  result.interrupted = cancel && cancel->load();
+  return result;
+}
+
+}  // namespace flakescope::audit

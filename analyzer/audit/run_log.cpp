@@ -1,0 +1,152 @@
+#include "flakescope/audit/run_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "flakescope/error.h"
+#include "flakescope/report.h"
+
+namespace flakescope::audit {
+
+nlohmann::json header_to_json(const RunLogHeader& header) {
+  return {{"runlog", std::string(kRunLogSchema)},
+          {"command", header.command},
+          {"config", header.config},
+          {"created", header.created}};
+}
+
+RunLog read_run_log(const std::string& path) {
+  const std::string text = read_file(path);
+  RunLog log;
+  log.path = path;
+  std::size_t pos = 0, line_no = 0;
+  bool have_header = false;
+  while (pos < text.size()) {
+    const std::size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) {
+      // No newline: the writer was killed mid-line. Everything before it stands.
+      log.had_partial_line = true;
+      break;
+    }
+    const std::string_view line(text.data() + pos, nl - pos);
+    ++line_no;
+    pos = nl + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+      log.complete_bytes = pos;
+      continue;
+    }
+    const auto where = path + ":" + std::to_string(line_no) + ": ";
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) throw InputError(where + "not a JSON line");
+    if (!have_header) {
+      if (!j.is_object() || j.value("runlog", std::string()) != kRunLogSchema)
+        throw InputError(where + "not a flakescope run log (expected a \"runlog\": \"" +
+                         std::string(kRunLogSchema) + "\" header)");
+      if (!j.contains("command") || !j["command"].is_array())
+        throw InputError(where + "run log header has no \"command\"");
+      log.header.command = j["command"].get<std::vector<std::string>>();
+      if (j.contains("config") && j["config"].is_object()) log.header.config = j["config"];
+      log.header.created = j.value("created", std::string());
+      have_header = true;
+    } else {
+      try {
+        log.records.push_back(run_record_from_json(j));
+      } catch (const InputError& e) {
+        throw InputError(where + e.what());
+      }
+    }
+    log.complete_bytes = pos;
+  }
+  if (!have_header) throw InputError(path + ": empty run log (no header line)");
+  return log;
+}
+
+namespace {
+
+std::FILE* open_or_throw(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == EEXIST)
+      throw InputError(path + ": run log exists (use --resume to continue it, or remove it)");
+    throw InputError(path + ": cannot open run log: " + std::strerror(errno));
+  }
+  std::FILE* f = ::fdopen(fd, "a");
+  if (!f) {
+    ::close(fd);
+    throw InputError(path + ": cannot open run log: " + std::strerror(errno));
+  }
+  return f;
+}
+
+}  // namespace
+
+RunLogWriter RunLogWriter::create(const std::string& path, const RunLogHeader& header) {
+  RunLogWriter w(path, open_or_throw(path, O_CREAT | O_EXCL | O_APPEND));
+  w.write_line(header_to_json(header));
+  return w;
+}
+
+RunLogWriter RunLogWriter::resume(const RunLog& existing) {
+  if (existing.had_partial_line && ::truncate(existing.path.c_str(),
+                                              static_cast<off_t>(existing.complete_bytes)) != 0)
+    throw InputError(existing.path + ": cannot cut the partial last line: " +
+                     std::strerror(errno));
+  return RunLogWriter(existing.path, open_or_throw(existing.path, O_APPEND));
+}
+
+RunLogWriter::RunLogWriter(RunLogWriter&& other) noexcept
+    : path_(std::move(other.path_)), file_(other.file_) {
+  other.file_ = nullptr;
+}
+
+RunLogWriter::~RunLogWriter() {
+  if (file_) std::fclose(file_);
+}
+
+void RunLogWriter::write_line(const nlohmann::json& j) {
+  // Invalid UTF-8 in a captured output tail must not make the line unwritable.
+  const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0 ||
+      ::fsync(::fileno(file_)) != 0)
+    throw InputError(path_ + ": cannot write run log: " + std::strerror(errno));
+}
+
+void RunLogWriter::append(const RunRecord& record) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  write_line(to_json(record));
+}
+
+RunLog merge_run_logs(const std::vector<RunLog>& logs) {
+  if (logs.empty()) throw InputError("merge needs at least one run log");
+  RunLog merged;
+  merged.header = logs.front().header;
+  merged.header.config.erase("shard");
+  merged.path = logs.front().path;
+  std::map<std::pair<std::string, std::size_t>, std::string> seen;
+  for (const RunLog& log : logs) {
+    if (log.header.command != logs.front().header.command)
+      throw InputError(log.path + ": a run log of another command than " + logs.front().path +
+                       " (merge only shards of the same audit)");
+    const auto seed_of = [](const RunLog& l) { return l.header.config.value("seed", 0ull); };
+    if (seed_of(log) != seed_of(logs.front()))
+      throw InputError(log.path + ": written with --seed " + std::to_string(seed_of(log)) +
+                       " but " + logs.front().path + " with --seed " +
+                       std::to_string(seed_of(logs.front())));
+    for (const RunRecord& r : log.records) {
+      auto [it, inserted] = seen.emplace(std::make_pair(r.setting, r.run), log.path);
+      if (!inserted)
+        throw InputError("run " + std::to_string(r.run) + " (setting " + r.setting + ") is in " +
+                         it->second + " and " + log.path +
+                         ": the shards overlap (give each shard its own --shard K/N)");
+      merged.records.push_back(r);
+    }
+  }
+  return merged;
+}
+
+}  // namespace flakescope::audit

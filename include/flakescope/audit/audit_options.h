@@ -1,0 +1,56 @@
+#pragma once
+// The options of one audit, parsed once at the edge (cmd_audit) and validated here.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "flakescope/audit/junit_plan.h"
+#include "flakescope/knobs.h"
+
+namespace flakescope::audit {
+
+struct AuditOptions {
+  std::vector<std::string> command;  // argv of the test command, executed without a shell
+
+  std::size_t runs = 20;        // per setting; with runs_auto, the cap
+  bool runs_auto = false;       // adaptive: batches until the rates are known well enough
+  std::size_t auto_min_runs = 20;
+  std::size_t auto_batch = 20;
+  std::size_t jobs = 1;
+  double timeout_seconds = 600;
+  double kill_grace_seconds = 2;
+  std::size_t output_tail_bytes = 4096;
+
+  JunitMode junit = JunitMode::kAuto;
+  std::string junit_path;  // with JunitMode::kPath
+
+  // Settings the command runs under, the first is the reference of the ablation. Without
+  // --ablation: one setting (all controlled, or the knobs named by --vary freed).
+  std::vector<Setting> settings = {all_controlled()};
+  bool ablation = false;
+
+  std::uint64_t seed = 1;  // run i gets FLAKESCOPE_SEED = seed + i, the same in every setting
+  std::size_t shard_index = 0, shard_count = 1;  // this process runs the i with i % count == index
+
+  double target = 1e-4;  // spurious failure rate the retry recommendation aims for
+  double confidence = 0.95;
+
+  bool capture = false;     // set FLAKESCOPE_CAPTURE and keep the assertion lines
+  std::string scratch_root;  // per-run folders go here; empty: a fresh folder under $TMPDIR
+
+  // Throws InputError for an empty command, zero runs or jobs, a bad shard, target or confidence.
+  void validate() const;
+  // What the run log header and the report record as "config" (enough to resume and to replay).
+  nlohmann::json to_json() const;
+};
+
+// Parses "K/N" (0 <= K < N). Throws InputError.
+std::pair<std::size_t, std::size_t> parse_shard(const std::string& text);
+
+// The settings for `--vary` (comma list of knobs freed together) and `--ablation` (all controlled,
+// each knob alone freed, all free; the knobs from --vary, or the defaults). Throws InputError.
+std::vector<Setting> audit_settings(const std::vector<std::string>& vary, bool ablation);
+
+}  // namespace flakescope::audit
