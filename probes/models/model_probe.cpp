@@ -51,7 +51,7 @@ class ModelProbe final : public Probe {
     shape[0] = kFillerSamples;
     filler_ = normal_input(ctx, shape, 102);
     nominal_input_ = batch_with_row0(row0_, filler_, case_->nominal_batch());
-    targets_ = case_->make_targets(case_->nominal_batch(), ctx.input_generator(103))
+    targets_ = case_->make_targets(case_->nominal_batch(), cpu_input_generator(ctx, 103))
                    .to(ctx.device());
     if (targets_.is_floating_point()) targets_ = targets_.to(ctx.dtype());
   }
@@ -68,7 +68,7 @@ class ModelProbe final : public Probe {
  private:
   void initialize_weights(ProbeContext& ctx) {
     torch::NoGradGuard no_grad;
-    at::Generator generator = ctx.input_generator(100);
+    at::Generator generator = cpu_input_generator(ctx, 100);
     for (const auto& item : module_->named_parameters()) {
       at::Tensor p = item.value();
       const bool norm_scale = p.dim() == 1 && item.key().find("norm") != std::string::npos &&

@@ -67,15 +67,22 @@ at::Tensor batch_with_row0(const at::Tensor& row0, const at::Tensor& filler, std
   return at::cat(rows, 0);
 }
 
+at::Generator cpu_input_generator(const ProbeContext& ctx, std::uint64_t salt) {
+  if (ctx.device().is_cpu()) return ctx.input_generator(salt);
+  ProbeOptions cpu_options = ctx.options();
+  cpu_options.device = c10::Device(c10::kCPU);
+  return ProbeContext(cpu_options, ctx.setting()).input_generator(salt);
+}
+
 at::Tensor normal_input(ProbeContext& ctx, at::IntArrayRef sizes, std::uint64_t salt) {
-  at::Tensor cpu = at::randn(sizes, ctx.input_generator(salt), at::TensorOptions(at::kFloat));
+  at::Tensor cpu = at::randn(sizes, cpu_input_generator(ctx, salt), at::TensorOptions(at::kFloat));
   return cpu.to(ctx.tensor_options());
 }
 
 at::Tensor index_input(ProbeContext& ctx, at::IntArrayRef sizes, std::int64_t high,
                        std::uint64_t salt) {
   at::Tensor cpu =
-      at::randint(high, sizes, ctx.input_generator(salt), at::TensorOptions(at::kLong));
+      at::randint(high, sizes, cpu_input_generator(ctx, salt), at::TensorOptions(at::kLong));
   return cpu.to(ctx.device());
 }
 

@@ -46,8 +46,13 @@ std::unique_ptr<Probe> make_op_probe(OpSpec spec, bool on_cuda);
 // sample whatever the batch size, which is what the batch knob varies.
 at::Tensor batch_with_row0(const at::Tensor& row0, const at::Tensor& filler, std::int64_t batch);
 
+// The input generator of ctx for `salt`, but always a CPU generator: inputs are drawn on the CPU
+// and then moved, so a probe sees the same numbers on every device (and CPU-vs-GPU agreement
+// compares like with like).
+at::Generator cpu_input_generator(const ProbeContext& ctx, std::uint64_t salt);
+
 // Standard-normal inputs of `sizes` from the input generator with `salt`, on ctx's device and
-// dtype. Drawn on the CPU (so the CPU and the GPU see the same numbers) and then moved.
+// dtype, drawn from cpu_input_generator.
 at::Tensor normal_input(ProbeContext& ctx, at::IntArrayRef sizes, std::uint64_t salt);
 
 // Integers uniform in [0, high) drawn like normal_input, as int64 on ctx's device.
