@@ -26,7 +26,8 @@ void check_schedule(std::size_t min_runs, std::size_t batch, std::size_t max_run
 
 AdaptiveStopper::AdaptiveStopper(AdaptiveOptions options) : options_(options) {
   check_schedule(options_.min_runs, options_.batch, options_.max_runs);
-  if (!(options_.relative_change > 0)) throw InputError("adaptive runs: relative change must be > 0");
+  if (!(options_.relative_change > 0))
+    throw InputError("adaptive runs: relative change must be > 0");
 }
 
 bool AdaptiveStopper::should_stop(const std::vector<double>& samples) const {

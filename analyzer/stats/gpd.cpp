@@ -33,7 +33,7 @@ struct ThetaPoint {
   double log_likelihood = -kInf;
 };
 
-ThetaPoint profile_theta(const std::vector<double>& x, double theta) {
+ThetaPoint profile_theta(const std::vector<double>& x, double theta, double min_shape) {
   const double k = static_cast<double>(x.size());
   ThetaPoint p;
   if (std::abs(theta) < 1e-300) {
@@ -53,13 +53,14 @@ ThetaPoint profile_theta(const std::vector<double>& x, double theta) {
   p.shape = sum / k;
   if (p.shape == 0) return p;
   p.scale = p.shape / theta;
-  if (!(p.scale > 0) || p.shape < kMinShape || p.shape > kMaxShape) return p;
+  if (!(p.scale > 0) || p.shape < min_shape || p.shape > kMaxShape) return p;
   p.log_likelihood = -k * std::log(p.scale) - k * p.shape - k;
   return p;
 }
 
 double chi2_critical(double confidence) {
-  // One-sided upper bound at `confidence` from a two-sided likelihood-ratio interval at 1 - 2 alpha.
+  // One-sided upper bound at `confidence` from a two-sided likelihood-ratio interval at 1 - 2
+  // alpha.
   const double two_sided = 1 - 2 * (1 - confidence);
   return boost::math::quantile(boost::math::chi_squared(1), two_sided);
 }
@@ -93,7 +94,9 @@ double gpd_log_likelihood(const std::vector<double>& excesses, double shape, dou
   return -k * std::log(scale) - (shape + 1) * sum;
 }
 
-GpdFit fit_gpd(const std::vector<double>& excesses) {
+GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape) {
+  if (!(min_shape >= kMinShape && min_shape <= 0))
+    throw InputError("GPD: minimum shape out of range");
   if (excesses.size() < 3) throw InputError("GPD fit needs at least 3 excesses");
   double max_x = 0;
   for (double x : excesses) {
@@ -108,7 +111,7 @@ GpdFit fit_gpd(const std::vector<double>& excesses) {
   std::size_t best = 0;
   double best_ll = -kInf;
   for (std::size_t i = 0; i < grid.size(); ++i) {
-    const double ll = profile_theta(excesses, grid[i] / max_x).log_likelihood;
+    const double ll = profile_theta(excesses, grid[i] / max_x, min_shape).log_likelihood;
     if (ll > best_ll) best_ll = ll, best = i;
   }
   if (!std::isfinite(best_ll)) throw InputError("GPD fit failed: no admissible shape in [-1, 1]");
@@ -117,27 +120,26 @@ GpdFit fit_gpd(const std::vector<double>& excesses) {
   const double hi = grid[std::min(best + 1, grid.size() - 1)];
   if (hi > lo) {
     const auto neg_ll = [&](double v) {
-      const double ll = profile_theta(excesses, v / max_x).log_likelihood;
+      const double ll = profile_theta(excesses, v / max_x, min_shape).log_likelihood;
       return std::isfinite(ll) ? -ll : std::numeric_limits<double>::max();
     };
     const auto refined = boost::math::tools::brent_find_minima(neg_ll, lo, hi, 40);
     if (-refined.second > best_ll) v_best = refined.first;
   }
-  const ThetaPoint p = profile_theta(excesses, v_best / max_x);
+  const ThetaPoint p = profile_theta(excesses, v_best / max_x, min_shape);
   GpdFit fit;
   fit.shape = p.shape;
   fit.scale = p.scale;
   fit.log_likelihood = p.log_likelihood;
   fit.excesses = excesses.size();
-  const ThetaPoint exp_fit = profile_theta(excesses, 0);
+  const ThetaPoint exp_fit = profile_theta(excesses, 0, min_shape);
   fit.exponential_scale = exp_fit.scale;
   fit.exponential = 2 * (fit.log_likelihood - exp_fit.log_likelihood) <
                     boost::math::quantile(boost::math::chi_squared(1), 0.95);
   return fit;
 }
 
-double anderson_darling_statistic(const std::vector<double>& excesses, double shape,
-                                  double scale) {
+double anderson_darling_statistic(const std::vector<double>& excesses, double shape, double scale) {
   std::vector<double> cdf;
   cdf.reserve(excesses.size());
   for (double x : excesses) {
@@ -190,22 +192,23 @@ namespace {
 
 // Profile log-likelihood of the excess quantile z at P(X > z) = 1 / ratio: the shape is free, the
 // scale follows from z, sigma = z xi / (ratio^xi - 1).
-double profile_quantile(const std::vector<double>& x, double z, double log_ratio) {
+double profile_quantile(const std::vector<double>& x, double z, double log_ratio,
+                        double min_shape) {
   const auto ll_at = [&](double shape) {
-    const double scale = std::abs(shape) < kShapeZero ? z / log_ratio
-                                                      : z * shape / std::expm1(shape * log_ratio);
+    const double scale =
+        std::abs(shape) < kShapeZero ? z / log_ratio : z * shape / std::expm1(shape * log_ratio);
     return gpd_log_likelihood(x, shape, scale);
   };
   constexpr int kGrid = 41;
   double best_shape = 0, best_ll = -kInf;
   for (int i = 0; i < kGrid; ++i) {
-    const double shape = kMinShape + (kMaxShape - kMinShape) * i / (kGrid - 1);
+    const double shape = min_shape + (kMaxShape - min_shape) * i / (kGrid - 1);
     const double ll = ll_at(shape);
     if (ll > best_ll) best_ll = ll, best_shape = shape;
   }
   if (!std::isfinite(best_ll)) return -kInf;
-  const double step = (kMaxShape - kMinShape) / (kGrid - 1);
-  const double lo = std::max(kMinShape, best_shape - step);
+  const double step = (kMaxShape - min_shape) / (kGrid - 1);
+  const double lo = std::max(min_shape, best_shape - step);
   const double hi = std::min(kMaxShape, best_shape + step);
   const auto neg = [&](double shape) {
     const double ll = ll_at(shape);
@@ -218,17 +221,18 @@ double profile_quantile(const std::vector<double>& x, double z, double log_ratio
 }  // namespace
 
 double gpd_quantile_upper_bound(const std::vector<double>& excesses, const GpdFit& fit,
-                                double ratio, double confidence) {
+                                double ratio, double confidence, double min_shape) {
   if (!(ratio > 1)) throw InputError("quantile bound needs an exceedance ratio above 1");
   if (!(confidence > 0.5 && confidence < 1)) {
     throw InputError("quantile bound needs a confidence in (0.5, 1)");
   }
   const double log_ratio = std::log(ratio);
   const double z_hat = gpd_excess_quantile(1 / ratio, fit.shape, fit.scale);
-  const double ll_max = std::max(fit.log_likelihood, profile_quantile(excesses, z_hat, log_ratio));
+  const double ll_max =
+      std::max(fit.log_likelihood, profile_quantile(excesses, z_hat, log_ratio, min_shape));
   const double drop = chi2_critical(confidence) / 2;
   const auto excess_drop = [&](double z) {
-    return ll_max - profile_quantile(excesses, z, log_ratio) - drop;
+    return ll_max - profile_quantile(excesses, z, log_ratio, min_shape) - drop;
   };
   double lo = z_hat, hi = z_hat;
   for (int i = 0;; ++i) {

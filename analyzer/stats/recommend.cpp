@@ -34,7 +34,9 @@ DefaultToleranceOutcome default_outcome(const DeviationSeries& s, Tolerance tol,
   return outcome;
 }
 
-nlohmann::json interval_json(const Interval& i) { return {i.lower, i.upper}; }
+nlohmann::json interval_json(const Interval& i) {
+  return {i.lower, i.upper};
+}
 
 }  // namespace
 
@@ -102,7 +104,8 @@ DeviationSeries series_from_metrics(const nlohmann::json& metrics) {
   const auto read = [&](const char* name, std::vector<double>* out) {
     const auto& samples = metrics["samples"];
     if (!samples.contains(name)) return;
-    if (!samples[name].is_array()) throw InputError(std::string("samples.") + name + " is not a list");
+    if (!samples[name].is_array())
+      throw InputError(std::string("samples.") + name + " is not a list");
     for (const auto& v : samples[name]) {
       const double x = number_from_json(v);
       if (std::isnan(x)) {
@@ -127,7 +130,8 @@ DeviationSeries series_from_metrics(const nlohmann::json& metrics) {
 void attach_recommendations(nlohmann::json& report, const ToleranceOptions& options) {
   if (!report.is_object() || !report.contains("probes") || !report["probes"].is_array()) return;
   for (auto& probe : report["probes"]) {
-    if (!probe.is_object() || !probe.contains("settings") || !probe["settings"].is_array()) continue;
+    if (!probe.is_object() || !probe.contains("settings") || !probe["settings"].is_array())
+      continue;
     for (auto& setting : probe["settings"]) {
       if (!setting.is_object() || !setting.contains("metrics") || !setting["metrics"].is_object()) {
         continue;

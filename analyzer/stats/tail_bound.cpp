@@ -18,6 +18,9 @@
 namespace flakescope::stats {
 namespace {
 
+// Likelihood-ratio evidence (chi2_1 at 0.998, one-sided 0.001) needed to accept a bounded tail.
+constexpr double kBoundedTailChi2 = 9.5495;
+
 std::string format_number(double v) {
   std::ostringstream s;
   s.precision(3);
@@ -66,20 +69,28 @@ bool fit_tail(const std::vector<double>& y, std::size_t k, double p, double conf
     if (y[i] > threshold) excesses.push_back(y[i] - threshold);
   }
   if (excesses.size() < 5) return false;
-  const GpdFit fit = fit_gpd(excesses);
+  const GpdFit free_fit = fit_gpd(excesses);
   out->threshold = threshold;
   out->exceedances = excesses.size();
-  out->shape = fit.exponential ? 0 : fit.shape;
-  out->scale = fit.exponential ? fit.exponential_scale : fit.scale;
-  out->gof_statistic = anderson_darling_statistic(excesses, fit.shape, fit.scale);
-  out->gof_critical = anderson_darling_critical_value(fit.shape);
+  out->gof_statistic = anderson_darling_statistic(excesses, free_fit.shape, free_fit.scale);
+  out->gof_critical = anderson_darling_critical_value(free_fit.shape);
   if (out->gof_statistic > out->gof_critical) return false;
+  // A finite endpoint (shape < 0) is assumed only on strong evidence: light tails such as the
+  // normal's look like shape < 0 above moderate thresholds, and extrapolating that endpoint
+  // underestimates their extreme quantiles. Otherwise the exponential tail is the floor.
+  const double evidence = 2 * (free_fit.log_likelihood - fit_gpd(excesses, 0).log_likelihood);
+  out->bounded_tail = free_fit.shape < 0 && evidence > kBoundedTailChi2;
+  const double min_shape = out->bounded_tail ? kMinShape : 0.0;
+  const GpdFit fit = out->bounded_tail ? free_fit : fit_gpd(excesses, 0);
+  const bool exponential = fit.exponential || fit.shape == 0;
+  out->shape = exponential ? 0 : fit.shape;
+  out->scale = exponential ? fit.exponential_scale : fit.scale;
   const double zeta = static_cast<double>(excesses.size()) / static_cast<double>(m);
   const double ratio = zeta / p;
   if (!(ratio > 1)) return false;
   out->estimate = threshold + gpd_excess_quantile(1 / ratio, out->shape, out->scale);
-  const double z_upper = gpd_quantile_upper_bound(excesses, fit, ratio, confidence);
-  out->method = fit.exponential ? "exponential" : "gpd";
+  const double z_upper = gpd_quantile_upper_bound(excesses, fit, ratio, confidence, min_shape);
+  out->method = exponential ? "exponential" : "gpd";
   if (!std::isfinite(z_upper)) {
     out->method = "refused";
     out->reason = "the fitted tail is too uncertain to bound at this target";
@@ -89,7 +100,8 @@ bool fit_tail(const std::vector<double>& y, std::size_t k, double p, double conf
   out->bound = threshold + z_upper;
   out->reason = "generalized Pareto tail above the top " + std::to_string(excesses.size()) +
                 " of " + std::to_string(m) + " changed runs (shape " + format_number(out->shape) +
-                (fit.exponential ? ", not significant: exponential" : "") +
+                (exponential ? ", exponential" : "") +
+                (out->bounded_tail ? ", bounded tail" : ", shape >= 0 assumed") +
                 "), profile-likelihood upper bound";
   return true;
 }
@@ -142,8 +154,9 @@ TailBound bound_tail_quantile(const std::vector<double>& samples, const TailOpti
     b.method = "exact";
     b.has_bound = true;
     b.change_rate_upper = estimate_rate(0, b.n, options.confidence).upper_one_sided;
-    b.reason = "all " + std::to_string(b.n) + " runs are bitwise identical: exact equality; a change " +
-               "occurs in at most " + format_number(b.change_rate_upper) + " of runs";
+    b.reason = "all " + std::to_string(b.n) +
+               " runs are bitwise identical: exact equality; a change " + "occurs in at most " +
+               format_number(b.change_rate_upper) + " of runs";
     if (b.change_rate_upper > options.target) b.runs_needed = b.runs_distribution_free;
     return b;
   }
@@ -158,8 +171,8 @@ TailBound bound_tail_quantile(const std::vector<double>& samples, const TailOpti
     if (b.change_rate_upper <= options.target) {
       b.method = "exact";
       b.has_bound = true;
-      b.reason = "changes are rarer than the target: P(dev > 0) <= " +
-                 format_number(b.change_rate_upper);
+      b.reason =
+          "changes are rarer than the target: P(dev > 0) <= " + format_number(b.change_rate_upper);
       return b;
     }
     tail_target = options.target / b.change_rate_upper;
@@ -167,9 +180,9 @@ TailBound bound_tail_quantile(const std::vector<double>& samples, const TailOpti
 
   if (b.infinite > 0) {
     // Runs that could not be compared exceed every finite bound.
-    const double lower = boost::math::ibeta_inv(static_cast<double>(b.infinite),
-                                                static_cast<double>(b.n - b.infinite + 1),
-                                                1 - options.confidence);
+    const double lower =
+        boost::math::ibeta_inv(static_cast<double>(b.infinite),
+                               static_cast<double>(b.n - b.infinite + 1), 1 - options.confidence);
     if (lower > options.target) {
       b.method = "unbounded";
       b.reason = std::to_string(b.infinite) + " of " + std::to_string(b.n) +
@@ -247,6 +260,7 @@ nlohmann::json to_json(const TailBound& b) {
                  {"scale", b.scale},
                  {"anderson_darling", b.gof_statistic},
                  {"anderson_darling_critical_5pct", b.gof_critical},
+                 {"bounded_tail", b.bounded_tail},
                  {"tie_jitter", b.jitter}};
   }
   if (b.runs_needed > 0) j["runs_needed"] = b.runs_needed;

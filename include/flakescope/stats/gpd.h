@@ -30,9 +30,10 @@ double gpd_survival(double x, double shape, double scale);
 double gpd_excess_quantile(double exceed_probability, double shape, double scale);
 double gpd_log_likelihood(const std::vector<double>& excesses, double shape, double scale);
 
-// Maximum likelihood by Grimshaw's reduction to a one-dimensional search over theta = xi / sigma.
+// Maximum likelihood by Grimshaw's reduction to a one-dimensional search over theta = xi / sigma,
+// with the shape restricted to [min_shape, kMaxShape] (min_shape in [kMinShape, 0]).
 // Needs at least 3 positive, finite excesses (throws InputError otherwise).
-GpdFit fit_gpd(const std::vector<double>& excesses);
+GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape = kMinShape);
 
 // Anderson-Darling A^2 of the excesses against the fitted GPD.
 double anderson_darling_statistic(const std::vector<double>& excesses, double shape, double scale);
@@ -44,9 +45,10 @@ double anderson_darling_critical_value(double shape);
 
 // One-sided upper confidence bound on the excess quantile z with P(X > z) = 1 / ratio (ratio > 1),
 // by profile likelihood: the largest z whose profile log-likelihood (maximized over the shape in
-// [kMinShape, kMaxShape]) is within chi2_1(1 - 2 alpha) / 2 of the maximum. Returns +inf when the
-// profile does not drop that far (no finite bound is supported by the data).
+// [min_shape, kMaxShape]) is within chi2_1(1 - 2 alpha) / 2 of the maximum. `fit` must be the fit
+// under the same restriction. Returns +inf when the profile does not drop that far (no finite
+// bound is supported by the data).
 double gpd_quantile_upper_bound(const std::vector<double>& excesses, const GpdFit& fit,
-                                double ratio, double confidence);
+                                double ratio, double confidence, double min_shape = kMinShape);
 
 }  // namespace flakescope::stats

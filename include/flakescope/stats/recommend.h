@@ -27,7 +27,7 @@
 namespace flakescope::stats {
 
 struct ToleranceOptions {
-  double target = 1e-4;           // per-run failure rate the recommendation must stay under
+  double target = 1e-4;  // per-run failure rate the recommendation must stay under
   double confidence = 0.95;
   std::uint64_t seed = 20261125;  // for any bootstrap
 };
@@ -38,7 +38,7 @@ struct DeviationSeries {
   std::vector<double> rel;
   std::vector<double> ulp;
   std::vector<double> atol_at_rtol;
-  std::optional<DType> dtype;           // for the torch.testing defaults
+  std::optional<DType> dtype;             // for the torch.testing defaults
   std::optional<double> rtol_for_margin;  // the rtol `atol_at_rtol` was measured with
 };
 
@@ -46,7 +46,7 @@ struct DefaultToleranceOutcome {
   Tolerance tolerance{0, 0};
   bool rtol_ignored = false;  // measured from `abs` alone: a pessimistic count
   RateEstimate failure_rate;
-  std::size_t retries = 0;    // SIZE_MAX: every run fails, no retry count helps
+  std::size_t retries = 0;  // SIZE_MAX: every run fails, no retry count helps
 };
 
 struct Recommendation {

@@ -14,7 +14,9 @@
 //  5. "gpd": peaks over threshold on the positive part (the top max(15, 20%) of it), ties broken by
 //     an upward jitter of less than the smallest gap (it can only raise the data, so it can only
 //     raise the bound), a GPD fit checked by Anderson-Darling, and the profile-likelihood upper
-//     bound of the quantile;
+//     bound of the quantile; the shape is kept >= 0 (exponential or heavier) unless a bounded
+//     tail is significant at 0.001, because light tails mimic a finite endpoint at moderate
+//     thresholds and extrapolating it undercovers;
 //  6. otherwise "refused", with the reason and the runs that would be needed.
 #include <cstddef>
 #include <cstdint>
@@ -26,8 +28,8 @@
 namespace flakescope::stats {
 
 struct TailOptions {
-  double target = 1e-4;       // per-run exceedance probability the bound must keep
-  double confidence = 0.95;   // one-sided confidence of the bound
+  double target = 1e-4;      // per-run exceedance probability the bound must keep
+  double confidence = 0.95;  // one-sided confidence of the bound
   std::uint64_t seed = 20261125;
   std::size_t min_exceedances = 15;  // smallest tail the GPD is fitted to
   double tail_fraction = 0.2;        // fraction of the positive samples above the threshold
@@ -37,8 +39,8 @@ struct TailBound {
   std::string method;  // "exact", "empirical", "gpd", "exponential", "unbounded", "refused"
   std::string reason;  // why this method (and for "refused", why no bound)
   bool has_bound = false;
-  double bound = 0;    // the recommended bound (valid when has_bound)
-  double estimate = 0; // the point estimate of the quantile (gpd/exponential), else = bound
+  double bound = 0;     // the recommended bound (valid when has_bound)
+  double estimate = 0;  // the point estimate of the quantile (gpd/exponential), else = bound
   std::size_t n = 0;
   std::size_t zeros = 0;
   std::size_t infinite = 0;
@@ -48,9 +50,10 @@ struct TailBound {
   std::size_t exceedances = 0;
   double shape = 0;
   double scale = 0;
-  double gof_statistic = 0;  // Anderson-Darling A^2
-  double gof_critical = 0;   // its 5% critical value
-  double jitter = 0;         // width of the upward tie-breaking jitter (0: no ties)
+  double gof_statistic = 0;     // Anderson-Darling A^2
+  double gof_critical = 0;      // its 5% critical value
+  bool bounded_tail = false;    // shape < 0 allowed: the data show a finite endpoint (LR p < 0.001)
+  double jitter = 0;            // width of the upward tie-breaking jitter (0: no ties)
   std::size_t runs_needed = 0;  // runs (in total) before a bound can be given; 0 when it was given
   std::size_t runs_distribution_free = 0;  // zero-exceedance runs certifying the target
 };

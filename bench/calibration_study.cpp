@@ -1,0 +1,353 @@
+// Calibration study of the tolerance bounds (issue 3).
+//
+// For distributions with known quantiles and n in {50, 100, 200, 500}, repeats (seeded) the whole
+// recommendation on fresh samples and measures, for flakescope's bound, a FLEX-style baseline and
+// "max observed x 1.0":
+//   coverage  = fraction of claimed bounds whose true exceedance probability is <= target
+//   refusals  = repetitions where the method gave no bound (not counted in coverage)
+//   tightness = median of bound / true quantile over the claimed bounds
+// A second table measures the adaptive stopping rule (AdaptiveStopper) on the same distributions.
+//
+// Usage: calibration_study [OUT_DIR] [--reps N] [--adaptive-reps N] [--threads N]
+// Writes OUT_DIR/calibration.md and OUT_DIR/calibration.json (OUT_DIR defaults to
+// reports/calibration under the source tree).
+#include <algorithm>
+#include <atomic>
+#include <boost/math/distributions/students_t.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "flakescope/report.h"
+#include "flakescope/stats/adaptive.h"
+#include "flakescope/stats/flex_baseline.h"
+#include "flakescope/stats/tail_bound.h"
+
+namespace fs = flakescope::stats;
+
+namespace {
+
+constexpr double kTarget = 1e-4;
+constexpr double kConfidence = 0.95;
+constexpr double kLattice = 1.0 / 8388608.0;  // 2^-23
+
+struct Distribution {
+  std::string name;
+  bool light_tailed;
+  std::function<double(std::mt19937_64&)> draw;
+  std::function<double(double)> survival;  // P(X > x)
+};
+
+double abs_normal_survival(double x) {
+  return x <= 0 ? 1 : std::erfc(x / std::sqrt(2.0));
+}
+
+std::vector<Distribution> distributions() {
+  const boost::math::students_t t3(3);
+  return {
+      {"abs_normal", true,
+       [](std::mt19937_64& g) { return std::abs(std::normal_distribution<double>(0, 1)(g)); },
+       abs_normal_survival},
+      {"exponential", true,
+       [](std::mt19937_64& g) { return std::exponential_distribution<double>(1)(g); },
+       [](double x) { return x <= 0 ? 1 : std::exp(-x); }},
+      {"uniform", true,
+       [](std::mt19937_64& g) { return std::uniform_real_distribution<double>(0, 1)(g); },
+       [](double x) { return std::clamp(1 - x, 0.0, 1.0); }},
+      {"lognormal", false,
+       [](std::mt19937_64& g) { return std::lognormal_distribution<double>(0, 1)(g); },
+       [](double x) { return x <= 0 ? 1 : 0.5 * std::erfc(std::log(x) / std::sqrt(2.0)); }},
+      {"abs_student_t3", false,
+       [](std::mt19937_64& g) { return std::abs(std::student_t_distribution<double>(3)(g)); },
+       [t3](double x) {
+         return x <= 0 ? 1 : 2 * boost::math::cdf(boost::math::complement(t3, x));
+       }},
+      {"zero_inflated_ulp", true,
+       [](std::mt19937_64& g) {
+         if (std::bernoulli_distribution(0.8)(g)) return 0.0;
+         return (1 + std::geometric_distribution<int>(0.3)(g)) * kLattice;
+       },
+       [](double x) { return x < 0 ? 1 : 0.2 * std::pow(0.7, std::floor(x / kLattice)); }},
+      {"spike_mixture", false,
+       [](std::mt19937_64& g) {
+         if (std::bernoulli_distribution(0.01)(g)) {
+           return 100 + std::exponential_distribution<double>(1)(g);
+         }
+         return std::abs(std::normal_distribution<double>(0, 1)(g));
+       },
+       [](double x) {
+         return 0.99 * abs_normal_survival(x) + 0.01 * (x < 100 ? 1 : std::exp(-(x - 100)));
+       }},
+      {"constant", true, [](std::mt19937_64&) { return 0.0; },
+       [](double x) { return x < 0 ? 1.0 : 0.0; }},
+  };
+}
+
+// The smallest x with survival(x) <= target (bisection; exact at lattice points from above).
+double true_quantile(const Distribution& d) {
+  if (d.survival(0) <= kTarget) return 0;
+  double lo = 0, hi = 1;
+  while (d.survival(hi) > kTarget) hi *= 2;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (d.survival(mid) > kTarget ? lo : hi) = mid;
+  }
+  return hi;
+}
+
+struct MethodCell {
+  std::size_t claimed = 0, covered = 0, refused = 0;
+  std::vector<double> ratios;
+  std::vector<std::string> refusal_reasons;
+
+  void add(bool has_bound, double bound, const Distribution& d, double q, const std::string& why) {
+    if (!has_bound) {
+      ++refused;
+      if (refusal_reasons.size() < 3 &&
+          std::find(refusal_reasons.begin(), refusal_reasons.end(), why) == refusal_reasons.end()) {
+        refusal_reasons.push_back(why);
+      }
+      return;
+    }
+    ++claimed;
+    covered += d.survival(bound) <= kTarget ? 1 : 0;
+    ratios.push_back(q > 0 ? bound / q : (bound == 0 ? 1.0 : INFINITY));
+  }
+  double coverage() const { return claimed ? double(covered) / double(claimed) : NAN; }
+  double median_ratio() const {
+    if (ratios.empty()) return NAN;
+    std::vector<double> r(ratios);
+    std::nth_element(r.begin(), r.begin() + static_cast<long>(r.size() / 2), r.end());
+    return r[r.size() / 2];
+  }
+};
+
+struct Cell {
+  std::size_t dist = 0, n = 0;
+  MethodCell ours, flex, max_observed;
+  std::vector<std::size_t> method_counts;  // exact, empirical, gpd, exponential, other
+};
+
+struct AdaptiveCell {
+  std::size_t dist = 0;
+  std::vector<double> stop_runs;
+  std::size_t capped = 0, claimed = 0, covered = 0;
+  std::vector<double> ratios;
+};
+
+std::uint64_t seed_for(std::size_t dist, std::size_t n, std::size_t rep) {
+  return 0x9E3779B97F4A7C15ULL * (dist + 1) ^ (n * 1000003ULL) ^ (rep * 7919ULL + 20261125ULL);
+}
+
+void run_cell(const Distribution& d, double q, std::size_t reps, Cell* cell, std::size_t dist) {
+  cell->method_counts.assign(5, 0);
+  std::vector<double> x(cell->n);
+  for (std::size_t rep = 0; rep < reps; ++rep) {
+    std::mt19937_64 g(seed_for(dist, cell->n, rep));
+    for (double& v : x) v = d.draw(g);
+    fs::TailOptions options;
+    options.target = kTarget;
+    options.confidence = kConfidence;
+    options.seed = seed_for(dist, cell->n, rep) + 1;
+    const fs::TailBound b = fs::bound_tail_quantile(x, options);
+    cell->ours.add(b.has_bound, b.bound, d, q, b.method + ": " + b.reason);
+    const char* methods[] = {"exact", "empirical", "gpd", "exponential"};
+    std::size_t slot = 4;
+    for (std::size_t i = 0; i < 4; ++i) slot = b.method == methods[i] ? i : slot;
+    ++cell->method_counts[slot];
+    const fs::FlexBound f = fs::flex_style_bound(x);
+    cell->flex.add(f.has_bound, f.bound, d, q, f.reason);
+    cell->max_observed.add(true, *std::max_element(x.begin(), x.end()), d, q, "");
+  }
+}
+
+void run_adaptive(const Distribution& d, double q, std::size_t reps, AdaptiveCell* cell) {
+  fs::AdaptiveOptions options;  // defaults: 50 runs, batches of 50, cap 1000, 10% stability
+  options.tail.target = kTarget;
+  options.tail.confidence = kConfidence;
+  for (std::size_t rep = 0; rep < reps; ++rep) {
+    std::mt19937_64 g(seed_for(cell->dist, 999, rep));
+    options.tail.seed = seed_for(cell->dist, 999, rep) + 1;
+    const fs::AdaptiveStopper stopper(options);
+    std::vector<double> x;
+    while (true) {
+      const std::size_t more = stopper.next_batch(x.size());
+      for (std::size_t i = 0; i < more; ++i) x.push_back(d.draw(g));
+      if (more == 0 || stopper.should_stop(x)) break;
+    }
+    cell->stop_runs.push_back(static_cast<double>(x.size()));
+    cell->capped += x.size() >= options.max_runs ? 1 : 0;
+    const fs::TailBound b = fs::bound_tail_quantile(x, options.tail);
+    if (b.has_bound) {
+      ++cell->claimed;
+      cell->covered += d.survival(b.bound) <= kTarget ? 1 : 0;
+      cell->ratios.push_back(q > 0 ? b.bound / q : (b.bound == 0 ? 1.0 : INFINITY));
+    }
+  }
+}
+
+std::string fmt(double v, int precision = 3) {
+  if (std::isnan(v)) return "-";
+  if (std::isinf(v)) return "inf";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
+  return buf;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Runs jobs 0..count-1 on `threads` threads.
+void parallel_for(std::size_t count, unsigned threads, const std::function<void(std::size_t)>& f) {
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (std::size_t i = next++; i < count; i = next++) f(i);
+    });
+  }
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string out_dir = std::string(FLAKESCOPE_SOURCE_DIR) + "/reports/calibration";
+  std::size_t reps = 1000, adaptive_reps = 200;
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--reps" && i + 1 < argc) {
+      reps = std::stoul(argv[++i]);
+    } else if (a == "--adaptive-reps" && i + 1 < argc) {
+      adaptive_reps = std::stoul(argv[++i]);
+    } else if (a == "--threads" && i + 1 < argc) {
+      threads = static_cast<unsigned>(std::stoul(argv[++i]));
+    } else if (a == "--help") {
+      std::cout
+          << "usage: calibration_study [OUT_DIR] [--reps N] [--adaptive-reps N] [--threads N]\n";
+      return 0;
+    } else {
+      out_dir = a;
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto dists = distributions();
+  std::vector<double> quantiles;
+  for (const auto& d : dists) quantiles.push_back(true_quantile(d));
+  const std::vector<std::size_t> sizes = {50, 100, 200, 500};
+  std::vector<Cell> cells;
+  for (std::size_t di = 0; di < dists.size(); ++di) {
+    for (std::size_t n : sizes) {
+      Cell c;
+      c.dist = di;
+      c.n = n;
+      cells.push_back(c);
+    }
+  }
+  parallel_for(cells.size(), threads, [&](std::size_t i) {
+    run_cell(dists[cells[i].dist], quantiles[cells[i].dist], reps, &cells[i], cells[i].dist);
+  });
+  std::vector<AdaptiveCell> adaptive(dists.size());
+  for (std::size_t di = 0; di < dists.size(); ++di) adaptive[di].dist = di;
+  parallel_for(adaptive.size(), threads, [&](std::size_t i) {
+    run_adaptive(dists[i], quantiles[i], adaptive_reps, &adaptive[i]);
+  });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::ostringstream md;
+  md << "# Calibration study: tolerance bounds\n\n"
+     << "Target exceedance " << kTarget << ", confidence " << kConfidence << ", " << reps
+     << " seeded repetitions per row, " << threads << " threads, " << fmt(seconds, 1)
+     << " s. Generated by `bench/calibration_study`.\n\n"
+     << "coverage = fraction of *claimed* bounds with true exceedance <= target (goal >= 0.95); "
+     << "refused = repetitions without a bound; tight = median bound / true quantile over claimed "
+     << "bounds (goal <= 1.5 at n = 200, light tails). FLEX = FLEX-style POT+GPD, >= 50 "
+     << "exceedances, 0.9999 quantile, no confidence; max = max observed x 1.0.\n\n"
+     << "methods = flakescope's method counts exact/empirical/gpd/exponential/refused.\n\n"
+     << "| distribution | true q | n | flakescope cov | refused | tight | methods | FLEX cov | "
+        "refused | tight | max cov | tight |\n"
+     << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  nlohmann::json json = {{"target", kTarget},
+                         {"confidence", kConfidence},
+                         {"repetitions", reps},
+                         {"seconds", seconds},
+                         {"rows", nlohmann::json::array()}};
+  for (const auto& c : cells) {
+    const auto& d = dists[c.dist];
+    const auto& m = c.method_counts;
+    const std::string methods = std::to_string(m[0]) + "/" + std::to_string(m[1]) + "/" +
+                                std::to_string(m[2]) + "/" + std::to_string(m[3]) + "/" +
+                                std::to_string(m[4]);
+    char q[32];
+    std::snprintf(q, sizeof q, "%.4g", quantiles[c.dist]);
+    md << "| " << d.name << " | " << q << " | " << c.n << " | " << fmt(c.ours.coverage()) << " | "
+       << c.ours.refused << " | " << fmt(c.ours.median_ratio(), 2) << " | " << methods << " | "
+       << fmt(c.flex.coverage()) << " | " << c.flex.refused << " | "
+       << fmt(c.flex.median_ratio(), 2) << " | " << fmt(c.max_observed.coverage()) << " | "
+       << fmt(c.max_observed.median_ratio(), 2) << " |\n";
+    const auto method_json = [](const MethodCell& mc) {
+      return nlohmann::json{{"claimed", mc.claimed},
+                            {"covered", mc.covered},
+                            {"refused", mc.refused},
+                            {"coverage", flakescope::json_number(mc.coverage())},
+                            {"median_tightness", flakescope::json_number(mc.median_ratio())},
+                            {"refusal_reasons", mc.refusal_reasons}};
+    };
+    json["rows"].push_back({{"distribution", d.name},
+                            {"light_tailed", d.light_tailed},
+                            {"true_quantile", quantiles[c.dist]},
+                            {"n", c.n},
+                            {"flakescope", method_json(c.ours)},
+                            {"flakescope_methods",
+                             {{"exact", m[0]},
+                              {"empirical", m[1]},
+                              {"gpd", m[2]},
+                              {"exponential", m[3]},
+                              {"refused_or_unbounded", m[4]}}},
+                            {"flex_style", method_json(c.flex)},
+                            {"max_observed", method_json(c.max_observed)}});
+  }
+  md << "\n## Adaptive stopping (`AdaptiveStopper` defaults: 50 runs, batches of 50, cap 1000, "
+        "stable within 10%)\n\n"
+     << adaptive_reps << " seeded repetitions per distribution; coverage and tightness of the "
+     << "bound at the stopping point.\n\n"
+     << "| distribution | median runs | mean runs | at cap | bounds | coverage | tight |\n"
+     << "|---|---|---|---|---|---|---|\n";
+  json["adaptive"] = nlohmann::json::array();
+  for (const auto& a : adaptive) {
+    double mean = 0;
+    for (double r : a.stop_runs) mean += r;
+    mean /= static_cast<double>(a.stop_runs.size());
+    const double coverage = a.claimed ? double(a.covered) / double(a.claimed) : NAN;
+    md << "| " << dists[a.dist].name << " | " << fmt(median(a.stop_runs), 0) << " | "
+       << fmt(mean, 0) << " | " << a.capped << " | " << a.claimed << " | " << fmt(coverage) << " | "
+       << fmt(median(a.ratios), 2) << " |\n";
+    json["adaptive"].push_back({{"distribution", dists[a.dist].name},
+                                {"repetitions", adaptive_reps},
+                                {"median_runs", median(a.stop_runs)},
+                                {"mean_runs", mean},
+                                {"at_cap", a.capped},
+                                {"bounds", a.claimed},
+                                {"coverage", flakescope::json_number(coverage)},
+                                {"median_tightness", flakescope::json_number(median(a.ratios))}});
+  }
+  std::cout << md.str();
+  flakescope::write_file_atomic(out_dir + "/calibration.md", md.str());
+  flakescope::write_file_atomic(out_dir + "/calibration.json", json.dump(2) + "\n");
+  std::cerr << "wrote " << out_dir << "/calibration.{md,json} in " << fmt(seconds, 1) << " s\n";
+  return 0;
+}
