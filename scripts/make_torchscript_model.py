@@ -5,9 +5,10 @@ Run with Debian's /usr/bin/python3 (python3-torch 1.13) so the archive loads in 
 project builds against:  /usr/bin/python3 scripts/make_torchscript_model.py OUT.pt [--train-mode]
 
 The model takes a (N, 3, 16, 16) float batch and returns a tuple (logits, features), so the probe's
-tuple flattening (out0, out1) is exercised. Weights come from a fixed seed: the file is the same
-every time it is generated. With --train-mode it is saved in training mode, so its dropout draws
-from the default generator when probed.
+tuple flattening (out0, out1) is exercised. Weights come from a fixed seed, so the model computes
+the same function every time it is generated (the archive bytes differ: zip metadata). With
+--train-mode it is saved in training mode, so its dropout draws from the default generator when
+probed.
 """
 import argparse
 
