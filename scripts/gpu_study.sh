@@ -70,11 +70,15 @@ if [[ -n "${FLAKESCOPE_CLI:-}" ]]; then
   step "using the prebuilt $cli"
 else
 torch_prefix="$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+# The torch package folder itself too, so TorchConfig's find_library picks torch/lib/libtorch.so
+# before any system LibTorch.
+torch_root="$(dirname "$(dirname "$torch_prefix")")"
 step "LibTorch from $torch_prefix"
 step "configuring $build"
 cmake -G Ninja -S "$root" -B "$build" \
   -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" \
+  -DCMAKE_PREFIX_PATH="$torch_prefix;$torch_root;$prefix/usr" \
+  -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}" \
   -DFLAKESCOPE_CUDA=ON -DFLAKESCOPE_TESTS=OFF -DFLAKESCOPE_BENCH=OFF \
   -DBoost_USE_STATIC_LIBS=ON
 if [[ "${STOP_AFTER:-}" == configure ]]; then
