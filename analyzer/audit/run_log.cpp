@@ -43,22 +43,28 @@ RunLog read_run_log(const std::string& path) {
     const auto where = path + ":" + std::to_string(line_no) + ": ";
     nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) throw InputError(where + "not a JSON line");
-    if (!have_header) {
-      if (!j.is_object() || j.value("runlog", std::string()) != kRunLogSchema)
-        throw InputError(where + "not a flakescope run log (expected a \"runlog\": \"" +
-                         std::string(kRunLogSchema) + "\" header)");
-      if (!j.contains("command") || !j["command"].is_array())
-        throw InputError(where + "run log header has no \"command\"");
-      log.header.command = j["command"].get<std::vector<std::string>>();
-      if (j.contains("config") && j["config"].is_object()) log.header.config = j["config"];
-      log.header.created = j.value("created", std::string());
-      have_header = true;
-    } else {
-      try {
-        log.records.push_back(run_record_from_json(j));
-      } catch (const InputError& e) {
-        throw InputError(where + e.what());
+    // A field of the wrong JSON type makes nlohmann's accessors throw their own exceptions; that is
+    // bad input (exit 2), not an internal error (found by tests/fuzz/fuzz_run_log).
+    try {
+      if (!have_header) {
+        if (!j.is_object() || j.value("runlog", std::string()) != kRunLogSchema)
+          throw InputError(where + "not a flakescope run log (expected a \"runlog\": \"" +
+                           std::string(kRunLogSchema) + "\" header)");
+        if (!j.contains("command") || !j["command"].is_array())
+          throw InputError(where + "run log header has no \"command\"");
+        log.header.command = j["command"].get<std::vector<std::string>>();
+        if (j.contains("config") && j["config"].is_object()) log.header.config = j["config"];
+        log.header.created = j.value("created", std::string());
+        have_header = true;
+      } else {
+        try {
+          log.records.push_back(run_record_from_json(j));
+        } catch (const InputError& e) {
+          throw InputError(where + e.what());
+        }
       }
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(where + "malformed line: " + e.what());
     }
     log.complete_bytes = pos;
   }
