@@ -1,0 +1,118 @@
+// Markdown: a PR comment or CI step summary. Parsed back: headings, tables with the right columns
+// and rows, findings before quiet probes.
+#include <gtest/gtest.h>
+
+#include "flakescope/reporters.h"
+#include "report_test_support.h"
+
+namespace flakescope {
+namespace {
+
+using namespace flakescope::testing;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// Splits "| a | b |" into {"a", "b"} (honoring "\|" escapes).
+std::vector<std::string> cells(const std::string& row) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (std::size_t i = 1; i < row.size(); ++i) {
+    if (row[i] == '\\' && i + 1 < row.size() && row[i + 1] == '|') {
+      cur += '|';
+      ++i;
+    } else if (row[i] == '|') {
+      out.push_back(cur.substr(1, cur.size() - 2));
+      cur.clear();
+    } else {
+      cur += row[i];
+    }
+  }
+  return out;
+}
+
+// Every table in the document: header cells and row cells.
+struct MdTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+};
+std::vector<MdTable> tables(const std::string& text) {
+  std::vector<MdTable> out;
+  const auto lines = lines_of(text);
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+    const bool separator =
+        lines[i + 1].rfind("|:--", 0) == 0 || lines[i + 1].rfind("|---", 0) == 0;
+    if (lines[i].rfind("|", 0) != 0 || !separator) continue;
+    MdTable t;
+    t.header = cells(lines[i]);
+    std::size_t j = i + 2;
+    for (; j < lines.size() && lines[j].rfind("|", 0) == 0; ++j) t.rows.push_back(cells(lines[j]));
+    out.push_back(t);
+    i = j;
+  }
+  return out;
+}
+
+TEST(MarkdownReport, ProbeReportParsesBackFindingsFirst) {
+  const json r = probe_report(
+      {probe("ops/quiet", {setting("controlled", {0, 0})}),
+       probe("ops/sum|pipe", {setting("controlled", {0, 0}), setting("free:threads", {0, 1e-5})},
+             {"threads"}, "Varies with the thread count."),
+       probe("calibration/racy_sum", {setting("controlled", {1e-6, 2e-6})})});
+  const std::string md = render_report(r, ReportFormat::kMarkdown);
+  const auto lines = lines_of(md);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0], "## flakescope probe");
+  EXPECT_NE(md.find("**1 finding, 0 warnings in 3 probes**"), std::string::npos) << md;
+  const auto ts = tables(md);
+  ASSERT_EQ(ts.size(), 2u) << md;  // the quiet probe gets one line, not a table
+  EXPECT_EQ(ts[0].header, (std::vector<std::string>{"setting", "verdict", "runs", "distinct",
+                                                     "max abs dev", "max ULP"}));
+  ASSERT_EQ(ts[0].rows.size(), 1u);
+  EXPECT_EQ(ts[0].rows[0][1], "nondeterministic");
+  EXPECT_EQ(ts[0].rows[0][2], "3");
+  EXPECT_EQ(ts[0].rows[0][3], "3");
+  ASSERT_EQ(ts[1].rows.size(), 2u);
+  EXPECT_EQ(ts[1].rows[1][0], "free:threads");
+  EXPECT_EQ(ts[1].rows[1][4], "1e-05");
+  // Findings first; the probe name with a pipe survives; quiet probes listed at the end.
+  EXPECT_LT(md.find("racy_sum"), md.find("ops/sum|pipe"));
+  EXPECT_NE(md.find("Bitwise-deterministic under every setting: `ops/quiet`"), std::string::npos);
+}
+
+TEST(MarkdownReport, GateReportHasVerdictInTitleAndOneRowPerCheck) {
+  json gate = probe_report({});
+  gate.erase("probes");
+  gate["kind"] = "gate";
+  gate["verdict"] = "fail";
+  gate["baseline"] = {{"path", "reports/baselines/cpu.json"}};
+  gate["checks"] = {{{"target", "ops/a"}, {"setting", "controlled"}, {"output", ""},
+                     {"rule", "bitwise"}, {"status", "pass"}, {"message", "ok"}},
+                    {{"target", "ops/b"}, {"setting", "controlled"}, {"output", "out"},
+                     {"rule", "bitwise"}, {"status", "regression"}, {"message", "was bitwise"}}};
+  const std::string md = render_report(gate, ReportFormat::kMarkdown);
+  EXPECT_EQ(lines_of(md)[0], "## flakescope gate: ❌ FAIL");
+  const auto ts = tables(md);
+  ASSERT_EQ(ts.size(), 1u);
+  ASSERT_EQ(ts[0].rows.size(), 2u);
+  EXPECT_EQ(ts[0].rows[0][0], "regression");  // regressions first
+  EXPECT_EQ(ts[0].rows[0][2], "controlled/out");
+  EXPECT_EQ(ts[0].rows[1][0], "pass");
+}
+
+TEST(MarkdownReport, AuditTableHasOneRowPerTest) {
+  const json r = audit_report({audit_test("t::a", "stable", {"pass", "pass"}),
+                               audit_test("t::b", "flaky", {"fail", "pass"})});
+  const auto ts = tables(render_report(r, ReportFormat::kMarkdown));
+  ASSERT_EQ(ts.size(), 1u);
+  ASSERT_EQ(ts[0].rows.size(), 2u);
+  EXPECT_EQ(ts[0].rows[0][1], "t::b");
+  EXPECT_EQ(ts[0].rows[0][2], "1/2");
+}
+
+}  // namespace
+}  // namespace flakescope
