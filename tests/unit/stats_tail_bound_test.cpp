@@ -1,0 +1,147 @@
+// The tail bound on constant, zero-inflated, lattice, continuous and pathological samples.
+#include "flakescope/stats/tail_bound.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "flakescope/error.h"
+
+namespace flakescope::stats {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+TEST(TailBound, BitwiseConstantRecommendsExactEquality) {
+  const TailBound b = bound_tail_quantile(std::vector<double>(100, 0.0), TailOptions{});
+  EXPECT_EQ(b.method, "exact");
+  EXPECT_TRUE(b.has_bound);
+  EXPECT_EQ(b.bound, 0.0);
+  EXPECT_EQ(b.n, 100u);
+  EXPECT_EQ(b.zeros, 100u);
+  // The evidence: no change in 100 runs, P(change) <= 1 - 0.05^(1/100) = 2.95%.
+  EXPECT_NEAR(b.change_rate_upper, 1 - std::pow(0.05, 0.01), 1e-12);
+  // Certifying 1e-4 needs 29956 identical runs.
+  EXPECT_EQ(b.runs_needed, 29956u);
+  EXPECT_EQ(to_json(b)["method"], "exact");
+}
+
+TEST(TailBound, ZeroInflatedLatticeUsesTheChangeRateAndJitter) {
+  constexpr double kUlp = 1.0 / 8388608.0;
+  std::mt19937_64 rng(42);
+  std::bernoulli_distribution identical(0.8);
+  std::geometric_distribution<int> steps(0.3);
+  std::vector<double> x(1000);
+  for (double& v : x) v = identical(rng) ? 0.0 : (1 + steps(rng)) * kUlp;
+  const TailBound b = bound_tail_quantile(x, TailOptions{});
+  ASSERT_TRUE(b.has_bound) << b.reason;
+  EXPECT_TRUE(b.method == "gpd" || b.method == "exponential") << b.method;
+  EXPECT_GT(b.zeros, 700u);
+  // P(dev > 0) is about 0.2; its upper bound (at 97.5%, the confidence split) is a bit more.
+  EXPECT_GT(b.change_rate_upper, 0.2);
+  EXPECT_LT(b.change_rate_upper, 0.26);
+  EXPECT_DOUBLE_EQ(b.jitter, kUlp);  // ties on the lattice: jitter of one lattice step
+  // True 1e-4 quantile: 0.2 * 0.7^k <= 1e-4 at k = 22 steps. The bound covers it, within 10x.
+  EXPECT_GE(b.bound, 22 * kUlp);
+  EXPECT_LT(b.bound, 220 * kUlp);
+  EXPECT_GE(b.bound, b.estimate);
+}
+
+TEST(TailBound, ExponentialSampleIsCoveredAndNotFarOff) {
+  std::mt19937_64 rng(9);
+  std::exponential_distribution<double> e(1.0);
+  std::vector<double> x(2000);
+  for (double& v : x) v = e(rng);
+  const TailBound b = bound_tail_quantile(x, TailOptions{});
+  ASSERT_TRUE(b.has_bound) << b.reason;
+  const double truth = std::log(1e4);
+  EXPECT_GT(b.bound, truth);
+  EXPECT_LT(b.bound, 2 * truth);
+  EXPECT_NEAR(b.estimate / truth, 1.0, 0.25);
+  EXPECT_EQ(b.zeros, 0u);
+  EXPECT_EQ(b.change_rate_upper, 1.0);
+}
+
+TEST(TailBound, EmpiricalBoundWhenTheDataSupportIt) {
+  // target 0.05 with 500 runs lies inside the data: the order-statistic bound applies.
+  std::vector<double> x;
+  for (int i = 1; i <= 500; ++i) x.push_back(i);
+  TailOptions o;
+  o.target = 0.05;
+  const TailBound b = bound_tail_quantile(x, o);
+  EXPECT_EQ(b.method, "empirical");
+  // The 95% quantile is 475; its 95% upper bound is a few order statistics higher.
+  EXPECT_GT(b.bound, 475);
+  EXPECT_LT(b.bound, 490);
+}
+
+TEST(EmpiricalQuantileBound, MaximumQualifiesExactlyWhenZeroFailuresCertify) {
+  std::vector<double> x(59);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i);
+  double bound = -1;
+  // 1 - 0.95^59 = 0.9515 >= 0.95: the maximum bounds the 95% quantile; with 58 it does not.
+  EXPECT_TRUE(empirical_quantile_bound(x, 0.05, 0.95, &bound));
+  EXPECT_EQ(bound, 58.0);
+  x.pop_back();
+  EXPECT_FALSE(empirical_quantile_bound(x, 0.05, 0.95, &bound));
+}
+
+TEST(TailBound, FewChangesAreRefusedWithTheRunsNeeded) {
+  std::vector<double> x(200, 0.0);
+  x[10] = 1e-7;
+  x[20] = 2e-7;
+  x[30] = 1e-7;
+  const TailBound b = bound_tail_quantile(x, TailOptions{});
+  EXPECT_EQ(b.method, "refused");
+  EXPECT_FALSE(b.has_bound);
+  EXPECT_GT(b.runs_needed, 200u);
+  EXPECT_NE(b.reason.find("3 changed runs"), std::string::npos) << b.reason;
+  EXPECT_TRUE(to_json(b)["bound"].is_null());
+}
+
+TEST(TailBound, PathologicalInputGivesAClearErrorOrRefusal) {
+  const TailOptions o;
+  EXPECT_THROW(bound_tail_quantile({}, o), InputError);
+  EXPECT_THROW(bound_tail_quantile({1.0, std::nan("")}, o), InputError);
+  EXPECT_THROW(bound_tail_quantile({1.0, -2.0}, o), InputError);
+  EXPECT_THROW(bound_tail_quantile({1.0, -kInf}, o), InputError);
+  TailOptions bad = o;
+  bad.target = 0;
+  EXPECT_THROW(bound_tail_quantile({1.0}, bad), InputError);
+  bad = o;
+  bad.confidence = 1;
+  EXPECT_THROW(bound_tail_quantile({1.0}, bad), InputError);
+  // One value: no tail can be fitted, and it says so.
+  const TailBound one = bound_tail_quantile({3.0}, o);
+  EXPECT_EQ(one.method, "refused");
+  EXPECT_FALSE(one.has_bound);
+  // One bitwise-identical run: exact, with the weak evidence of n = 1.
+  const TailBound zero = bound_tail_quantile({0.0}, o);
+  EXPECT_EQ(zero.method, "exact");
+  EXPECT_NEAR(zero.change_rate_upper, 0.95, 1e-12);
+}
+
+TEST(TailBound, RunsThatCouldNotBeComparedMakeItUnbounded) {
+  std::vector<double> x(100, 1e-6);
+  for (int i = 0; i < 10; ++i) x[i] = kInf;
+  const TailBound b = bound_tail_quantile(x, TailOptions{});
+  EXPECT_EQ(b.method, "unbounded");
+  EXPECT_FALSE(b.has_bound);
+  EXPECT_EQ(b.infinite, 10u);
+}
+
+TEST(TailBound, SameSeedSameBound) {
+  std::vector<double> x;
+  for (int i = 0; i < 300; ++i) x.push_back((i % 7) * 1e-6);
+  const TailBound a = bound_tail_quantile(x, TailOptions{});
+  const TailBound b = bound_tail_quantile(x, TailOptions{});
+  EXPECT_EQ(a.method, b.method);
+  EXPECT_EQ(a.bound, b.bound);
+}
+
+}  // namespace
+}  // namespace flakescope::stats
