@@ -1,0 +1,152 @@
+// `flakescope tolerance` as a user runs it: plain, JSON-lines and report inputs, text and JSON
+// output, and one-line errors with exit code 2 for bad input.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "flakescope/subprocess.h"
+
+namespace flakescope {
+namespace {
+
+struct Cli {
+  int code;
+  std::string out, err;
+};
+
+Cli run_tolerance(std::vector<std::string> args) {
+  ProcessSpec spec;
+  spec.argv = {FLAKESCOPE_CLI, "tolerance"};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.timeout_seconds = 120;
+  spec.output_tail_bytes = 1 << 20;
+  const ProcessResult r = run_process(spec);
+  EXPECT_EQ(r.status, ProcessStatus::kExited) << r.error << r.stderr_tail;
+  return {r.exit_code, r.stdout_tail, r.stderr_tail};
+}
+
+class ToleranceCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "flakescope-tolerance-e2e-XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    ASSERT_NE(mkdtemp(buf.data()), nullptr);
+    dir_ = buf.data();
+  }
+  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  std::string write(const std::string& name, const std::string& content) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path) << content;
+    return path;
+  }
+  // 500 seeded exponential deviations with mean 2e-6, 30% of runs bitwise identical.
+  std::string deviations_file() {
+    std::mt19937_64 rng(17);
+    std::exponential_distribution<double> e(1 / 2e-6);
+    std::bernoulli_distribution identical(0.3);
+    std::string content = "# max |a - e| per run\n";
+    for (int i = 0; i < 500; ++i) content += std::to_string(identical(rng) ? 0.0 : e(rng)) + "\n";
+    return write("deviations.txt", content);
+  }
+  std::string dir_;
+};
+
+void expect_bad_input(const Cli& r, const std::string& mentions) {
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(mentions), std::string::npos) << r.err;
+}
+
+TEST_F(ToleranceCli, HelpDescribesTheInputs) {
+  const Cli r = run_tolerance({"--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("SAMPLES"), std::string::npos);
+  EXPECT_NE(r.out.find("--target"), std::string::npos);
+}
+
+TEST_F(ToleranceCli, PlainNumbersGiveAReadableRecommendation) {
+  const Cli r = run_tolerance({deviations_file(), "--dtype", "float32"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("500 runs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("atol (rtol 0)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("would fail"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("retries"), std::string::npos) << r.out;
+}
+
+TEST_F(ToleranceCli, JsonOutputCarriesTheMethodAndTheDefaults) {
+  const Cli r = run_tolerance({deviations_file(), "--dtype", "float32", "--json", "--target",
+                               "1e-3", "--confidence", "0.9"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["target"], 1e-3);
+  const auto& rec = j["series"][0]["recommendation"];
+  const std::string method = rec["atol"]["method"];
+  EXPECT_TRUE(method == "gpd" || method == "exponential") << rec.dump();
+  EXPECT_GT(rec["atol"]["bound"].get<double>(), 0);
+  EXPECT_EQ(rec["default_tolerance"]["atol"], 1e-5);
+  EXPECT_EQ(rec["default_tolerance"]["runs"], 500);
+}
+
+TEST_F(ToleranceCli, ConstantSamplesRecommendExactEquality) {
+  std::string zeros;
+  for (int i = 0; i < 200; ++i) zeros += "0\n";
+  const Cli r = run_tolerance({write("zeros.txt", zeros), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["series"][0]["recommendation"]["atol"]["method"], "exact");
+  EXPECT_EQ(j["series"][0]["recommendation"]["atol"]["bound"], 0.0);
+}
+
+TEST_F(ToleranceCli, JsonLinesWithAField) {
+  std::string content;
+  for (int i = 0; i < 60; ++i)
+    content += "{\"test\": \"t\", \"margin\": " + std::to_string(i % 5) + "}\n";
+  const Cli r = run_tolerance({write("runs.jsonl", content), "--field", "margin", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["series"][0]["name"], "margin");
+  EXPECT_EQ(j["series"][0]["recommendation"]["atol"]["n"], 60);
+}
+
+TEST_F(ToleranceCli, ReportInputGivesOneSeriesPerOutput) {
+  const nlohmann::json samples = {
+      {"abs", {0, 1e-7, 0, 2e-7}}, {"rel", {0, 1e-8, 0, 2e-8}}, {"atol_at_rtol", {0, 0, 0, 1e-7}}};
+  const nlohmann::json report = {
+      {"schema", "flakescope.report/1"},
+      {"kind", "probe"},
+      {"probes",
+       {{{"name", "ops/sum"},
+         {"settings",
+          {{{"setting", "free"},
+            {"metrics",
+             {{"out", {{"dtype", "float32"}, {"rtol_for_margin", 1.3e-6}, {"samples", samples}}},
+              {"idx", {{"dtype", "int64"}, {"samples", {{"abs", {0, 0, 0, 0}}}}}}}}}}}}}}};
+  const Cli r = run_tolerance({write("report.json", report.dump())});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("ops/sum / free / out"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ops/sum / free / idx"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pair rtol 1.3e-06"), std::string::npos) << r.out;
+}
+
+TEST_F(ToleranceCli, BadInputIsOneLineAndExitTwo) {
+  expect_bad_input(run_tolerance({dir_ + "/missing.txt"}), "missing.txt");
+  expect_bad_input(run_tolerance({write("words.txt", "1e-7\nhello\n")}), "not a number");
+  expect_bad_input(run_tolerance({write("negative.txt", "1e-7\n-1e-7\n")}), "negative");
+  expect_bad_input(run_tolerance({write("nan.txt", "1e-7\nnan\n")}), "not a number");
+  expect_bad_input(run_tolerance({write("empty.txt", "# nothing\n")}), "no samples");
+  expect_bad_input(run_tolerance({deviations_file(), "--target", "2"}), "--target");
+  expect_bad_input(run_tolerance({deviations_file(), "--dtype", "float7"}), "float7");
+  expect_bad_input(run_tolerance({}), "SAMPLES");
+  expect_bad_input(run_tolerance({deviations_file(), "--bogus"}), "bogus");
+}
+
+}  // namespace
+}  // namespace flakescope
