@@ -42,7 +42,9 @@ std::string render_markdown(const ReportView& view) {
   if (view.kind == "audit") out << render_markdown_table(audit_tests_table(view.tests));
   if (view.kind == "gate") {
     if (!view.gate_baseline.empty()) out << "Baseline: `" << view.gate_baseline << "`\n\n";
-    out << render_markdown_table(gate_checks_table(view.checks));
+    const TextTable table = gate_checks_table(view.checks, /*include_passes=*/false);
+    if (!table.rows.empty()) out << render_markdown_table(table) << "\n";
+    out << passed_checks_line(view.checks) << " (all checks: `flakescope report GATE.json --format html`)\n";
   }
   return out.str();
 }

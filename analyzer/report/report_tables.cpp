@@ -47,11 +47,12 @@ TextTable audit_tests_table(const std::vector<TestView>& tests) {
   return t;
 }
 
-TextTable gate_checks_table(const std::vector<GateCheckView>& checks) {
+TextTable gate_checks_table(const std::vector<GateCheckView>& checks, bool include_passes) {
   TextTable t;
   t.header = {"status", "target", "setting/output", "rule", "detail"};
   t.align = {Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft};
   for (const auto& c : checks) {
+    if (!include_passes && c.status == "pass") continue;
     std::string where = c.setting;
     if (!c.output.empty()) where += (where.empty() ? "" : "/") + c.output;
     t.add_row({{c.status, verdict_tone(c.status)},
@@ -61,6 +62,12 @@ TextTable gate_checks_table(const std::vector<GateCheckView>& checks) {
                {c.message}});
   }
   return t;
+}
+
+std::string passed_checks_line(const std::vector<GateCheckView>& checks) {
+  int passes = 0;
+  for (const auto& c : checks) passes += c.status == "pass";
+  return std::to_string(passes) + (passes == 1 ? " check" : " checks") + " passed";
 }
 
 std::string summary_line(const ReportView& view) {

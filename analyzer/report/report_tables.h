@@ -11,8 +11,12 @@ TextTable probe_settings_table(const ProbeView& probe);
 // One row per audited test: verdict, test, failures/runs, rate with interval, retries.
 TextTable audit_tests_table(const std::vector<TestView>& tests);
 
-// One row per gate check: status, target, setting/output, rule, message.
-TextTable gate_checks_table(const std::vector<GateCheckView>& checks);
+// One row per gate check: status, target, setting/output, rule, message. Without `include_passes`
+// the passing checks are left out (the short views say how many there were).
+TextTable gate_checks_table(const std::vector<GateCheckView>& checks, bool include_passes = true);
+
+// "41 checks passed" (the checks the short views leave out).
+std::string passed_checks_line(const std::vector<GateCheckView>& checks);
 
 Tone verdict_tone(const std::string& verdict);
 

@@ -53,7 +53,9 @@ std::string render_terminal(const ReportView& view, const RenderOptions& o) {
   if (view.kind == "audit") render_tests(view, o, out);
   if (view.kind == "gate") {
     if (!view.gate_baseline.empty()) out << "baseline: " << view.gate_baseline << "\n";
-    out << render_aligned(gate_checks_table(view.checks), "", o.color);
+    const TextTable table = gate_checks_table(view.checks, /*include_passes=*/false);
+    if (!table.rows.empty()) out << render_aligned(table, "", o.color);
+    out << passed_checks_line(view.checks) << "\n";
     const bool passed = view.gate_verdict == "pass";
     out << "gate: " << paint(passed ? "PASS" : "FAIL", passed ? Tone::kGood : Tone::kBad, o.color)
         << "\n";

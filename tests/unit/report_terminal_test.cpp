@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "flakescope/error.h"
+#include "flakescope/gate.h"
 #include "report_test_support.h"
 
 namespace flakescope {
@@ -66,6 +67,28 @@ verdict  test                         fails/runs  failure rate [95% interval]  r
 flaky    tests/test_a.py::test_flaky         1/4  25% [0%, 30%]                      3
 stable   tests/test_a.py::test_ok            0/4  0% [0%, 30%]                       0
 1 finding, 0 warnings in 2 tests
+)");
+}
+
+TEST(TerminalReport, GateReportListsWhatChangedAndCountsThePasses) {
+  const json base = probe_report({probe("ops/a", {setting("controlled", {0, 0, 0})}),
+                                  probe("ops/b", {setting("controlled", {0, 0, 0})})});
+  const json cur = probe_report({probe("ops/a", {setting("controlled", {0, 1e-6, 0})}),
+                                 probe("ops/b", {setting("controlled", {0, 0, 0})})});
+  const GatePolicy policy;
+  json gate = probe_report({});
+  gate.erase("probes");
+  gate["kind"] = "gate";
+  gate.update(gate_report_body(gate_reports(base, cur, policy), policy, base, "base.json", cur,
+                               "cur.json"));
+  expect_matches_golden(render_report(gate, ReportFormat::kTerminal),
+                        R"(flakescope gate report · LibTorch 1.13.1 · 2026-11-25T21:04:05Z
+baseline: base.json
+status      target  setting/output  rule     detail
+regression  ops/a   controlled      bitwise  was bitwise-deterministic, now 2 distinct outputs in 4 runs (max abs dev 1e-06)
+%num checks passed
+gate: FAIL
+1 regression, 0 warnings in %num checks
 )");
 }
 
