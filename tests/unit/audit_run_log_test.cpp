@@ -1,0 +1,120 @@
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "flakescope/audit/run_log.h"
+#include "flakescope/error.h"
+#include "flakescope/report.h"
+
+namespace flakescope::audit {
+namespace {
+
+std::string fresh_path(const std::string& name) {
+  const std::string p = ::testing::TempDir() + "/" + name + "." + std::to_string(getpid());
+  std::filesystem::remove(p);
+  return p;
+}
+
+RunRecord record(std::size_t run, Outcome outcome, const std::string& setting = "controlled") {
+  RunRecord r;
+  r.run = run;
+  r.seed = 1 + run;
+  r.setting = setting;
+  r.outcome = outcome;
+  r.exit_code = outcome == Outcome::kPass ? 0 : 1;
+  r.duration = 0.25;
+  r.testcases = {{"suite::a", Outcome::kPass, 0.1, ""}, {"suite::b", outcome, 0.1, "boom"}};
+  r.stdout_tail = "out \xff invalid utf-8";
+  return r;
+}
+
+RunLogHeader header(std::vector<std::string> command = {"./t", "a;rm -rf x"}) {
+  return {std::move(command), {{"seed", 1}, {"runs", 4}}, "2026-11-25T21:00:00Z"};
+}
+
+TEST(AuditRunLog, RoundTripsRecords) {
+  const std::string path = fresh_path("roundtrip.jsonl");
+  {
+    auto w = RunLogWriter::create(path, header());
+    w.append(record(0, Outcome::kPass));
+    w.append(record(1, Outcome::kFail));
+  }
+  const RunLog log = read_run_log(path);
+  EXPECT_EQ(log.header.command, header().command);
+  EXPECT_EQ(log.header.config["seed"], 1);
+  ASSERT_EQ(log.records.size(), 2u);
+  EXPECT_EQ(log.records[1].outcome, Outcome::kFail);
+  EXPECT_EQ(log.records[1].seed, 2u);
+  ASSERT_EQ(log.records[1].testcases.size(), 2u);
+  EXPECT_EQ(log.records[1].testcases[1].message, "boom");
+  EXPECT_EQ(log.records[1].exit_code, 1);
+  EXPECT_FALSE(log.had_partial_line);
+}
+
+TEST(AuditRunLog, RefusesToOverwriteAnExistingLog) {
+  const std::string path = fresh_path("exists.jsonl");
+  { auto w = RunLogWriter::create(path, header()); }
+  EXPECT_THROW(RunLogWriter::create(path, header()), InputError);
+}
+
+TEST(AuditRunLog, PartialLastLineIsIgnoredAndCutOnResume) {
+  const std::string path = fresh_path("partial.jsonl");
+  {
+    auto w = RunLogWriter::create(path, header());
+    w.append(record(0, Outcome::kPass));
+  }
+  std::ofstream(path, std::ios::app) << R"({"run": 1, "seed": 2, "outc)";
+  RunLog log = read_run_log(path);
+  EXPECT_TRUE(log.had_partial_line);
+  ASSERT_EQ(log.records.size(), 1u);
+  {
+    auto w = RunLogWriter::resume(log);
+    w.append(record(1, Outcome::kFail));
+  }
+  const RunLog again = read_run_log(path);
+  EXPECT_FALSE(again.had_partial_line);
+  ASSERT_EQ(again.records.size(), 2u);
+  EXPECT_EQ(again.records[1].run, 1u);
+}
+
+TEST(AuditRunLog, BadLinesNameFileAndLine) {
+  const std::string path = fresh_path("bad.jsonl");
+  std::ofstream(path) << header_to_json(header()).dump() << "\n{not json}\n";
+  try {
+    read_run_log(path);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ":2:"), std::string::npos) << e.what();
+  }
+  const std::string foreign = fresh_path("foreign.jsonl");
+  std::ofstream(foreign) << R"({"schema": "flakescope.report/1"})" << "\n";
+  EXPECT_THROW(read_run_log(foreign), InputError);
+  EXPECT_THROW(read_run_log(fresh_path("missing.jsonl")), InputError);
+}
+
+TEST(AuditRunLog, MergeCombinesShardsAndRejectsOverlapOrOtherCommands) {
+  RunLog a, b, c;
+  a.path = "a";
+  b.path = "b";
+  c.path = "c";
+  a.header = b.header = header();
+  a.header.config["shard"] = "0/2";
+  c.header = header({"./other"});
+  a.records = {record(0, Outcome::kPass), record(2, Outcome::kFail)};
+  b.records = {record(1, Outcome::kPass), record(3, Outcome::kPass)};
+  const RunLog m = merge_run_logs({a, b});
+  EXPECT_EQ(m.records.size(), 4u);
+  EXPECT_FALSE(m.header.config.contains("shard"));
+  EXPECT_THROW(merge_run_logs({a, a}), InputError);
+  EXPECT_THROW(merge_run_logs({a, c}), InputError);
+  EXPECT_THROW(merge_run_logs({}), InputError);
+  RunLog other_seed = b;
+  other_seed.header.config["seed"] = 7;
+  EXPECT_THROW(merge_run_logs({a, other_seed}), InputError);
+}
+
+}  // namespace
+}  // namespace flakescope::audit
