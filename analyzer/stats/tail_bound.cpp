@@ -238,8 +238,14 @@ TailBound bound_tail_quantile(const std::vector<double>& samples, const TailOpti
   }
   b.method = "refused";
   b.has_bound = false;
-  b.reason = "no generalized Pareto tail fits the data (Anderson-Darling " +
-             format_number(b.gof_statistic) + " > " + format_number(b.gof_critical) + ")";
+  if (b.gof_statistic > b.gof_critical) {
+    b.reason = "no generalized Pareto tail fits the data (Anderson-Darling " +
+               format_number(b.gof_statistic) + " > " + format_number(b.gof_critical) + ")";
+  } else {
+    b.reason =
+        "the target quantile lies below the tail threshold and the distribution-free "
+        "bound needs more runs";
+  }
   b.runs_needed = runs_left(b.runs_distribution_free);
   return b;
 }
