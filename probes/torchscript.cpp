@@ -36,8 +36,8 @@ void flatten_outputs(const c10::IValue& value, const std::string& name, NamedTen
     const std::vector<c10::IValue> items =
         value.isTuple() ? value.toTupleRef().elements().vec() : value.toListRef().vec();
     for (std::size_t i = 0; i < items.size(); ++i) {
-      flatten_outputs(items[i], name == "out" ? "out" + std::to_string(i)
-                                              : name + "." + std::to_string(i),
+      flatten_outputs(items[i],
+                      name == "out" ? "out" + std::to_string(i) : name + "." + std::to_string(i),
                       out);
     }
   } else if (value.isGenericDict()) {

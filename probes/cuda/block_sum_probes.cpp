@@ -1,7 +1,7 @@
 // cuda/calibration/atomic_sum and cuda/calibration/ordered_sum: the same raw-CUDA block reduction
 // of 4M floats, combining the block partials with atomicAdd (varies from run to run under every
-// setting, the GPU counterpart of calibration/racy_sum) or in block order (bitwise fixed). A pair of
-// known answers for the GPU measurements.
+// setting, the GPU counterpart of calibration/racy_sum) or in block order (bitwise fixed). A pair
+// of known answers for the GPU measurements.
 #include <ATen/ops/contiguous.h>
 #include <ATen/ops/exp.h>
 #include <ATen/ops/mul.h>
@@ -40,7 +40,7 @@ class BlockSumProbe final : public Probe {
   NamedTensors run(ProbeContext&) override {
 #ifdef FLAKESCOPE_HAVE_CUDA
     const float sum = cuda_kernels::gpu_block_sum(values_.data_ptr<float>(), kCount, combine_);
-    return {{"out", at::scalar_tensor(sum, at::TensorOptions(at::kFloat))}};
+    return {{ "out", at::scalar_tensor(sum, at::TensorOptions(at::kFloat)) }};
 #else
     return {};  // unreachable: setup() threw UnavailableError
 #endif
@@ -55,14 +55,18 @@ class BlockSumProbe final : public Probe {
 FLAKESCOPE_REGISTER_PROBE({"cuda/calibration/atomic_sum",
                            "raw CUDA sum of 4M floats, block partials combined with atomicAdd: "
                            "nondeterministic under every setting",
-                           {"cuda"}, true, [](const ProbeOptions&) {
+                           {"cuda"},
+                           true,
+                           [](const ProbeOptions&) {
                              return std::make_unique<BlockSumProbe>(BlockCombine::kAtomicAdd);
                            }});
 
 FLAKESCOPE_REGISTER_PROBE({"cuda/calibration/ordered_sum",
                            "raw CUDA sum of 4M floats, block partials added in block order: "
                            "bitwise deterministic by construction",
-                           {"cuda"}, true, [](const ProbeOptions&) {
+                           {"cuda"},
+                           true,
+                           [](const ProbeOptions&) {
                              return std::make_unique<BlockSumProbe>(BlockCombine::kInBlockOrder);
                            }});
 

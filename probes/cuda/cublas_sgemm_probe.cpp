@@ -41,7 +41,9 @@ class CublasSgemmProbe final : public Probe {
 FLAKESCOPE_REGISTER_PROBE({"cuda/calibration/cublas_sgemm",
                            "raw cuBLAS SGEMM 1024^3 (TF32 math when the TF32 knob is free): "
                            "documented repeatable on one GPU",
-                           {"cuda"}, true, [](const ProbeOptions&) {
+                           {"cuda"},
+                           true,
+                           [](const ProbeOptions&) {
                              return std::make_unique<CublasSgemmProbe>();
                            }});
 

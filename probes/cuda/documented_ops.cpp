@@ -7,9 +7,9 @@
 // probes are measured there: conv (cuda/ops/conv2d_*), cumsum, index_add, scatter_add
 // (cuda/ops/...). reports/gpu/README.md holds the documented-vs-measured table.
 #include <ATen/ops/adaptive_avg_pool2d.h>
-#include <ATen/ops/add.h>
 #include <ATen/ops/adaptive_avg_pool3d.h>
 #include <ATen/ops/adaptive_max_pool2d.h>
+#include <ATen/ops/add.h>
 #include <ATen/ops/avg_pool3d.h>
 #include <ATen/ops/bincount.h>
 #include <ATen/ops/bmm.h>
@@ -79,7 +79,10 @@ OpSpec backward_of(std::vector<std::int64_t> shape, Fn f) {
 bool documented(const std::string& name, const std::string& documented, const std::string& what,
                 std::function<OpSpec()> spec) {
   ProbeRegistry::instance().add(
-      {"cuda/documented/" + name, what + " [documented: " + documented + "]", {"cuda"}, true,
+      {"cuda/documented/" + name,
+       what + " [documented: " + documented + "]",
+       {"cuda"},
+       true,
        [spec](const ProbeOptions&) { return make_op_probe(spec(), /*on_cuda=*/true); }});
   return true;
 }
@@ -103,23 +106,23 @@ bool documented(const std::string& name, const std::string& documented, const st
 
 [[maybe_unused]] const bool kReplicationPad =
     documented("replication_pad2d_backward", "switches", "ReplicationPad2d backward", [] {
-      return backward_of({8, 16, 64, 64},
-                         [](const at::Tensor& x) { return at::replication_pad2d(x, {3, 3, 3, 3}); });
+      return backward_of({8, 16, 64, 64}, [](const at::Tensor& x) {
+        return at::replication_pad2d(x, {3, 3, 3, 3});
+      });
     });
 
-[[maybe_unused]] const bool kSparseBmm =
-    documented("bmm_sparse_dense", "switches", "bmm of a sparse (10% nonzero) and a dense batch", [] {
-      return OpSpec{[](ProbeContext& ctx) {
-                      at::Tensor dense = normal_input(ctx, {8, 256, 256}, 1);
-                      at::Tensor keep = at::rand({8, 256, 256}, cpu_input_generator(ctx, 2))
-                                            .lt(0.1)
-                                            .to(ctx.device());
-                      return Tensors{at::mul(dense, keep).to_sparse(),
-                                     normal_input(ctx, {8, 256, 64}, 3)};
-                    },
-                    [](ProbeContext&, const Tensors& in) {
-                      return NamedTensors{{"out", at::bmm(in[0], in[1])}};
-                    }};
+[[maybe_unused]] const bool kSparseBmm = documented(
+    "bmm_sparse_dense", "switches", "bmm of a sparse (10% nonzero) and a dense batch", [] {
+      return OpSpec{
+          [](ProbeContext& ctx) {
+            at::Tensor dense = normal_input(ctx, {8, 256, 256}, 1);
+            at::Tensor keep =
+                at::rand({8, 256, 256}, cpu_input_generator(ctx, 2)).lt(0.1).to(ctx.device());
+            return Tensors{at::mul(dense, keep).to_sparse(), normal_input(ctx, {8, 256, 64}, 3)};
+          },
+          [](ProbeContext&, const Tensors& in) {
+            return NamedTensors{{"out", at::bmm(in[0], in[1])}};
+          }};
     });
 
 // Index tensors for the indexing ops: `count` indices into `range` rows (many repeats).
@@ -134,8 +137,8 @@ OpSpec indexed(std::int64_t count, std::int64_t range, std::vector<std::int64_t>
 }
 
 [[maybe_unused]] const bool kIndexPutNoAccumulate = documented(
-    "index_put", "switches", "index_put_ (accumulate=False) with repeated indices: which write wins",
-    [] {
+    "index_put", "switches",
+    "index_put_ (accumulate=False) with repeated indices: which write wins", [] {
       return indexed(65536, 256, {65536}, [](const at::Tensor& index, const at::Tensor& source) {
         at::Tensor out = at::zeros({256}, source.options());
         return out.index_put_(c10::List<c10::optional<at::Tensor>>{index}, source, false);
@@ -152,41 +155,40 @@ OpSpec indexed(std::int64_t count, std::int64_t range, std::vector<std::int64_t>
 
 [[maybe_unused]] const bool kGatherBackward =
     documented("gather_backward", "switches", "gather input gradient, repeated indices", [] {
-      return OpSpec{[](ProbeContext& ctx) {
-                      return Tensors{normal_input(ctx, {64, 128}, 1),
-                                     index_input(ctx, {64, 8192}, 128, 2)};
-                    },
-                    [](ProbeContext&, const Tensors& in) {
-                      const at::Tensor index = in[1];
-                      return NamedTensors{{"grad_input", gradient_of(in[0], [&](const at::Tensor& x) {
-                                             return at::gather(x, 1, index);
-                                           })}};
-                    }};
+      return OpSpec{
+          [](ProbeContext& ctx) {
+            return Tensors{normal_input(ctx, {64, 128}, 1), index_input(ctx, {64, 8192}, 128, 2)};
+          },
+          [](ProbeContext&, const Tensors& in) {
+            const at::Tensor index = in[1];
+            return NamedTensors{{"grad_input", gradient_of(in[0], [&](const at::Tensor& x) {
+                                   return at::gather(x, 1, index);
+                                 })}};
+          }};
     });
 
 [[maybe_unused]] const bool kIndexSelectBackward = documented(
     "index_select_backward", "switches", "index_select input gradient, repeated indices", [] {
-      return OpSpec{[](ProbeContext& ctx) {
-                      return Tensors{normal_input(ctx, {256, 64}, 1),
-                                     index_input(ctx, {32768}, 256, 2)};
-                    },
-                    [](ProbeContext&, const Tensors& in) {
-                      const at::Tensor index = in[1];
-                      return NamedTensors{{"grad_input", gradient_of(in[0], [&](const at::Tensor& x) {
-                                             return at::index_select(x, 0, index);
-                                           })}};
-                    }};
+      return OpSpec{
+          [](ProbeContext& ctx) {
+            return Tensors{normal_input(ctx, {256, 64}, 1), index_input(ctx, {32768}, 256, 2)};
+          },
+          [](ProbeContext&, const Tensors& in) {
+            const at::Tensor index = in[1];
+            return NamedTensors{{"grad_input", gradient_of(in[0], [&](const at::Tensor& x) {
+                                   return at::index_select(x, 0, index);
+                                 })}};
+          }};
     });
 
 [[maybe_unused]] const bool kRepeatInterleaveBackward = documented(
     "repeat_interleave_backward", "switches", "repeat_interleave (x64) input gradient", [] {
-      return backward_of({1024, 64}, [](const at::Tensor& x) {
-        return at::repeat_interleave(x, 64, 0);
-      });
+      return backward_of({1024, 64},
+                         [](const at::Tensor& x) { return at::repeat_interleave(x, 64, 0); });
     });
 
-[[maybe_unused]] const bool kIndexCopy = documented(
-    "index_copy", "switches", "index_copy_ with repeated indices: which row wins", [] {
+[[maybe_unused]] const bool kIndexCopy =
+    documented("index_copy", "switches", "index_copy_ with repeated indices: which row wins", [] {
       return indexed(8192, 64, {8192, 32}, [](const at::Tensor& index, const at::Tensor& source) {
         return at::zeros({64, 32}, source.options()).index_copy_(0, index, source);
       });
@@ -200,8 +202,8 @@ OpSpec indexed(std::int64_t count, std::int64_t range, std::vector<std::int64_t>
       });
     });
 
-[[maybe_unused]] const bool kScatterReduceSum = documented(
-    "scatter_reduce_sum", "switches", "scatter_reduce_ (sum) with repeated indices", [] {
+[[maybe_unused]] const bool kScatterReduceSum =
+    documented("scatter_reduce_sum", "switches", "scatter_reduce_ (sum) with repeated indices", [] {
       return indexed(65536, 256, {65536}, [](const at::Tensor& index, const at::Tensor& source) {
         return at::zeros({256}, source.options()).scatter_reduce_(0, index, source, "sum");
       });
@@ -216,42 +218,46 @@ OpSpec indexed(std::int64_t count, std::int64_t range, std::vector<std::int64_t>
 
 [[maybe_unused]] const bool kMaxPool3dBackward =
     documented("max_pool3d_backward", "switches", "MaxPool3d (overlapping windows) backward", [] {
-      return backward_of({4, 8, 16, 32, 32},
-                         [](const at::Tensor& x) { return at::max_pool3d(x, {3, 3, 3}, {1, 1, 1}); });
+      return backward_of({4, 8, 16, 32, 32}, [](const at::Tensor& x) {
+        return at::max_pool3d(x, {3, 3, 3}, {1, 1, 1});
+      });
     });
 
 [[maybe_unused]] const bool kEmbeddingBackward =
     documented("embedding_backward", "switches", "Embedding weight gradient, repeated ids", [] {
-      return OpSpec{[](ProbeContext& ctx) {
-                      return Tensors{normal_input(ctx, {512, 64}, 1),
-                                     index_input(ctx, {64, 512}, 512, 2)};
-                    },
-                    [](ProbeContext&, const Tensors& in) {
-                      const at::Tensor ids = in[1];
-                      return NamedTensors{{"grad_weight", gradient_of(in[0], [&](const at::Tensor& w) {
-                                             return at::embedding(w, ids);
-                                           })}};
-                    }};
+      return OpSpec{
+          [](ProbeContext& ctx) {
+            return Tensors{normal_input(ctx, {512, 64}, 1), index_input(ctx, {64, 512}, 512, 2)};
+          },
+          [](ProbeContext&, const Tensors& in) {
+            const at::Tensor ids = in[1];
+            return NamedTensors{{"grad_weight", gradient_of(in[0], [&](const at::Tensor& w) {
+                                   return at::embedding(w, ids);
+                                 })}};
+          }};
     });
 
 // --- raise under deterministic algorithms (no deterministic kernel) ---
 
 [[maybe_unused]] const bool kAvgPool3d =
     documented("avg_pool3d_backward", "raises", "AvgPool3d (overlapping windows) backward", [] {
-      return backward_of({4, 8, 16, 32, 32},
-                         [](const at::Tensor& x) { return at::avg_pool3d(x, {3, 3, 3}, {1, 1, 1}); });
+      return backward_of({4, 8, 16, 32, 32}, [](const at::Tensor& x) {
+        return at::avg_pool3d(x, {3, 3, 3}, {1, 1, 1});
+      });
     });
 
 [[maybe_unused]] const bool kAdaptiveAvgPool2d =
     documented("adaptive_avg_pool2d_backward", "raises", "AdaptiveAvgPool2d backward", [] {
-      return backward_of({16, 32, 63, 63},
-                         [](const at::Tensor& x) { return at::adaptive_avg_pool2d(x, {10, 10}); });
+      return backward_of({16, 32, 63, 63}, [](const at::Tensor& x) {
+        return at::adaptive_avg_pool2d(x, {10, 10});
+      });
     });
 
 [[maybe_unused]] const bool kAdaptiveAvgPool3d =
     documented("adaptive_avg_pool3d_backward", "raises", "AdaptiveAvgPool3d backward", [] {
-      return backward_of({4, 8, 15, 31, 31},
-                         [](const at::Tensor& x) { return at::adaptive_avg_pool3d(x, {4, 10, 10}); });
+      return backward_of({4, 8, 15, 31, 31}, [](const at::Tensor& x) {
+        return at::adaptive_avg_pool3d(x, {4, 10, 10});
+      });
     });
 
 [[maybe_unused]] const bool kAdaptiveMaxPool2d =
@@ -263,34 +269,36 @@ OpSpec indexed(std::int64_t count, std::int64_t range, std::vector<std::int64_t>
 
 [[maybe_unused]] const bool kFractionalMaxPool2d =
     documented("fractional_max_pool2d_backward", "raises", "FractionalMaxPool2d backward", [] {
-      return OpSpec{[](ProbeContext& ctx) {
-                      return Tensors{normal_input(ctx, {16, 32, 64, 64}, 1),
-                                     at::rand({16, 32, 2}, cpu_input_generator(ctx, 2))
-                                         .to(ctx.tensor_options())};
-                    },
-                    [](ProbeContext&, const Tensors& in) {
-                      const at::Tensor samples = in[1];
-                      return NamedTensors{{"grad_input", gradient_of(in[0], [&](const at::Tensor& x) {
-                                             return std::get<0>(at::fractional_max_pool2d(
-                                                 x, {3, 3}, {40, 40}, samples));
-                                           })}};
-                    }};
+      return OpSpec{
+          [](ProbeContext& ctx) {
+            return Tensors{
+                normal_input(ctx, {16, 32, 64, 64}, 1),
+                at::rand({16, 32, 2}, cpu_input_generator(ctx, 2)).to(ctx.tensor_options())};
+          },
+          [](ProbeContext&, const Tensors& in) {
+            const at::Tensor samples = in[1];
+            return NamedTensors{
+                {"grad_input", gradient_of(in[0], [&](const at::Tensor& x) {
+                   return std::get<0>(at::fractional_max_pool2d(x, {3, 3}, {40, 40}, samples));
+                 })}};
+          }};
     });
 
 [[maybe_unused]] const bool kFractionalMaxPool3d =
     documented("fractional_max_pool3d_backward", "raises", "FractionalMaxPool3d backward", [] {
-      return OpSpec{[](ProbeContext& ctx) {
-                      return Tensors{normal_input(ctx, {4, 8, 16, 32, 32}, 1),
-                                     at::rand({4, 8, 3}, cpu_input_generator(ctx, 2))
-                                         .to(ctx.tensor_options())};
-                    },
-                    [](ProbeContext&, const Tensors& in) {
-                      const at::Tensor samples = in[1];
-                      return NamedTensors{{"grad_input", gradient_of(in[0], [&](const at::Tensor& x) {
-                                             return std::get<0>(at::fractional_max_pool3d(
-                                                 x, {3, 3, 3}, {10, 20, 20}, samples));
-                                           })}};
-                    }};
+      return OpSpec{
+          [](ProbeContext& ctx) {
+            return Tensors{
+                normal_input(ctx, {4, 8, 16, 32, 32}, 1),
+                at::rand({4, 8, 3}, cpu_input_generator(ctx, 2)).to(ctx.tensor_options())};
+          },
+          [](ProbeContext&, const Tensors& in) {
+            const at::Tensor samples = in[1];
+            return NamedTensors{{"grad_input", gradient_of(in[0], [&](const at::Tensor& x) {
+                                   return std::get<0>(at::fractional_max_pool3d(
+                                       x, {3, 3, 3}, {10, 20, 20}, samples));
+                                 })}};
+          }};
     });
 
 [[maybe_unused]] const bool kMaxUnpool2d = documented(
@@ -307,18 +315,18 @@ OpSpec indexed(std::int64_t count, std::int64_t range, std::vector<std::int64_t>
                     }};
     });
 
-[[maybe_unused]] const bool kInterpolateBilinear =
-    documented("interpolate_bilinear_backward", "raises", "interpolate (bilinear, x2.5) backward",
-               [] {
-                 return backward_of({16, 32, 32, 32}, [](const at::Tensor& x) {
-                   return at::upsample_bilinear2d(x, {80, 80}, false);
-                 });
-               });
+[[maybe_unused]] const bool kInterpolateBilinear = documented(
+    "interpolate_bilinear_backward", "raises", "interpolate (bilinear, x2.5) backward", [] {
+      return backward_of({16, 32, 32, 32}, [](const at::Tensor& x) {
+        return at::upsample_bilinear2d(x, {80, 80}, false);
+      });
+    });
 
 [[maybe_unused]] const bool kReflectionPad =
     documented("reflection_pad2d_backward", "raises", "ReflectionPad2d backward", [] {
-      return backward_of({8, 16, 64, 64},
-                         [](const at::Tensor& x) { return at::reflection_pad2d(x, {3, 3, 3, 3}); });
+      return backward_of({8, 16, 64, 64}, [](const at::Tensor& x) {
+        return at::reflection_pad2d(x, {3, 3, 3, 3});
+      });
     });
 
 [[maybe_unused]] const bool kNllLoss =
@@ -332,36 +340,38 @@ OpSpec indexed(std::int64_t count, std::int64_t range, std::vector<std::int64_t>
                     }};
     });
 
-[[maybe_unused]] const bool kCtcLoss = documented("ctc_loss_backward", "raises", "CTCLoss backward",
-                                                   [] {
-  return OpSpec{[](ProbeContext& ctx) {
-                  // (time 50, batch 16, classes 20), targets of length 10 without the blank (0).
-                  at::Tensor targets = at::add(index_input(ctx, {16, 10}, 19, 2), 1);
-                  return Tensors{normal_input(ctx, {50, 16, 20}, 1), targets};
-                },
-                [](ProbeContext&, const Tensors& in) {
-                  const at::Tensor targets = in[1];
-                  const std::vector<std::int64_t> input_lengths(16, 50), target_lengths(16, 10);
-                  at::Tensor logits = in[0].detach().requires_grad_();
-                  at::ctc_loss(at::log_softmax(logits, 2), targets, input_lengths, target_lengths)
-                      .backward();
-                  return NamedTensors{{"grad_logits", logits.grad()}};
-                }};
-});
+[[maybe_unused]] const bool kCtcLoss =
+    documented("ctc_loss_backward", "raises", "CTCLoss backward", [] {
+      return OpSpec{[](ProbeContext& ctx) {
+                      // (time 50, batch 16, classes 20), targets of length 10 without the blank
+                      // (0).
+                      at::Tensor targets = at::add(index_input(ctx, {16, 10}, 19, 2), 1);
+                      return Tensors{normal_input(ctx, {50, 16, 20}, 1), targets};
+                    },
+                    [](ProbeContext&, const Tensors& in) {
+                      const at::Tensor targets = in[1];
+                      const std::vector<std::int64_t> input_lengths(16, 50), target_lengths(16, 10);
+                      at::Tensor logits = in[0].detach().requires_grad_();
+                      at::ctc_loss(at::log_softmax(logits, 2), targets, input_lengths,
+                                   target_lengths)
+                          .backward();
+                      return NamedTensors{{"grad_logits", logits.grad()}};
+                    }};
+    });
 
 [[maybe_unused]] const bool kEmbeddingBagMax = documented(
     "embedding_bag_max_backward", "raises", "EmbeddingBag (mode max) weight gradient", [] {
-      return OpSpec{[](ProbeContext& ctx) {
-                      return Tensors{normal_input(ctx, {256, 64}, 1),
-                                     index_input(ctx, {64, 64}, 256, 2)};
-                    },
-                    [](ProbeContext&, const Tensors& in) {
-                      const at::Tensor ids = in[1];
-                      return NamedTensors{{"grad_weight", gradient_of(in[0], [&](const at::Tensor& w) {
-                                             return std::get<0>(at::embedding_bag(
-                                                 w, ids, {}, false, /*mode max=*/2));
-                                           })}};
-                    }};
+      return OpSpec{
+          [](ProbeContext& ctx) {
+            return Tensors{normal_input(ctx, {256, 64}, 1), index_input(ctx, {64, 64}, 256, 2)};
+          },
+          [](ProbeContext&, const Tensors& in) {
+            const at::Tensor ids = in[1];
+            return NamedTensors{{"grad_weight", gradient_of(in[0], [&](const at::Tensor& w) {
+                                   return std::get<0>(
+                                       at::embedding_bag(w, ids, {}, false, /*mode max=*/2));
+                                 })}};
+          }};
     });
 
 [[maybe_unused]] const bool kPut = documented(
@@ -371,8 +381,8 @@ OpSpec indexed(std::int64_t count, std::int64_t range, std::vector<std::int64_t>
       });
     });
 
-[[maybe_unused]] const bool kPutAccumulate = documented(
-    "put_accumulate", "raises", "put_ (accumulate=True) with repeated indices", [] {
+[[maybe_unused]] const bool kPutAccumulate =
+    documented("put_accumulate", "raises", "put_ (accumulate=True) with repeated indices", [] {
       return indexed(65536, 256, {65536}, [](const at::Tensor& index, const at::Tensor& source) {
         return at::zeros({16, 16}, source.options()).put_(index, source, true);
       });
@@ -406,20 +416,21 @@ OpSpec indexed(std::int64_t count, std::int64_t range, std::vector<std::int64_t>
 
 [[maybe_unused]] const bool kGridSample =
     documented("grid_sample_backward", "raises", "grid_sample (bilinear) input gradient", [] {
-      return OpSpec{[](ProbeContext& ctx) {
-                      return Tensors{normal_input(ctx, {8, 16, 32, 32}, 1),
-                                     at::tanh(normal_input(ctx, {8, 64, 64, 2}, 2))};
-                    },
-                    [](ProbeContext&, const Tensors& in) {
-                      const at::Tensor grid = in[1];
-                      return NamedTensors{{"grad_input", gradient_of(in[0], [&](const at::Tensor& x) {
-                                             return at::grid_sampler(x, grid, 0, 0, false);
-                                           })}};
-                    }};
+      return OpSpec{
+          [](ProbeContext& ctx) {
+            return Tensors{normal_input(ctx, {8, 16, 32, 32}, 1),
+                           at::tanh(normal_input(ctx, {8, 64, 64, 2}, 2))};
+          },
+          [](ProbeContext&, const Tensors& in) {
+            const at::Tensor grid = in[1];
+            return NamedTensors{{"grad_input", gradient_of(in[0], [&](const at::Tensor& x) {
+                                   return at::grid_sampler(x, grid, 0, 0, false);
+                                 })}};
+          }};
     });
 
-[[maybe_unused]] const bool kScatterReduceProd = documented(
-    "scatter_reduce_prod", "raises", "scatter_reduce_ (prod) with repeated indices", [] {
+[[maybe_unused]] const bool kScatterReduceProd =
+    documented("scatter_reduce_prod", "raises", "scatter_reduce_ (prod) with repeated indices", [] {
       return indexed(65536, 256, {65536}, [](const at::Tensor& index, const at::Tensor& source) {
         // Factors near one, so the products stay finite and their rounding shows.
         at::Tensor factors = at::add(at::mul(source, 0.01), 1.0);

@@ -18,15 +18,17 @@ class SmallCnn final : public ModelCase {
  public:
   std::shared_ptr<torch::nn::Module> build() override {
     using torch::nn::Conv2dOptions;
-    net_ = torch::nn::Sequential(
-        torch::nn::Conv2d(Conv2dOptions(3, 16, 3).padding(1)), torch::nn::ReLU(),
-        torch::nn::MaxPool2d(2), torch::nn::Conv2d(Conv2dOptions(16, 32, 3).padding(1)),
-        torch::nn::ReLU(), torch::nn::AdaptiveAvgPool2d(1), torch::nn::Flatten(),
-        torch::nn::Linear(32, 10));
+    net_ = torch::nn::Sequential(torch::nn::Conv2d(Conv2dOptions(3, 16, 3).padding(1)),
+                                 torch::nn::ReLU(), torch::nn::MaxPool2d(2),
+                                 torch::nn::Conv2d(Conv2dOptions(16, 32, 3).padding(1)),
+                                 torch::nn::ReLU(), torch::nn::AdaptiveAvgPool2d(1),
+                                 torch::nn::Flatten(), torch::nn::Linear(32, 10));
     return net_.ptr();
   }
   std::vector<std::int64_t> sample_shape() const override { return {3, 32, 32}; }
-  NamedTensors forward(const at::Tensor& input) override { return {{"logits", net_->forward(input)}}; }
+  NamedTensors forward(const at::Tensor& input) override {
+    return {{"logits", net_->forward(input)}};
+  }
   at::Tensor loss(const at::Tensor& input, const at::Tensor& targets) override {
     return at::cross_entropy_loss(net_->forward(input), targets);
   }

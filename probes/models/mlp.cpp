@@ -20,7 +20,9 @@ class Mlp final : public ModelCase {
     return net_.ptr();
   }
   std::vector<std::int64_t> sample_shape() const override { return {64}; }
-  NamedTensors forward(const at::Tensor& input) override { return {{"logits", net_->forward(input)}}; }
+  NamedTensors forward(const at::Tensor& input) override {
+    return {{"logits", net_->forward(input)}};
+  }
   at::Tensor loss(const at::Tensor& input, const at::Tensor& targets) override {
     return at::cross_entropy_loss(net_->forward(input), targets);
   }
@@ -32,9 +34,8 @@ class Mlp final : public ModelCase {
   torch::nn::Sequential net_{nullptr};
 };
 
-[[maybe_unused]] const bool kRegistered =
-    register_model_probes("mlp", "MLP 64-128-128-10", {ModelMode::kTrain},
-                          [] { return std::make_unique<Mlp>(); });
+[[maybe_unused]] const bool kRegistered = register_model_probes(
+    "mlp", "MLP 64-128-128-10", {ModelMode::kTrain}, [] { return std::make_unique<Mlp>(); });
 
 }  // namespace
 }  // namespace flakescope::probes

@@ -19,9 +19,12 @@ constexpr std::int64_t kFillerSamples = 63;
 
 const char* mode_name(ModelMode mode) {
   switch (mode) {
-    case ModelMode::kForward: return "forward";
-    case ModelMode::kBackward: return "backward";
-    case ModelMode::kTrain: return "train";
+    case ModelMode::kForward:
+      return "forward";
+    case ModelMode::kBackward:
+      return "backward";
+    case ModelMode::kTrain:
+      return "train";
   }
   return "?";
 }
@@ -51,16 +54,19 @@ class ModelProbe final : public Probe {
     shape[0] = kFillerSamples;
     filler_ = normal_input(ctx, shape, 102);
     nominal_input_ = batch_with_row0(row0_, filler_, case_->nominal_batch());
-    targets_ = case_->make_targets(case_->nominal_batch(), cpu_input_generator(ctx, 103))
-                   .to(ctx.device());
+    targets_ =
+        case_->make_targets(case_->nominal_batch(), cpu_input_generator(ctx, 103)).to(ctx.device());
     if (targets_.is_floating_point()) targets_ = targets_.to(ctx.dtype());
   }
 
   NamedTensors run(ProbeContext& ctx) override {
     switch (mode_) {
-      case ModelMode::kForward: return run_forward(ctx);
-      case ModelMode::kBackward: return run_backward();
-      case ModelMode::kTrain: return run_train(ctx);
+      case ModelMode::kForward:
+        return run_forward(ctx);
+      case ModelMode::kBackward:
+        return run_backward();
+      case ModelMode::kTrain:
+        return run_train(ctx);
     }
     return {};
   }
@@ -151,11 +157,14 @@ bool register_model_probes(const std::string& name, const std::string& descripti
       if (d == mode) suites.insert(suites.begin(), "default");
     }
     const std::string what = description + ", " + mode_name(mode);
-    ProbeRegistry::instance().add({"models/" + suffix, what, suites, false,
-                                   [mode, make_case](const ProbeOptions&) {
-                                     return std::make_unique<ModelProbe>(mode, make_case(), false);
-                                   }});
-    ProbeRegistry::instance().add({"cuda/models/" + suffix, what + " (on the GPU)", {"cuda"}, true,
+    ProbeRegistry::instance().add(
+        {"models/" + suffix, what, suites, false, [mode, make_case](const ProbeOptions&) {
+           return std::make_unique<ModelProbe>(mode, make_case(), false);
+         }});
+    ProbeRegistry::instance().add({"cuda/models/" + suffix,
+                                   what + " (on the GPU)",
+                                   {"cuda"},
+                                   true,
                                    [mode, make_case](const ProbeOptions&) {
                                      return std::make_unique<ModelProbe>(mode, make_case(), true);
                                    }});

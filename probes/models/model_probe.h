@@ -1,6 +1,6 @@
 #pragma once
-// Shared shape of the model probes. A model (MLP, CNN, transformer encoder layer, LSTM) is probed in
-// three modes:
+// Shared shape of the model probes. A model (MLP, CNN, transformer encoder layer, LSTM) is probed
+// in three modes:
 //   forward   inference (eval mode, no grad) on a batch of ctx.batch_size(nominal) samples;
 //             outputs are row 0 of each output, so the batch knob shows batch dependence;
 //   backward  one forward + backward in training mode on the nominal batch; the gradients of

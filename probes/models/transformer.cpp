@@ -22,9 +22,7 @@ class TransformerEncoder final : public ModelCase {
   }
   std::vector<std::int64_t> sample_shape() const override { return {kTokens, kModel}; }
   // The C++ layer takes (sequence, batch, features); inputs and outputs here are batch first.
-  NamedTensors forward(const at::Tensor& input) override {
-    return {{"out", encode(input)}};
-  }
+  NamedTensors forward(const at::Tensor& input) override { return {{"out", encode(input)}}; }
   at::Tensor loss(const at::Tensor& input, const at::Tensor& targets) override {
     return at::mse_loss(encode(input), targets);
   }

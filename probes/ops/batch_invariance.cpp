@@ -26,7 +26,10 @@ at::Tensor batch_for_run(ProbeContext& ctx, const Tensors& in) {
 [[maybe_unused]] const bool kMatmul = register_op_probe(
     {"batch_invariance_matmul",
      "row 0 of matmul(x, W) with x of 1..N rows: the BLAS kernel depends on the batch size",
-     {"default", "ops"}, true, false, [] {
+     {"default", "ops"},
+     true,
+     false,
+     [] {
        return OpSpec{batch_inputs, [](ProbeContext& ctx, const Tensors& in) {
                        at::Tensor out = at::matmul(batch_for_run(ctx, in), in[2]);
                        return NamedTensors{{"row0", out.narrow(0, 0, 1)}};
@@ -36,7 +39,10 @@ at::Tensor batch_for_run(ProbeContext& ctx, const Tensors& in) {
 [[maybe_unused]] const bool kLinear = register_op_probe(
     {"batch_invariance_linear",
      "row 0 of linear(x) with x of 1..N rows: the BLAS kernel depends on the batch size",
-     {"ops"}, true, false, [] {
+     {"ops"},
+     true,
+     false,
+     [] {
        return OpSpec{batch_inputs, [](ProbeContext& ctx, const Tensors& in) {
                        at::Tensor out = at::linear(batch_for_run(ctx, in), in[2], in[3]);
                        return NamedTensors{{"row0", out.narrow(0, 0, 1)}};

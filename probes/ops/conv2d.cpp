@@ -18,7 +18,10 @@ Tensors conv_inputs(ProbeContext& ctx) {
 [[maybe_unused]] const bool kForward = register_op_probe(
     {"conv2d_forward",
      "conv2d 8x16x32x32, 32 3x3 filters: thread split on the CPU; cuDNN algorithm, TF32 on CUDA",
-     {"default", "ops"}, true, true, [] {
+     {"default", "ops"},
+     true,
+     true,
+     [] {
        return OpSpec{conv_inputs, [](ProbeContext&, const Tensors& in) {
                        return NamedTensors{{"out", at::conv2d(in[0], in[1], in[2], 1, 1)}};
                      }};
@@ -28,7 +31,10 @@ Tensors conv_inputs(ProbeContext& ctx) {
     {"conv2d_backward",
      "conv2d gradients (input, weight, bias): reductions over batch and pixels; cuDNN atomics on "
      "CUDA",
-     {"default", "ops"}, true, true, [] {
+     {"default", "ops"},
+     true,
+     true,
+     [] {
        return OpSpec{conv_inputs, [](ProbeContext&, const Tensors& in) {
                        at::Tensor x = in[0].detach().requires_grad_();
                        at::Tensor w = in[1].detach().requires_grad_();
@@ -36,8 +42,9 @@ Tensors conv_inputs(ProbeContext& ctx) {
                        // A fixed upstream gradient (in[3]) instead of ones, so every output
                        // element contributes a different amount to the weight gradient.
                        at::sum(at::mul(at::conv2d(x, w, b, 1, 1), in[3])).backward();
-                       return NamedTensors{
-                           {"grad_input", x.grad()}, {"grad_weight", w.grad()}, {"grad_bias", b.grad()}};
+                       return NamedTensors{{"grad_input", x.grad()},
+                                           {"grad_weight", w.grad()},
+                                           {"grad_bias", b.grad()}};
                      }};
      }});
 

@@ -9,9 +9,15 @@ namespace flakescope::probes {
 namespace {
 
 [[maybe_unused]] const bool kRegistered = register_op_probe(
-    {"cumsum", "cumsum along 16 rows of 65536: sequential on the CPU, a parallel scan on CUDA",
-     {"default", "ops"}, true, true, [] {
-       return OpSpec{[](ProbeContext& ctx) { return Tensors{normal_input(ctx, {16, 65536}, 1)}; },
+    {"cumsum",
+     "cumsum along 16 rows of 65536: sequential on the CPU, a parallel scan on CUDA",
+     {"default", "ops"},
+     true,
+     true,
+     [] {
+       return OpSpec{[](ProbeContext& ctx) {
+                       return Tensors{normal_input(ctx, {16, 65536}, 1)};
+                     },
                      [](ProbeContext&, const Tensors& in) {
                        return NamedTensors{{"out", at::cumsum(in[0], 1)}};
                      }};

@@ -8,9 +8,15 @@ namespace flakescope::probes {
 namespace {
 
 [[maybe_unused]] const bool kRegistered = register_op_probe(
-    {"dropout_train", "dropout(p=0.5) in training mode: the mask comes from the default generator",
-     {"default", "ops"}, true, false, [] {
-       return OpSpec{[](ProbeContext& ctx) { return Tensors{normal_input(ctx, {256, 256}, 1)}; },
+    {"dropout_train",
+     "dropout(p=0.5) in training mode: the mask comes from the default generator",
+     {"default", "ops"},
+     true,
+     false,
+     [] {
+       return OpSpec{[](ProbeContext& ctx) {
+                       return Tensors{normal_input(ctx, {256, 256}, 1)};
+                     },
                      [](ProbeContext&, const Tensors& in) {
                        return NamedTensors{{"out", at::dropout(in[0], 0.5, /*train=*/true)}};
                      }};

@@ -10,17 +10,21 @@ namespace flakescope::probes {
 namespace {
 
 [[maybe_unused]] const bool kRegistered = register_op_probe(
-    {"index_add", "index_add_ of 20000 rows into 500: serial on the CPU, atomics on CUDA",
-     {"default", "ops"}, true, true, [] {
-       return OpSpec{[](ProbeContext& ctx) {
-                       return Tensors{index_input(ctx, {20000}, 500, 1),
-                                      normal_input(ctx, {20000, 32}, 2)};
-                     },
-                     [](ProbeContext& ctx, const Tensors& in) {
-                       at::Tensor out = at::zeros({500, 32}, in[1].options());
-                       out.index_add_(0, in[0], in[1]);
-                       return NamedTensors{{"out", out}};
-                     }};
+    {"index_add",
+     "index_add_ of 20000 rows into 500: serial on the CPU, atomics on CUDA",
+     {"default", "ops"},
+     true,
+     true,
+     [] {
+       return OpSpec{
+           [](ProbeContext& ctx) {
+             return Tensors{index_input(ctx, {20000}, 500, 1), normal_input(ctx, {20000, 32}, 2)};
+           },
+           [](ProbeContext& ctx, const Tensors& in) {
+             at::Tensor out = at::zeros({500, 32}, in[1].options());
+             out.index_add_(0, in[0], in[1]);
+             return NamedTensors{{"out", out}};
+           }};
      }});
 
 }  // namespace

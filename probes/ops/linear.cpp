@@ -9,7 +9,10 @@ namespace {
 [[maybe_unused]] const bool kRegistered = register_op_probe(
     {"linear",
      "linear 32x512 -> 256: BLAS blocking by thread count on the CPU; cuBLAS kernels, TF32 on CUDA",
-     {"default", "ops"}, true, true, [] {
+     {"default", "ops"},
+     true,
+     true,
+     [] {
        return OpSpec{[](ProbeContext& ctx) {
                        return Tensors{normal_input(ctx, {32, 512}, 1),
                                       normal_input(ctx, {256, 512}, 2),

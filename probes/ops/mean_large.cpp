@@ -8,8 +8,12 @@ namespace flakescope::probes {
 namespace {
 
 [[maybe_unused]] const bool kRegistered = register_op_probe(
-    {"mean_large", "mean of 4M floats: one partial sum per thread, so it moves with the thread count",
-     {"ops"}, true, true, [] {
+    {"mean_large",
+     "mean of 4M floats: one partial sum per thread, so it moves with the thread count",
+     {"ops"},
+     true,
+     true,
+     [] {
        return OpSpec{[](ProbeContext& ctx) { return Tensors{normal_input(ctx, {1 << 22}, 1)}; },
                      [](ProbeContext&, const Tensors& in) {
                        return NamedTensors{{"out", at::mean(in[0])}};

@@ -4,6 +4,7 @@
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "cuda/agreement_probe.h"
@@ -42,15 +43,21 @@ bool register_op_probe(OpProbeDefinition def) {
        [spec](const ProbeOptions&) { return make_op_probe(spec(), /*on_cuda=*/false); }});
   if (def.cuda_variant) {
     ProbeRegistry::instance().add(
-        {"cuda/ops/" + def.name, def.description + " (on the GPU)", {"cuda"}, true,
+        {"cuda/ops/" + def.name,
+         def.description + " (on the GPU)",
+         {"cuda"},
+         true,
          [spec](const ProbeOptions&) { return make_op_probe(spec(), /*on_cuda=*/true); }});
   }
   if (def.cpu_gpu_agreement) {
-    ProbeRegistry::instance().add(
-        {"cuda/agree/" + def.name, "GPU minus CPU result of ops/" + def.name, {"cuda"}, true,
-         [spec](const ProbeOptions&) {
-           return make_agreement_probe(make_op_probe(spec(), true), make_op_probe(spec(), false));
-         }});
+    ProbeRegistry::instance().add({"cuda/agree/" + def.name,
+                                   "GPU minus CPU result of ops/" + def.name,
+                                   {"cuda"},
+                                   true,
+                                   [spec](const ProbeOptions&) {
+                                     return make_agreement_probe(make_op_probe(spec(), true),
+                                                                 make_op_probe(spec(), false));
+                                   }});
   }
   return true;
 }

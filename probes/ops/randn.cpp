@@ -8,23 +8,33 @@
 namespace flakescope::probes {
 namespace {
 
-Tensors no_inputs(ProbeContext&) { return {}; }
+Tensors no_inputs(ProbeContext&) {
+  return {};
+}
 
 [[maybe_unused]] const bool kGlobal = register_op_probe(
-    {"randn_global", "randn(4096) from the global generator: repeats only if it is reseeded",
-     {"default", "ops"}, true, false, [] {
+    {"randn_global",
+     "randn(4096) from the global generator: repeats only if it is reseeded",
+     {"default", "ops"},
+     true,
+     false,
+     [] {
        return OpSpec{no_inputs, [](ProbeContext& ctx, const Tensors&) {
                        return NamedTensors{{"out", at::randn({4096}, ctx.tensor_options())}};
                      }};
      }});
 
 [[maybe_unused]] const bool kExplicit = register_op_probe(
-    {"randn_explicit", "randn(4096) from the probe's explicit generator (reseeded per run)",
-     {"default", "ops"}, true, false, [] {
-       return OpSpec{no_inputs, [](ProbeContext& ctx, const Tensors&) {
-                       return NamedTensors{
-                           {"out", at::randn({4096}, ctx.generator(), ctx.tensor_options())}};
-                     }};
+    {"randn_explicit",
+     "randn(4096) from the probe's explicit generator (reseeded per run)",
+     {"default", "ops"},
+     true,
+     false,
+     [] {
+       return OpSpec{
+           no_inputs, [](ProbeContext& ctx, const Tensors&) {
+             return NamedTensors{{"out", at::randn({4096}, ctx.generator(), ctx.tensor_options())}};
+           }};
      }});
 
 }  // namespace

@@ -8,9 +8,15 @@ namespace flakescope::probes {
 namespace {
 
 [[maybe_unused]] const bool kRegistered = register_op_probe(
-    {"softmax", "softmax over 64 rows of 1000: per-row reductions, expected stable on the CPU",
-     {"default", "ops"}, true, true, [] {
-       return OpSpec{[](ProbeContext& ctx) { return Tensors{normal_input(ctx, {64, 1000}, 1)}; },
+    {"softmax",
+     "softmax over 64 rows of 1000: per-row reductions, expected stable on the CPU",
+     {"default", "ops"},
+     true,
+     true,
+     [] {
+       return OpSpec{[](ProbeContext& ctx) {
+                       return Tensors{normal_input(ctx, {64, 1000}, 1)};
+                     },
                      [](ProbeContext&, const Tensors& in) {
                        return NamedTensors{{"out", at::softmax(in[0], 1)}};
                      }};
