@@ -17,7 +17,7 @@ struct ApiShape {
   std::vector<std::string> callees;  // the names the call may be written with (last component)
   int rtol_position;                 // index of rtol when passed positionally (-1: keyword only)
   int atol_position;
-  bool cpp;                          // C++: arguments are positional, never keywords
+  bool cpp;  // C++: arguments are positional, never keywords
 };
 
 ApiShape shape_of(const std::string& api) {
@@ -207,8 +207,8 @@ double round_up_two_digits(double value) {
 std::string one_line_diff(const std::string& file, std::size_t line_number,
                           const std::string& before, const std::string& after) {
   const std::string n = std::to_string(line_number);
-  return "--- a/" + file + "\n+++ b/" + file + "\n@@ -" + n + " +" + n + " @@\n-" + before +
-         "\n+" + after + "\n";
+  return "--- a/" + file + "\n+++ b/" + file + "\n@@ -" + n + " +" + n + " @@\n-" + before + "\n+" +
+         after + "\n";
 }
 
 }  // namespace flakescope::capture_internal

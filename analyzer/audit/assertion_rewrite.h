@@ -12,9 +12,9 @@
 namespace flakescope::capture_internal {
 
 struct AssertionCall {
-  std::size_t begin = 0;   // offset of the callee's first character on the line
-  std::size_t end = 0;     // one past the closing parenthesis
-  std::string callee;      // as written: "torch.testing.assert_close", "np.allclose", ...
+  std::size_t begin = 0;          // offset of the callee's first character on the line
+  std::size_t end = 0;            // one past the closing parenthesis
+  std::string callee;             // as written: "torch.testing.assert_close", "np.allclose", ...
   std::vector<std::string> args;  // top-level arguments, trimmed
 };
 

@@ -209,8 +209,13 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
   if (!options.runs_auto) {
     execute_batch(plan_up_to(options.runs), planned_total);
   } else {
-    AdaptiveRule rule{options.target, options.confidence, options.auto_min_runs};
-    std::size_t count = std::min(options.runs, options.auto_min_runs);
+    stats::PassFailOptions pf;
+    pf.min_runs = std::min(options.runs, options.auto_min_runs);
+    pf.batch = options.auto_batch;
+    pf.max_runs = options.runs;
+    pf.confidence = options.confidence;
+    const AdaptiveRule rule(pf);
+    std::size_t count = pf.min_runs;
     for (;;) {
       execute_batch(plan_up_to(count), planned_total);
       if (cancelled() || count >= options.runs) break;

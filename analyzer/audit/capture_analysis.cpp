@@ -3,9 +3,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -40,8 +41,8 @@ struct TrialSample {
 struct SiteAccumulator {
   nlohmann::json first_call;  // api, name, dtype, shape come from here
   std::size_t calls = 0;
-  std::size_t unmeasured_calls = 0;   // the plugin recorded {"error": ...} instead
-  std::map<std::pair<double, double>, std::size_t> arguments;  // (rtol, atol) -> calls
+  std::size_t unmeasured_calls = 0;  // the plugin recorded {"error": ...} instead
+  std::map<std::pair<double, double>, std::size_t> arguments;     // (rtol, atol) -> calls
   std::map<std::pair<long long, long long>, TrialSample> trials;  // (run, repeat) -> worst call
 };
 
@@ -65,9 +66,8 @@ void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run) 
   if (site.calls == 0) site.first_call = line;
   ++site.calls;
   TrialSample& trial = site.trials[{run, integer_or(line, "repeat", 0)}];
-  const bool passed = line.contains("passed") && line["passed"].is_boolean()
-                          ? line["passed"].get<bool>()
-                          : false;
+  const bool passed =
+      line.contains("passed") && line["passed"].is_boolean() ? line["passed"].get<bool>() : false;
   trial.failed = trial.failed || !passed;
   if (line.contains("error") || !line.contains("atol_needed")) {
     ++site.unmeasured_calls;
@@ -84,7 +84,9 @@ void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run) 
   if (line.value("nonfinite_mismatch", false)) trial.nonfinite_mismatch = true;
 }
 
-nlohmann::json interval(const stats::Interval& i) { return {i.lower, i.upper}; }
+nlohmann::json interval(const stats::Interval& i) {
+  return {i.lower, i.upper};
+}
 
 std::string format_target(double target) {
   const double exponent = std::round(std::log10(target));
@@ -137,8 +139,9 @@ void suggest(nlohmann::json& entry, const std::string& api, const std::string& f
   std::string retry_text;
   if (!entry["retries"].is_null()) {
     const auto k = entry["retries"].get<std::size_t>();
-    retry_text = k == 0 ? "" : "; or keep the arguments and retry up to " + std::to_string(k) +
-                                   (k == 1 ? " time" : " times");
+    retry_text = k == 0 ? ""
+                        : "; or keep the arguments and retry up to " + std::to_string(k) +
+                              (k == 1 ? " time" : " times");
   }
   if (rec["atol"].is_null()) {
     entry["suggestion"] = "no tolerance can be recommended from " +
@@ -149,10 +152,10 @@ void suggest(nlohmann::json& entry, const std::string& api, const std::string& f
   const double rtol = rec["rtol"].get<double>();
   const double atol = rec["atol"].get<double>();
   if (rec["action"] == "keep") {
-    entry["suggestion"] = "the current arguments (rtol=" +
-                          ci::format_tolerance(entry["rtol"].get<double>()) + ", atol=" +
-                          ci::format_tolerance(entry["atol"].get<double>()) + ")" + keeps +
-                          " (atol=" + ci::format_tolerance(atol) + " would suffice)";
+    entry["suggestion"] =
+        "the current arguments (rtol=" + ci::format_tolerance(entry["rtol"].get<double>()) +
+        ", atol=" + ci::format_tolerance(entry["atol"].get<double>()) + ")" + keeps +
+        " (atol=" + ci::format_tolerance(atol) + " would suffice)";
     return;
   }
   const auto source = read_source_line(source_path(capture_options.source_root, file), line_number);
@@ -260,7 +263,8 @@ nlohmann::json analyze_site(const std::string& test, const std::string& site_nam
   entry["samples"] = {{"atol_needed", atol_needed}, {"max_abs", max_abs}, {"max_rel", max_rel}};
   entry["nonfinite_mismatches"] = nonfinite;
 
-  const stats::RateEstimate rate = stats::estimate_rate(failures, trials.size(), options.confidence);
+  const stats::RateEstimate rate =
+      stats::estimate_rate(failures, trials.size(), options.confidence);
   entry["failure_rate"] = {{"failures", failures},
                            {"trials", trials.size()},
                            {"point", rate.point},
@@ -269,9 +273,8 @@ nlohmann::json analyze_site(const std::string& test, const std::string& site_nam
                            {"upper_one_sided", rate.upper_one_sided},
                            {"confidence", options.confidence}};
   const std::size_t retries = stats::retries_needed(rate.upper_one_sided, options.target);
-  entry["retries"] = retries == std::numeric_limits<std::size_t>::max()
-                         ? nlohmann::json(nullptr)
-                         : nlohmann::json(retries);
+  entry["retries"] = retries == std::numeric_limits<std::size_t>::max() ? nlohmann::json(nullptr)
+                                                                        : nlohmann::json(retries);
   entry["recommendation"] = recommendation(site, trials, rtol, atol, options);
   suggest(entry, api, file, line_number, capture_options, options);
   return entry;
@@ -310,11 +313,10 @@ nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
   for (const auto& [key, site] : sites) {
     assertions.push_back(analyze_site(key.first, key.second, site, options, capture_options));
   }
-  std::stable_sort(assertions.begin(), assertions.end(),
-                   [](const nlohmann::json& a, const nlohmann::json& b) {
-                     return a["failure_rate"]["point"].get<double>() >
-                            b["failure_rate"]["point"].get<double>();
-                   });
+  std::stable_sort(
+      assertions.begin(), assertions.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+        return a["failure_rate"]["point"].get<double>() > b["failure_rate"]["point"].get<double>();
+      });
   if (dropped > 0) {
     // Lines naming no site cannot be attributed; the count goes on every entry's evidence.
     for (auto& entry : assertions) entry["dropped_captures"] = dropped;
@@ -330,6 +332,9 @@ CaptureFile read_capture_file(const std::string& path) {
     throw InputError(path + ": cannot read the capture file: " + std::strerror(errno));
   }
   std::fclose(file);
+  if (std::filesystem::is_directory(path)) {
+    throw InputError(path + ": cannot read the capture file: it is a directory");
+  }
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {

@@ -232,29 +232,29 @@ TEST(AuditRunner, AblationNamesTheThreadsKnob) {
 }
 
 TEST(AuditRunner, AdaptiveRunsStopWhenSettledOrAtTheCap) {
-  ScriptedExecutor stable([](const RunRequest&) {
-    ProcessResult pr;
-    pr.status = ProcessStatus::kExited;
-    pr.exit_code = 0;
-    return pr;
-  });
+  auto script_failing_when = [](std::uint64_t modulus) {
+    return ScriptedExecutor([modulus](const RunRequest& r) {
+      ProcessResult pr;
+      pr.status = ProcessStatus::kExited;
+      pr.exit_code = modulus && r.seed % modulus == 0 ? 1 : 0;
+      return pr;
+    });
+  };
   AuditOptions o = base_options(100);
   o.runs_auto = true;
   o.junit = JunitMode::kNone;
-  o.target = 0.01;  // settled when the upper bound < 0.1: 29 clean runs, so the 2nd batch
+  // Never fails: the 95% CP interval [0, 1 - 0.025^(1/n)] is narrower than 0.1 from n = 36 on,
+  // so after the minimum (30) one batch of 10.
+  auto stable = script_failing_when(0);
   EXPECT_EQ(run_audit(o, stable, {}, nullptr, nullptr).records.size(), 40u);
-  o.target = 1e-4;  // would need ~300 clean runs: the cap decides
-  EXPECT_EQ(run_audit(o, stable, {}, nullptr, nullptr).records.size(), 100u);
-
-  AdaptiveRule rule;
-  TestTally flaky;
-  flaky.counts[static_cast<std::size_t>(Outcome::kFail)] = 30;
-  flaky.counts[static_cast<std::size_t>(Outcome::kPass)] = 470;
-  flaky.per_run.resize(500);
-  EXPECT_TRUE(rule.settled(flaky));  // CP width for 30/500 is about 0.045
-  flaky.counts[static_cast<std::size_t>(Outcome::kPass)] = 30;
-  flaky.per_run.resize(60);
-  EXPECT_FALSE(rule.settled(flaky));
+  // Fails every other run: 15 passes and 15 failures at the minimum are decisive.
+  auto alternating = script_failing_when(2);
+  EXPECT_EQ(run_audit(o, alternating, {}, nullptr, nullptr).records.size(), 30u);
+  // Fails 1 run in 20: the interval stays wider than 0.1 and the decisive count is not reached
+  // before the cap.
+  o.runs = 60;
+  auto rare = script_failing_when(20);
+  EXPECT_EQ(run_audit(o, rare, {}, nullptr, nullptr).records.size(), 60u);
 }
 
 TEST(AuditRunner, RealProcessKeepsArgumentsLiteral) {

@@ -1,29 +1,29 @@
 #pragma once
 // `--runs auto`: run in batches and stop once every test's failure rate is known well enough.
-//
-// The rule (per setting, per testcase, with failures = fail + crash + timeout + error):
-// - at least `min_runs` runs, at most the cap (the caller's --max-runs);
-// - a test that never fails is settled once the one-sided Clopper-Pearson upper bound on its
-//   failure rate is below sqrt(target): then even one retry meets the target (p^2 <= target);
-// - a test that always fails is settled at `min_runs` (it is broken, not flaky);
-// - a flaky test (>= 2 failures and >= 1 pass) is settled once its two-sided Clopper-Pearson
-//   interval is narrower than `flaky_width`;
-// - otherwise (e.g. one failure so far) it needs more runs.
-// Stop when every test is settled.
-#include <vector>
+// The decision per (setting, testcase) is the statistics engine's pass/fail rule
+// (stats::PassFailStopper, include/flakescope/stats/adaptive.h): at least `min_runs`, then batches;
+// a test is settled when its two-sided Clopper-Pearson interval is narrower than `max_width`, or
+// when it both passed and failed `decisive_count` times, or at the cap. The audit stops when every
+// test (and the command as a whole) is settled. Failures are fail + crash + timeout + error;
+// skipped runs are not trials (a test skipped in every run is settled at `min_runs`).
+#include <string>
 
 #include "flakescope/audit/test_tally.h"
+#include "flakescope/stats/adaptive.h"
 
 namespace flakescope::audit {
 
-struct AdaptiveRule {
-  double target = 1e-4;
-  double confidence = 0.95;
-  std::size_t min_runs = 20;
-  double flaky_width = 0.1;
+class AdaptiveRule {
+ public:
+  explicit AdaptiveRule(stats::PassFailOptions options) : stopper_(options) {}
 
   bool settled(const TestTally& tally) const;
-  bool should_stop(const Tallies& tallies) const;
+  // Whether to stop; `reason` says which test is still unsettled, or why all are.
+  bool should_stop(const Tallies& tallies, std::string* reason = nullptr) const;
+  const stats::PassFailOptions& options() const { return stopper_.options(); }
+
+ private:
+  stats::PassFailStopper stopper_;
 };
 
 }  // namespace flakescope::audit

@@ -14,10 +14,10 @@ namespace flakescope::audit {
 struct AuditOptions {
   std::vector<std::string> command;  // argv of the test command, executed without a shell
 
-  std::size_t runs = 20;        // per setting; with runs_auto, the cap
+  std::size_t runs = 20;        // per setting; with runs_auto, the cap (--max-runs)
   bool runs_auto = false;       // adaptive: batches until the rates are known well enough
-  std::size_t auto_min_runs = 20;
-  std::size_t auto_batch = 20;
+  std::size_t auto_min_runs = 30;  // stats::PassFailOptions defaults
+  std::size_t auto_batch = 10;
   std::size_t jobs = 1;
   double timeout_seconds = 600;
   double kill_grace_seconds = 2;
