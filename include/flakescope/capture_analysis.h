@@ -4,9 +4,9 @@
 // failure rate of the arguments in force and the arguments to write instead.
 //
 // A "trial" is one (run, repeat) pair: a run in process isolation, or one in-process repetition
-// (the plugin's FLAKESCOPE_REPEAT). Per (test, site) and trial the calls at that site are reduced to
-// their worst values (max atol_needed, max_abs, max_rel; failed when any call failed), because one
-// trial fails when its worst call does.
+// (the plugin's FLAKESCOPE_REPEAT). Per (test, site) and trial the calls at that site are reduced
+// to their worst values (max atol_needed, max_abs, max_rel; failed when any call failed), because
+// one trial fails when its worst call does.
 //
 // LibTorch-free.
 #include <cstddef>
@@ -28,8 +28,9 @@ struct CaptureAnalysisOptions {
 
 // `run_records` are run log lines (the audit --log format): each may carry
 // "run", "seed" and "captures" (an array of capture lines). Records without captures are skipped;
-// malformed capture lines (not an object, no "site") are counted under "ignored_captures" of the
-// entry they would belong to, or dropped when they name no site.
+// capture lines that are not objects or name no "site" cannot be attributed: their count is put
+// on every entry as "dropped_captures". Lines without measurements (the plugin's {"error": ...})
+// count towards the failure rate through "passed" and as "unmeasured_calls".
 //
 // Returns the "assertions" array of an audit report, one object per (test, site), sorted by
 // current failure rate (highest first), then by test and site:

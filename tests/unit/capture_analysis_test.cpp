@@ -1,0 +1,331 @@
+// The assertion capture analysis: grouping per (test, site) and trial, failure rates, the
+// recommendation from the statistics engine, and the suggested line and diff.
+#include "flakescope/capture_analysis.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "audit/assertion_rewrite.h"
+#include "flakescope/error.h"
+#include "flakescope/stats/rates.h"
+#include "flakescope/stats/recommend.h"
+
+namespace flakescope {
+namespace {
+
+using nlohmann::json;
+namespace ci = capture_internal;
+
+json capture(const std::string& site, double atol_needed, bool passed, int repeat = 0,
+             const std::string& test = "tests/test_x.py::test_foo") {
+  return {{"test", test},
+          {"site", site},
+          {"api", "torch.testing.assert_close"},
+          {"shape", {3}},
+          {"dtype", "float32"},
+          {"rtol", 1.3e-6},
+          {"atol", 2e-6},
+          {"max_abs", atol_needed},
+          {"max_rel", atol_needed / 2},
+          {"margin", atol_needed - 2e-6},
+          {"atol_needed", atol_needed},
+          {"nonfinite_mismatch", false},
+          {"passed", passed},
+          {"seed", 1},
+          {"repeat", repeat}};
+}
+
+json run_record(int run, const std::vector<json>& captures) {
+  return {{"run", run}, {"seed", run}, {"outcome", "pass"}, {"captures", captures}};
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/flakescope-capture-XXXXXX";
+    path_ = mkdtemp(pattern);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string file(const std::string& name, const std::string& content) const {
+    const std::string p = path_ + "/" + name;
+    std::filesystem::create_directories(std::filesystem::path(p).parent_path());
+    std::ofstream(p) << content;
+    return p;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(CaptureAnalysis, ReducesCallsToTheWorstPerTrialAndCountsFailingTrials) {
+  std::vector<json> runs = {
+      run_record(0, {capture("t.py:5", 1e-6, true), capture("t.py:5", 3e-6, false)}),
+      run_record(1, {capture("t.py:5", 5e-7, true)}),
+      run_record(2, {capture("t.py:5", 4e-7, true), capture("t.py:9", 0, true)}),
+      {{"run", 3}, {"outcome", "crash"}},  // no captures: not a trial of any site
+  };
+  const json out = analyze_captures(runs, stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 2u);
+  const json& site = out[0];  // the failing one sorts first
+  EXPECT_EQ(site["site"], "t.py:5");
+  EXPECT_EQ(site["file"], "t.py");
+  EXPECT_EQ(site["line"], 5);
+  EXPECT_EQ(site["calls"], 4);
+  EXPECT_EQ(site["trials"], 3);
+  EXPECT_EQ(site["samples"]["atol_needed"], json({3e-6, 5e-7, 4e-7}));
+  EXPECT_EQ(site["samples"]["max_rel"], json({1.5e-6, 2.5e-7, 2e-7}));
+  EXPECT_EQ(site["rtol"], 1.3e-6);
+  EXPECT_EQ(site["atol"], 2e-6);
+  const stats::RateEstimate expected = stats::estimate_rate(1, 3, 0.95);
+  EXPECT_EQ(site["failure_rate"]["failures"], 1);
+  EXPECT_DOUBLE_EQ(site["failure_rate"]["point"].get<double>(), 1.0 / 3);
+  EXPECT_DOUBLE_EQ(site["failure_rate"]["wilson"][0].get<double>(), expected.wilson.lower);
+  EXPECT_DOUBLE_EQ(site["failure_rate"]["clopper_pearson"][1].get<double>(),
+                   expected.clopper_pearson.upper);
+  EXPECT_EQ(out[1]["site"], "t.py:9");
+  EXPECT_EQ(out[1]["trials"], 1);
+}
+
+TEST(CaptureAnalysis, EachInProcessRepetitionIsATrial) {
+  std::vector<json> captures;
+  for (int i = 0; i < 4; ++i) captures.push_back(capture("t.py:5", 1e-7 * (i + 1), i != 2, i));
+  const json out = analyze_captures({run_record(0, captures)}, stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["trials"], 4);
+  EXPECT_EQ(out[0]["failure_rate"]["failures"], 1);
+}
+
+TEST(CaptureAnalysis, SitesAreKeptApartPerTest) {
+  const json out = analyze_captures({run_record(0, {capture("h.py:3", 0, true, 0, "a::t1"),
+                                                    capture("h.py:3", 0, true, 0, "a::t2")})},
+                                    stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["test"], "a::t1");
+  EXPECT_EQ(out[1]["test"], "a::t2");
+}
+
+TEST(CaptureAnalysis, RecommendationIsTheStatisticsEnginesPairBoundRoundedUp) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0, 1e-6);
+  std::vector<json> runs;
+  stats::DeviationSeries series;
+  for (int run = 0; run < 400; ++run) {
+    const double needed = std::max(0.0, std::abs(noise(rng)) - 1.3e-6 * 1.0);
+    runs.push_back(run_record(run, {capture("t.py:5", needed, needed <= 2e-6)}));
+    series.abs.push_back(needed);
+    series.rel.push_back(needed / 2);
+    series.atol_at_rtol.push_back(needed);
+  }
+  series.rtol_for_margin = 1.3e-6;
+  series.dtype = DType::kFloat32;
+  stats::ToleranceOptions options;
+  const stats::Recommendation direct = stats::recommend(series, options);
+  ASSERT_TRUE(direct.pair_atol && direct.pair_atol->has_bound);
+
+  const json out = analyze_captures(runs, options);
+  ASSERT_EQ(out.size(), 1u);
+  const json& rec = out[0]["recommendation"];
+  EXPECT_EQ(rec["method"], direct.pair_atol->method);
+  EXPECT_DOUBLE_EQ(rec["atol_bound"].get<double>(), direct.pair_atol->bound);
+  const double atol = rec["atol"].get<double>();
+  EXPECT_GE(atol, direct.pair_atol->bound);
+  EXPECT_LE(atol, direct.pair_atol->bound * 1.1);
+  EXPECT_EQ(rec["rtol"], 1.3e-6);
+  EXPECT_DOUBLE_EQ(rec["target"].get<double>(), 1e-4);
+  // The samples are |N(0, 1e-6)| - 1.3e-6: a 1e-4 tail needs more than the current 2e-6.
+  EXPECT_EQ(rec["action"], "loosen");
+  EXPECT_GT(atol, 2e-6);
+  const std::string suggestion = out[0]["suggestion"];
+  EXPECT_NE(suggestion.find("torch.testing.assert_close(actual, expected, rtol=1.3e-06, atol=" +
+                            ci::format_tolerance(atol) + ")` keeps failures <= 1e-4 at 95%"),
+            std::string::npos)
+      << suggestion;
+}
+
+TEST(CaptureAnalysis, BitwiseStableAssertionsKeepTheirArguments) {
+  std::vector<json> runs;
+  for (int run = 0; run < 100; ++run) runs.push_back(run_record(run, {capture("t.py:5", 0, true)}));
+  const json out = analyze_captures(runs, stats::ToleranceOptions{});
+  const json& rec = out[0]["recommendation"];
+  EXPECT_EQ(rec["method"], "exact");
+  EXPECT_EQ(rec["atol"], 0.0);
+  EXPECT_EQ(rec["action"], "keep");
+  EXPECT_EQ(out[0]["diff"], nullptr);
+  EXPECT_EQ(out[0]["failure_rate"]["failures"], 0);
+  // Zero failures in 100 trials: the one-sided bound is about 3/100, retries then needed.
+  EXPECT_EQ(out[0]["retries"],
+            stats::retries_needed(stats::estimate_rate(0, 100).upper_one_sided, 1e-4));
+  EXPECT_EQ(out[0]["suggestion"].get<std::string>().rfind(
+                "the current arguments (rtol=1.3e-06, atol=2e-06)", 0),
+            0u)
+      << out[0]["suggestion"];
+}
+
+TEST(CaptureAnalysis, DiffRewritesTheRecordedLine) {
+  TempDir dir;
+  dir.file("tests/test_noise.py",
+           "import torch\n\ndef test_noise():\n"
+           "    torch.testing.assert_close(out, ref, atol=2e-6, rtol=1.3e-6)  # keep me\n");
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> noise(0, 2e-6);
+  std::vector<json> runs;
+  for (int run = 0; run < 300; ++run) {
+    const double needed = std::max(0.0, std::abs(noise(rng)) - 1.3e-6);
+    runs.push_back(run_record(run, {capture("tests/test_noise.py:4", needed, needed <= 2e-6)}));
+  }
+  CaptureAnalysisOptions capture_options;
+  capture_options.source_root = dir.path();
+  const json out = analyze_captures(runs, stats::ToleranceOptions{}, capture_options);
+  const json& entry = out[0];
+  ASSERT_FALSE(entry["recommendation"]["atol"].is_null()) << entry["recommendation"].dump();
+  const std::string atol = ci::format_tolerance(entry["recommendation"]["atol"].get<double>());
+  const std::string expected_diff =
+      "--- a/tests/test_noise.py\n+++ b/tests/test_noise.py\n@@ -4 +4 @@\n"
+      "-    torch.testing.assert_close(out, ref, atol=2e-6, rtol=1.3e-6)  # keep me\n"
+      "+    torch.testing.assert_close(out, ref, atol=" +
+      atol + ", rtol=1.3e-06)  # keep me\n";
+  EXPECT_EQ(entry["diff"], expected_diff);
+  EXPECT_EQ(entry["suggestion"].get<std::string>().rfind(
+                "`torch.testing.assert_close(out, ref, atol=" + atol + ", rtol=1.3e-06)` keeps", 0),
+            0u)
+      << entry["suggestion"];
+  // Some of the 300 failed: retrying is an option, and the suggestion says how often.
+  ASSERT_GT(entry["failure_rate"]["failures"].get<int>(), 0);
+  EXPECT_NE(entry["suggestion"].get<std::string>().find("retry up to"), std::string::npos);
+}
+
+TEST(CaptureAnalysis, UnreadableSourceGivesPlaceholderSuggestionAndNoDiff) {
+  std::vector<json> runs;
+  for (int run = 0; run < 50; ++run) {
+    runs.push_back(run_record(run, {capture("missing/file.py:4", 3e-6 * (run % 2), run % 2 == 0)}));
+  }
+  const json out = analyze_captures(runs, stats::ToleranceOptions{});
+  EXPECT_EQ(out[0]["diff"], nullptr);
+  EXPECT_EQ(out[0]["suggestion"].get<std::string>().rfind(
+                "`torch.testing.assert_close(actual, expected, ", 0),
+            0u);
+}
+
+TEST(CaptureAnalysis, NonFiniteMismatchesAreSamplesNoToleranceFixes) {
+  std::vector<json> runs;
+  for (int run = 0; run < 60; ++run) {
+    json c = capture("t.py:5", 1e-7, true);
+    if (run % 3 == 0) {
+      c["atol_needed"] = "inf";
+      c["margin"] = "inf";
+      c["max_abs"] = nullptr;
+      c["nonfinite_mismatch"] = true;
+      c["passed"] = false;
+    }
+    runs.push_back(run_record(run, {c}));
+  }
+  const json out = analyze_captures(runs, stats::ToleranceOptions{});
+  EXPECT_EQ(out[0]["nonfinite_mismatches"], 20);
+  EXPECT_EQ(out[0]["samples"]["atol_needed"][0], "inf");
+  EXPECT_EQ(out[0]["samples"]["max_abs"][0], "inf");  // null: could not be compared
+  EXPECT_TRUE(out[0]["recommendation"]["atol"].is_null()) << out[0]["recommendation"].dump();
+  EXPECT_EQ(out[0]["failure_rate"]["failures"], 20);
+}
+
+TEST(CaptureAnalysis, MalformedAndUnmeasuredLinesNeverThrow) {
+  json error_line = {{"test", "a::t"},          {"site", "t.py:5"},
+                     {"api", "numpy.allclose"}, {"error", "RuntimeError: x"},
+                     {"passed", false},         {"repeat", 0}};
+  std::vector<json> runs = {
+      run_record(0, {json(3), json({{"no", "site"}}), error_line}),
+      {{"run", 1}, {"captures", "not an array"}},
+      json("not an object"),
+  };
+  const json out = analyze_captures(runs, stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["unmeasured_calls"], 1);
+  EXPECT_EQ(out[0]["dropped_captures"], 2);
+  EXPECT_EQ(out[0]["failure_rate"]["failures"], 1);
+  EXPECT_TRUE(out[0]["recommendation"]["atol"].is_null());
+  EXPECT_NE(out[0]["suggestion"].get<std::string>().find("no tolerance can be recommended"),
+            std::string::npos);
+  EXPECT_TRUE(analyze_captures({}, stats::ToleranceOptions{}).empty());
+}
+
+TEST(CaptureFileReader, KeepsObjectsCountsTornLinesAndTreatsMissingAsEmpty) {
+  TempDir dir;
+  const std::string path =
+      dir.file("c.jsonl", "{\"site\": \"a:1\"}\n\n[1,2]\n{\"site\": \"a:2\"}\n{\"site\": \"a:");
+  const CaptureFile file = read_capture_file(path);
+  ASSERT_EQ(file.captures.size(), 2u);
+  EXPECT_EQ(file.captures[1]["site"], "a:2");
+  EXPECT_EQ(file.malformed_lines, 2u);
+  EXPECT_TRUE(read_capture_file(dir.path() + "/none.jsonl").captures.empty());
+  EXPECT_THROW(read_capture_file(dir.path()), InputError);  // a folder: cannot be read as lines
+}
+
+TEST(AssertionRewrite, ReplacesPositionalAndKeywordTolerances) {
+  const std::string line =
+      "    assert np.allclose(f(x, (1, 2)), g(\"a,b)\"), 1e-5, equal_nan=True)";
+  const auto call = ci::find_assertion_call(line, "numpy.allclose");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->callee, "np.allclose");
+  EXPECT_EQ(call->args.size(), 4u);
+  EXPECT_EQ(ci::rewrite_call(*call, "numpy.allclose", 2e-5, 3e-8),
+            "np.allclose(f(x, (1, 2)), g(\"a,b)\"), 2e-05, equal_nan=True, atol=3e-08)");
+  EXPECT_EQ(line.substr(call->end), "");
+}
+
+TEST(AssertionRewrite, DoesNotConfuseAssertAllcloseWithAllclose) {
+  const std::string line = "assert_allclose(a, b); ok = torch.allclose(a, b)";
+  const auto call = ci::find_assertion_call(line, "torch.allclose");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->callee, "torch.allclose");
+  EXPECT_EQ(ci::rewrite_call(*call, "torch.allclose", 0, 1e-6),
+            "torch.allclose(a, b, rtol=0, atol=1e-06)");
+}
+
+TEST(AssertionRewrite, CppMacroAndFunctionTakePositionalTolerances) {
+  const auto macro = ci::find_assertion_call("  FLAKESCOPE_EXPECT_CLOSE(out, ref, 1e-5, 1e-8);",
+                                             "flakescope::expect_close");
+  ASSERT_TRUE(macro);
+  EXPECT_EQ(ci::rewrite_call(*macro, "flakescope::expect_close", 1.3e-6, 4.2e-5),
+            "FLAKESCOPE_EXPECT_CLOSE(out, ref, 1.3e-06, 4.2e-05)");
+  const auto function =
+      ci::find_assertion_call("bool ok = flakescope::expect_close(\"y\", out, ref, 1e-5, 1e-8);",
+                              "flakescope::expect_close");
+  ASSERT_TRUE(function);
+  EXPECT_EQ(ci::rewrite_call(*function, "flakescope::expect_close", 1e-4, 0),
+            "flakescope::expect_close(\"y\", out, ref, 0.0001, 0)");
+}
+
+TEST(AssertionRewrite, CallsSpanningLinesAreNotRewritten) {
+  EXPECT_FALSE(ci::find_assertion_call("    assert_close(out,", "torch.testing.assert_close"));
+  EXPECT_FALSE(
+      ci::find_assertion_call("    assert_close(out,  # comment", "torch.testing.assert_close"));
+  EXPECT_FALSE(ci::find_assertion_call("    x = 1", "torch.testing.assert_close"));
+}
+
+TEST(AssertionRewrite, NumbersPrintShortAndRoundUp) {
+  EXPECT_EQ(ci::format_tolerance(1.3e-6), "1.3e-06");
+  EXPECT_EQ(ci::format_tolerance(0.001), "0.001");
+  EXPECT_EQ(ci::format_tolerance(0), "0");
+  EXPECT_DOUBLE_EQ(ci::round_up_two_digits(4.1001e-5), 4.2e-5);
+  EXPECT_DOUBLE_EQ(ci::round_up_two_digits(4.2e-5), 4.2e-5);
+  EXPECT_DOUBLE_EQ(ci::round_up_two_digits(9.95e-3), 1.0e-2);
+  EXPECT_EQ(ci::round_up_two_digits(0), 0);
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> exponent(-12, 3);
+  for (int i = 0; i < 1000; ++i) {
+    const double v = std::pow(10.0, exponent(rng));
+    const double r = ci::round_up_two_digits(v);
+    EXPECT_GE(r, v);
+    EXPECT_LE(r, v * 1.11);
+  }
+}
+
+}  // namespace
+}  // namespace flakescope
