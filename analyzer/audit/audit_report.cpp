@@ -74,6 +74,9 @@ nlohmann::json test_entry(const TestTally& t, const AuditReportInputs& in) {
       {"wilson", {rate.wilson.lower, rate.wilson.upper}},
       {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}},
       {"upper_one_sided", rate.upper_one_sided},
+      // The two-sided Clopper-Pearson bounds again under the names the report views read.
+      {"lower", rate.clopper_pearson.lower},
+      {"upper", rate.clopper_pearson.upper},
   };
   nlohmann::json failing = nlohmann::json::array();
   nlohmann::json timeline = nlohmann::json::array();
@@ -87,13 +90,16 @@ nlohmann::json test_entry(const TestTally& t, const AuditReportInputs& in) {
                          {"message", r.message},
                          {"replay", replay_line(run_environment(setting, r.seed), in.command)}});
   }
+  nlohmann::json retries = retries_entry(t, rate, in.target, in.confidence);
   return {{"name", t.name},
           {"setting", t.setting},
           {"runs", t.runs()},
+          {"failures", t.failures()},
           {"outcomes", outcomes},
           {"failure_rate", failure_rate},
           {"classification", classify(t)},
-          {"retries", retries_entry(t, rate, in.target, in.confidence)},
+          {"retries_needed", retries["k"]},
+          {"retries", retries},
           {"duration", duration_stats(t.durations)},
           {"failing_runs", failing},
           {"timeline", timeline},

@@ -49,6 +49,13 @@ std::string render_audit_table(const nlohmann::json& report) {
     }
     out << "\n";
   }
+  out << render_audit_details(report);
+  return out.str();
+}
+
+std::string render_audit_details(const nlohmann::json& report) {
+  const nlohmann::json tests = report.value("tests", nlohmann::json::array());
+  std::ostringstream out;
   bool header = false;
   for (const auto& t : tests) {
     const auto& failing = t["failing_runs"];

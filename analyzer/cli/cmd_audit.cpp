@@ -1,0 +1,239 @@
+// `flakescope audit [options] -- CMD ARGS...`: runs a test command many times (directly from its
+// argv, never through a shell), K at a time, and reports per-testcase flakiness with intervals,
+// retry recommendations, replay lines and, with --ablation, the knob whose control removes the
+// failures. Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input, 130 interrupted.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/program_options.hpp>
+#include <csignal>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "cli/report_output.h"
+#include "flakescope/audit/audit_options.h"
+#include "flakescope/audit/audit_report.h"
+#include "flakescope/audit/audit_runner.h"
+#include "flakescope/audit/audit_table.h"
+#include "flakescope/audit/run_log.h"
+#include "flakescope/capture_analysis.h"
+#include "flakescope/error.h"
+#include "flakescope/report.h"
+#include "flakescope/reporters.h"
+#include "flakescope/stats/recommend.h"
+
+namespace po = boost::program_options;
+
+namespace flakescope::cli {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+extern "C" void on_audit_signal(int) { g_cancel.store(true); }
+
+// Restores the previous SIGINT/SIGTERM handlers when the audit ends (also by exception).
+class SignalScope {
+ public:
+  SignalScope() {
+    g_cancel = false;
+    old_int_ = std::signal(SIGINT, on_audit_signal);
+    old_term_ = std::signal(SIGTERM, on_audit_signal);
+  }
+  ~SignalScope() {
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+
+ private:
+  void (*old_int_)(int) = SIG_DFL;
+  void (*old_term_)(int) = SIG_DFL;
+};
+
+// The command must exist before hundreds of runs each record "could not start".
+void check_command_exists(const std::string& exe) {
+  if (exe.find('/') != std::string::npos) {
+    if (access(exe.c_str(), X_OK) != 0)
+      throw InputError("command not found or not executable: " + exe);
+    return;
+  }
+  const char* path_env = std::getenv("PATH");
+  const std::string path = path_env && *path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string dir = end > start ? path.substr(start, end - start) : ".";
+    if (access((dir + "/" + exe).c_str(), X_OK) == 0) return;
+    start = end + 1;
+  }
+  throw InputError("command not found: " + exe);
+}
+
+std::vector<std::string> split_commas(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const auto& v : values) {
+    std::size_t start = 0;
+    while (start <= v.size()) {
+      const std::size_t comma = std::min(v.find(',', start), v.size());
+      if (comma > start) out.push_back(v.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+// Resuming a log written with other seeds or settings would mix two experiments.
+void check_resumable(const audit::RunLog& log, const audit::AuditOptions& o) {
+  if (log.header.command != o.command)
+    throw InputError(log.path + ": the log is of another command; --resume needs the same command");
+  const nlohmann::json now = o.to_json();
+  for (const char* key : {"seed", "settings", "shard", "junit"}) {
+    const nlohmann::json was = log.header.config.value(key, nlohmann::json());
+    if (was != now.value(key, nlohmann::json()))
+      throw InputError(log.path + ": the log was written with " + key + " " + was.dump() +
+                       ", this audit has " + now.value(key, nlohmann::json()).dump() +
+                       "; resume with the same options");
+  }
+}
+
+}  // namespace
+
+int cmd_audit(const CommandArgs& a) {
+  // Everything after the first "--" is the command, verbatim.
+  std::vector<std::string> own_args, command;
+  const auto dashdash = std::find(a.args.begin(), a.args.end(), "--");
+  own_args.assign(a.args.begin(), dashdash);
+  if (dashdash != a.args.end()) command.assign(dashdash + 1, a.args.end());
+
+  audit::AuditOptions o;
+  std::string runs = "20", junit = "auto", log_path, out = "flakescope-audit.json", shard;
+  std::vector<std::string> vary;
+  bool resume = false;
+  po::options_description desc(
+      "usage: flakescope audit [options] -- CMD ARGS...\n\n"
+      "Runs a test command (pytest, ctest, a gtest binary, anything) many times, each run in its\n"
+      "own process group and scratch folder with its seed and knobs in the environment\n"
+      "(FLAKESCOPE_SEED=seed+i, PYTHONHASHSEED, OMP_NUM_THREADS, CUBLAS_WORKSPACE_CONFIG, ...),\n"
+      "and reports per-testcase flakiness from the JUnit XML the command writes.\n"
+      "Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input, 130 interrupted");
+  desc.add_options()("help,h", "show this help")(
+      "runs,n", po::value(&runs)->default_value(runs),
+      "runs per setting, or 'auto' (batches until every failure rate is settled)")(
+      "max-runs", po::value(&o.runs)->default_value(500), "with --runs auto: the cap")(
+      "jobs,j", po::value(&o.jobs)->default_value(o.jobs), "runs at a time")(
+      "timeout", po::value(&o.timeout_seconds)->default_value(o.timeout_seconds),
+      "seconds per run before its process group gets SIGTERM, then SIGKILL (0: none)")(
+      "junit", po::value(&junit)->default_value(junit),
+      "auto (recognise pytest, gtest, ctest and add the flag; or write {junit} in the command), "
+      "none, or the PATH the command writes its XML to")(
+      "vary", po::value(&vary)->composing(),
+      "knobs to free, comma-separated: generator, threads, deterministic, cublas_workspace, "
+      "tf32 (others are announced in FLAKESCOPE_SETTING only)")(
+      "ablation", po::bool_switch(&o.ablation),
+      "run all controlled, each knob freed alone (those of --vary, or the defaults), and all "
+      "free; say which knob's control makes the failures disappear")(
+      "seed", po::value(&o.seed)->default_value(o.seed), "run i gets FLAKESCOPE_SEED = SEED + i")(
+      "shard", po::value(&shard), "K/N: run only the runs i with i % N == K (merge the logs)")(
+      "target", po::value(&o.target)->default_value(o.target),
+      "spurious failure rate the retry recommendation aims for")(
+      "confidence", po::value(&o.confidence)->default_value(o.confidence),
+      "confidence of intervals and recommendations")(
+      "log", po::value(&log_path), "append one JSON line per finished run here (fsynced)")(
+      "resume", po::bool_switch(&resume), "continue the audit in --log up to the requested runs")(
+      "capture", po::bool_switch(&o.capture),
+      "set FLAKESCOPE_CAPTURE and analyse the assertion calls the test recorded")(
+      "out,o", po::value(&out)->default_value(out), "the JSON report");
+  po::variables_map vm;
+  po::store(po::command_line_parser(own_args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    a.out << desc << "\n";
+    return kExitOk;
+  }
+  po::notify(vm);
+
+  o.command = command;
+  if (runs == "auto") {
+    o.runs_auto = true;
+  } else {
+    if (runs.empty() || runs.find_first_not_of("0123456789") != std::string::npos)
+      throw InputError("--runs must be a number or 'auto', got '" + runs + "'");
+    o.runs = std::stoul(runs);
+  }
+  if (junit == "auto") o.junit = audit::JunitMode::kAuto;
+  else if (junit == "none") o.junit = audit::JunitMode::kNone;
+  else o.junit = audit::JunitMode::kPath, o.junit_path = junit;
+  if (!shard.empty()) std::tie(o.shard_index, o.shard_count) = audit::parse_shard(shard);
+  o.settings = audit::audit_settings(split_commas(vary), o.ablation);
+  if (resume && log_path.empty()) throw InputError("--resume needs --log RUNLOG");
+  o.validate();
+  check_command_exists(o.command[0]);
+
+  // The log is opened (or resumed) before the first run, so a bad path fails at once.
+  std::vector<audit::RunRecord> previous;
+  std::optional<audit::RunLogWriter> log;
+  if (!log_path.empty()) {
+    if (resume && std::filesystem::exists(log_path)) {
+      audit::RunLog existing = audit::read_run_log(log_path);
+      check_resumable(existing, o);
+      previous = existing.records;
+      log.emplace(audit::RunLogWriter::resume(existing));
+      a.err << "flakescope audit: resuming " << log_path << " (" << previous.size()
+            << " runs done)\n";
+    } else {
+      log.emplace(audit::RunLogWriter::create(
+          log_path, audit::RunLogHeader{o.command, o.to_json(), utc_timestamp()}));
+    }
+  }
+
+  SignalScope signals;
+  Progress progress(a.err, o.runs * o.settings.size(), stderr_is_terminal());
+  audit::AuditHooks hooks;
+  hooks.on_run = [&](const audit::RunRecord& r, std::size_t done, std::size_t) {
+    progress.update(previous.size() + done, r.setting + " run " + std::to_string(r.run) + ": " +
+                                                std::string(audit::outcome_name(r.outcome)));
+  };
+  audit::ProcessExecutor executor;
+  const audit::AuditRunResult result =
+      audit::run_audit(o, executor, previous, log ? &*log : nullptr, &g_cancel, hooks);
+  progress.finish();
+
+  audit::AuditReportInputs in;
+  in.header = new_cli_report("audit", a.argv);
+  in.command = o.command;
+  in.config = o.to_json();
+  for (const auto& s : o.settings) in.settings.push_back(s.name);
+  in.target = o.target;
+  in.confidence = o.confidence;
+  in.partial = result.interrupted;
+  in.ablation = o.ablation;
+  nlohmann::json report = audit::build_audit_report(in, result.records);
+  if (o.capture) {
+    std::vector<nlohmann::json> lines;
+    for (const auto& r : result.records) lines.push_back(audit::to_json(r));
+    stats::ToleranceOptions t;
+    t.target = o.target;
+    t.confidence = o.confidence;
+    report["assertions"] = analyze_captures(lines, t);
+  }
+  write_file_atomic(out, report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+
+  try {
+    RenderOptions render;
+    render.color = wants_color(a.out);
+    a.out << render_report(report, ReportFormat::kTerminal, render)
+          << audit::render_audit_details(report);
+  } catch (const InputError&) {
+    a.out << audit::render_audit_table(report);  // the shared reporter cannot read this report
+  }
+  a.err << "flakescope audit: report written to " << out
+        << (log ? ", run log " + log->path() : std::string()) << "\n";
+  if (result.interrupted) {
+    a.err << "flakescope audit: interrupted; the report is partial"
+          << (log ? " (continue with --resume)" : "") << "\n";
+    return kExitInterrupted;
+  }
+  return audit::audit_exit_code(report) == 1 ? kExitFinding : kExitOk;
+}
+
+}  // namespace flakescope::cli

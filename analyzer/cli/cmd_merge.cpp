@@ -1,0 +1,90 @@
+// `flakescope merge LOG... [--out REPORT]`: combines audit run logs from several machines or CI
+// shards (`flakescope audit --shard K/N --log ...`) into one report, with the same statistics as
+// one long run. Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input.
+#include <boost/program_options.hpp>
+
+#include "cli/commands.h"
+#include "cli/report_output.h"
+#include "flakescope/audit/audit_report.h"
+#include "flakescope/audit/audit_table.h"
+#include "flakescope/audit/run_log.h"
+#include "flakescope/capture_analysis.h"
+#include "flakescope/error.h"
+#include "flakescope/report.h"
+#include "flakescope/reporters.h"
+#include "flakescope/stats/recommend.h"
+
+namespace po = boost::program_options;
+
+namespace flakescope::cli {
+
+int cmd_merge(const CommandArgs& a) {
+  std::vector<std::string> logs;
+  std::string out = "flakescope-audit.json", merged_log;
+  po::options_description desc(
+      "usage: flakescope merge RUNLOG... [--out REPORT]\n\n"
+      "Merges audit run logs (shards of the same command, e.g. CI matrix jobs run with\n"
+      "--shard K/N) into one audit report. Overlapping shards or logs of different commands are\n"
+      "refused. Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input");
+  desc.add_options()("help,h", "show this help")(
+      "out,o", po::value(&out)->default_value(out), "the JSON report")(
+      "log", po::value(&merged_log), "also write the merged run log here (resumable)");
+  po::options_description hidden;
+  hidden.add_options()("logs", po::value(&logs)->composing(), "");
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("logs", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(a.args).options(all).positional(pos).run(), vm);
+  if (vm.count("help")) {
+    a.out << desc << "\n";
+    return kExitOk;
+  }
+  po::notify(vm);
+  if (logs.empty()) throw InputError("merge needs at least one run log (flakescope merge LOG...)");
+
+  std::vector<audit::RunLog> parts;
+  for (const auto& path : logs) parts.push_back(audit::read_run_log(path));
+  const audit::RunLog merged = audit::merge_run_logs(parts);
+  if (!merged_log.empty()) {
+    auto writer = audit::RunLogWriter::create(merged_log, merged.header);
+    for (const auto& r : merged.records) writer.append(r);
+  }
+
+  const nlohmann::json& config = merged.header.config;
+  audit::AuditReportInputs in;
+  in.header = new_cli_report("audit", a.argv);
+  in.command = merged.header.command;
+  in.config = config;
+  in.config["merged_from"] = logs;
+  if (config.contains("settings") && config["settings"].is_array())
+    for (const auto& s : config["settings"])
+      if (s.is_string()) in.settings.push_back(s.get<std::string>());
+  in.target = config.value("target", in.target);
+  in.confidence = config.value("confidence", in.confidence);
+  in.ablation = config.value("ablation", false);
+  nlohmann::json report = audit::build_audit_report(in, merged.records);
+  if (config.value("capture", false)) {
+    std::vector<nlohmann::json> lines;
+    for (const auto& r : merged.records) lines.push_back(audit::to_json(r));
+    stats::ToleranceOptions t;
+    t.target = in.target;
+    t.confidence = in.confidence;
+    report["assertions"] = analyze_captures(lines, t);
+  }
+  write_file_atomic(out, report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  try {
+    RenderOptions render;
+    render.color = wants_color(a.out);
+    a.out << render_report(report, ReportFormat::kTerminal, render)
+          << audit::render_audit_details(report);
+  } catch (const InputError&) {
+    a.out << audit::render_audit_table(report);
+  }
+  a.err << "flakescope merge: " << merged.records.size() << " runs from " << logs.size()
+        << " logs; report written to " << out << "\n";
+  return audit::audit_exit_code(report) == 1 ? kExitFinding : kExitOk;
+}
+
+}  // namespace flakescope::cli
