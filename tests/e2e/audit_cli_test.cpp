@@ -1,0 +1,299 @@
+// `flakescope audit` and `flakescope merge` as a user runs them, on the project's fixtures (a gtest
+// binary and a pytest file whose outcomes are fixed functions of FLAKESCOPE_SEED and
+// OMP_NUM_THREADS): exact counts, timeouts killed and counted, a killed audit resumed to the same
+// counts, shards merged into the same report, the ablation naming the threads knob, arguments kept
+// literal, and one-line errors.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "flakescope/report.h"
+#include "flakescope/subprocess.h"
+
+extern char** environ;
+
+namespace flakescope {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kGtestFixture =
+    std::string(FLAKESCOPE_BINARY_DIR) + "/tests/fixtures/audit_fixture_gtest";
+const std::string kPytestFixture =
+    std::string(FLAKESCOPE_TEST_FIXTURES) + "/pytest/test_audit_fixture.py";
+
+struct Cli {
+  int code;
+  std::string out, err;
+};
+
+class AuditCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("flakescope-audit-e2e-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  Cli run(std::vector<std::string> args) const {
+    ProcessSpec spec;
+    spec.argv = {FLAKESCOPE_CLI};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.cwd = dir_.string();
+    spec.timeout_seconds = 120;
+    spec.output_tail_bytes = 1 << 20;
+    const ProcessResult r = run_process(spec);
+    EXPECT_EQ(r.status, ProcessStatus::kExited) << r.error << r.stderr_tail;
+    return {r.exit_code, r.stdout_tail, r.stderr_tail};
+  }
+
+  nlohmann::json report(const std::string& name) const {
+    return nlohmann::json::parse(read_file(path(name)));
+  }
+
+  std::size_t log_lines(const std::string& name) const {
+    std::ifstream in(path(name));
+    std::size_t n = 0;
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
+  }
+
+  fs::path dir_;
+};
+
+const nlohmann::json& test_named(const nlohmann::json& report, const std::string& suffix,
+                                 const std::string& setting = "controlled") {
+  for (const auto& t : report["tests"]) {
+    const std::string name = t["name"];
+    if (t["setting"] == setting && name.size() >= suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return t;
+  }
+  static const nlohmann::json none = nlohmann::json::object();
+  ADD_FAILURE() << "no test ending in " << suffix << " (" << setting << ")";
+  return none;
+}
+
+// The statistics of a report's tests without what varies from run to run (durations).
+nlohmann::json counts_of(const nlohmann::json& report) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& t : report["tests"]) {
+    nlohmann::json seeds = nlohmann::json::array();
+    for (const auto& f : t["failing_runs"]) seeds.push_back(f["seed"]);
+    out.push_back({t["name"], t["setting"], t["runs"], t["outcomes"], t["failure_rate"],
+                   t["classification"], t["retries"], seeds, t["timeline"]});
+  }
+  return out;
+}
+
+TEST_F(AuditCli, GtestCountsFollowFromTheSeeds) {
+  // Seeds 1..20: FailsWhenSeedDivisibleBy10 fails at 10 and 20.
+  const Cli c = run({"audit", "--runs", "20", "--jobs", "2", "--timeout", "20", "--out", "r.json",
+                     "--", kGtestFixture, "--gtest_filter=Stable.*:Seeded.FailsWhen*"});
+  EXPECT_EQ(c.code, 1) << c.err;
+  const auto r = report("r.json");
+  EXPECT_EQ(r["kind"], "audit");
+  EXPECT_EQ(r["runs"], 20);
+  EXPECT_EQ(r["config"]["junit_dialect"], "gtest");
+  const auto& stable = test_named(r, "Stable::Passes");
+  EXPECT_EQ(stable["outcomes"]["pass"], 20);
+  EXPECT_EQ(stable["classification"], "stable-pass");
+  const auto& seeded = test_named(r, "Seeded::FailsWhenSeedDivisibleBy10");
+  EXPECT_EQ(seeded["outcomes"]["fail"], 2);
+  EXPECT_EQ(seeded["outcomes"]["pass"], 18);
+  EXPECT_EQ(seeded["classification"], "flaky");
+  ASSERT_EQ(seeded["failing_runs"].size(), 2u);
+  EXPECT_EQ(seeded["failing_runs"][0]["seed"], 10);
+  const std::string replay = seeded["failing_runs"][0]["replay"];
+  EXPECT_NE(replay.find("FLAKESCOPE_SEED=10 "), std::string::npos) << replay;
+  EXPECT_NE(c.out.find("FLAKESCOPE_SEED=10"), std::string::npos) << c.out;
+}
+
+TEST_F(AuditCli, CrashesAndTimeoutsAreKilledAndCounted) {
+  // Seeds 1..12: abort at 3 and 10 (seed % 7 == 3), hang at 5 (seed % 11 == 5).
+  const auto t0 = std::chrono::steady_clock::now();
+  const Cli c = run({"audit", "--runs", "12", "--jobs", "2", "--timeout", "1", "--out", "r.json",
+                     "--", kGtestFixture, "--gtest_filter=Seeded.Aborts*:Seeded.Hangs*"});
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(c.code, 1) << c.err;
+  EXPECT_LT(wall, 20.0);
+  const auto r = report("r.json");
+  const auto& process = r["process"][0];
+  EXPECT_EQ(process["outcomes"]["crash"], 2);
+  EXPECT_EQ(process["outcomes"]["timeout"], 1);
+  EXPECT_EQ(process["outcomes"]["pass"], 9);
+  EXPECT_LT(process["duration"]["max"].get<double>(), 1.0 + 2.0 + 1.0);  // timeout + grace
+  // The crash has no XML: gtest's console output names the test that was running.
+  const auto& aborts = test_named(r, "Seeded::AbortsWhenSeedMod7Is3");
+  EXPECT_EQ(aborts["outcomes"]["crash"], 2);
+  EXPECT_EQ(aborts["classification"], "crashing");
+  const auto& hangs = test_named(r, "Seeded::HangsWhenSeedMod11Is5");
+  EXPECT_EQ(hangs["outcomes"]["timeout"], 1);
+  EXPECT_EQ(hangs["outcomes"]["pass"], 9);
+  EXPECT_EQ(hangs["classification"], "timing-out");
+}
+
+// Starts the audit as a child we can signal, and waits until its log holds `lines` lines.
+pid_t start_audit(const std::vector<std::string>& args, const std::string& cwd) {
+  std::vector<std::string> argv = {FLAKESCOPE_CLI};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& s : argv) cargv.push_back(s.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  const std::string old = fs::current_path().string();
+  fs::current_path(cwd);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, cargv.data(), environ);
+  fs::current_path(old);
+  posix_spawn_file_actions_destroy(&actions);
+  EXPECT_EQ(rc, 0);
+  return pid;
+}
+
+TEST_F(AuditCli, KilledAuditResumesToTheSameCounts) {
+  const std::vector<std::string> cmd = {"--", kGtestFixture,
+                                        "--gtest_filter=Stable.*:Seeded.FailsWhen*"};
+  auto args = [&](const std::string& log, const std::string& out, bool resume) {
+    std::vector<std::string> a = {"audit", "--runs", "150", "--log", log, "--out", out};
+    if (resume) a.push_back("--resume");
+    a.insert(a.end(), cmd.begin(), cmd.end());
+    return a;
+  };
+  auto wait_for_lines = [&](const std::string& log, std::size_t n, pid_t pid) {
+    for (int i = 0; i < 2000 && log_lines(log) < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    int status = 0;
+    EXPECT_EQ(waitpid(pid, &status, WNOHANG), 0) << "the audit ended before it could be killed";
+  };
+
+  // SIGTERM (as Ctrl-C): stops, writes a partial report, exit 130.
+  pid_t pid = start_audit(args("a.log", "partial.json", false), dir_.string());
+  wait_for_lines("a.log", 6, pid);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_EQ(report("partial.json")["partial"], true);
+  const std::size_t after_term = log_lines("a.log");
+  EXPECT_LT(after_term, 151u);
+
+  // SIGKILL during the resumed audit: no report, the log keeps every finished run.
+  pid = start_audit(args("a.log", "killed.json", true), dir_.string());
+  wait_for_lines("a.log", after_term + 10, pid);
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  EXPECT_LT(log_lines("a.log"), 151u);
+
+  const Cli resumed = run(args("a.log", "resumed.json", true));
+  EXPECT_EQ(resumed.code, 1) << resumed.err;
+  const Cli whole = run(args("b.log", "whole.json", false));
+  EXPECT_EQ(whole.code, 1) << whole.err;
+  EXPECT_EQ(log_lines("a.log"), 151u);
+  EXPECT_EQ(report("resumed.json")["runs"], 150);
+  EXPECT_EQ(counts_of(report("resumed.json")), counts_of(report("whole.json")));
+  EXPECT_EQ(test_named(report("whole.json"), "Seeded::FailsWhenSeedDivisibleBy10")["outcomes"]["fail"],
+            15);
+}
+
+TEST_F(AuditCli, MergeOfShardsEqualsOneRun) {
+  const std::vector<std::string> cmd = {"--", kGtestFixture,
+                                        "--gtest_filter=Stable.*:Seeded.FailsWhen*"};
+  auto audit = [&](std::vector<std::string> a) {
+    a.insert(a.begin(), {"audit", "--runs", "30", "--jobs", "2"});
+    a.insert(a.end(), cmd.begin(), cmd.end());
+    return run(a);
+  };
+  EXPECT_EQ(audit({"--shard", "0/2", "--log", "s0.log", "--out", "s0.json"}).code, 1);
+  EXPECT_EQ(audit({"--shard", "1/2", "--log", "s1.log", "--out", "s1.json"}).code, 1);
+  EXPECT_EQ(audit({"--out", "whole.json"}).code, 1);
+  const Cli m = run({"merge", "s0.log", "s1.log", "--out", "merged.json"});
+  EXPECT_EQ(m.code, 1) << m.err;
+  EXPECT_EQ(report("merged.json")["runs"], 30);
+  EXPECT_EQ(counts_of(report("merged.json")), counts_of(report("whole.json")));
+
+  const Cli overlap = run({"merge", "s0.log", "s0.log", "--out", "bad.json"});
+  EXPECT_EQ(overlap.code, 2);
+  EXPECT_NE(overlap.err.find("overlap"), std::string::npos) << overlap.err;
+}
+
+TEST_F(AuditCli, PytestAblationNamesTheThreadsKnob) {
+  // Seeds 3..10 in each setting: test_seed_flaky fails once (seed 10) wherever the seed is set.
+  const Cli c = run({"audit", "--ablation", "--runs", "8", "--seed", "3", "--jobs", "2",
+                     "--out", "r.json", "--", "/usr/bin/python3", "-m", "pytest", "-q", "-p",
+                     "no:cacheprovider", kPytestFixture});
+  EXPECT_EQ(c.code, 1) << c.err;
+  const auto r = report("r.json");
+  EXPECT_EQ(r["config"]["junit_dialect"], "pytest");
+  const auto& stable = test_named(r, "::test_stable");
+  EXPECT_EQ(stable["outcomes"]["pass"], 8);
+  const auto& seed = test_named(r, "::test_seed_flaky");
+  EXPECT_EQ(seed["outcomes"]["fail"], 1);
+  EXPECT_EQ(seed["outcomes"]["pass"], 7);
+  EXPECT_EQ(test_named(r, "::test_skipped")["outcomes"]["skip"], 8);
+  EXPECT_EQ(test_named(r, "::test_skipped")["classification"], "skipped");
+  EXPECT_EQ(test_named(r, "::test_known_bug")["outcomes"]["xfail"], 8);
+  EXPECT_EQ(test_named(r, "::test_threads_flaky")["classification"], "stable-pass");
+  EXPECT_GT(test_named(r, "::test_threads_flaky", "free:threads")["failures"].get<int>(), 0);
+
+  bool seen = false;
+  for (const auto& d : r["ablation"]["tests"]) {
+    const std::string name = d["name"];
+    if (name.find("test_threads_flaky") != std::string::npos) {
+      seen = true;
+      EXPECT_EQ(d["causes"], nlohmann::json::array({"threads"})) << d.dump(2);
+    }
+    if (name.find("test_seed_flaky") != std::string::npos)
+      EXPECT_TRUE(d["causes"].empty()) << d.dump(2);
+  }
+  EXPECT_TRUE(seen) << r["ablation"].dump(2);
+  EXPECT_NE(c.out.find("threads"), std::string::npos);
+}
+
+TEST_F(AuditCli, ArgumentsStayLiteral) {
+  const Cli c = run({"audit", "--runs", "1", "--junit", "none", "--log", "l.jsonl", "--out",
+                     "r.json", "--", "/usr/bin/printf", "%s|", "a;rm -rf x", "$(touch y)"});
+  EXPECT_EQ(c.code, 0) << c.err;
+  std::ifstream in(path("l.jsonl"));
+  std::string header, line;
+  std::getline(in, header);
+  std::getline(in, line);
+  EXPECT_EQ(nlohmann::json::parse(line)["stdout_tail"], "a;rm -rf x|$(touch y)|");
+  EXPECT_FALSE(fs::exists(path("y")));
+}
+
+TEST_F(AuditCli, MissingCommandIsExitTwoAndOneLine) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"audit", "--runs", "3", "--", "/nonexistent/flakescope-cmd"},
+        std::vector<std::string>{"audit", "--", "no-such-command-flakescope"},
+        std::vector<std::string>{"audit", "--runs", "3"},
+        std::vector<std::string>{"audit", "--runs", "zero", "--", "/bin/true"},
+        std::vector<std::string>{"merge", "missing.log"}}) {
+    const Cli c = run(args);
+    EXPECT_EQ(c.code, 2) << args.back();
+    EXPECT_EQ(std::count(c.err.begin(), c.err.end(), '\n'), 1) << c.err;
+  }
+  EXPECT_FALSE(fs::exists(path("flakescope-audit.json")));
+}
+
+}  // namespace
+}  // namespace flakescope
