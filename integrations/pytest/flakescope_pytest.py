@@ -108,9 +108,9 @@ class FlakescopePlugin:
         self.seed = seed
         self.repeat = repeat
         self.patcher = _Patcher(capture_path) if capture_path else None
-        # Seeding and wrapping need the libraries loaded; importing them here (when installed)
-        # means a test that imports torch lazily is still seeded from its first repetition.
-        self._modules = _import_optional(["numpy", "torch"]) if seed is not None or capture_path else {}
+        # numpy and torch are seeded and wrapped once the tests have imported them (at collection,
+        # for module-level imports): importing torch here would cost every audited run of a
+        # torch-free test a second or more. Checked again before each test.
         if self.patcher:
             self.patcher.patch_libraries()
 
@@ -123,6 +123,7 @@ class FlakescopePlugin:
         # Names a test module or conftest imported directly (`from torch.testing import
         # assert_close`) before the libraries were patched still point at the originals.
         if self.patcher:
+            self.patcher.patch_libraries()
             self.patcher.patch_module_globals(str(session.config.rootpath))
 
     @pytest.hookimpl(tryfirst=True)
@@ -130,12 +131,14 @@ class FlakescopePlugin:
         from _pytest.runner import runtestprotocol
 
         ihook = item.ihook
+        if self.patcher and self.patcher.patch_libraries():  # libraries imported since then
+            self.patcher.patch_module_globals(str(item.session.config.rootpath))
         for i in range(self.repeat):
             last = i == self.repeat - 1
             seed = None if self.seed is None else self.seed + i
             _state.test, _state.seed, _state.repeat = item.nodeid, seed, i
             if seed is not None:
-                _seed_everything(seed, self._modules)
+                _seed_everything(seed)
             ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
             start = time.perf_counter()
             # Between repetitions tear down only the function-level fixtures (as a parametrized
@@ -166,22 +169,14 @@ class FlakescopePlugin:
         return True
 
 
-def _import_optional(names):
-    modules = {}
-    for name in names:
-        try:
-            modules[name] = __import__(name)
-        except Exception:  # not installed or broken: it cannot be seeded, nor used by the test
-            pass
-    return modules
-
-
-def _seed_everything(seed, modules):
+def _seed_everything(seed):
     random.seed(seed)
-    if "numpy" in modules:
-        modules["numpy"].random.seed(seed % 2**32)  # numpy accepts only 32-bit seeds
-    if "torch" in modules:
-        modules["torch"].manual_seed(seed % 2**64)  # seeds the CPU and every CUDA generator
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(seed % 2**32)  # numpy accepts only 32-bit seeds
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "manual_seed"):
+        torch.manual_seed(seed % 2**64)  # seeds the CPU and every CUDA generator
 
 
 def _outcome_of(reports):
@@ -273,25 +268,26 @@ class _Patcher:
         self.patched_attrs = []  # (owner, attribute, original) to undo
 
     def patch_libraries(self):
+        """Wraps the functions of the libraries imported so far; True when it wrapped any."""
         targets = []
         numpy = sys.modules.get("numpy")
         if numpy is not None:
             targets.append((numpy.testing, "assert_allclose", "numpy.testing.assert_allclose"))
             targets.append((numpy, "allclose", "numpy.allclose"))
         torch = sys.modules.get("torch")
-        if torch is not None:
-            import torch.testing  # noqa: F401 (a submodule: make sure it is loaded)
-
+        if torch is not None and hasattr(torch, "testing") and hasattr(torch, "allclose"):
             targets.append((torch.testing, "assert_close", "torch.testing.assert_close"))
             targets.append((torch, "allclose", "torch.allclose"))
+        before = len(self.wrappers)
         for owner, attribute, api_name in targets:
             original = getattr(owner, attribute, None)
-            if original is None or getattr(original, "__flakescope_original__", None):
-                continue
+            if original is None or getattr(original, "__flakescope_original__", None) is not None:
+                continue  # absent, or already wrapped
             wrapper = _make_wrapper(original, _APIS[api_name], self.capture_path)
             self.wrappers[id(original)] = (original, wrapper)
             setattr(owner, attribute, wrapper)
             self.patched_attrs.append((owner, attribute, original))
+        return len(self.wrappers) > before
 
     def patch_module_globals(self, rootdir):
         rootdir = os.path.abspath(rootdir) + os.sep
