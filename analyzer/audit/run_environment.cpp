@@ -47,7 +47,6 @@ std::vector<Knob> default_ablation_knobs(bool cuda_device_present) {
 
 EnvChanges run_environment(const Setting& setting, std::uint64_t seed) {
   EnvChanges env;
-  set(env, "FLAKESCOPE_SETTING", setting.name);
   if (setting.is_free(Knob::kGenerator)) {
     set(env, "FLAKESCOPE_SEED", std::nullopt);
     set(env, "PYTHONHASHSEED", std::nullopt);
@@ -69,6 +68,7 @@ EnvChanges run_environment(const Setting& setting, std::uint64_t seed) {
                                           : std::optional<std::string>(":4096:8"));
   set(env, "NVIDIA_TF32_OVERRIDE",
       setting.is_free(Knob::kTf32) ? std::nullopt : std::optional<std::string>("0"));
+  set(env, "FLAKESCOPE_SETTING", setting.name);
   return env;
 }
 
