@@ -207,8 +207,12 @@ double round_up_two_digits(double value) {
 std::string one_line_diff(const std::string& file, std::size_t line_number,
                           const std::string& before, const std::string& after) {
   const std::string n = std::to_string(line_number);
-  return "--- a/" + file + "\n+++ b/" + file + "\n@@ -" + n + " +" + n + " @@\n-" + before + "\n+" +
-         after + "\n";
+  // git's a/ b/ prefixes for repository-relative paths; an absolute path is written as is.
+  const bool absolute = !file.empty() && file[0] == '/';
+  const std::string a = absolute ? file : "a/" + file;
+  const std::string b = absolute ? file : "b/" + file;
+  return "--- " + a + "\n+++ " + b + "\n@@ -" + n + " +" + n + " @@\n-" + before + "\n+" + after +
+         "\n";
 }
 
 }  // namespace flakescope::capture_internal
