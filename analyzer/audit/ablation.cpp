@@ -109,16 +109,16 @@ nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::
         causes.push_back(knob);
         const auto rate = stats::estimate_rate(t.failures(), t.trials(), confidence);
         if (!evidence.empty()) evidence += "; ";
-        evidence += fraction(t.failures(), t.trials()) + " runs fail with " + knob + " free (" +
-                    format_interval(rate.clopper_pearson) + ", Fisher p = " + format_p(p) + ")";
+        evidence += fraction(t.failures(), t.trials()) + " runs fail with " + knob + " free " +
+                    format_interval(rate.clopper_pearson) + " (Fisher p = " + format_p(p) + ")";
         if (auto k = parse_knob(knob)) fixes.push_back(std::string(knob_info(*k).fix));
       }
     }
     entry["causes"] = causes;
     entry["p_values"] = p_values;
     entry["fixes"] = fixes;
-    const std::string ref_text = fraction(ref.failures(), ref.trials()) + " with every knob controlled (" +
-                                 format_interval(ref_rate.clopper_pearson) + ")";
+    const std::string ref_text = fraction(ref.failures(), ref.trials()) + " with every knob controlled " +
+                                 format_interval(ref_rate.clopper_pearson);
     std::string summary;
     if (!causes.empty()) {
       std::string knobs;
@@ -142,7 +142,7 @@ nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::
       summary = all_free_higher
                     ? "fails only with all knobs free (" +
                           fraction(free_it->second->failures(), free_it->second->trials()) +
-                          ") and never with every knob controlled (" + ref_text +
+                          ") and never alone (" + ref_text +
                           "): no single knob explains it, several act together"
                     : "too few failures to name a cause (none significant at level " +
                           format_p(alpha) + "); run more runs per setting";

@@ -14,6 +14,8 @@
 namespace flakescope::audit {
 namespace {
 
+constexpr std::size_t kMaxSensibleRetries = 10;
+
 std::string format_g(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -48,6 +50,10 @@ nlohmann::json retries_entry(const TestTally& t, const stats::RateEstimate& rate
       k == 0 ? "no retry needed: failure rate <= " + format_g(target) + at
              : "with " + std::to_string(k) + (k == 1 ? " retry" : " retries") +
                    ", spurious failure <= " + format_g(target) + at;
+  // Past a handful of attempts a retry count hides a broken test rather than a rare flake.
+  if (k > kMaxSensibleRetries)
+    statement += "; retrying is no fix here: it fails in up to " +
+                 format_g(std::round(rate.upper_one_sided * 1000) / 10) + "% of runs";
   return {{"k", k}, {"target", target}, {"statement", statement}};
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <sstream>
 
 namespace flakescope::audit {
@@ -55,11 +56,14 @@ std::string render_audit_table(const nlohmann::json& report) {
 
 std::string render_audit_details(const nlohmann::json& report) {
   const nlohmann::json tests = report.value("tests", nlohmann::json::array());
+  const bool several_settings = report.value("settings", nlohmann::json::array()).size() > 1;
   std::ostringstream out;
   bool header = false;
+  std::set<std::string> replayed;
   for (const auto& t : tests) {
     const auto& failing = t["failing_runs"];
-    if (failing.empty()) continue;
+    if (failing.empty() || !replayed.insert(cell(t["name"])).second || replayed.size() > 5)
+      continue;
     if (!header) out << "\nreplay a failing run:\n";
     header = true;
     out << "  " << cell(t["name"]) << " (" << cell(failing[0]["outcome"]) << "): "
@@ -68,7 +72,9 @@ std::string render_audit_details(const nlohmann::json& report) {
   for (const auto& t : tests) {
     const std::string c = t.value("classification", std::string());
     if (c == "flaky" || c == "crashing" || c == "timing-out")
-      out << "  " << cell(t["name"]) << ": " << cell(t["retries"]["statement"]) << "\n";
+      out << "  " << cell(t["name"])
+          << (several_settings ? " (" + cell(t["setting"]) + ")" : std::string()) << ": "
+          << cell(t["retries"]["statement"]) << "\n";
   }
   if (report.contains("ablation")) {
     out << "\nablation (" << cell(report["ablation"]["test"]) << " against all controlled):\n";

@@ -74,14 +74,20 @@ int cmd_merge(const CommandArgs& a) {
     report["assertions"] = analyze_captures(lines, t);
   }
   write_file_atomic(out, report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-  try {
-    RenderOptions render;
-    render.color = wants_color(a.out);
-    a.out << render_report(report, ReportFormat::kTerminal, render)
-          << audit::render_audit_details(report);
-  } catch (const InputError&) {
-    a.out << audit::render_audit_table(report);
+  // The shared terminal reporter has no setting column, so several settings (an ablation) get the
+  // audit's own table, as does a report the shared reporter cannot read.
+  std::string summary;
+  if (report["settings"].size() <= 1) {
+    try {
+      RenderOptions render;
+      render.color = wants_color(a.out);
+      summary = render_report(report, ReportFormat::kTerminal, render) +
+                audit::render_audit_details(report);
+    } catch (const InputError&) {
+      summary.clear();
+    }
   }
+  a.out << (summary.empty() ? audit::render_audit_table(report) : summary);
   a.err << "flakescope merge: " << merged.records.size() << " runs from " << logs.size()
         << " logs; report written to " << out << "\n";
   return audit::audit_exit_code(report) == 1 ? kExitFinding : kExitOk;
