@@ -20,9 +20,10 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 expected = {}
 
 
-def record(file, name, arr):
+def record(file, name, arr, dtype=None):
+    """Values as float64 in C order; `dtype` names the file's dtype when numpy has none (bf16)."""
     a = np.asarray(arr)
-    dtype = {"float64": "float64", "float32": "float32", "float16": "float16", "int64": "int64",
+    dtype = dtype or {"float64": "float64", "float32": "float32", "float16": "float16", "int64": "int64",
              "int32": "int32", "int16": "int16", "int8": "int8", "uint8": "uint8",
              "bool": "bool"}[a.dtype.name]
     values = [float(v) for v in np.ascontiguousarray(a).reshape(-1).astype(np.float64)]
@@ -73,7 +74,7 @@ try:
     from safetensors.torch import save_file as save_torch
     bf = torch.tensor([1.0, -3.140625, 256.0], dtype=torch.bfloat16)
     save_torch({"bf16": bf}, os.path.join(HERE, "bf16.safetensors"))
-    record("bf16.safetensors", "bf16", bf.to(torch.float64).numpy())
+    record("bf16.safetensors", "bf16", bf.to(torch.float64).numpy(), dtype="bfloat16")
 
     g = torch.Generator().manual_seed(5)
     t = torch.randn(2, 3, generator=g)
