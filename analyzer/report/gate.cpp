@@ -352,31 +352,63 @@ void Gate::compare_rate(json ch, std::size_t kb, std::size_t nb, std::size_t kc,
   pending_.push_back(p);
 }
 
+// Audited tests are keyed by name and setting (an audit may run several settings).
 void Gate::compare_tests(const json& baseline, const json& current) {
   const char* key = current.contains("tests") ? "tests" : "testcases";
   const json& bt = array_of(baseline, key, "the baseline");
   const json& ct = array_of(current, key, "the current");
-  const auto base = by_name(bt, "name");
-  const auto cur = by_name(ct, "name");
-  for (const auto& name : ordered_names(ct, "name")) {
-    const GateRuleSettings rules = policy_.settings_for(name, "*");
-    auto it = base.find(name);
+  auto keyed = [](const json& items) {
+    std::vector<std::pair<std::string, json>> out;
+    for (const auto& t : items)
+      if (t.is_object() && t.contains("name") && t["name"].is_string())
+        out.emplace_back(t["name"].get<std::string>() + "\x1f" + t.value("setting", ""), t);
+    return out;
+  };
+  const auto base_list = keyed(bt), cur_list = keyed(ct);
+  const std::map<std::string, json> base(base_list.begin(), base_list.end());
+  const std::map<std::string, json> cur(cur_list.begin(), cur_list.end());
+  for (const auto& [k, c] : cur_list) {
+    const std::string name = c["name"].get<std::string>(), setting = c.value("setting", "");
+    const GateRuleSettings rules = policy_.settings_for(name, setting.empty() ? "*" : setting);
+    auto it = base.find(k);
     if (it == base.end()) {
-      json ch = where(name, "", "", "baseline");
+      json ch = where(name, setting, "", "baseline");
       ch["message"] = "new test without a baseline";
       add(ch, "regression", rules.new_target);
       continue;
     }
     const json& b = it->second;
-    const json& c = cur.at(name);
-    compare_rate(where(name, "", "", "failure_rate"), count(b, "failures"), count(b, "runs"),
+    compare_rate(where(name, setting, "", "failure_rate"), count(b, "failures"), count(b, "runs"),
                  count(c, "failures"), count(c, "runs"), rules, "runs fail");
   }
-  for (const auto& name : ordered_names(bt, "name")) {
-    if (cur.count(name)) continue;
-    json m = where(name, "", "", "missing");
+  for (const auto& [k, b] : base_list) {
+    if (cur.count(k)) continue;
+    const std::string name = b["name"].get<std::string>(), setting = b.value("setting", "");
+    json m = where(name, setting, "", "missing");
     m["message"] = "test in the baseline but not in the current report";
-    add(m, "regression", policy_.settings_for(name, "*").missing);
+    add(m, "regression", policy_.settings_for(name, setting.empty() ? "*" : setting).missing);
+  }
+  // The ablation's causes per test: a knob newly named is a new source of flakiness.
+  auto ablation_causes = [](const json& report) {
+    std::map<std::string, std::set<std::string>> out;
+    const json a = report.value("ablation", json::object());
+    if (a.is_object() && a.contains("tests") && a["tests"].is_array())
+      for (const auto& t : a["tests"]) out[t.value("name", "")] = causes(json{{"diagnosis", t}});
+    return out;
+  };
+  const auto cb = ablation_causes(baseline), cc = ablation_causes(current);
+  for (const auto& [name, now] : cc) {
+    const auto was_it = cb.find(name);
+    const std::set<std::string> was = was_it == cb.end() ? std::set<std::string>{} : was_it->second;
+    std::set<std::string> added;
+    std::set_difference(now.begin(), now.end(), was.begin(), was.end(),
+                        std::inserter(added, added.end()));
+    if (added.empty()) continue;
+    json ch = where(name, "", "", "new_cause");
+    ch["baseline"] = std::vector<std::string>(was.begin(), was.end());
+    ch["current"] = std::vector<std::string>(now.begin(), now.end());
+    ch["message"] = "new cause of flakiness: " + join(added);
+    add(ch, "regression", policy_.settings_for(name, "*").new_cause);
   }
 }
 

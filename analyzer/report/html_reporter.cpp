@@ -20,7 +20,7 @@ const char* kStyle =
     "table{border-collapse:collapse;margin:.5em 0}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
     "text-align:left}th{background:#f4f4f4}.finding{color:#c0392b;font-weight:bold}"
     ".warning{color:#d68910}.note{color:#d68910}.ok{color:#27ae60}"
-    ".plots{display:flex;flex-wrap:wrap;gap:12px}.plot{border:1px solid #eee;padding:4px}"
+    ".plots{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}.plot{border:1px solid #eee;padding:4px}"
     ".plot h4{margin:2px 0;font-size:12px;font-weight:normal}";
 
 std::string esc(const std::string& s) { return xml_escape(s); }

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <set>
 
 #include "flakescope/error.h"
 #include "flakescope/report.h"
@@ -83,37 +85,48 @@ ProbeView make_probe(const json& p) {
   return v;
 }
 
-// The audit report's per-test record. Rates may be given as {"point","lower","upper"} (or
-// "wilson"/"interval" arrays); the outcome timeline as "outcomes" (strings, in run order).
-TestView make_test(const json& t) {
+std::string outcome_word(const std::string& letter_or_word) {
+  static const std::map<std::string, std::string> kLetters = {
+      {"P", "pass"}, {"F", "fail"}, {"C", "crash"}, {"T", "timeout"},
+      {"E", "error"}, {"S", "skip"}, {"X", "xfail"}};
+  auto it = kLetters.find(letter_or_word);
+  return it == kLetters.end() ? letter_or_word : it->second;
+}
+
+// The audit report's per-test record (analyzer/audit/audit_report.cpp): failure_rate
+// {point, lower, upper}, retries_needed (null: no retry count helps), the per-run timeline as
+// letters (P F C T E S X); the ablation's summary, when there is one, is the cause.
+TestView make_test(const json& t, const json& ablation, bool several_settings) {
   TestView v;
   v.name = str(t, "name", str(t, "test", "?"));
+  const std::string setting = str(t, "setting");
+  if (several_settings && !setting.empty()) v.name += " [" + setting + "]";
   v.classification = str(t, "classification", str(t, "verdict", "?"));
   v.runs = static_cast<long>(num(t, "runs"));
   v.failures = static_cast<long>(num(t, "failures"));
   const json rate = t.value("failure_rate", json());
+  const double point = v.runs > 0 ? double(v.failures) / v.runs : 0;
   if (rate.is_object()) {
-    v.rate = num(rate, "point", v.runs > 0 ? double(v.failures) / v.runs : 0);
+    v.rate = num(rate, "point", point);
     v.rate_lower = num(rate, "lower", 0);
     v.rate_upper = num(rate, "upper", num(rate, "upper_one_sided", 1));
-    if (rate.contains("interval") && rate["interval"].is_array() && rate["interval"].size() == 2) {
-      v.rate_lower = number_from_json(rate["interval"][0]);
-      v.rate_upper = number_from_json(rate["interval"][1]);
-    }
   } else {
-    v.rate = rate.is_number() ? rate.get<double>() : (v.runs > 0 ? double(v.failures) / v.runs : 0);
-    v.rate_lower = num(t, "failure_rate_lower", 0);
-    v.rate_upper = num(t, "failure_rate_upper", 1);
+    v.rate = rate.is_number() ? rate.get<double>() : point;
   }
-  const json retries = t.value("retries_needed", t.value("retries", json()));
-  if (retries.is_number()) v.retries = retries.get<long>();
-  else if (retries.is_object()) v.retries = static_cast<long>(num(retries, "retries", -1));
-  v.outcomes = strings(t, "outcomes");
-  v.cause = str(t, "cause", str(t.value("diagnosis", json::object()), "summary"));
+  const json retries = t.value("retries_needed", json());
+  v.retries = retries.is_number() ? retries.get<long>() : -1;
+  const json timeline = t.contains("timeline") ? t["timeline"] : t.value("outcomes", json());
+  if (timeline.is_array())
+    for (const auto& o : timeline)
+      if (o.is_string()) v.outcomes.push_back(outcome_word(o.get<std::string>()));
+  v.cause = str(t, "cause");
+  if (ablation.is_object() && ablation.contains("tests") && ablation["tests"].is_array())
+    for (const auto& a : ablation["tests"])
+      if (str(a, "name") == str(t, "name")) v.cause = str(a, "summary");
   const std::string& c = v.classification;
-  if (c == "flaky" || c == "failing" || c == "always-fail" || c == "error" || c == "crash")
+  if (c == "flaky" || c == "crashing" || c == "timing-out" || c == "failing" || c == "error")
     v.severity = Severity::kFinding;
-  else if (v.failures > 0)
+  else if (c == "stable-fail" || v.failures > 0)
     v.severity = Severity::kWarning;
   return v;
 }
@@ -164,7 +177,11 @@ ReportView make_view(const json& report) {
     count(view.probes, view);
   } else if (view.kind == "audit") {
     const char* key = report.contains("tests") ? "tests" : "testcases";
-    for (const auto& t : require_array(report, key)) view.tests.push_back(make_test(t));
+    const json ablation = report.value("ablation", json());
+    const json& tests = require_array(report, key);
+    std::set<std::string> settings;
+    for (const auto& t : tests) settings.insert(str(t, "setting"));
+    for (const auto& t : tests) view.tests.push_back(make_test(t, ablation, settings.size() > 1));
     findings_first(view.tests);
     count(view.tests, view);
   } else if (view.kind == "gate") {

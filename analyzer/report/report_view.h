@@ -33,8 +33,8 @@ struct ProbeView {
 };
 
 struct TestView {
-  std::string name;
-  std::string classification;  // e.g. stable, flaky, failing, error
+  std::string name;            // with " [setting]" when the audit ran several settings
+  std::string classification;  // stable-pass, stable-fail, flaky, crashing, timing-out, skipped
   long runs = 0;
   long failures = 0;
   double rate = 0, rate_lower = 0, rate_upper = 1;

@@ -96,8 +96,9 @@ std::string svg_histogram(const std::vector<double>& raw, std::optional<double> 
     const double x = px(*marker);
     s << "<line x1=\"" << x << "\" y1=\"" << kTop << "\" x2=\"" << x << "\" y2=\""
       << kTop + ph << "\" stroke=\"#c0392b\" stroke-width=\"2\" stroke-dasharray=\"5,3\"/>"
-      << text(std::min(x + 4, kWidth - kRight - 60.0), kTop + 12,
-              "bound " + format_number(*marker), "start");
+      << (x > kLeft + pw * 0.6
+              ? text(x - 4, kTop + 12, "bound " + format_number(*marker), "end")
+              : text(x + 4, kTop + 12, "bound " + format_number(*marker), "start"));
   }
   s << "</svg>";
   return s.str();
@@ -175,7 +176,7 @@ std::string svg_bars(const std::vector<std::string>& labels, const std::vector<d
 
 std::string svg_timeline(const std::vector<std::string>& outcomes) {
   if (outcomes.empty()) return empty_plot("no per-run outcomes recorded");
-  const int cell = 10, per_row = 40;
+  const int cell = 14, per_row = 30;
   const int rows = (static_cast<int>(outcomes.size()) + per_row - 1) / per_row;
   const int width = per_row * cell + 20, height = rows * cell + 20;
   std::ostringstream s;

@@ -106,7 +106,7 @@ TEST(GateRate, UpperBoundMustStayUnderTheLimit) {
       parse_gate_policy(json{{"rules", {{{"test", "t::*"}, {"max_failure_rate", 0.05}}}}}, "p");
   std::vector<std::string> clean(100, "pass"), one_fail(100, "pass");
   one_fail[3] = "fail";
-  const json base = audit_report({audit_test("t::a", "stable", clean)});
+  const json base = audit_report({audit_test("t::a", "stable-pass", clean)});
   // 0/100: upper bound ~3% < 5%; 1/100 fails: upper bound ~4.7% < 5%; 3/100: ~7.6% fails.
   EXPECT_TRUE(gate_reports(base, base, policy).passed);
   EXPECT_TRUE(gate_reports(base, audit_report({audit_test("t::a", "flaky", one_fail)}), policy).passed);
@@ -129,6 +129,27 @@ TEST(GateCauses, ANewKnobAmongTheCausesFails) {
   const GateResult w = gate_reports(base, more, warn);
   EXPECT_TRUE(w.passed);
   EXPECT_EQ(w.warnings, 1);
+}
+
+TEST(GateAudit, TestsAreMatchedPerSettingAndANewAblationCauseFails) {
+  std::vector<std::string> clean(40, "pass"), flaky(40, "pass");
+  for (int i = 0; i < 20; ++i) flaky[2 * i] = "fail";
+  json base = audit_report({audit_test("t::a", "stable-pass", clean, "controlled"),
+                            audit_test("t::a", "stable-pass", clean, "free:threads")});
+  json cur = audit_report({audit_test("t::a", "stable-pass", clean, "controlled"),
+                           audit_test("t::a", "flaky", flaky, "free:threads")});
+  GateResult r = gate_reports(base, cur, GatePolicy{});
+  EXPECT_FALSE(r.passed);
+  const auto reg = with_status(r, "failure_rate", "regression");
+  ASSERT_EQ(reg.size(), 1u);
+  EXPECT_EQ(reg[0]["setting"], "free:threads");
+  // The same pair where only the ablation names a new knob.
+  base["ablation"] = {{"tests", {{{"name", "t::a"}, {"causes", json::array()}}}}};
+  cur = base;
+  cur["ablation"]["tests"][0]["causes"] = {"threads"};
+  r = gate_reports(base, cur, GatePolicy{});
+  EXPECT_FALSE(r.passed);
+  EXPECT_EQ(with_status(r, "new_cause", "regression").size(), 1u);
 }
 
 TEST(GateTargets, NewProbeWarnsMissingProbeWarnsAndPolicyCanFailThem) {
@@ -156,7 +177,7 @@ TEST(GateErrors, AProbeErrorIsARegressionAndADifferentLibTorchAWarning) {
 
 TEST(GateErrors, MismatchedKindsAndMissingArraysAreBadInput) {
   const json probe_rep = one("ops/a", {setting("controlled", constant(4, 0))});
-  const json audit_rep = audit_report({audit_test("t", "stable", {"pass"})});
+  const json audit_rep = audit_report({audit_test("t", "stable-pass", {"pass"})});
   EXPECT_THROW(gate_reports(probe_rep, audit_rep, GatePolicy{}), InputError);
   json broken = probe_rep;
   broken.erase("probes");

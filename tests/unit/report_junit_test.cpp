@@ -57,7 +57,7 @@ TEST(JunitReport, ProbeSettingsAreTestcasesAndControlledNondeterminismFails) {
 }
 
 TEST(JunitReport, AuditedTestsFailWhenFlaky) {
-  const json r = audit_report({audit_test("t::ok", "stable", {"pass", "pass"}),
+  const json r = audit_report({audit_test("t::ok", "stable-pass", {"pass", "pass"}),
                                audit_test("t::flaky", "flaky", {"fail", "pass"})});
   const auto doc = parse(render_report(r, ReportFormat::kJunit));
   const auto suite = doc.child("testsuites").child("testsuite");

@@ -106,7 +106,7 @@ TEST(MarkdownReport, GateReportHasVerdictInTitleAndOneRowPerCheck) {
 }
 
 TEST(MarkdownReport, AuditTableHasOneRowPerTest) {
-  const json r = audit_report({audit_test("t::a", "stable", {"pass", "pass"}),
+  const json r = audit_report({audit_test("t::a", "stable-pass", {"pass", "pass"}),
                                audit_test("t::b", "flaky", {"fail", "pass"})});
   const auto ts = tables(render_report(r, ReportFormat::kMarkdown));
   ASSERT_EQ(ts.size(), 1u);

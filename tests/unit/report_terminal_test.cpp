@@ -59,13 +59,13 @@ TEST(TerminalReport, ColorsOnlyWhenAsked) {
 
 TEST(TerminalReport, AuditReportShowsRateIntervalAndRetriesFindingsFirst) {
   const json r = audit_report(
-      {audit_test("tests/test_a.py::test_ok", "stable", {"pass", "pass", "pass", "pass"}),
+      {audit_test("tests/test_a.py::test_ok", "stable-pass", {"pass", "pass", "pass", "pass"}),
        audit_test("tests/test_a.py::test_flaky", "flaky", {"pass", "fail", "pass", "pass"})});
   expect_matches_golden(render_report(r, ReportFormat::kTerminal),
                         R"(flakescope audit report · LibTorch 1.13.1 · 2026-11-25T21:04:05Z
-verdict  test                         fails/runs  failure rate [95% interval]  retries
-flaky    tests/test_a.py::test_flaky         1/4  25% [0%, 30%]                      3
-stable   tests/test_a.py::test_ok            0/4  0% [0%, 30%]                       0
+verdict      test                         fails/runs  failure rate [95% interval]  retries
+flaky        tests/test_a.py::test_flaky         1/4  25% [0%, 30%]                      3
+stable-pass  tests/test_a.py::test_ok            0/4  0% [0%, 30%]                       0
 1 finding, 0 warnings in 2 tests
 )");
 }

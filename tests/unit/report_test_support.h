@@ -77,18 +77,29 @@ inline json probe_report(std::vector<json> probes) {
   return r;
 }
 
+// An audited test in the audit engine's shape: counts per outcome, the timeline as letters.
 inline json audit_test(const std::string& name, const std::string& classification,
-                       const std::vector<std::string>& outcomes) {
+                       const std::vector<std::string>& outcomes,
+                       const std::string& setting = "controlled") {
   long failures = 0;
-  for (const auto& o : outcomes) failures += o != "pass";
+  json timeline = json::array();
+  json counts = {{"pass", 0}, {"fail", 0}, {"error", 0}};
+  for (const auto& o : outcomes) {
+    failures += o != "pass";
+    counts[o] = counts.value(o, 0) + 1;
+    timeline.push_back(o == "pass" ? "P" : o == "fail" ? "F" : "E");
+  }
   const double n = static_cast<double>(outcomes.size());
   return {{"name", name},
+          {"setting", setting},
           {"classification", classification},
           {"runs", outcomes.size()},
           {"failures", failures},
-          {"failure_rate", {{"point", failures / n}, {"lower", 0.0}, {"upper", 0.3}}},
-          {"retries_needed", failures ? 3 : 0},
-          {"outcomes", outcomes}};
+          {"outcomes", counts},
+          {"failure_rate", {{"failures", failures}, {"trials", outcomes.size()},
+                            {"point", failures / n}, {"lower", 0.0}, {"upper", 0.3}}},
+          {"retries_needed", failures ? json(3) : json(0)},
+          {"timeline", timeline}};
 }
 
 inline json audit_report(std::vector<json> tests) {
