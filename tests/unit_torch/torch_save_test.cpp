@@ -55,7 +55,14 @@ TEST(TorchSaveReader, ReadExpectedTensorsDispatchesOnFormat) {
 TEST(TorchSaveMalformed, NotATensorContainer) {
   const std::string p = kDir + "torch_not_tensor.pt";
   EXPECT_EQ(error_of([&] { read_torch_save(p); }),
-            p + ": dict value 'not' is a String, not a tensor");
+            p + ": dict value 'n' is a Int, not a tensor");
+}
+
+TEST(TorchSaveMalformed, PickleLibTorchCannotRead) {
+  const std::string p = kDir + "torch_unsupported_pickle.pt";
+  const std::string msg = error_of([&] { read_torch_save(p); });
+  EXPECT_EQ(msg.rfind(p + ": cannot unpickle: ", 0), 0u) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
 }
 
 class Scratch : public ::testing::Test {
@@ -91,7 +98,7 @@ TEST_F(Scratch, CorruptedArchiveBytes) {
 }
 
 TEST_F(Scratch, LegacyPickleFormat) {
-  const std::string p = write("legacy.pt", std::string("\x80\x02\x8a\x0alz\xfc\x9cF\xf9 j\xa8P\x19.", 18));
+  const std::string p = write("legacy.pt", std::string("\x80\x02\x8a\x0a", 4) + "legacy pickle.");
   EXPECT_NE(error_of([&] { read_torch_save(p); }).find(": not a torch.save zip archive"),
             std::string::npos);
 }

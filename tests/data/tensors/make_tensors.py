@@ -96,7 +96,9 @@ try:
     tr = torch.arange(6, dtype=torch.float32).reshape(2, 3).t()
     torch.save(tr, os.path.join(HERE, "torch_transposed.pt"))
     record("torch_transposed.pt", "", tr.contiguous().numpy())
-    torch.save({"not": "a tensor"}, os.path.join(HERE, "torch_not_tensor.pt"))
+    torch.save({"n": 3, "t": torch.zeros(1)}, os.path.join(HERE, "torch_not_tensor.pt"))
+    # A one-entry dict pickles with SETITEM, an opcode LibTorch's unpickler does not implement.
+    torch.save({"not": "a tensor"}, os.path.join(HERE, "torch_unsupported_pickle.pt"))
 except ImportError:
     print("torch or safetensors.torch not importable: torch files left as they are")
 
