@@ -11,6 +11,7 @@
 
 #include "flakescope/audit/adaptive_runs.h"
 #include "flakescope/audit/junit_xml.h"
+#include "flakescope/audit/pytest_plugin.h"
 #include "flakescope/audit/run_environment.h"
 #include "flakescope/audit/test_tally.h"
 #include "flakescope/error.h"
@@ -158,7 +159,10 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
           request.process.env.emplace_back("TMPDIR", request.scratch_dir);
           request.process.env.emplace_back("FLAKESCOPE_SCRATCH", request.scratch_dir);
           const std::string capture_path = request.scratch_dir + "/capture.jsonl";
-          if (options.capture) request.process.env.emplace_back("FLAKESCOPE_CAPTURE", capture_path);
+          if (options.capture) {
+            request.process.env.emplace_back("FLAKESCOPE_CAPTURE", capture_path);
+            add_pytest_plugin(request.process.argv, request.process.env);
+          }
           request.process.timeout_seconds = options.timeout_seconds;
           request.process.kill_grace_seconds = options.kill_grace_seconds;
           request.process.output_tail_bytes = options.output_tail_bytes;

@@ -4,6 +4,7 @@
 
 #include "flakescope/audit/junit_plan.h"
 #include "flakescope/audit/junit_xml.h"
+#include "flakescope/audit/pytest_plugin.h"
 
 namespace flakescope::audit {
 namespace {
@@ -151,6 +152,34 @@ TEST(AuditJunitPlan, RecognisesEachRunnerAndAddsItsFlag) {
   const JunitPlan none = plan_junit({"pytest"}, JunitMode::kNone, "", "/s");
   EXPECT_EQ(none.argv, (std::vector<std::string>{"pytest"}));
   EXPECT_TRUE(none.xml_path.empty());
+}
+
+}  // namespace
+}  // namespace flakescope::audit
+
+namespace flakescope::audit {
+namespace {
+
+TEST(AuditPytestPlugin, InsertedAfterThePytestTokenWithPythonPath) {
+  std::vector<std::string> argv = {"/usr/bin/python3", "-m", "pytest", "-q", "t.py"};
+  EnvChanges env;
+  ASSERT_TRUE(add_pytest_plugin(argv, env));
+  EXPECT_EQ(argv, (std::vector<std::string>{"/usr/bin/python3", "-m", "pytest", "-p",
+                                            "flakescope_pytest", "-q", "t.py"}));
+  ASSERT_EQ(env.size(), 1u);
+  EXPECT_EQ(env[0].first, "PYTHONPATH");
+  EXPECT_EQ(env[0].second->rfind(pytest_plugin_dir(), 0), 0u);
+
+  std::vector<std::string> direct = {"pytest", "t.py"};
+  EnvChanges env2;
+  ASSERT_TRUE(add_pytest_plugin(direct, env2));
+  EXPECT_EQ(direct, (std::vector<std::string>{"pytest", "-p", "flakescope_pytest", "t.py"}));
+
+  std::vector<std::string> other = {"./gtest_binary"};
+  EnvChanges env3;
+  EXPECT_FALSE(add_pytest_plugin(other, env3));
+  EXPECT_EQ(other.size(), 1u);
+  EXPECT_TRUE(env3.empty());
 }
 
 }  // namespace
