@@ -23,11 +23,16 @@ else
   trap 'rm -rf "$work"' EXIT
 fi
 
-measure() { [[ -s $1 ]] || "$cli" "${probe[@]}" --out "$1.tmp" > /dev/null && mv "$1.tmp" "$1"; }
-measure "$work/base.json"
+if [[ ! -s $work/base.json ]]; then
+  "$cli" "${probe[@]}" --out "$work/base.json.tmp" > /dev/null
+  mv "$work/base.json.tmp" "$work/base.json"
+fi
 failures=0 errors=0
 for ((i = 1; i <= n; i++)); do
-  [[ -s $work/cur-$i.json ]] || "$cli" "${probe[@]}" --out "$work/cur-$i.json" > /dev/null
+  if [[ ! -s $work/cur-$i.json ]]; then
+    "$cli" "${probe[@]}" --out "$work/cur-$i.json.tmp" > /dev/null
+    mv "$work/cur-$i.json.tmp" "$work/cur-$i.json"
+  fi
   rc=0
   "$cli" gate --baseline "$work/base.json" --policy "$policy" --out "$work/gate-$i.json" \
     "$work/cur-$i.json" > "$work/gate-$i.txt" || rc=$?
