@@ -22,4 +22,11 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A target that cannot run here (no CUDA device, built without CUDA): recorded as the verdict
+// "unavailable" with this message, never an error of the tool.
+class UnavailableError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace flakescope

@@ -1,0 +1,94 @@
+// flakescope: run ML code many times under controlled determinism settings and tell the truth
+// about how much its output moves, how often its tests fail, and what tolerance would hold.
+#include <boost/program_options/errors.hpp>
+#include <c10/util/Exception.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "flakescope/error.h"
+#include "flakescope/version.h"
+
+namespace {
+
+using flakescope::cli::CommandArgs;
+
+struct Subcommand {
+  const char* name;
+  int (*run)(const CommandArgs&);
+  const char* summary;
+  bool hidden;
+};
+
+const Subcommand kSubcommands[] = {
+    {"list", flakescope::cli::cmd_list, "list probes, knobs, settings and report formats", false},
+    {"probe", flakescope::cli::cmd_probe,
+     "run probes (built-in ops/models or a TorchScript file) under the settings matrix", false},
+    {"audit", flakescope::cli::cmd_audit, "run a test command repeatedly and measure its flakiness",
+     false},
+    {"tolerance", flakescope::cli::cmd_tolerance,
+     "recommend atol/rtol or retries from recorded deviation samples", false},
+    {"gate", flakescope::cli::cmd_gate, "compare a report with a baseline (pre-merge gate)", false},
+    {"report", flakescope::cli::cmd_report, "render a report as terminal, md, html or junit", false},
+    {"merge", flakescope::cli::cmd_merge, "combine audit run logs from several shards", false},
+    {"__worker", flakescope::cli::cmd_worker, "internal: one probe's runs in a fresh process", true},
+};
+
+void print_usage(std::ostream& os) {
+  os << "flakescope " FLAKESCOPE_VERSION
+        " - determinism and flakiness analyzer for ML code\n\n"
+        "usage: flakescope <command> [options]   (flakescope <command> --help for its options)\n\n"
+        "commands:\n";
+  for (const auto& c : kSubcommands)
+    if (!c.hidden) os << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
+  os << "\nexit codes: 0 ok, 1 finding (nondeterminism where determinism was expected, flaky, gate\n"
+        "failed), 2 usage or bad input, 3 internal error, 130 interrupted\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> all(argv, argv + argc);
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return flakescope::kExitUsage;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    print_usage(std::cout);
+    return flakescope::kExitOk;
+  }
+  if (cmd == "--version" || cmd == "-V") {
+    std::cout << "flakescope " FLAKESCOPE_VERSION << "\n";
+    return flakescope::kExitOk;
+  }
+  for (const auto& c : kSubcommands) {
+    if (cmd != c.name) continue;
+    CommandArgs args{std::vector<std::string>(all.begin() + 2, all.end()), std::cout, std::cerr,
+                     all};
+    try {
+      return c.run(args);
+    } catch (const flakescope::InputError& e) {
+      std::cerr << "flakescope " << cmd << ": error: " << e.what() << "\n";
+      return flakescope::kExitUsage;
+    } catch (const boost::program_options::error& e) {
+      std::cerr << "flakescope " << cmd << ": error: " << e.what() << " (see flakescope " << cmd
+                << " --help)\n";
+      return flakescope::kExitUsage;
+    } catch (const c10::Error& e) {
+      std::string msg = e.what_without_backtrace();
+      std::cerr << "flakescope " << cmd << ": internal error: " << msg.substr(0, msg.find('\n'))
+                << "\n";
+      return flakescope::kExitInternal;
+    } catch (const std::exception& e) {
+      std::cerr << "flakescope " << cmd << ": internal error: " << e.what() << "\n";
+      return flakescope::kExitInternal;
+    }
+  }
+  std::cerr << "flakescope: error: unknown command '" << cmd
+            << "' (commands: list, probe, audit, tolerance, gate, report, merge)\n";
+  return flakescope::kExitUsage;
+}

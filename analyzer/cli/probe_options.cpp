@@ -1,0 +1,109 @@
+#include "cli/probe_options.h"
+
+#include <boost/program_options.hpp>
+
+#include "engine/tensor_view.h"
+#include "flakescope/dtype.h"
+#include "flakescope/error.h"
+
+namespace po = boost::program_options;
+
+namespace flakescope::cli {
+
+void add_target_options(po::options_description& desc, ProbeTargetOptions& o) {
+  desc.add_options()
+      ("runs", po::value(&o.runs)->default_value(o.runs),
+       "runs per setting: N, or 'auto' (adaptive: stop when the measurement is stable)")
+      ("max-runs", po::value(&o.max_runs)->default_value(o.max_runs), "cap for --runs auto")
+      ("threads", po::value(&o.threads),
+       "intra-op thread counts, e.g. 1,2: the first is used when the threads knob is controlled, "
+       "all in turn when it is free (default: current count, 1, hardware threads)")
+      ("dtype", po::value(&o.dtype)->default_value(o.dtype),
+       "dtype of probe inputs: float32, float64, float16, bfloat16")
+      ("device", po::value(&o.device)->default_value(o.device), "cpu or cuda")
+      ("input-shape", po::value(&o.input_shape),
+       "input shape for a TorchScript model, e.g. 4,3,32,32")
+      ("input-dtype", po::value(&o.input_dtype)->default_value(o.input_dtype),
+       "input dtype for a TorchScript model")
+      ("seed", po::value(&o.seed)->default_value(o.seed),
+       "seed for inputs and for the controlled generator")
+      ("train-steps", po::value(&o.train_steps)->default_value(o.train_steps),
+       "SGD steps for models in train mode");
+}
+
+std::vector<std::int64_t> parse_int_list(const std::string& text, const std::string& what,
+                                         std::int64_t min_value) {
+  std::vector<std::int64_t> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find_first_of(",x", start);
+    if (end == std::string::npos) end = text.size();
+    const std::string part = text.substr(start, end - start);
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (part.empty() || used != part.size() || v < min_value || v > (1LL << 40))
+      throw InputError("bad " + what + " '" + text + "': expected comma-separated integers >= " +
+                       std::to_string(min_value));
+    out.push_back(v);
+    start = end + 1;
+  }
+  return out;
+}
+
+namespace {
+c10::ScalarType scalar_type_option(const std::string& name, const std::string& option) {
+  auto d = parse_dtype(name);
+  auto st = d ? to_scalar_type(*d) : std::nullopt;
+  if (!st) throw InputError("unknown " + option + " '" + name + "' (float32, float64, float16, bfloat16, int64, ...)");
+  return *st;
+}
+}  // namespace
+
+ProbeRunOptions to_run_options(const ProbeTargetOptions& o) {
+  ProbeRunOptions r;
+  if (o.runs == "auto") {
+    r.adaptive = true;
+    r.min_runs = 20;
+    if (o.max_runs < 20) throw InputError("--max-runs must be at least 20");
+    r.max_runs = o.max_runs;
+    r.runs = r.max_runs;
+  } else {
+    const auto v = parse_int_list(o.runs, "--runs", 2);
+    if (v.size() != 1 || v[0] > 10'000'000) throw InputError("bad --runs '" + o.runs + "': expected an integer >= 2 or 'auto'");
+    r.runs = r.min_runs = r.max_runs = static_cast<int>(v[0]);
+  }
+  if (!o.threads.empty())
+    for (auto t : parse_int_list(o.threads, "--threads", 1)) {
+      if (t > 1024) throw InputError("--threads value " + std::to_string(t) + " is too large");
+      r.threads.push_back(static_cast<int>(t));
+    }
+  r.probe.dtype = scalar_type_option(o.dtype, "--dtype");
+  if (!at::isFloatingType(r.probe.dtype))
+    throw InputError("--dtype must be a floating type (float32, float64, float16, bfloat16)");
+  r.probe.input_dtype = scalar_type_option(o.input_dtype, "--input-dtype");
+  if (o.device == "cpu") r.probe.device = c10::Device(c10::kCPU);
+  else if (o.device == "cuda") r.probe.device = c10::Device(c10::kCUDA, 0);
+  else throw InputError("unknown --device '" + o.device + "' (cpu or cuda)");
+  if (!o.input_shape.empty()) r.probe.input_shape = parse_int_list(o.input_shape, "--input-shape", 1);
+  r.probe.seed = o.seed;
+  if (o.train_steps < 1 || o.train_steps > 100000) throw InputError("--train-steps must be in 1..100000");
+  r.probe.train_steps = o.train_steps;
+  return r;
+}
+
+std::vector<std::string> to_worker_args(const ProbeTargetOptions& o) {
+  std::vector<std::string> a = {"--runs", o.runs, "--max-runs", std::to_string(o.max_runs),
+                                "--dtype", o.dtype, "--device", o.device, "--input-dtype",
+                                o.input_dtype, "--seed", std::to_string(o.seed),
+                                "--train-steps", std::to_string(o.train_steps)};
+  if (!o.threads.empty()) a.insert(a.end(), {"--threads", o.threads});
+  if (!o.input_shape.empty()) a.insert(a.end(), {"--input-shape", o.input_shape});
+  return a;
+}
+
+}  // namespace flakescope::cli

@@ -1,0 +1,118 @@
+#include "engine/probe_runner.h"
+
+#include <ATen/Context.h>
+#include <c10/util/Exception.h>
+#include <torch/version.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include "engine/scoped_setting.h"
+#include "engine/tensor_view.h"
+#include "flakescope/error.h"
+#include "flakescope/output_metrics.h"
+
+namespace flakescope {
+namespace {
+
+// c10::Error messages carry a C++ backtrace after the first line; users need the first line.
+std::string first_line(const std::string& msg) {
+  auto nl = msg.find('\n');
+  return nl == std::string::npos ? msg : msg.substr(0, nl);
+}
+
+std::string c10_message(const c10::Error& e) { return first_line(e.what_without_backtrace()); }
+
+}  // namespace
+
+nlohmann::json setting_json(const Setting& setting) {
+  nlohmann::json knobs = nlohmann::json::object();
+  for (Knob k : kAllKnobs)
+    knobs[std::string(knob_name(k))] = setting.is_free(k) ? "free" : "controlled";
+  return {{"setting", setting.name}, {"knobs", knobs}};
+}
+
+nlohmann::json torch_build_context() {
+  const bool cuda = at::hasCUDA();
+  return {{"libtorch", {{"version", TORCH_VERSION}, {"cuda_build_available", cuda}}},
+          {"machine", {{"cuda_device", cuda ? nlohmann::json("cuda:0") : nlohmann::json(nullptr)}}}};
+}
+
+nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFactory& factory,
+                                 const Setting& setting, const ProbeRunOptions& options,
+                                 const std::function<void(int)>& progress) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  nlohmann::json entry = setting_json(setting);
+  entry["runs"] = 0;
+  entry["metrics"] = nlohmann::json::object();
+
+  std::vector<std::string> order;  // output names in the order the probe returned them
+  std::map<std::string, OutputAccumulator> accumulators;
+  int done = 0;
+  std::string error;
+  bool unavailable = false;
+  try {
+    if (options.probe.device.is_cuda() && !at::hasCUDA())
+      throw UnavailableError("no CUDA device");
+    ScopedSetting applied(setting, options.threads);
+    ProbeContext ctx(options.probe, setting, probe_name);
+    std::unique_ptr<Probe> probe = factory(options.probe);
+    probe->setup(ctx);
+    const int planned = options.adaptive ? options.max_runs : options.runs;
+    for (int i = 0; i < planned; ++i) {
+      applied.begin_run(i);
+      ctx.begin_run(i);
+      NamedTensors outputs = probe->run(ctx);
+      if (i == 0) {
+        for (auto& [name, t] : outputs) {
+          order.push_back(name);
+          accumulators.emplace(name, OutputAccumulator(name));
+        }
+      } else if (outputs.size() != order.size()) {
+        throw InputError("the probe returned " + std::to_string(outputs.size()) +
+                         " outputs in run " + std::to_string(i) + " but " +
+                         std::to_string(order.size()) + " in run 0");
+      }
+      for (auto& [name, t] : outputs) {
+        auto it = accumulators.find(name);
+        if (it == accumulators.end())
+          throw InputError("output '" + name + "' appeared in run " + std::to_string(i) +
+                           " but not in run 0");
+        at::Tensor holder;
+        it->second.add(host_view(t, holder));
+      }
+      done = i + 1;
+      if (progress) progress(i);
+    }
+  } catch (const UnavailableError& e) {
+    unavailable = true;
+    error = e.what();
+  } catch (const c10::Error& e) {
+    error = c10_message(e);
+  } catch (const std::exception& e) {
+    error = first_line(e.what());
+  }
+
+  bool deterministic = true;
+  for (const auto& name : order) {
+    const OutputMetrics m = accumulators.at(name).metrics();
+    deterministic = deterministic && m.bitwise_deterministic() && m.shape_changes == 0;
+    entry["metrics"][name] = to_json(m, options.keep_samples);
+  }
+  entry["runs"] = done;
+  if (unavailable) {
+    entry["verdict"] = "unavailable";
+    entry["error"] = error;
+  } else if (!error.empty()) {
+    entry["verdict"] = "error";
+    entry["error"] = error;
+  } else {
+    entry["verdict"] = deterministic ? "bitwise-deterministic" : "nondeterministic";
+  }
+  entry["duration_seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  return entry;
+}
+
+}  // namespace flakescope

@@ -1,0 +1,41 @@
+#pragma once
+// Runs one probe under one setting, N times, in this process, and reduces its outputs to the
+// report's per-setting entry. The worker process calls this once per setting; benchmarks call it
+// directly (--isolation none).
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "flakescope/knobs.h"
+#include "flakescope/probe.h"
+
+namespace flakescope {
+
+struct ProbeRunOptions {
+  int runs = 20;
+  int min_runs = 20;       // --runs auto: first batch
+  int max_runs = 20;       // --runs auto: cap (equal to runs when fixed)
+  bool adaptive = false;   // --runs auto
+  std::vector<int> threads;  // empty: default_thread_counts()
+  ProbeOptions probe;
+  bool keep_samples = true;
+};
+
+// The probe factory is separate from ProbeInfo so TorchScript files and tests run the same way.
+using ProbeFactory = std::function<std::unique_ptr<Probe>(const ProbeOptions&)>;
+
+// Never throws for a probe's failure: errors become verdict "error" (or "unavailable" for
+// UnavailableError) with the message. `progress(run_index)` is called after each run.
+nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFactory& factory,
+                                 const Setting& setting, const ProbeRunOptions& options,
+                                 const std::function<void(int)>& progress = {});
+
+// {"setting": name, "knobs": {knob: "controlled"|"free"}} for a setting.
+nlohmann::json setting_json(const Setting& setting);
+
+// The LibTorch version and CUDA availability of this build, for report headers.
+nlohmann::json torch_build_context();
+
+}  // namespace flakescope

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what flakescope needs from Debian (idempotent; as root) and builds it into ./build.
+# Used by the README's two commands and by CI. Nothing is downloaded from anywhere but Debian.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake ninja-build g++ libtorch-dev libboost-program-options-dev libboost-dev
+          libeigen3-dev nlohmann-json3-dev libpugixml-dev libgtest-dev libgmock-dev
+          python3-torch python3-pytest python3-numpy)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build_dir=${FLAKESCOPE_BUILD_DIR:-build}
+if [ ! -f "$build_dir/build.ninja" ]; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${FLAKESCOPE_CMAKE_ARGS:-} >/dev/null
+fi
+cmake --build "$build_dir" -j "$(nproc)" ${FLAKESCOPE_BUILD_TARGETS:-}
