@@ -75,12 +75,13 @@ nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::
       if (it == per.end()) continue;
       const TestTally& t = *it->second;
       const auto rate = stats::estimate_rate(t.failures(), t.trials(), confidence);
-      rows.push_back({{"setting", s},
-                      {"runs", t.runs()},
-                      {"trials", t.trials()},
-                      {"failures", t.failures()},
-                      {"failure_rate", rate.point},
-                      {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}}});
+      rows.push_back(
+          {{"setting", s},
+           {"runs", t.runs()},
+           {"trials", t.trials()},
+           {"failures", t.failures()},
+           {"failure_rate", rate.point},
+           {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}}});
     }
     entry["settings"] = rows;
 
@@ -117,15 +118,19 @@ nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::
     entry["causes"] = causes;
     entry["p_values"] = p_values;
     entry["fixes"] = fixes;
-    const std::string ref_text = fraction(ref.failures(), ref.trials()) + " with every knob controlled " +
+    const std::string ref_text = fraction(ref.failures(), ref.trials()) +
+                                 " with every knob controlled " +
                                  format_interval(ref_rate.clopper_pearson);
     std::string summary;
     if (!causes.empty()) {
       std::string knobs;
       for (std::size_t i = 0; i < causes.size(); ++i)
-        knobs += (i ? (i + 1 == causes.size() ? " and " : ", ") : "") + causes[i].get<std::string>();
-      summary = "fails when " + knobs + " is free: " + evidence + " vs " + ref_text + "; controlling " +
-                knobs + (ref.failures() == 0 ? " makes the failures disappear" : " lowers the failure rate");
+        knobs +=
+            (i ? (i + 1 == causes.size() ? " and " : ", ") : "") + causes[i].get<std::string>();
+      summary =
+          "fails when " + knobs + " is free: " + evidence + " vs " + ref_text + "; controlling " +
+          knobs +
+          (ref.failures() == 0 ? " makes the failures disappear" : " lowers the failure rate");
       if (causes.size() == 1)
         if (auto k = parse_knob(causes[0].get<std::string>()))
           summary += ". Likely cause: " + std::string(knob_info(*k).cause);
@@ -150,8 +155,11 @@ nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::
     entry["summary"] = summary;
     tests.push_back(entry);
   }
-  return {{"reference", reference}, {"settings", settings}, {"test", "one-sided Fisher exact"},
-          {"level", alpha}, {"tests", tests}};
+  return {{"reference", reference},
+          {"settings", settings},
+          {"test", "one-sided Fisher exact"},
+          {"level", alpha},
+          {"tests", tests}};
 }
 
 }  // namespace flakescope::audit

@@ -17,15 +17,17 @@ void AuditOptions::validate() const {
   if (shard_count == 0 || shard_index >= shard_count)
     throw InputError("--shard K/N needs 0 <= K < N");
   if (runs_auto && shard_count > 1)
-    throw InputError("--runs auto cannot be sharded (each shard would stop on its own data); "
-                     "give shards a fixed --runs");
+    throw InputError(
+        "--runs auto cannot be sharded (each shard would stop on its own data); "
+        "give shards a fixed --runs");
   if (!(target > 0 && target < 1)) throw InputError("--target must be in (0, 1)");
   if (!(confidence > 0 && confidence < 1)) throw InputError("--confidence must be in (0, 1)");
   if (settings.empty()) throw InputError("no setting to run under");
   if (junit == JunitMode::kPath && junit_path.empty()) throw InputError("--junit PATH is empty");
   if (junit == JunitMode::kPath && jobs > 1)
-    throw InputError("--junit PATH is one file shared by every run; with --jobs > 1 write {junit} "
-                     "in the command instead, or use --junit auto");
+    throw InputError(
+        "--junit PATH is one file shared by every run; with --jobs > 1 write {junit} "
+        "in the command instead, or use --junit auto");
 }
 
 nlohmann::json AuditOptions::to_json() const {
@@ -47,8 +49,7 @@ nlohmann::json AuditOptions::to_json() const {
       {"confidence", confidence},
       {"capture", capture},
   };
-  if (shard_count > 1)
-    j["shard"] = std::to_string(shard_index) + "/" + std::to_string(shard_count);
+  if (shard_count > 1) j["shard"] = std::to_string(shard_index) + "/" + std::to_string(shard_count);
   return j;
 }
 

@@ -23,7 +23,8 @@ std::string format_g(double v) {
 }
 
 nlohmann::json duration_stats(const std::vector<double>& d) {
-  if (d.empty()) return {{"mean", nullptr}, {"min", nullptr}, {"max", nullptr}, {"stddev", nullptr}};
+  if (d.empty())
+    return {{"mean", nullptr}, {"min", nullptr}, {"max", nullptr}, {"stddev", nullptr}};
   double sum = 0;
   for (double x : d) sum += x;
   const double mean = sum / double(d.size());
@@ -46,10 +47,9 @@ nlohmann::json retries_entry(const TestTally& t, const stats::RateEstimate& rate
             {"target", target},
             {"statement", "no retry count helps: it failed every run"}};
   const std::size_t k = stats::retries_needed(rate.upper_one_sided, target);
-  std::string statement =
-      k == 0 ? "no retry needed: failure rate <= " + format_g(target) + at
-             : "with " + std::to_string(k) + (k == 1 ? " retry" : " retries") +
-                   ", spurious failure <= " + format_g(target) + at;
+  std::string statement = k == 0 ? "no retry needed: failure rate <= " + format_g(target) + at
+                                 : "with " + std::to_string(k) + (k == 1 ? " retry" : " retries") +
+                                       ", spurious failure <= " + format_g(target) + at;
   // Past a handful of attempts a retry count hides a broken test rather than a rare flake.
   if (k > kMaxSensibleRetries)
     statement += "; retrying is no fix here: it fails in up to " +
@@ -88,7 +88,8 @@ nlohmann::json test_entry(const TestTally& t, const AuditReportInputs& in) {
   nlohmann::json timeline = nlohmann::json::array();
   const Setting setting = parse_setting_name(t.setting);
   for (const auto& r : t.per_run) {
-    if (timeline.size() < in.max_timeline) timeline.push_back(std::string(1, outcome_letter(r.outcome)));
+    if (timeline.size() < in.max_timeline)
+      timeline.push_back(std::string(1, outcome_letter(r.outcome)));
     if (is_failure(r.outcome) && failing.size() < in.max_failing_runs)
       failing.push_back({{"run", r.run},
                          {"seed", r.seed},
@@ -176,7 +177,8 @@ int audit_exit_code(const nlohmann::json& report) {
     }
     return false;
   };
-  return bad(report.value("tests", nlohmann::json())) || bad(report.value("process", nlohmann::json()))
+  return bad(report.value("tests", nlohmann::json())) ||
+                 bad(report.value("process", nlohmann::json()))
              ? 1
              : 0;
 }

@@ -66,8 +66,8 @@ std::string render_audit_details(const nlohmann::json& report) {
       continue;
     if (!header) out << "\nreplay a failing run:\n";
     header = true;
-    out << "  " << cell(t["name"]) << " (" << cell(failing[0]["outcome"]) << "): "
-        << cell(failing[0]["replay"]) << "\n";
+    out << "  " << cell(t["name"]) << " (" << cell(failing[0]["outcome"])
+        << "): " << cell(failing[0]["replay"]) << "\n";
   }
   for (const auto& t : tests) {
     const std::string c = t.value("classification", std::string());

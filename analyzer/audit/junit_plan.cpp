@@ -28,10 +28,14 @@ bool replace_placeholder(std::vector<std::string>& argv, const std::string& path
 
 std::string_view junit_dialect_name(JunitDialect dialect) {
   switch (dialect) {
-    case JunitDialect::kPytest: return "pytest";
-    case JunitDialect::kGtest: return "gtest";
-    case JunitDialect::kCtest: return "ctest";
-    case JunitDialect::kUnknown: break;
+    case JunitDialect::kPytest:
+      return "pytest";
+    case JunitDialect::kGtest:
+      return "gtest";
+    case JunitDialect::kCtest:
+      return "ctest";
+    case JunitDialect::kUnknown:
+      break;
   }
   return "unknown";
 }

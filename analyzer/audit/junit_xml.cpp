@@ -68,8 +68,8 @@ JunitParse parse_junit_xml(std::string_view xml) {
   pugi::xml_document doc;
   const pugi::xml_parse_result parsed = doc.load_buffer(xml.data(), xml.size());
   if (!parsed) {
-    out.error = std::string("JUnit XML is not well-formed (") + parsed.description() +
-                " at byte " + std::to_string(parsed.offset) + "; truncated?)";
+    out.error = std::string("JUnit XML is not well-formed (") + parsed.description() + " at byte " +
+                std::to_string(parsed.offset) + "; truncated?)";
     return out;
   }
   const pugi::xml_node root = doc.document_element();
@@ -109,8 +109,9 @@ std::vector<TestcaseResult> parse_gtest_console(std::string_view output, Outcome
   };
   auto duration_of = [](std::string_view rest) {
     const auto open = rest.find(" (");
-    return open == std::string_view::npos ? 0.0
-                                          : std::atof(std::string(rest.substr(open + 2)).c_str()) / 1000;
+    return open == std::string_view::npos
+               ? 0.0
+               : std::atof(std::string(rest.substr(open + 2)).c_str()) / 1000;
   };
   std::size_t pos = 0;
   while (pos < output.size()) {
@@ -126,9 +127,12 @@ std::vector<TestcaseResult> parse_gtest_console(std::string_view output, Outcome
       continue;
     }
     std::optional<Outcome> finished;
-    if (tag == "       OK ") finished = Outcome::kPass;
-    else if (tag == "  FAILED  ") finished = Outcome::kFail;
-    else if (tag == "  SKIPPED ") finished = Outcome::kSkip;
+    if (tag == "       OK ")
+      finished = Outcome::kPass;
+    else if (tag == "  FAILED  ")
+      finished = Outcome::kFail;
+    else if (tag == "  SKIPPED ")
+      finished = Outcome::kSkip;
     // The summary at the end repeats FAILED lines; only a line closing the running test counts.
     if (finished && !running.empty() && test_of(rest) == running) {
       out.push_back({running, *finished, duration_of(rest), ""});

@@ -20,7 +20,9 @@ void set(EnvChanges& env, const char* key, std::optional<std::string> value) {
 
 }  // namespace
 
-int free_thread_count(std::uint64_t seed) { return 1 + static_cast<int>(mix(seed) % 4); }
+int free_thread_count(std::uint64_t seed) {
+  return 1 + static_cast<int>(mix(seed) % 4);
+}
 
 bool knob_reaches_command(Knob knob) {
   switch (knob) {
@@ -35,7 +37,9 @@ bool knob_reaches_command(Knob knob) {
   }
 }
 
-bool nvidia_device_present() { return access("/dev/nvidiactl", F_OK) == 0; }
+bool nvidia_device_present() {
+  return access("/dev/nvidiactl", F_OK) == 0;
+}
 
 std::vector<Knob> default_ablation_knobs(bool cuda_device_present) {
   std::vector<Knob> out;
@@ -63,9 +67,9 @@ EnvChanges run_environment(const Setting& setting, std::uint64_t seed) {
   set(env, "CUDA_LAUNCH_BLOCKING", det_free ? std::nullopt : std::optional<std::string>("1"));
   set(env, "FLASH_ATTENTION_DETERMINISTIC",
       det_free ? std::nullopt : std::optional<std::string>("1"));
-  set(env, "CUBLAS_WORKSPACE_CONFIG", setting.is_free(Knob::kCublasWorkspace)
-                                          ? std::nullopt
-                                          : std::optional<std::string>(":4096:8"));
+  set(env, "CUBLAS_WORKSPACE_CONFIG",
+      setting.is_free(Knob::kCublasWorkspace) ? std::nullopt
+                                              : std::optional<std::string>(":4096:8"));
   set(env, "NVIDIA_TF32_OVERRIDE",
       setting.is_free(Knob::kTf32) ? std::nullopt : std::optional<std::string>("0"));
   set(env, "FLAKESCOPE_SETTING", setting.name);
@@ -84,8 +88,10 @@ std::string shell_quote(const std::string& word) {
   if (plain) return word;
   std::string out = "'";
   for (char c : word) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }

@@ -98,10 +98,9 @@ RunLogWriter RunLogWriter::create(const std::string& path, const RunLogHeader& h
 }
 
 RunLogWriter RunLogWriter::resume(const RunLog& existing) {
-  if (existing.had_partial_line && ::truncate(existing.path.c_str(),
-                                              static_cast<off_t>(existing.complete_bytes)) != 0)
-    throw InputError(existing.path + ": cannot cut the partial last line: " +
-                     std::strerror(errno));
+  if (existing.had_partial_line &&
+      ::truncate(existing.path.c_str(), static_cast<off_t>(existing.complete_bytes)) != 0)
+    throw InputError(existing.path + ": cannot cut the partial last line: " + std::strerror(errno));
   return RunLogWriter(existing.path, open_or_throw(existing.path, O_APPEND));
 }
 

@@ -6,13 +6,20 @@ namespace flakescope::audit {
 
 std::string_view outcome_name(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kPass: return "pass";
-    case Outcome::kFail: return "fail";
-    case Outcome::kCrash: return "crash";
-    case Outcome::kTimeout: return "timeout";
-    case Outcome::kError: return "error";
-    case Outcome::kSkip: return "skip";
-    case Outcome::kXfail: return "xfail";
+    case Outcome::kPass:
+      return "pass";
+    case Outcome::kFail:
+      return "fail";
+    case Outcome::kCrash:
+      return "crash";
+    case Outcome::kTimeout:
+      return "timeout";
+    case Outcome::kError:
+      return "error";
+    case Outcome::kSkip:
+      return "skip";
+    case Outcome::kXfail:
+      return "xfail";
   }
   return "error";
 }
@@ -25,13 +32,20 @@ std::optional<Outcome> parse_outcome(std::string_view name) {
 
 char outcome_letter(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kPass: return 'P';
-    case Outcome::kFail: return 'F';
-    case Outcome::kCrash: return 'C';
-    case Outcome::kTimeout: return 'T';
-    case Outcome::kError: return 'E';
-    case Outcome::kSkip: return 'S';
-    case Outcome::kXfail: return 'X';
+    case Outcome::kPass:
+      return 'P';
+    case Outcome::kFail:
+      return 'F';
+    case Outcome::kCrash:
+      return 'C';
+    case Outcome::kTimeout:
+      return 'T';
+    case Outcome::kError:
+      return 'E';
+    case Outcome::kSkip:
+      return 'S';
+    case Outcome::kXfail:
+      return 'X';
   }
   return 'E';
 }
@@ -52,8 +66,9 @@ Outcome outcome_field(const nlohmann::json& j, const char* what) {
   if (!j.contains("outcome") || !j["outcome"].is_string())
     throw InputError(std::string(what) + " has no \"outcome\"");
   auto o = parse_outcome(j["outcome"].get<std::string>());
-  if (!o) throw InputError(std::string(what) + " has an unknown outcome '" +
-                           j["outcome"].get<std::string>() + "'");
+  if (!o)
+    throw InputError(std::string(what) + " has an unknown outcome '" +
+                     j["outcome"].get<std::string>() + "'");
   return *o;
 }
 

@@ -10,7 +10,9 @@ std::size_t TestTally::failures() const {
          count(Outcome::kError);
 }
 
-std::size_t TestTally::trials() const { return runs() - count(Outcome::kSkip); }
+std::size_t TestTally::trials() const {
+  return runs() - count(Outcome::kSkip);
+}
 
 namespace {
 

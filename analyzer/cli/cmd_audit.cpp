@@ -30,7 +30,9 @@ namespace flakescope::cli {
 namespace {
 
 std::atomic<bool> g_cancel{false};
-extern "C" void on_audit_signal(int) { g_cancel.store(true); }
+extern "C" void on_audit_signal(int) {
+  g_cancel.store(true);
+}
 
 // Restores the previous SIGINT/SIGTERM handlers when the audit ends (also by exception).
 class SignalScope {
@@ -160,9 +162,12 @@ int cmd_audit(const CommandArgs& a) {
       throw InputError("--runs must be a number or 'auto', got '" + runs + "'");
     o.runs = std::stoul(runs);
   }
-  if (junit == "auto") o.junit = audit::JunitMode::kAuto;
-  else if (junit == "none") o.junit = audit::JunitMode::kNone;
-  else o.junit = audit::JunitMode::kPath, o.junit_path = junit;
+  if (junit == "auto")
+    o.junit = audit::JunitMode::kAuto;
+  else if (junit == "none")
+    o.junit = audit::JunitMode::kNone;
+  else
+    o.junit = audit::JunitMode::kPath, o.junit_path = junit;
   if (!shard.empty()) std::tie(o.shard_index, o.shard_count) = audit::parse_shard(shard);
   o.settings = audit::audit_settings(split_commas(vary), o.ablation);
   if (resume && log_path.empty()) throw InputError("--resume needs --log RUNLOG");
@@ -216,7 +221,8 @@ int cmd_audit(const CommandArgs& a) {
     t.confidence = o.confidence;
     report["assertions"] = analyze_captures(lines, t);
   }
-  write_file_atomic(out, report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  write_file_atomic(out,
+                    report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 
   // The shared terminal reporter has no setting column, so several settings (an ablation) get the
   // audit's own table, as does a report the shared reporter cannot read.

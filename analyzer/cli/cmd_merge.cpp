@@ -26,8 +26,8 @@ int cmd_merge(const CommandArgs& a) {
       "Merges audit run logs (shards of the same command, e.g. CI matrix jobs run with\n"
       "--shard K/N) into one audit report. Overlapping shards or logs of different commands are\n"
       "refused. Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input");
-  desc.add_options()("help,h", "show this help")(
-      "out,o", po::value(&out)->default_value(out), "the JSON report")(
+  desc.add_options()("help,h", "show this help")("out,o", po::value(&out)->default_value(out),
+                                                 "the JSON report")(
       "log", po::value(&merged_log), "also write the merged run log here (resumable)");
   po::options_description hidden;
   hidden.add_options()("logs", po::value(&logs)->composing(), "");
@@ -73,7 +73,8 @@ int cmd_merge(const CommandArgs& a) {
     t.confidence = in.confidence;
     report["assertions"] = analyze_captures(lines, t);
   }
-  write_file_atomic(out, report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  write_file_atomic(out,
+                    report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   // The shared terminal reporter has no setting column, so several settings (an ablation) get the
   // audit's own table, as does a report the shared reporter cannot read.
   std::string summary;

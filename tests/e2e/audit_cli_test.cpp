@@ -212,8 +212,9 @@ TEST_F(AuditCli, KilledAuditResumesToTheSameCounts) {
   EXPECT_EQ(log_lines("a.log"), 151u);
   EXPECT_EQ(report("resumed.json")["runs"], 150);
   EXPECT_EQ(counts_of(report("resumed.json")), counts_of(report("whole.json")));
-  EXPECT_EQ(test_named(report("whole.json"), "Seeded::FailsWhenSeedDivisibleBy10")["outcomes"]["fail"],
-            15);
+  EXPECT_EQ(
+      test_named(report("whole.json"), "Seeded::FailsWhenSeedDivisibleBy10")["outcomes"]["fail"],
+      15);
 }
 
 TEST_F(AuditCli, MergeOfShardsEqualsOneRun) {
@@ -242,10 +243,26 @@ TEST_F(AuditCli, PytestAblationNamesTheThreadsKnob) {
   // Seeds 3..10 in each setting: test_seed_flaky fails once (seed 10) wherever the seed is set.
   // The generator stays controlled except in the all-free row (the fixture would draw a random
   // seed), so every count checked here is fixed.
-  const Cli c = run({"audit", "--ablation", "--vary", "threads,deterministic", "--runs", "8",
-                     "--seed", "3", "--jobs", "2",
-                     "--out", "r.json", "--", "/usr/bin/python3", "-m", "pytest", "-q", "-p",
-                     "no:cacheprovider", kPytestFixture});
+  const Cli c = run({"audit",
+                     "--ablation",
+                     "--vary",
+                     "threads,deterministic",
+                     "--runs",
+                     "8",
+                     "--seed",
+                     "3",
+                     "--jobs",
+                     "2",
+                     "--out",
+                     "r.json",
+                     "--",
+                     "/usr/bin/python3",
+                     "-m",
+                     "pytest",
+                     "-q",
+                     "-p",
+                     "no:cacheprovider",
+                     kPytestFixture});
   EXPECT_EQ(c.code, 1) << c.err;
   const auto r = report("r.json");
   EXPECT_EQ(r["config"]["junit_dialect"], "pytest");

@@ -74,7 +74,8 @@ TEST(AuditJunit, CtestDialect) {
 }
 
 TEST(AuditJunit, MalformedInputIsAnErrorNotACrash) {
-  const std::string good = R"(<testsuites><testsuite><testcase name="a"/><testcase name="b"/></testsuite></testsuites>)";
+  const std::string good =
+      R"(<testsuites><testsuite><testcase name="a"/><testcase name="b"/></testsuite></testsuites>)";
   for (std::size_t cut = 0; cut < good.size(); ++cut) {
     const JunitParse p = parse_junit_xml(std::string_view(good).substr(0, cut));
     EXPECT_TRUE(p.error.has_value()) << "cut at " << cut;
@@ -120,8 +121,8 @@ TEST(AuditJunit, GtestConsoleAttributesTheCrashToTheRunningTest) {
 }
 
 TEST(AuditJunitPlan, RecognisesEachRunnerAndAddsItsFlag) {
-  const JunitPlan py = plan_junit({"/usr/bin/python3", "-m", "pytest", "-q", "t.py"},
-                                  JunitMode::kAuto, "", "/s");
+  const JunitPlan py =
+      plan_junit({"/usr/bin/python3", "-m", "pytest", "-q", "t.py"}, JunitMode::kAuto, "", "/s");
   EXPECT_EQ(py.dialect, JunitDialect::kPytest);
   EXPECT_EQ(py.argv.back(), "--junitxml=/s/junit.xml");
   EXPECT_EQ(py.xml_path, "/s/junit.xml");
@@ -146,8 +147,8 @@ TEST(AuditJunitPlan, RecognisesEachRunnerAndAddsItsFlag) {
 
   const JunitPlan placeholder =
       plan_junit({"runner", "--xml={junit}", "-m", "pytest"}, JunitMode::kAuto, "", "/s");
-  EXPECT_EQ(placeholder.argv, (std::vector<std::string>{"runner", "--xml=/s/junit.xml", "-m",
-                                                        "pytest"}));
+  EXPECT_EQ(placeholder.argv,
+            (std::vector<std::string>{"runner", "--xml=/s/junit.xml", "-m", "pytest"}));
 
   const JunitPlan none = plan_junit({"pytest"}, JunitMode::kNone, "", "/s");
   EXPECT_EQ(none.argv, (std::vector<std::string>{"pytest"}));

@@ -90,7 +90,8 @@ TEST(AuditRunLog, BadLinesNameFileAndLine) {
     EXPECT_NE(std::string(e.what()).find(path + ":2:"), std::string::npos) << e.what();
   }
   const std::string foreign = fresh_path("foreign.jsonl");
-  std::ofstream(foreign) << R"({"schema": "flakescope.report/1"})" << "\n";
+  std::ofstream(foreign) << R"({"schema": "flakescope.report/1"})"
+                         << "\n";
   EXPECT_THROW(read_run_log(foreign), InputError);
   EXPECT_THROW(read_run_log(fresh_path("missing.jsonl")), InputError);
 }

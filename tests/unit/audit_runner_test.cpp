@@ -2,16 +2,16 @@
 // known function of the seed and the environment, so every count below is exact.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <cmath>
+#include <fstream>
 #include <mutex>
 #include <set>
 
 #include "flakescope/audit/ablation.h"
+#include "flakescope/audit/adaptive_runs.h"
 #include "flakescope/audit/audit_report.h"
 #include "flakescope/audit/audit_runner.h"
 #include "flakescope/audit/run_environment.h"
-#include "flakescope/audit/adaptive_runs.h"
 #include "flakescope/error.h"
 #include "flakescope/report.h"
 
@@ -35,8 +35,9 @@ ProcessResult fixture_script(const RunRequest& r) {
   if (seed % 7 == 3) {
     pr.status = ProcessStatus::kSignaled;
     pr.signal = 6;
-    pr.stdout_tail = "[ RUN      ] Stable.passes\n[       OK ] Stable.passes (1 ms)\n"
-                     "[ RUN      ] Seeded.crashy\n";
+    pr.stdout_tail =
+        "[ RUN      ] Stable.passes\n[       OK ] Stable.passes (1 ms)\n"
+        "[ RUN      ] Seeded.crashy\n";
     return pr;
   }
   const bool seedy_fails = seed % 10 == 0;
@@ -143,9 +144,12 @@ TEST(AuditRunner, TimeoutsAndStartFailuresAreCounted) {
   AuditOptions o = base_options(20);
   ScriptedExecutor exec([](const RunRequest& r) {
     ProcessResult pr;
-    if (r.seed % 5 == 0) pr.status = ProcessStatus::kTimedOut;
-    else if (r.seed == 7) pr.status = ProcessStatus::kFailedToStart, pr.error = "./x: not found";
-    else pr.status = ProcessStatus::kExited, pr.exit_code = 0;
+    if (r.seed % 5 == 0)
+      pr.status = ProcessStatus::kTimedOut;
+    else if (r.seed == 7)
+      pr.status = ProcessStatus::kFailedToStart, pr.error = "./x: not found";
+    else
+      pr.status = ProcessStatus::kExited, pr.exit_code = 0;
     return pr;
   });
   o.junit = JunitMode::kNone;

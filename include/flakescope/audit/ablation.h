@@ -2,7 +2,8 @@
 // The ablation diagnosis: the command ran with every knob controlled, with each knob alone freed,
 // and with all free, on the same seeds. A knob is a cause when freeing it alone raises the failure
 // rate above the all-controlled one by more than chance: a one-sided Fisher exact test on the two
-// 2x2 counts at level 1 - confidence. Then controlling that knob is what makes the failures go away.
+// 2x2 counts at level 1 - confidence. Then controlling that knob is what makes the failures go
+// away.
 #include <vector>
 
 #include <nlohmann/json.hpp>

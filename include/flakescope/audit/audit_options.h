@@ -14,8 +14,8 @@ namespace flakescope::audit {
 struct AuditOptions {
   std::vector<std::string> command;  // argv of the test command, executed without a shell
 
-  std::size_t runs = 20;        // per setting; with runs_auto, the cap (--max-runs)
-  bool runs_auto = false;       // adaptive: batches until the rates are known well enough
+  std::size_t runs = 20;           // per setting; with runs_auto, the cap (--max-runs)
+  bool runs_auto = false;          // adaptive: batches until the rates are known well enough
   std::size_t auto_min_runs = 30;  // stats::PassFailOptions defaults
   std::size_t auto_batch = 10;
   std::size_t jobs = 1;
@@ -37,7 +37,7 @@ struct AuditOptions {
   double target = 1e-4;  // spurious failure rate the retry recommendation aims for
   double confidence = 0.95;
 
-  bool capture = false;     // set FLAKESCOPE_CAPTURE and keep the assertion lines
+  bool capture = false;      // set FLAKESCOPE_CAPTURE and keep the assertion lines
   std::string scratch_root;  // per-run folders go here; empty: a fresh folder under $TMPDIR
 
   // Throws InputError for an empty command, zero runs or jobs, a bad shard, target or confidence.

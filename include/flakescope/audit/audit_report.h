@@ -12,10 +12,10 @@
 namespace flakescope::audit {
 
 struct AuditReportInputs {
-  nlohmann::json header;                  // new_report("audit", ...) / cli::new_cli_report
-  std::vector<std::string> command;       // the audited command
+  nlohmann::json header;             // new_report("audit", ...) / cli::new_cli_report
+  std::vector<std::string> command;  // the audited command
   nlohmann::json config = nlohmann::json::object();  // AuditOptions::to_json()
-  std::vector<std::string> settings;      // setting order (the first is the ablation's reference)
+  std::vector<std::string> settings;  // setting order (the first is the ablation's reference)
   double target = 1e-4;
   double confidence = 0.95;
   bool partial = false;

@@ -4,7 +4,8 @@
 //
 //   knob              controlled                                free
 //   generator         FLAKESCOPE_SEED=<seed>,                   both unset (the test's own
-//                     PYTHONHASHSEED=<seed mod 2^32>            default seeding, hash randomization)
+//                     PYTHONHASHSEED=<seed mod 2^32>            default seeding, hash
+//                     randomization)
 //   threads           OMP_NUM_THREADS=MKL_NUM_THREADS=1         1..4, varied across runs by seed
 //   deterministic     MKL_CBWR=COMPATIBLE, CUDA_LAUNCH_BLOCKING=1,
 //                     FLASH_ATTENTION_DETERMINISTIC=1           unset

@@ -35,8 +35,8 @@ struct RunLog {
 // complete line that is not a run record.
 RunLog read_run_log(const std::string& path);
 
-// Appends run lines; thread-safe. `create` writes a new file with `header` (the file must not exist);
-// `resume` opens an existing log, cutting a partial last line first.
+// Appends run lines; thread-safe. `create` writes a new file with `header` (the file must not
+// exist); `resume` opens an existing log, cutting a partial last line first.
 class RunLogWriter {
  public:
   static RunLogWriter create(const std::string& path, const RunLogHeader& header);

@@ -35,8 +35,8 @@ struct TestcaseResult {
 };
 
 struct RunRecord {
-  std::size_t run = 0;      // index of the run within its setting (0-based)
-  std::uint64_t seed = 0;   // FLAKESCOPE_SEED of the run
+  std::size_t run = 0;     // index of the run within its setting (0-based)
+  std::uint64_t seed = 0;  // FLAKESCOPE_SEED of the run
   std::string setting = "controlled";
   Outcome outcome = Outcome::kPass;
   std::optional<int> exit_code;       // when the process exited

@@ -28,8 +28,8 @@ struct TestTally {
 
   std::size_t count(Outcome o) const { return counts[static_cast<std::size_t>(o)]; }
   std::size_t runs() const { return per_run.size(); }
-  std::size_t failures() const;  // fail + crash + timeout + error
-  std::size_t trials() const;    // runs that were not skipped
+  std::size_t failures() const;                                 // fail + crash + timeout + error
+  std::size_t trials() const;                                   // runs that were not skipped
   std::size_t passes() const { return trials() - failures(); }  // pass + xfail
 };
 
