@@ -39,7 +39,7 @@ class TransformerEncoder final : public ModelCase {
 
 [[maybe_unused]] const bool kRegistered = register_model_probes(
     "transformer", "transformer encoder layer d64 h4 ff128 dropout 0.1, 16 tokens",
-    {ModelMode::kTrain}, [] { return std::make_unique<TransformerEncoder>(); });
+    {ModelMode::kBackward}, [] { return std::make_unique<TransformerEncoder>(); });
 
 }  // namespace
 }  // namespace flakescope::probes
