@@ -23,7 +23,9 @@ std::string first_line(const char* what) {
 }
 
 HostTensor to_host(const at::Tensor& t, std::string name, const std::string& path) {
-  const auto where = [&] { return path + ": " + (name.empty() ? "the tensor" : "tensor '" + name + "'"); };
+  const auto where = [&] {
+    return path + ": " + (name.empty() ? "the tensor" : "tensor '" + name + "'");
+  };
   if (t.layout() != c10::kStrided) throw InputError(where() + " is sparse; save it dense");
   if (t.is_quantized()) throw InputError(where() + " is quantized");
   const auto dtype = to_dtype(t.scalar_type());
@@ -53,8 +55,8 @@ std::vector<HostTensor> convert(const c10::IValue& v, const std::string& path) {
         v.isTuple() ? v.toTupleRef().elements().vec() : v.toListRef().vec();
     for (std::size_t i = 0; i < items.size(); ++i) {
       if (!items[i].isTensor()) {
-        throw InputError(path + ": element " + std::to_string(i) + " is a " +
-                         items[i].tagKind() + ", not a tensor");
+        throw InputError(path + ": element " + std::to_string(i) + " is a " + items[i].tagKind() +
+                         ", not a tensor");
       }
       out.push_back(to_host(items[i].toTensor(), std::to_string(i), path));
     }
@@ -82,8 +84,9 @@ std::vector<HostTensor> convert(const c10::IValue& v, const std::string& path) {
 std::vector<HostTensor> read_torch_save(const std::string& path) {
   const std::string bytes = read_bounded_file(path);
   if (bytes.compare(0, 4, std::string("PK\x03\x04", 4)) != 0) {
-    throw InputError(path + ": not a torch.save zip archive (legacy pre-1.6 files are not read; "
-                            "save with torch.save(..., _use_new_zipfile_serialization=True))");
+    throw InputError(path +
+                     ": not a torch.save zip archive (legacy pre-1.6 files are not read; "
+                     "save with torch.save(..., _use_new_zipfile_serialization=True))");
   }
   c10::IValue value;
   try {

@@ -1,8 +1,8 @@
 // NumPy .npy (numpy/lib/format.py): "\x93NUMPY", major and minor version, a little-endian header
 // length (u16 in 1.0, u32 in 2.0 and 3.0), a Python dict literal, then the raw array. The dict is
 // parsed by a small strict grammar instead of anything resembling eval: exactly the keys 'descr',
-// 'fortran_order' and 'shape', string / True|False / tuple-of-int values, whitespace and an optional
-// trailing comma, nothing else.
+// 'fortran_order' and 'shape', string / True|False / tuple-of-int values, whitespace and an
+// optional trailing comma, nothing else.
 #include <cstring>
 #include <limits>
 #include <string>
@@ -156,7 +156,8 @@ class DictParser {
       v = v * 10 + digit;
       ++pos_;
     }
-    if (pos_ == start) error("shape expects a non-negative integer at byte " + std::to_string(pos_));
+    if (pos_ == start)
+      error("shape expects a non-negative integer at byte " + std::to_string(pos_));
     return static_cast<std::int64_t>(v);
   }
 
@@ -165,16 +166,26 @@ class DictParser {
     const char order = d[0];
     const std::string kind = d.substr(1);
     DType t;
-    if (kind == "f8") t = DType::kFloat64;
-    else if (kind == "f4") t = DType::kFloat32;
-    else if (kind == "f2") t = DType::kFloat16;
-    else if (kind == "i8") t = DType::kInt64;
-    else if (kind == "i4") t = DType::kInt32;
-    else if (kind == "i2") t = DType::kInt16;
-    else if (kind == "i1") t = DType::kInt8;
-    else if (kind == "u1") t = DType::kUInt8;
-    else if (kind == "b1") t = DType::kBool;
-    else error("has unsupported descr " + printable(d) + " (supported: f8 f4 f2 i8 i4 i2 i1 u1 b1)");
+    if (kind == "f8")
+      t = DType::kFloat64;
+    else if (kind == "f4")
+      t = DType::kFloat32;
+    else if (kind == "f2")
+      t = DType::kFloat16;
+    else if (kind == "i8")
+      t = DType::kInt64;
+    else if (kind == "i4")
+      t = DType::kInt32;
+    else if (kind == "i2")
+      t = DType::kInt16;
+    else if (kind == "i1")
+      t = DType::kInt8;
+    else if (kind == "u1")
+      t = DType::kUInt8;
+    else if (kind == "b1")
+      t = DType::kBool;
+    else
+      error("has unsupported descr " + printable(d) + " (supported: f8 f4 f2 i8 i4 i2 i1 u1 b1)");
     const bool one_byte = dtype_size(t) == 1;
     // '=' (native) never appears in files numpy writes and would depend on the writer's machine.
     if (order == '<' || (order == '|' && one_byte)) {
@@ -227,7 +238,8 @@ std::vector<unsigned char> fortran_to_c(const unsigned char* src, const NpyHeade
 }  // namespace
 
 std::vector<HostTensor> parse_npy(std::string_view bytes, std::string_view origin) {
-  if (bytes.size() < 10 || bytes.substr(0, 6) != kMagic) fail(origin, "not an .npy file (bad magic)");
+  if (bytes.size() < 10 || bytes.substr(0, 6) != kMagic)
+    fail(origin, "not an .npy file (bad magic)");
   const auto major = static_cast<unsigned char>(bytes[6]);
   const auto minor = static_cast<unsigned char>(bytes[7]);
   if (major < 1 || major > 3 || minor != 0) {
@@ -262,8 +274,8 @@ std::vector<HostTensor> parse_npy(std::string_view bytes, std::string_view origi
   HostTensor t;
   t.dtype = h.dtype;
   t.shape = h.shape;
-  t.data = h.fortran_order ? fortran_to_c(src, h, numel)
-                           : std::vector<unsigned char>(src, src + nbytes);
+  t.data =
+      h.fortran_order ? fortran_to_c(src, h, numel) : std::vector<unsigned char>(src, src + nbytes);
   if (h.big_endian) {
     for (std::size_t i = 0; i < numel; ++i) {
       unsigned char* e = t.data.data() + i * item;

@@ -110,7 +110,8 @@ class HeaderHandler : public nlohmann::json_sax<nlohmann::json> {
         if (k != "dtype" && k != "shape" && k != "data_offsets") {
           return set_error("tensor " + printable(e.name) + " has unknown field " + printable(k));
         }
-        if (seen) return set_error("tensor " + printable(e.name) + " repeats field " + printable(k));
+        if (seen)
+          return set_error("tensor " + printable(e.name) + " repeats field " + printable(k));
         field_ = k;
         state_ = State::kTensorValue;
         return true;
@@ -130,7 +131,10 @@ class HeaderHandler : public nlohmann::json_sax<nlohmann::json> {
         return true;
       case State::kTensor: {
         const Entry& e = entries.back();
-        const char* missing = !e.dtype ? "dtype" : !e.shape ? "shape" : !e.has_offsets ? "data_offsets" : nullptr;
+        const char* missing = !e.dtype         ? "dtype"
+                              : !e.shape       ? "shape"
+                              : !e.has_offsets ? "data_offsets"
+                                               : nullptr;
         if (missing) return set_error("tensor " + printable(e.name) + " lacks " + missing);
         state_ = State::kTop;
         return true;
@@ -171,7 +175,15 @@ class HeaderHandler : public nlohmann::json_sax<nlohmann::json> {
 
  private:
   enum class State {
-    kStart, kTop, kTopValue, kMetadata, kMetadataValue, kTensor, kTensorValue, kArray, kDone
+    kStart,
+    kTop,
+    kTopValue,
+    kMetadata,
+    kMetadataValue,
+    kTensor,
+    kTensorValue,
+    kArray,
+    kDone
   };
 
   bool number(std::uint64_t v) {
@@ -187,7 +199,8 @@ class HeaderHandler : public nlohmann::json_sax<nlohmann::json> {
       }
       e.shape->push_back(static_cast<std::int64_t>(v));
     } else {
-      if (e.offsets.size() == 2) return set_error("tensor " + printable(e.name) + " has more than 2 data_offsets");
+      if (e.offsets.size() == 2)
+        return set_error("tensor " + printable(e.name) + " has more than 2 data_offsets");
       e.offsets.push_back(v);
     }
     return true;
@@ -196,14 +209,21 @@ class HeaderHandler : public nlohmann::json_sax<nlohmann::json> {
   bool unexpected(const std::string& what) {
     const char* where = "";
     switch (state_) {
-      case State::kStart: return set_error("header is not a JSON object (found " + what + ")");
+      case State::kStart:
+        return set_error("header is not a JSON object (found " + what + ")");
       case State::kTopValue:
         where = in_metadata_ ? "__metadata__ is not an object" : "tensor entry is not an object";
         break;
-      case State::kMetadataValue: where = "__metadata__ values must be strings"; break;
+      case State::kMetadataValue:
+        where = "__metadata__ values must be strings";
+        break;
       case State::kTensorValue:
-      case State::kArray: where = "wrong type for field"; break;
-      default: where = "unexpected JSON"; break;
+      case State::kArray:
+        where = "wrong type for field";
+        break;
+      default:
+        where = "unexpected JSON";
+        break;
     }
     std::string msg = std::string(where) + " (found " + what + ")";
     if (!entries.empty() && state_ != State::kTop && !in_metadata_) {
@@ -231,7 +251,8 @@ std::vector<HostTensor> parse_safetensors(std::string_view bytes, std::string_vi
     fail(origin, "too short for a safetensors header (" + std::to_string(bytes.size()) + " bytes)");
   }
   std::uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
+  for (int i = 7; i >= 0; --i)
+    header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
   const std::uint64_t available = bytes.size() - 8;
   if (header_len > available) {
     fail(origin, "safetensors header length " + std::to_string(header_len) +
@@ -269,9 +290,8 @@ std::vector<HostTensor> parse_safetensors(std::string_view bytes, std::string_vi
                        " needs " + std::to_string(expected));
     }
   }
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.offsets < b.offsets;
-  });
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.offsets < b.offsets; });
   std::uint64_t cursor = 0;
   for (const Entry& e : entries) {
     if (e.offsets[0] < cursor) {

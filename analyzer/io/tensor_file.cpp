@@ -69,9 +69,12 @@ std::vector<HostTensor> read_tensor_file(const std::string& path) {
     io::fail(path, "not a recognised tensor file (expected safetensors, .npy or torch.save)");
   }
   switch (*format) {
-    case TensorFileFormat::kSafetensors: return parse_safetensors(bytes, path);
-    case TensorFileFormat::kNpy: return parse_npy(bytes, path);
-    case TensorFileFormat::kTorchSave: break;
+    case TensorFileFormat::kSafetensors:
+      return parse_safetensors(bytes, path);
+    case TensorFileFormat::kNpy:
+      return parse_npy(bytes, path);
+    case TensorFileFormat::kTorchSave:
+      break;
   }
   io::fail(path, "a torch.save file needs the LibTorch reader (read_torch_save)");
 }

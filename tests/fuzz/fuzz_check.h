@@ -2,8 +2,8 @@
 // What every fuzz target asserts beyond "no sanitizer report": a parser either returns tensors
 // whose bytes match their dtype and shape, or throws InputError with one line naming the origin.
 // Any other exception escapes and libFuzzer reports it as a crash.
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 

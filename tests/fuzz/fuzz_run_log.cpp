@@ -14,9 +14,8 @@
 namespace {
 
 const std::string& scratch_path() {
-  static const std::string path =
-      std::string(access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") + "/flakescope_fuzz_run_log_" +
-      std::to_string(getpid()) + ".jsonl";
+  static const std::string path = std::string(access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") +
+                                  "/flakescope_fuzz_run_log_" + std::to_string(getpid()) + ".jsonl";
   return path;
 }
 

@@ -76,8 +76,8 @@ TEST(NpyReader, ConvertsFortranOrder3DBigEndian) {
         f += static_cast<char>(v >> 8);
         f += static_cast<char>(v & 0xff);
       }
-  const auto ts = parse_npy(make_npy("{'shape': (2, 3, 4), 'fortran_order': True, 'descr': '>i2'}", f),
-                            kOrigin);
+  const auto ts = parse_npy(
+      make_npy("{'shape': (2, 3, 4), 'fortran_order': True, 'descr': '>i2'}", f), kOrigin);
   const auto v = values_of<std::int16_t>(ts[0]);
   ASSERT_EQ(v.size(), 24u);
   for (int i = 0, c = 0; i < 2; ++i)
@@ -94,7 +94,8 @@ TEST(NpyReader, FortranOrderOneDimensionalIsUnchanged) {
 TEST(NpyReader, ReadsVersions2And3) {
   for (int major : {2, 3}) {
     const auto ts = parse_npy(
-        make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (6,)}", kF32x6, major), kOrigin);
+        make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (6,)}", kF32x6, major),
+        kOrigin);
     EXPECT_EQ(values_of<float>(ts[0]).size(), 6u) << major;
   }
 }
@@ -104,16 +105,16 @@ TEST(NpyReader, ReadsEveryDtype) {
     const char* descr;
     DType dtype;
   };
-  for (const Case& c : {Case{"<f8", DType::kFloat64}, Case{"<f4", DType::kFloat32},
-                        Case{"<f2", DType::kFloat16}, Case{"<i8", DType::kInt64},
-                        Case{"<i4", DType::kInt32}, Case{"<i2", DType::kInt16},
-                        Case{"|i1", DType::kInt8}, Case{"|u1", DType::kUInt8},
-                        Case{"|b1", DType::kBool}, Case{">u1", DType::kUInt8}}) {
+  for (const Case& c :
+       {Case{"<f8", DType::kFloat64}, Case{"<f4", DType::kFloat32}, Case{"<f2", DType::kFloat16},
+        Case{"<i8", DType::kInt64}, Case{"<i4", DType::kInt32}, Case{"<i2", DType::kInt16},
+        Case{"|i1", DType::kInt8}, Case{"|u1", DType::kUInt8}, Case{"|b1", DType::kBool},
+        Case{">u1", DType::kUInt8}}) {
     const std::string data(dtype_size(c.dtype) * 2, '\x01');
-    const auto ts = parse_npy(make_npy(std::string("{'descr': '") + c.descr +
-                                           "', 'fortran_order': False, 'shape': (2,)}",
-                                       data),
-                              kOrigin);
+    const auto ts = parse_npy(
+        make_npy(std::string("{'descr': '") + c.descr + "', 'fortran_order': False, 'shape': (2,)}",
+                 data),
+        kOrigin);
     EXPECT_EQ(ts[0].dtype, c.dtype) << c.descr;
     EXPECT_EQ(ts[0].data.size(), data.size()) << c.descr;
   }
@@ -128,7 +129,9 @@ TEST(NpyReader, ReadsEmptyArrayAndDoubleQuotes) {
 
 // ---- malformed files: one test per guard ----
 
-TEST(NpyMalformed, TooShort) { expect_npy_error("\x93NUM", "bad magic"); }
+TEST(NpyMalformed, TooShort) {
+  expect_npy_error("\x93NUM", "bad magic");
+}
 
 TEST(NpyMalformed, BadMagic) {
   std::string b = make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (6,)}", kF32x6);
@@ -216,10 +219,10 @@ TEST(NpyMalformed, EscapeInString) {
 
 TEST(NpyMalformed, UnsupportedDescr) {
   for (const char* d : {"<u4", "<c8", "|O", "<U3", "|V8", "<f16", "<M8"}) {
-    expect_npy_error(make_npy(std::string("{'descr': '") + d +
-                                  "', 'fortran_order': False, 'shape': (1,)}",
-                              "12345678"),
-                     "unsupported descr");
+    expect_npy_error(
+        make_npy(std::string("{'descr': '") + d + "', 'fortran_order': False, 'shape': (1,)}",
+                 "12345678"),
+        "unsupported descr");
   }
 }
 

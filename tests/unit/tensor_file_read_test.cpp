@@ -34,7 +34,8 @@ class ScratchDir {
   ~ScratchDir() { fs::remove_all(path_); }
   std::string write(const std::string& name, std::string_view bytes) const {
     const std::string p = (path_ / name).string();
-    std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(p, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return p;
   }
   std::string path() const { return path_.string(); }

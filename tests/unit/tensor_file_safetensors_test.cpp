@@ -60,11 +60,11 @@ TEST(SafetensorsReader, ReadsEveryDtype) {
         Case{"I16", DType::kInt16}, Case{"I8", DType::kInt8}, Case{"U8", DType::kUInt8},
         Case{"BOOL", DType::kBool}}) {
     const std::size_t n = dtype_size(c.dtype) * 3;
-    const auto ts = parse_safetensors(
-        one(std::string("\"dtype\":\"") + c.name + "\",\"shape\":[3],\"data_offsets\":[0," +
-                std::to_string(n) + "]",
-            std::string(n, '\x01')),
-        kOrigin);
+    const auto ts =
+        parse_safetensors(one(std::string("\"dtype\":\"") + c.name +
+                                  "\",\"shape\":[3],\"data_offsets\":[0," + std::to_string(n) + "]",
+                              std::string(n, '\x01')),
+                          kOrigin);
     EXPECT_EQ(ts[0].dtype, c.dtype) << c.name;
     EXPECT_EQ(ts[0].data.size(), n) << c.name;
   }
@@ -96,7 +96,9 @@ TEST(SafetensorsReader, AcceptsHeaderPaddedWithSpaces) {
 
 // ---- malformed files: one test per guard ----
 
-TEST(SafetensorsMalformed, TooShortForHeaderLength) { expect_st_error("1234567", "too short"); }
+TEST(SafetensorsMalformed, TooShortForHeaderLength) {
+  expect_st_error("1234567", "too short");
+}
 
 TEST(SafetensorsMalformed, HeaderLengthBeyondFile) {
   std::string b = make_safetensors("{}", "");
@@ -149,24 +151,22 @@ TEST(SafetensorsMalformed, UnknownField) {
 }
 
 TEST(SafetensorsMalformed, RepeatedField) {
-  expect_st_error(
-      one(R"("dtype":"F32","dtype":"F32","shape":[4],"data_offsets":[0,16])", k4Floats),
-      "repeats field 'dtype'");
+  expect_st_error(one(R"("dtype":"F32","dtype":"F32","shape":[4],"data_offsets":[0,16])", k4Floats),
+                  "repeats field 'dtype'");
 }
 
 TEST(SafetensorsMalformed, DuplicateTensorName) {
-  expect_st_error(
-      make_safetensors(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                       R"("a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
-                       k4Floats),
-      "duplicate tensor name 'a'");
+  expect_st_error(make_safetensors(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                   R"("a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+                                   k4Floats),
+                  "duplicate tensor name 'a'");
 }
 
 TEST(SafetensorsMalformed, UnsupportedDtype) {
   for (const char* d : {"U16", "U32", "U64", "F8_E4M3", "F8_E5M2", "C64", "f32", ""}) {
-    expect_st_error(one(std::string("\"dtype\":\"") + d + R"(","shape":[4],"data_offsets":[0,16])",
-                        k4Floats),
-                    "unsupported dtype");
+    expect_st_error(
+        one(std::string("\"dtype\":\"") + d + R"(","shape":[4],"data_offsets":[0,16])", k4Floats),
+        "unsupported dtype");
   }
 }
 
@@ -254,27 +254,24 @@ TEST(SafetensorsMalformed, ByteLengthDoesNotMatchShape) {
 }
 
 TEST(SafetensorsMalformed, OverlappingTensors) {
-  expect_st_error(
-      make_safetensors(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},)"
-                       R"("b":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}})",
-                       k4Floats),
-      "'b' overlaps");
+  expect_st_error(make_safetensors(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},)"
+                                   R"("b":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}})",
+                                   k4Floats),
+                  "'b' overlaps");
 }
 
 TEST(SafetensorsMalformed, AliasedTensors) {
-  expect_st_error(
-      make_safetensors(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
-                       R"("b":{"dtype":"I32","shape":[4],"data_offsets":[0,16]}})",
-                       k4Floats),
-      "overlaps");
+  expect_st_error(make_safetensors(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+                                   R"("b":{"dtype":"I32","shape":[4],"data_offsets":[0,16]}})",
+                                   k4Floats),
+                  "overlaps");
 }
 
 TEST(SafetensorsMalformed, HoleBetweenTensors) {
-  expect_st_error(
-      make_safetensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-                       R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
-                       k4Floats),
-      "data bytes 4..8 belong to no tensor");
+  expect_st_error(make_safetensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                   R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+                                   k4Floats),
+                  "data bytes 4..8 belong to no tensor");
 }
 
 TEST(SafetensorsMalformed, LeadingGap) {
@@ -317,9 +314,10 @@ TEST(SafetensorsMalformed, BoolNotZeroOrOne) {
 }
 
 TEST(SafetensorsMalformed, HostileNameIsQuotedOnOneLine) {
-  expect_st_error(make_safetensors(R"({"a\nb\u0000":{"dtype":"X","shape":[4],"data_offsets":[0,16]}})",
-                                   k4Floats),
-                  "tensor 'a\\x0ab\\x00' has unsupported dtype 'X'");
+  expect_st_error(
+      make_safetensors(R"({"a\nb\u0000":{"dtype":"X","shape":[4],"data_offsets":[0,16]}})",
+                       k4Floats),
+      "tensor 'a\\x0ab\\x00' has unsupported dtype 'X'");
 }
 
 }  // namespace

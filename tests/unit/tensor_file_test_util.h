@@ -25,7 +25,8 @@ inline std::string make_npy(std::string_view dict, std::string_view data, int ma
   std::string out = "\x93NUMPY";
   out += static_cast<char>(major);
   out += '\0';
-  for (std::size_t i = 0; i < len_bytes; ++i) out += static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  for (std::size_t i = 0; i < len_bytes; ++i)
+    out += static_cast<char>((header.size() >> (8 * i)) & 0xff);
   return out + header + std::string(data);
 }
 
@@ -58,16 +59,26 @@ inline double element(const HostTensor& t, std::size_t i) {
     return v;
   };
   switch (t.dtype) {
-    case DType::kFloat64: return load(double{});
-    case DType::kFloat32: return load(float{});
-    case DType::kFloat16: return half_to_double(load(std::uint16_t{}));
-    case DType::kBFloat16: return bfloat16_to_double(load(std::uint16_t{}));
-    case DType::kInt64: return static_cast<double>(load(std::int64_t{}));
-    case DType::kInt32: return load(std::int32_t{});
-    case DType::kInt16: return load(std::int16_t{});
-    case DType::kInt8: return load(std::int8_t{});
-    case DType::kUInt8: return load(std::uint8_t{});
-    case DType::kBool: return load(std::uint8_t{});
+    case DType::kFloat64:
+      return load(double{});
+    case DType::kFloat32:
+      return load(float{});
+    case DType::kFloat16:
+      return half_to_double(load(std::uint16_t{}));
+    case DType::kBFloat16:
+      return bfloat16_to_double(load(std::uint16_t{}));
+    case DType::kInt64:
+      return static_cast<double>(load(std::int64_t{}));
+    case DType::kInt32:
+      return load(std::int32_t{});
+    case DType::kInt16:
+      return load(std::int16_t{});
+    case DType::kInt8:
+      return load(std::int8_t{});
+    case DType::kUInt8:
+      return load(std::uint8_t{});
+    case DType::kBool:
+      return load(std::uint8_t{});
   }
   return 0;
 }

@@ -40,11 +40,21 @@ void expect_matches(const std::string& file) {
   }
 }
 
-TEST(TorchSaveReader, Tensor) { expect_matches("torch_tensor.pt"); }
-TEST(TorchSaveReader, ListOfTensors) { expect_matches("torch_list.pt"); }
-TEST(TorchSaveReader, TupleOfTensors) { expect_matches("torch_tuple.pt"); }
-TEST(TorchSaveReader, DictOfTensors) { expect_matches("torch_dict.pt"); }
-TEST(TorchSaveReader, TransposedTensorComesBackInCOrder) { expect_matches("torch_transposed.pt"); }
+TEST(TorchSaveReader, Tensor) {
+  expect_matches("torch_tensor.pt");
+}
+TEST(TorchSaveReader, ListOfTensors) {
+  expect_matches("torch_list.pt");
+}
+TEST(TorchSaveReader, TupleOfTensors) {
+  expect_matches("torch_tuple.pt");
+}
+TEST(TorchSaveReader, DictOfTensors) {
+  expect_matches("torch_dict.pt");
+}
+TEST(TorchSaveReader, TransposedTensorComesBackInCOrder) {
+  expect_matches("torch_transposed.pt");
+}
 
 TEST(TorchSaveReader, ReadExpectedTensorsDispatchesOnFormat) {
   EXPECT_EQ(read_expected_tensors(kDir + "torch_dict.pt").size(), 2u);
@@ -54,8 +64,7 @@ TEST(TorchSaveReader, ReadExpectedTensorsDispatchesOnFormat) {
 
 TEST(TorchSaveMalformed, NotATensorContainer) {
   const std::string p = kDir + "torch_not_tensor.pt";
-  EXPECT_EQ(error_of([&] { read_torch_save(p); }),
-            p + ": dict value 'n' is a Int, not a tensor");
+  EXPECT_EQ(error_of([&] { read_torch_save(p); }), p + ": dict value 'n' is a Int, not a tensor");
 }
 
 TEST(TorchSaveMalformed, PickleLibTorchCannotRead) {
