@@ -31,6 +31,7 @@ struct Pending {
   bool worse_effect = false;   // the effect is beyond the policy's margin
   bool better_effect = false;
   std::string worse, better, same;  // messages
+  GateAction action = GateAction::kFail;  // what a significant worsening does
 };
 
 class Gate {
@@ -117,6 +118,25 @@ double max_of(const json& metric, const std::string& deviation) {
   return m;
 }
 
+const json* find_setting(const json& probe, const std::string& name) {
+  if (!probe.contains("settings") || !probe["settings"].is_array()) return nullptr;
+  for (const auto& s : probe["settings"])
+    if (s.value("setting", "") == name) return &s;
+  return nullptr;
+}
+
+// Runs of a setting whose output differed from the first run (max over the outputs), and runs.
+std::pair<std::size_t, std::size_t> changed_runs(const json& setting) {
+  std::size_t changed = 0, runs = count(setting, "runs");
+  if (setting.contains("metrics") && setting["metrics"].is_object())
+    for (const auto& [name, m] : setting["metrics"].items()) {
+      const std::size_t n = count(m, "runs");
+      changed = std::max(changed, n - std::min(n, count(m, "bitwise_identical_runs")));
+      runs = std::max(runs, n);
+    }
+  return {changed, runs};
+}
+
 std::set<std::string> causes(const json& probe) {
   std::set<std::string> out;
   if (!probe.contains("diagnosis") || !probe["diagnosis"].is_object()) return out;
@@ -189,8 +209,37 @@ void Gate::compare_probes(const json& baseline, const json& current) {
     ch["baseline"] = std::vector<std::string>(cb.begin(), cb.end());
     ch["current"] = std::vector<std::string>(cc.begin(), cc.end());
     if (!added.empty()) {
-      ch["message"] = "new cause of nondeterminism: " + join(added);
-      add(ch, "regression", probe_rules.new_cause);
+      // The ablation names a knob when freeing it made the output move in that measurement; for a
+      // target that changes only now and then, that can happen by chance. So where both reports
+      // have the knob's own setting, the knob counts as new only if its changed-run rate rose
+      // significantly (Fisher, in the Bonferroni family); otherwise the new name is final.
+      std::set<std::string> unjudged;
+      for (const auto& knob : added) {
+        const json* sb = find_setting(b, "free:" + knob);
+        const json* sc = find_setting(c, "free:" + knob);
+        if (!sb || !sc) {
+          unjudged.insert(knob);
+          continue;
+        }
+        const auto [kb, nb] = changed_runs(*sb);
+        const auto [kc, nc] = changed_runs(*sc);
+        Pending p;
+        p.check = ch;
+        p.check["setting"] = "free:" + knob;
+        p.p_worse = report::fisher_greater_p(kb, nb, kc, nc);
+        p.worse_effect = kc * nb > kb * nc;
+        const std::string counts = std::to_string(kb) + "/" + std::to_string(nb) + " -> " +
+                                   std::to_string(kc) + "/" + std::to_string(nc) +
+                                   " runs differ with " + knob + " free";
+        p.worse = "new cause of nondeterminism: " + knob + " (" + counts + ")";
+        p.same = knob + " newly named by the ablation, but not significantly: " + counts;
+        p.action = probe_rules.new_cause;
+        pending_.push_back(p);
+      }
+      if (!unjudged.empty()) {
+        ch["message"] = "new cause of nondeterminism: " + join(unjudged);
+        add(ch, "regression", probe_rules.new_cause);
+      }
     } else if (!removed.empty()) {
       ch["message"] = "no longer a cause: " + join(removed);
       add(ch, "improvement");
@@ -436,7 +485,7 @@ GateResult Gate::finish() {
     p.check["level"] = level;
     if (p.worse_effect && p.p_worse < level) {
       p.check["message"] = p.worse;
-      add(p.check, "regression");
+      add(p.check, "regression", p.action);
     } else if (p.better_effect && p.p_better < level) {
       p.check["message"] = p.better;
       add(p.check, "improvement");

@@ -152,6 +152,28 @@ TEST(GateAudit, TestsAreMatchedPerSettingAndANewAblationCauseFails) {
   EXPECT_EQ(with_status(r, "new_cause", "regression").size(), 1u);
 }
 
+TEST(GateCauses, ANewlyNamedKnobCountsOnlyIfItsOwnSettingChangesSignificantlyMoreOften) {
+  std::vector<double> one_change = constant(19, 0), two_changes = constant(19, 0);
+  one_change[4] = 1e-6;
+  two_changes[4] = two_changes[9] = 1e-6;
+  // A rarely racy probe: the ablation named "generator" this time by chance.
+  const json base = one("ops/r", {setting("controlled", constant(19, 0)),
+                                  setting("free:generator", one_change)});
+  const json chance = one("ops/r", {setting("controlled", constant(19, 0)),
+                                    setting("free:generator", two_changes)}, {"generator"});
+  GateResult r = gate_reports(base, chance, GatePolicy{});
+  EXPECT_TRUE(r.passed);
+  EXPECT_EQ(with_status(r, "new_cause", "pass").size(), 1u);
+  // A real new cause: every run moves once the generator is free.
+  const json real = one("ops/r", {setting("controlled", constant(19, 0)),
+                                  setting("free:generator", constant(19, 1e-3))}, {"generator"});
+  r = gate_reports(base, real, GatePolicy{});
+  EXPECT_FALSE(r.passed);
+  ASSERT_EQ(with_status(r, "new_cause", "regression").size(), 1u);
+  EXPECT_EQ(with_status(r, "new_cause", "regression")[0]["message"],
+            "new cause of nondeterminism: generator (1/20 -> 19/20 runs differ with generator free)");
+}
+
 TEST(GateTargets, NewProbeWarnsMissingProbeWarnsAndPolicyCanFailThem) {
   const json base = probe_report({probe("ops/a", {setting("controlled", constant(4, 0))})});
   const json cur = probe_report({probe("ops/b", {setting("controlled", constant(4, 0))})});
