@@ -30,7 +30,14 @@ namespace {
 ProcessResult run_plugin(const std::string& python, const fs::path& dir, const std::string& seed,
                          int repeats, const std::string& capture) {
   ProcessSpec spec;
-  spec.argv = {python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "flakescope_pytest",
+  spec.argv = {python,
+               "-m",
+               "pytest",
+               "-q",
+               "-p",
+               "no:cacheprovider",
+               "-p",
+               "flakescope_pytest",
                "test_capture_noise.py"};
   spec.cwd = dir.string();
   spec.env = {{"PYTHONPATH", std::string(FLAKESCOPE_SOURCE_DIR) + "/integrations/pytest"},
@@ -47,7 +54,8 @@ int main(int argc, char** argv) {
   const int runs = argc > 1 ? std::stoi(argv[1]) : 300;
   const int validation_runs = argc > 2 ? std::stoi(argv[2]) : 2000;
   const std::string python = argc > 3 ? argv[3] : "/usr/bin/python3";
-  const fs::path dir = fs::temp_directory_path() / ("flakescope-capture-study-" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("flakescope-capture-study-" + std::to_string(getpid()));
   fs::create_directories(dir);
   fs::copy_file(std::string(FLAKESCOPE_SOURCE_DIR) + "/tests/fixtures/pytest/test_capture_noise.py",
                 dir / "test_capture_noise.py", fs::copy_options::overwrite_existing);
@@ -55,7 +63,8 @@ int main(int argc, char** argv) {
   const std::string audit_capture = (dir / "audit.jsonl").string();
   const ProcessResult audited = run_plugin(python, dir, "1000", runs, audit_capture);
   if (audited.status != flakescope::ProcessStatus::kExited || audited.exit_code > 1) {
-    std::cerr << "the audit runs did not complete: " << audited.stderr_tail << audited.error << "\n";
+    std::cerr << "the audit runs did not complete: " << audited.stderr_tail << audited.error
+              << "\n";
     fs::remove_all(dir);
     return 2;
   }
@@ -64,7 +73,8 @@ int main(int argc, char** argv) {
   flakescope::stats::ToleranceOptions options;
   flakescope::CaptureAnalysisOptions capture_options;
   capture_options.source_root = dir.string();
-  const nlohmann::json assertions = flakescope::analyze_captures({record}, options, capture_options);
+  const nlohmann::json assertions =
+      flakescope::analyze_captures({record}, options, capture_options);
   if (assertions.size() != 1) {
     std::cerr << "expected one assertion site, got " << assertions.dump() << "\n";
     return 1;
@@ -73,8 +83,7 @@ int main(int argc, char** argv) {
   const auto& rate = a["failure_rate"];
   std::cout << "audit: " << a["trials"] << " in-process repetitions in " << audited.duration_seconds
             << " s; current atol=2e-6 fails " << rate["failures"] << "/" << rate["trials"]
-            << ", Clopper-Pearson " << rate["clopper_pearson"].dump()
-            << " (exact 4.55e-2)\n";
+            << ", Clopper-Pearson " << rate["clopper_pearson"].dump() << " (exact 4.55e-2)\n";
   std::cout << "recommendation: " << a["recommendation"]["method"] << ", atol_bound "
             << a["recommendation"].value("atol_bound", nlohmann::json()) << "\n"
             << "suggestion: " << a["suggestion"].get<std::string>() << "\n"
@@ -93,7 +102,8 @@ int main(int argc, char** argv) {
   for (const auto& line : validation.captures) {
     failures += flakescope::number_from_json(line["atol_needed"]) > atol ? 1 : 0;
   }
-  const auto estimate = flakescope::stats::estimate_rate(failures, validation.captures.size(), 0.95);
+  const auto estimate =
+      flakescope::stats::estimate_rate(failures, validation.captures.size(), 0.95);
   std::cout << "validation: " << validation.captures.size() << " fresh seeds in "
             << validated.duration_seconds << " s: " << failures << " fail at atol=" << atol
             << ", Clopper-Pearson [" << estimate.clopper_pearson.lower << ", "
@@ -102,7 +112,7 @@ int main(int argc, char** argv) {
   fs::remove_all(dir);
   const bool holds = static_cast<int>(validation.captures.size()) == validation_runs &&
                      estimate.clopper_pearson.lower <= options.target;
-  std::cout << (holds ? "PASS" : "FAIL") << ": the recommended atol "
-            << (holds ? "is" : "is not") << " within the target's interval\n";
+  std::cout << (holds ? "PASS" : "FAIL") << ": the recommended atol " << (holds ? "is" : "is not")
+            << " within the target's interval\n";
   return holds ? 0 : 1;
 }

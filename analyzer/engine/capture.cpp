@@ -80,7 +80,8 @@ CloseMeasurement measure_close(const at::Tensor& actual, const at::Tensor& expec
       m.max_abs = diff.max().item<double>();
       const at::Tensor nonzero = scale.ne(0);
       if (nonzero.any().item<bool>()) {
-        m.max_rel = (diff.masked_select(nonzero) / scale.masked_select(nonzero)).max().item<double>();
+        m.max_rel =
+            (diff.masked_select(nonzero) / scale.masked_select(nonzero)).max().item<double>();
       }
       m.margin = (diff - (atol + rtol * scale)).max().item<double>();
       m.atol_needed = std::max(0.0, (diff - rtol * scale).max().item<double>());

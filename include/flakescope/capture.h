@@ -35,7 +35,7 @@ struct CloseMeasurement {
   double atol_needed = 0;  // max(0, max (|a - e| - rtol |e|)); +inf on a non-finite mismatch
   bool nonfinite_mismatch = false;
   bool passed = false;
-  std::string error;       // non-empty when the tensors could not be compared
+  std::string error;  // non-empty when the tensors could not be compared
 };
 
 CloseMeasurement measure_close(const at::Tensor& actual, const at::Tensor& expected, double rtol,
@@ -66,6 +66,7 @@ std::string gtest_name(const TestInfo* info) {
 
 // expect_close with the call site (file:line) and the running gtest test filled in; the label is
 // the `actual` expression as written.
-#define FLAKESCOPE_EXPECT_CLOSE(actual, expected, rtol, atol)                 \
-  ::flakescope::expect_close(#actual, (actual), (expected), (rtol), (atol), \
-                             ::flakescope::CaptureSite{__FILE__, __LINE__, FLAKESCOPE_CURRENT_TEST()})
+#define FLAKESCOPE_EXPECT_CLOSE(actual, expected, rtol, atol) \
+  ::flakescope::expect_close(                                 \
+      #actual, (actual), (expected), (rtol), (atol),          \
+      ::flakescope::CaptureSite{__FILE__, __LINE__, FLAKESCOPE_CURRENT_TEST()})

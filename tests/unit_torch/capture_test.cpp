@@ -49,9 +49,9 @@ TEST(MeasureClose, MatchesHandComputedValues) {
   const CloseMeasurement m = measure_close(actual, expected, 0.1, 0.2);
   // |a-e| = .5, 0, .5, .25; |e| = 1.5, 2, 3, .25
   EXPECT_DOUBLE_EQ(m.max_abs, 0.5);
-  EXPECT_DOUBLE_EQ(m.max_rel, 1.0);                   // .25 / .25
+  EXPECT_DOUBLE_EQ(m.max_rel, 1.0);                     // .25 / .25
   EXPECT_DOUBLE_EQ(m.margin, 0.5 - (0.2 + 0.1 * 1.5));  // .15, the largest
-  EXPECT_DOUBLE_EQ(m.atol_needed, 0.5 - 0.1 * 1.5);   // .35
+  EXPECT_DOUBLE_EQ(m.atol_needed, 0.5 - 0.1 * 1.5);     // .35
   EXPECT_FALSE(m.passed);
   EXPECT_TRUE(measure_close(actual, expected, 0.1, 0.35).passed);
 }
@@ -107,7 +107,8 @@ TEST_F(CaptureFile, MacroAppendsOneLinePerCallWithSiteAndTest) {
   EXPECT_EQ(first["rtol"], 1.3e-6);
   EXPECT_EQ(first["seed"], 42);
   EXPECT_EQ(first["passed"], true);
-  const double diff = std::max(std::abs(double(1.0f + 1e-7f) - 1.0), std::abs(double(2.0f + 1e-7f) - 2.0));
+  const double diff =
+      std::max(std::abs(double(1.0f + 1e-7f) - 1.0), std::abs(double(2.0f + 1e-7f) - 2.0));
   EXPECT_DOUBLE_EQ(first["max_abs"].get<double>(), diff);
   EXPECT_EQ(captured[1]["passed"], false);
   EXPECT_GT(captured[1]["margin"].get<double>(), 0);
