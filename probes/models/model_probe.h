@@ -8,9 +8,9 @@
 //   train     K = options().train_steps plain SGD steps from the same initial weights; the
 //             flattened weights after every step are the outputs ("step1" ... "stepK"), so the
 //             growth of run-to-run divergence over steps is visible.
-// Weights are initialized from the input generator (the same in every run and setting), with the
-// fan-in bounds PyTorch uses by default, so the generator knob acts only inside the computation
-// (dropout in training mode).
+// Weights are initialized from the input generator (the same in every run and setting), uniform
+// within +-1/sqrt(fan-in) like PyTorch's default layer initializers (normalization scales stay one),
+// so the generator knob acts only inside the computation (dropout in training mode).
 #include <torch/nn/module.h>
 
 #include <cstdint>
