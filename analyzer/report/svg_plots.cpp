@@ -74,7 +74,11 @@ std::string svg_histogram(const std::vector<double>& raw, std::optional<double> 
   const std::vector<double> v = finite_values(raw);
   if (v.empty()) return empty_plot("no finite samples");
   double lo = *std::min_element(v.begin(), v.end()), hi = *std::max_element(v.begin(), v.end());
-  if (marker && std::isfinite(*marker)) hi = std::max(hi, *marker), lo = std::min(lo, *marker);
+  // A bound far beyond the data would squash the histogram into one bin: it is then named at
+  // the right edge instead of drawn to scale.
+  const bool off_scale = marker && std::isfinite(*marker) && *marker > 2 * hi && hi > 0;
+  if (marker && std::isfinite(*marker) && !off_scale)
+    hi = std::max(hi, *marker), lo = std::min(lo, *marker);
   if (hi <= lo) hi = lo + (lo == 0 ? 1 : std::fabs(lo) * 0.1);
   const int bins = std::clamp(static_cast<int>(std::sqrt(v.size())) + 1, 5, 40);
   std::vector<int> counts(bins, 0);
@@ -92,7 +96,9 @@ std::string svg_histogram(const std::vector<double>& raw, std::optional<double> 
   s << text(kLeft, kHeight - kBottom + 14, format_number(lo), "start")
     << text(kWidth - kRight, kHeight - kBottom + 14, format_number(hi), "end")
     << text(kLeft - 4, kTop + 10, std::to_string(peak), "end");
-  if (marker && std::isfinite(*marker)) {
+  if (off_scale) {
+    s << text(kWidth - kRight, kTop + 12, "bound " + format_number(*marker) + " (off scale) →", "end");
+  } else if (marker && std::isfinite(*marker)) {
     const double x = px(*marker);
     s << "<line x1=\"" << x << "\" y1=\"" << kTop << "\" x2=\"" << x << "\" y2=\""
       << kTop + ph << "\" stroke=\"#c0392b\" stroke-width=\"2\" stroke-dasharray=\"5,3\"/>"
