@@ -21,11 +21,9 @@
 #include "flakescope/error.h"
 #include "flakescope/report.h"
 #include "flakescope/reporters.h"
-#if __has_include("flakescope/stats/recommend.h")
 #include "flakescope/stats/recommend.h"
-#define FLAKESCOPE_HAVE_RECOMMEND 1
-#endif
 #include "flakescope/subprocess.h"
+#include "flakescope/torch_save_reader.h"
 
 namespace po = boost::program_options;
 
@@ -206,6 +204,7 @@ int cmd_probe(const CommandArgs& a) {
   const std::vector<Setting> settings = parse_settings(o.settings, /*skip_cuda_only=*/cpu);
   const std::vector<ProbeTarget> targets = resolve_targets(o.probes, o.suites);
   for (const auto& t : targets) validate_torchscript(t, run);
+  if (!run.expected_path.empty()) (void)read_expected_tensors(run.expected_path);  // fail early
 
   nlohmann::json report = new_cli_report("probe", a.argv);
   report["config"] = {{"runs", o.target_options.runs},
@@ -217,7 +216,9 @@ int cmd_probe(const CommandArgs& a) {
                       {"seed", o.target_options.seed},
                       {"isolation", o.isolation},
                       {"target", o.target},
-                      {"confidence", o.confidence}};
+                      {"confidence", o.confidence},
+                      {"expected", run.expected_path.empty() ? nlohmann::json(nullptr)
+                                                             : nlohmann::json(run.expected_path)}};
   for (const auto& s : settings) report["config"]["setting_names"].push_back(s.name);
   if (cpu && o.settings == "ablation")
     report["config"]["skipped_knobs"] = {"cudnn", "tf32", "cublas_workspace"};
@@ -255,12 +256,10 @@ int cmd_probe(const CommandArgs& a) {
 
   const bool interrupted = g_interrupted.load();
   report["partial"] = interrupted;
-#ifdef FLAKESCOPE_HAVE_RECOMMEND
   stats::ToleranceOptions tol;
   tol.target = o.target;
   tol.confidence = o.confidence;
   stats::attach_recommendations(report, tol);
-#endif
 
   std::size_t nondet_controlled = 0, raising = 0, nondet_any = 0, errors = 0;
   for (const auto& p : report["probes"]) {

@@ -14,7 +14,9 @@ void add_target_options(po::options_description& desc, ProbeTargetOptions& o) {
   desc.add_options()
       ("runs", po::value(&o.runs)->default_value(o.runs),
        "runs per setting: N, or 'auto' (adaptive: stop when the measurement is stable)")
-      ("max-runs", po::value(&o.max_runs)->default_value(o.max_runs), "cap for --runs auto")
+      ("max-runs", po::value(&o.max_runs)->default_value(o.max_runs),
+       "cap for --runs auto (which runs 50, then batches of 50 until the recommended bound of "
+       "every output moves less than 10% between batches)")
       ("threads", po::value(&o.threads),
        "intra-op thread counts, e.g. 1,2: the first is used when the threads knob is controlled, "
        "all in turn when it is free (default: current count, 1, hardware threads)")
@@ -28,7 +30,11 @@ void add_target_options(po::options_description& desc, ProbeTargetOptions& o) {
       ("seed", po::value(&o.seed)->default_value(o.seed),
        "seed for inputs and for the controlled generator")
       ("train-steps", po::value(&o.train_steps)->default_value(o.train_steps),
-       "SGD steps for models in train mode");
+       "SGD steps for models in train mode")
+      ("expected", po::value(&o.expected),
+       "a tensor file (safetensors, .npy, torch.save) with the expected outputs, matched by name "
+       "(a single tensor matches a single output): deviations are measured against it instead of "
+       "the first run");
 }
 
 std::vector<std::int64_t> parse_int_list(const std::string& text, const std::string& what,
@@ -68,8 +74,9 @@ ProbeRunOptions to_run_options(const ProbeTargetOptions& o) {
   ProbeRunOptions r;
   if (o.runs == "auto") {
     r.adaptive = true;
-    r.min_runs = 20;
-    if (o.max_runs < 20) throw InputError("--max-runs must be at least 20");
+    r.min_runs = 50;
+    r.batch = 50;
+    if (o.max_runs < 100) throw InputError("--max-runs must be at least 100 with --runs auto");
     r.max_runs = o.max_runs;
     r.runs = r.max_runs;
   } else {
@@ -93,6 +100,7 @@ ProbeRunOptions to_run_options(const ProbeTargetOptions& o) {
   r.probe.seed = o.seed;
   if (o.train_steps < 1 || o.train_steps > 100000) throw InputError("--train-steps must be in 1..100000");
   r.probe.train_steps = o.train_steps;
+  r.expected_path = o.expected;
   return r;
 }
 
@@ -103,6 +111,7 @@ std::vector<std::string> to_worker_args(const ProbeTargetOptions& o) {
                                 "--train-steps", std::to_string(o.train_steps)};
   if (!o.threads.empty()) a.insert(a.end(), {"--threads", o.threads});
   if (!o.input_shape.empty()) a.insert(a.end(), {"--input-shape", o.input_shape});
+  if (!o.expected.empty()) a.insert(a.end(), {"--expected", o.expected});
   return a;
 }
 

@@ -21,6 +21,7 @@ struct ProbeTargetOptions {
   std::uint64_t seed = 20261125;
   int train_steps = 5;
   int max_runs = 500;  // cap for --runs auto
+  std::string expected;  // tensor file: deviations measured against it instead of run 0
 };
 
 // Adds the shared options to `desc`, bound to `o`.

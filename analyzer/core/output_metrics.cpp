@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flakescope/error.h"
 #include "flakescope/hash.h"
 #include "flakescope/report.h"
 #include "flakescope/ulp.h"
@@ -53,6 +54,13 @@ double ulp_between(const Decoder& a, const Decoder& e, std::size_t i, double av,
   }
 }
 
+// Non-finite values are counted on their own (nonfinite_mismatch_runs); the per-element spread is
+// measured over finite values, a non-finite one standing in as the first run's (or 0).
+double welford_value(double x, double first) {
+  if (std::isfinite(x)) return x;
+  return std::isfinite(first) ? first : 0.0;
+}
+
 bool same_nonfinite(double a, double e) {
   if (std::isnan(a) && std::isnan(e)) return true;
   return a == e;  // same-signed infinities
@@ -68,6 +76,60 @@ std::size_t TensorView::numel() const {
 
 OutputAccumulator::OutputAccumulator(std::string name) { m_.name = std::move(name); }
 
+void OutputAccumulator::set_expected(const TensorView& expected) {
+  if (m_.runs != 0) throw InputError("set_expected after the first run");
+  has_expected_ = true;
+  expected_dtype_ = expected.dtype;
+  expected_shape_ = expected.shape;
+  const std::size_t n = expected.numel();
+  expected_bytes_.assign(static_cast<const unsigned char*>(expected.data),
+                         static_cast<const unsigned char*>(expected.data) + expected.nbytes());
+  Decoder d{expected.dtype, expected_bytes_.data()};
+  expected_values_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) expected_values_[i] = d.value(i);
+}
+
+OutputAccumulator::Deviation OutputAccumulator::deviation(
+    const TensorView& run, const unsigned char* ref_bytes,
+    const std::vector<double>& ref_values) const {
+  Decoder a{run.dtype, static_cast<const unsigned char*>(run.data)};
+  Decoder e{run.dtype, ref_bytes};
+  const double rtol = default_tolerance(run.dtype).rtol;
+  Deviation d;
+  double dot = 0, na = 0, ne = 0;
+  const std::size_t n = run.numel();
+  for (std::size_t i = 0; i < n; ++i) {
+    const double av = a.value(i);
+    const double ev = ref_values[i];
+    if (!std::isfinite(av) || !std::isfinite(ev)) {
+      if (!same_nonfinite(av, ev)) d.nonfinite_mismatch = true;
+      continue;
+    }
+    const double diff = std::fabs(av - ev);
+    d.abs = std::max(d.abs, diff);
+    if (ev != 0) d.rel = std::max(d.rel, diff / std::fabs(ev));
+    d.margin = std::max(d.margin, diff - rtol * std::fabs(ev));
+    if (diff != 0) d.ulp = std::max(d.ulp, ulp_between(a, e, i, av, ev));
+    dot += av * ev;
+    na += av * av;
+    ne += ev * ev;
+  }
+  d.cosine = (na == 0 && ne == 0) ? 0.0 : (na == 0 || ne == 0) ? 1.0 : 1.0 - dot / std::sqrt(na * ne);
+  if (d.nonfinite_mismatch) d.abs = d.rel = d.ulp = d.margin = kInf;
+  return d;
+}
+
+void OutputAccumulator::record(const Deviation& d) {
+  m_.max_cosine_distance = std::max(m_.max_cosine_distance, d.cosine);
+  m_.max_abs_dev = std::max(m_.max_abs_dev, d.abs);
+  m_.max_rel_dev = std::max(m_.max_rel_dev, d.rel);
+  m_.max_ulp = std::max(m_.max_ulp, d.ulp);
+  m_.samples.abs.push_back(d.abs);
+  m_.samples.rel.push_back(d.rel);
+  m_.samples.ulp.push_back(d.ulp);
+  m_.samples.atol_at_rtol.push_back(d.margin);
+}
+
 void OutputAccumulator::add(const TensorView& run) {
   const std::size_t n = run.numel();
   const std::size_t bytes = run.nbytes();
@@ -78,6 +140,8 @@ void OutputAccumulator::add(const TensorView& run) {
   } else {
     m_.distinct_capped = true;
   }
+  const bool comparable_to_expected =
+      !has_expected_ || (run.dtype == expected_dtype_ && run.shape == expected_shape_);
 
   if (index == 0) {
     m_.dtype = run.dtype;
@@ -93,81 +157,64 @@ void OutputAccumulator::add(const TensorView& run) {
       else if (std::isinf(ref_values_[i])) ++m_.inf_first;
     }
     m_.identical_to_first = 1;
+    if (has_expected_) {
+      if (!comparable_to_expected) {
+        throw InputError("output '" + m_.name + "' is " + std::string(dtype_name(run.dtype)) +
+                         " of " + std::to_string(n) + " elements but the expected tensor is " +
+                         std::string(dtype_name(expected_dtype_)) + " of " +
+                         std::to_string(expected_values_.size()) +
+                         " elements (shape and dtype must match)");
+      }
+      first_deviation_ = deviation(run, expected_bytes_.data(), expected_values_);
+      record(first_deviation_);
+    }
     return;
   }
 
-  if (run.dtype != m_.dtype || run.shape != m_.shape) {
+  if (run.dtype != m_.dtype || run.shape != m_.shape || !comparable_to_expected) {
     // Not comparable element by element: a finding on its own, and a certain failure of any
     // assert_close, so the deviation samples are infinite.
     ++m_.shape_changes;
-    for (auto* v : {&m_.samples.abs, &m_.samples.rel, &m_.samples.ulp, &m_.samples.atol_at_rtol})
-      v->push_back(kInf);
-    m_.max_abs_dev = m_.max_rel_dev = m_.max_ulp = kInf;
+    Deviation inf;
+    inf.abs = inf.rel = inf.ulp = inf.margin = kInf;
+    record(inf);
     return;
   }
 
   if (std::memcmp(run.data, ref_bytes_.data(), bytes) == 0) {
     ++m_.identical_to_first;
-    for (auto* v : {&m_.samples.abs, &m_.samples.rel, &m_.samples.ulp, &m_.samples.atol_at_rtol})
-      v->push_back(0.0);
+    record(has_expected_ ? first_deviation_ : Deviation{});
     if (!mean_.empty()) {
       const double count = double(index + 1);
       for (std::size_t i = 0; i < n; ++i) {
-        const double delta = ref_values_[i] - mean_[i];
+        const double x = welford_value(ref_values_[i], ref_values_[i]);
+        const double delta = x - mean_[i];
         mean_[i] += delta / count;
-        m2_[i] += delta * (ref_values_[i] - mean_[i]);
+        m2_[i] += delta * (x - mean_[i]);
       }
     }
     return;
   }
 
   if (mean_.empty()) {
-    // Every run so far equalled the reference: the Welford state is exactly (ref, 0).
-    mean_ = ref_values_;
+    // Every run so far equalled the first: the Welford state is exactly (first run, 0).
+    mean_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) mean_[i] = welford_value(ref_values_[i], ref_values_[i]);
     m2_.assign(n, 0.0);
   }
+  const Deviation d = has_expected_ ? deviation(run, expected_bytes_.data(), expected_values_)
+                                    : deviation(run, ref_bytes_.data(), ref_values_);
+  if (d.nonfinite_mismatch) ++m_.nonfinite_mismatch_runs;
+  record(d);
 
   Decoder a{run.dtype, static_cast<const unsigned char*>(run.data)};
-  Decoder e{run.dtype, ref_bytes_.data()};
-  const double rtol = m_.rtol_for_margin;
   const double count = double(index + 1);
-  double max_abs = 0, max_rel = 0, max_ulp = 0, margin = 0;
-  double dot = 0, na = 0, ne = 0;
-  bool nonfinite_mismatch = false;
   for (std::size_t i = 0; i < n; ++i) {
-    double av = a.value(i);
-    const double ev = ref_values_[i];
-    if (!std::isfinite(av) || !std::isfinite(ev)) {
-      if (!same_nonfinite(av, ev)) nonfinite_mismatch = true;
-      av = ev;  // keep the Welford state finite; the mismatch is counted on its own
-    } else {
-      const double diff = std::fabs(av - ev);
-      max_abs = std::max(max_abs, diff);
-      if (ev != 0) max_rel = std::max(max_rel, diff / std::fabs(ev));
-      margin = std::max(margin, diff - rtol * std::fabs(ev));
-      if (diff != 0) max_ulp = std::max(max_ulp, ulp_between(a, e, i, av, ev));
-      dot += av * ev;
-      na += av * av;
-      ne += ev * ev;
-    }
+    const double av = welford_value(a.value(i), ref_values_[i]);
     const double delta = av - mean_[i];
     mean_[i] += delta / count;
     m2_[i] += delta * (av - mean_[i]);
   }
-  if (nonfinite_mismatch) {
-    ++m_.nonfinite_mismatch_runs;
-    max_abs = max_rel = max_ulp = margin = kInf;
-  }
-  const double cosine =
-      (na == 0 && ne == 0) ? 0.0 : (na == 0 || ne == 0) ? 1.0 : 1.0 - dot / std::sqrt(na * ne);
-  m_.max_cosine_distance = std::max(m_.max_cosine_distance, cosine);
-  m_.max_abs_dev = std::max(m_.max_abs_dev, max_abs);
-  m_.max_rel_dev = std::max(m_.max_rel_dev, max_rel);
-  m_.max_ulp = std::max(m_.max_ulp, max_ulp);
-  m_.samples.abs.push_back(max_abs);
-  m_.samples.rel.push_back(max_rel);
-  m_.samples.ulp.push_back(max_ulp);
-  m_.samples.atol_at_rtol.push_back(margin);
 }
 
 OutputMetrics OutputAccumulator::metrics() const {

@@ -12,6 +12,8 @@
 #include "engine/tensor_view.h"
 #include "flakescope/error.h"
 #include "flakescope/output_metrics.h"
+#include "flakescope/stats/adaptive.h"
+#include "flakescope/torch_save_reader.h"
 
 namespace flakescope {
 namespace {
@@ -23,6 +25,18 @@ std::string first_line(const std::string& msg) {
 }
 
 std::string c10_message(const c10::Error& e) { return first_line(e.what_without_backtrace()); }
+
+// The expected tensor for output `name` (position `index` of `count`): by name, by position for
+// list-like files ("0", "1", ...), and a lone unnamed tensor matches a lone output.
+const HostTensor* expected_for(const std::vector<HostTensor>& expected, const std::string& name,
+                               std::size_t index, std::size_t count) {
+  for (const auto& h : expected)
+    if (h.name == name) return &h;
+  for (const auto& h : expected)
+    if (h.name == std::to_string(index)) return &h;
+  if (count == 1 && expected.size() == 1) return &expected.front();
+  return nullptr;
+}
 
 }  // namespace
 
@@ -51,16 +65,25 @@ nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFacto
   std::vector<std::string> order;  // output names in the order the probe returned them
   std::map<std::string, OutputAccumulator> accumulators;
   int done = 0;
-  std::string error;
+  std::string error, stop_reason;
   bool unavailable = false;
   try {
     if (options.probe.device.is_cuda() && !at::hasCUDA())
       throw UnavailableError("no CUDA device");
     ScopedSetting applied(setting, options.threads);
+    std::vector<HostTensor> expected;
+    if (!options.expected_path.empty()) expected = read_expected_tensors(options.expected_path);
     ProbeContext ctx(options.probe, setting, probe_name);
     std::unique_ptr<Probe> probe = factory(options.probe);
     probe->setup(ctx);
     const int planned = options.adaptive ? options.max_runs : options.runs;
+    stats::AdaptiveOptions adaptive;
+    adaptive.min_runs = static_cast<std::size_t>(options.min_runs);
+    adaptive.batch = static_cast<std::size_t>(options.batch);
+    adaptive.max_runs = static_cast<std::size_t>(options.max_runs);
+    adaptive.tail.target = options.target;
+    adaptive.tail.confidence = options.confidence;
+    const stats::AdaptiveStopper stopper(adaptive);
     for (int i = 0; i < planned; ++i) {
       applied.begin_run(i);
       ctx.begin_run(i);
@@ -68,7 +91,14 @@ nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFacto
       if (i == 0) {
         for (auto& [name, t] : outputs) {
           order.push_back(name);
-          accumulators.emplace(name, OutputAccumulator(name));
+          auto& acc = accumulators.emplace(name, OutputAccumulator(name)).first->second;
+          if (!options.expected_path.empty()) {
+            const HostTensor* h = expected_for(expected, name, order.size() - 1, outputs.size());
+            if (!h)
+              throw InputError(options.expected_path + ": no expected tensor for output '" + name +
+                               "'");
+            acc.set_expected(TensorView{h->dtype, h->shape, h->data.data()});
+          }
         }
       } else if (outputs.size() != order.size()) {
         throw InputError("the probe returned " + std::to_string(outputs.size()) +
@@ -85,7 +115,23 @@ nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFacto
       }
       done = i + 1;
       if (progress) progress(i);
+      // --runs auto: between batches, stop once every output's recommended bound is stable.
+      if (options.adaptive && done >= options.min_runs && (done - options.min_runs) % options.batch == 0) {
+        bool all_stable = true;
+        std::string reason;
+        for (const auto& name : order) {
+          std::string why;
+          const bool stable = stopper.should_stop(accumulators.at(name).metrics().samples.abs, &why);
+          all_stable = all_stable && stable;
+          if (!stable || reason.empty()) reason = name + ": " + why;
+        }
+        if (all_stable) {
+          stop_reason = reason;
+          break;
+        }
+      }
     }
+    if (options.adaptive && stop_reason.empty()) stop_reason = "reached --max-runs";
   } catch (const UnavailableError& e) {
     unavailable = true;
     error = e.what();
@@ -102,6 +148,7 @@ nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFacto
     entry["metrics"][name] = to_json(m, options.keep_samples);
   }
   entry["runs"] = done;
+  if (options.adaptive) entry["adaptive_stop"] = stop_reason;
   if (unavailable) {
     entry["verdict"] = "unavailable";
     entry["error"] = error;

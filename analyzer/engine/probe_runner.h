@@ -16,11 +16,15 @@ namespace flakescope {
 struct ProbeRunOptions {
   int runs = 20;
   int min_runs = 20;       // --runs auto: first batch
+  int batch = 50;          // --runs auto: runs between stability checks
   int max_runs = 20;       // --runs auto: cap (equal to runs when fixed)
-  bool adaptive = false;   // --runs auto
+  bool adaptive = false;   // --runs auto (stats::AdaptiveStopper on each output's max |dev|)
+  double target = 1e-4;    // --runs auto: the bound being stabilized
+  double confidence = 0.95;
   std::vector<int> threads;  // empty: default_thread_counts()
   ProbeOptions probe;
   bool keep_samples = true;
+  std::string expected_path;  // probe --expected: read with read_expected_tensors
 };
 
 // The probe factory is separate from ProbeInfo so TorchScript files and tests run the same way.

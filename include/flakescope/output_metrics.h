@@ -68,14 +68,34 @@ class OutputAccumulator {
   static constexpr std::size_t kMaxDistinct = 4096;
 
   explicit OutputAccumulator(std::string name);
+  // Measure deviations against a stored expected tensor (probe --expected) instead of the first
+  // run; bitwise identity is still judged against the first run. Call before the first add().
+  // Throws InputError when shape or dtype cannot match later runs' (checked at each add).
+  void set_expected(const TensorView& expected);
   void add(const TensorView& run);
   // Final values (per-element std is computed on demand from the Welford state).
   OutputMetrics metrics() const;
 
  private:
   OutputMetrics m_;
+  struct Deviation {
+    double abs = 0, rel = 0, ulp = 0, margin = 0, cosine = 0;
+    bool nonfinite_mismatch = false;
+  };
+  Deviation deviation(const TensorView& run, const unsigned char* ref_bytes,
+                      const std::vector<double>& ref_values) const;
+  void record(const Deviation& d);
+
   std::vector<unsigned char> ref_bytes_;
   std::vector<double> ref_values_;
+  // probe --expected: the reference for deviations, and the first run's deviation from it (reused
+  // for runs bitwise identical to the first).
+  bool has_expected_ = false;
+  std::vector<unsigned char> expected_bytes_;
+  std::vector<double> expected_values_;
+  std::vector<std::int64_t> expected_shape_;
+  DType expected_dtype_ = DType::kFloat32;
+  Deviation first_deviation_;
   // Welford state, allocated at the first run that differs from the reference.
   std::vector<double> mean_, m2_;
   std::unordered_set<std::uint64_t> hashes_;

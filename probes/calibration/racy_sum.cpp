@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -39,6 +40,10 @@ class RacySumProbe : public Probe {
     std::mutex mu;
     float total = 0.0f;
     auto worker = [&] {
+      // On a 2-core machine the scheduler alone often repeats the same finish order; a little
+      // timing jitter from a hardware entropy source stands in for the varying latencies of
+      // GPU atomics, so the order (and the rounding) really differs from run to run.
+      std::minstd_rand jitter(std::random_device{}());
       // Start together, so the threads race for chunks instead of the first one started taking
       // them all before the others exist.
       ready.fetch_add(1);
@@ -46,6 +51,8 @@ class RacySumProbe : public Probe {
       for (std::int64_t c; (c = next.fetch_add(1)) < kChunks;) {
         float partial = 0.0f;
         for (std::int64_t i = c * kChunkSize; i < (c + 1) * kChunkSize; ++i) partial += data[i];
+        for (volatile unsigned spin = jitter() % 4096; spin > 0; spin = spin - 1) {
+        }
         std::lock_guard<std::mutex> lock(mu);
         total += partial;  // order of arrival = order of rounding
         std::this_thread::yield();

@@ -1,0 +1,92 @@
+// Settings parsing and the ablation diagnosis on hand-built probe entries.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "flakescope/diagnosis.h"
+#include "flakescope/error.h"
+#include "flakescope/knobs.h"
+
+namespace flakescope {
+namespace {
+
+TEST(Settings, AblationIsControlledEachKnobFreedAloneAndAllFree) {
+  auto all = parse_settings("ablation", false);
+  ASSERT_EQ(all.size(), kKnobCount + 2);
+  EXPECT_EQ(all.front().name, "controlled");
+  EXPECT_EQ(all[1].name, "free:deterministic");
+  EXPECT_EQ(all.back().name, "free");
+  auto cpu = parse_settings("ablation", true);
+  EXPECT_EQ(cpu.size(), kKnobCount + 2 - 3);  // cudnn, tf32, cublas_workspace skipped
+  for (const auto& s : cpu) EXPECT_EQ(s.name.find("tf32"), std::string::npos);
+}
+
+TEST(Settings, ListsAndCombinations) {
+  auto s = parse_settings("controlled,free:threads+generator,free", false);
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_TRUE(s[1].is_free(Knob::kThreads));
+  EXPECT_TRUE(s[1].is_free(Knob::kGenerator));
+  EXPECT_FALSE(s[1].is_free(Knob::kBatch));
+  EXPECT_EQ(s[1].name, "free:threads+generator");
+  EXPECT_EQ(parse_setting_name("free:threads+generator"), s[1]);
+}
+
+TEST(Settings, BadSpecsAreInputErrors) {
+  EXPECT_THROW(parse_settings("sometimes", false), InputError);
+  EXPECT_THROW(parse_settings("free:gpu", false), InputError);
+  EXPECT_THROW(parse_settings("free:", false), InputError);
+  EXPECT_THROW(parse_settings("", false), InputError);
+}
+
+nlohmann::json entry(const std::string& name, const std::string& verdict, double dev = 0) {
+  return {{"setting", name},
+          {"verdict", verdict},
+          {"metrics", {{"out", {{"max_abs_dev", dev}, {"max_ulp", dev > 0 ? 3 : 0}}}}}};
+}
+
+TEST(Diagnosis, NamesTheKnobWhoseFreeingMovesTheOutput) {
+  nlohmann::json p = {{"settings",
+                       {entry("controlled", "bitwise-deterministic"),
+                        entry("free:threads", "nondeterministic", 1e-7),
+                        entry("free:generator", "bitwise-deterministic"),
+                        entry("free", "nondeterministic", 1e-7)}}};
+  auto d = diagnose_probe(p);
+  EXPECT_EQ(d["causes"], nlohmann::json::array({"threads"}));
+  EXPECT_NE(d["summary"].get<std::string>().find("thread count"), std::string::npos);
+  EXPECT_EQ(d["fixes"].size(), 1u);
+}
+
+TEST(Diagnosis, NondeterministicWhenControlledBlamesNoKnob) {
+  nlohmann::json p = {{"settings", {entry("controlled", "nondeterministic", 1e-3),
+                                    entry("free:threads", "nondeterministic", 1e-3)}}};
+  auto d = diagnose_probe(p);
+  EXPECT_TRUE(d["causes"].empty());
+  EXPECT_NE(d["summary"].get<std::string>().find("every knob controlled"), std::string::npos);
+}
+
+TEST(Diagnosis, RaisingUnderDeterministicAlgorithmsIsNamed) {
+  nlohmann::json c = entry("controlled", "error");
+  c["error"] = "index_add_cuda_ does not have a deterministic implementation";
+  nlohmann::json p = {{"settings", {c, entry("free:deterministic", "nondeterministic", 1e-6)}}};
+  auto d = diagnose_probe(p);
+  EXPECT_TRUE(d["raises_when_controlled"].get<bool>());
+  EXPECT_EQ(d["causes"], nlohmann::json::array({"deterministic"}));
+}
+
+TEST(Diagnosis, InteractionOnlyWhenAllFree) {
+  nlohmann::json p = {{"settings",
+                       {entry("controlled", "bitwise-deterministic"),
+                        entry("free:threads", "bitwise-deterministic"),
+                        entry("free", "nondeterministic", 1e-6)}}};
+  auto d = diagnose_probe(p);
+  EXPECT_TRUE(d["causes"].empty());
+  EXPECT_NE(d["summary"].get<std::string>().find("interact"), std::string::npos);
+}
+
+TEST(Diagnosis, UnavailableEverywhereSaysSo) {
+  nlohmann::json u = {{"setting", "controlled"}, {"verdict", "unavailable"}, {"error", "no CUDA device"}};
+  auto d = diagnose_probe({{"settings", {u}}});
+  EXPECT_NE(d["summary"].get<std::string>().find("no CUDA device"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flakescope
