@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/report_output.h"
 #include "flakescope/error.h"
@@ -84,19 +85,7 @@ int cmd_gate(const CommandArgs& a) {
       "when the gate passes, replace the baseline with the current report (atomically)")(
       "force-update", po::bool_switch(&o.force_update),
       "with --update-baseline: replace it even on a regression (the exit code still says 1)");
-  po::options_description hidden;
-  hidden.add_options()("current", po::value(&o.current), "");
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("current", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(a.args).options(all).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    a.out << desc << "\n";
-    return kExitOk;
-  }
-  po::notify(vm);
+  if (!parse_command_line(a.args, desc, "current", po::value(&o.current), 1, a.out)) return kExitOk;
   if (o.baseline.empty()) throw InputError("--baseline is required");
   if (o.current.empty() == o.run_suite.empty())
     throw InputError("give either a CURRENT report or --run-suite SUITE");

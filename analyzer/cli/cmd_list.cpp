@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "flakescope/error.h"
 #include "flakescope/knobs.h"
@@ -22,19 +23,7 @@ int cmd_list(const CommandArgs& a) {
   std::string what = "all";
   po::options_description desc("usage: flakescope list [probes|knobs|settings|formats] [--json]");
   desc.add_options()("help,h", "show this help")("json", po::bool_switch(&json), "print JSON");
-  po::options_description hidden;
-  hidden.add_options()("what", po::value(&what), "");
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("what", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(a.args).options(all).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    a.out << desc << "\n";
-    return kExitOk;
-  }
-  po::notify(vm);
+  if (!parse_command_line(a.args, desc, "what", po::value(&what), 1, a.out)) return kExitOk;
   if (what != "all" && what != "probes" && what != "knobs" && what != "settings" && what != "formats")
     throw InputError("unknown list '" + what + "' (probes, knobs, settings, formats)");
 

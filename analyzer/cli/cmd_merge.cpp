@@ -3,6 +3,7 @@
 // one long run. Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input.
 #include <boost/program_options.hpp>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/report_output.h"
 #include "flakescope/audit/audit_report.h"
@@ -29,19 +30,7 @@ int cmd_merge(const CommandArgs& a) {
   desc.add_options()("help,h", "show this help")("out,o", po::value(&out)->default_value(out),
                                                  "the JSON report")(
       "log", po::value(&merged_log), "also write the merged run log here (resumable)");
-  po::options_description hidden;
-  hidden.add_options()("logs", po::value(&logs)->composing(), "");
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("logs", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(a.args).options(all).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    a.out << desc << "\n";
-    return kExitOk;
-  }
-  po::notify(vm);
+  if (!parse_command_line(a.args, desc, "logs", po::value(&logs)->composing(), -1, a.out)) return kExitOk;
   if (logs.empty()) throw InputError("merge needs at least one run log (flakescope merge LOG...)");
 
   std::vector<audit::RunLog> parts;

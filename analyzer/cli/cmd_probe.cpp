@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/probe_options.h"
 #include "cli/probe_resolution.h"
@@ -176,19 +177,7 @@ int cmd_probe(const CommandArgs& a) {
       "confidence", po::value(&o.confidence)->default_value(o.confidence),
       "confidence of the recommendations");
   add_target_options(desc, o.target_options);
-  po::options_description hidden;
-  hidden.add_options()("probe", po::value(&o.probes)->composing(), "");
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("probe", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(a.args).options(all).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    a.out << kProbeHelp << "\n" << desc << "\n";
-    return kExitOk;
-  }
-  po::notify(vm);
+  if (!parse_command_line(a.args, desc, "probe", po::value(&o.probes)->composing(), -1, a.out, kProbeHelp)) return kExitOk;
 
   if (o.isolation != "process" && o.isolation != "none")
     throw InputError("unknown --isolation '" + o.isolation + "' (process or none)");

@@ -2,6 +2,7 @@
 // (probe, audit, gate). Markdown is also appended to $GITHUB_STEP_SUMMARY when that is set.
 #include <boost/program_options.hpp>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/report_output.h"
 #include "flakescope/error.h"
@@ -22,19 +23,7 @@ int cmd_report(const CommandArgs& a) {
       "format,f", po::value(&format_name)->default_value("terminal"),
       "terminal, md, html (self-contained, with plots), junit (XML for CI) or json")(
       "out,o", po::value(&out_path), "write to FILE (atomically) instead of stdout");
-  po::options_description hidden;
-  hidden.add_options()("report", po::value(&input), "");
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("report", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(a.args).options(all).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    a.out << desc << "\n";
-    return kExitOk;
-  }
-  po::notify(vm);
+  if (!parse_command_line(a.args, desc, "report", po::value(&input), 1, a.out)) return kExitOk;
   if (input.empty()) throw InputError("no report given (flakescope report REPORT.json --format md)");
   const auto format = parse_report_format(format_name);
   if (!format)

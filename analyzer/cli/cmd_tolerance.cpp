@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "flakescope/error.h"
 #include "flakescope/report.h"
@@ -39,19 +40,7 @@ int cmd_tolerance(const CommandArgs& a) {
       "field", po::value(&field), "JSON-lines field holding the sample")(
       "seed", po::value(&options.seed)->default_value(options.seed), "seed of the tie jitter")(
       "json", po::bool_switch(&json), "print JSON");
-  po::options_description hidden;
-  hidden.add_options()("samples", po::value(&samples), "");
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("samples", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(a.args).options(all).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    a.out << desc << "\n";
-    return kExitOk;
-  }
-  po::notify(vm);
+  if (!parse_command_line(a.args, desc, "samples", po::value(&samples), 1, a.out)) return kExitOk;
   if (samples.empty()) throw InputError("give a SAMPLES file (see --help)");
   if (!(options.target > 0 && options.target < 1)) throw InputError("--target must be in (0, 1)");
   if (!(options.confidence > 0.5 && options.confidence < 1)) {
