@@ -135,10 +135,16 @@ void OutputAccumulator::add(const TensorView& run) {
   const std::size_t bytes = run.nbytes();
   const std::size_t index = m_.runs++;
 
-  if (hashes_.size() < kMaxDistinct) {
-    hashes_.insert(hash_bytes(run.data, bytes, static_cast<std::uint64_t>(run.dtype)));
-  } else {
-    m_.distinct_capped = true;
+  // Distinct outputs by hash. A run bitwise identical to the first has the first run's hash, which
+  // is already counted: checked by memcmp first, so a deterministic output is never hashed twice.
+  const bool same_as_first = index > 0 && run.dtype == m_.dtype && run.shape == m_.shape &&
+                             std::memcmp(run.data, ref_bytes_.data(), bytes) == 0;
+  if (!same_as_first) {
+    if (hashes_.size() < kMaxDistinct) {
+      hashes_.insert(hash_bytes(run.data, bytes, static_cast<std::uint64_t>(run.dtype)));
+    } else {
+      m_.distinct_capped = true;
+    }
   }
   const bool comparable_to_expected =
       !has_expected_ || (run.dtype == expected_dtype_ && run.shape == expected_shape_);
@@ -181,7 +187,7 @@ void OutputAccumulator::add(const TensorView& run) {
     return;
   }
 
-  if (std::memcmp(run.data, ref_bytes_.data(), bytes) == 0) {
+  if (same_as_first) {
     ++m_.identical_to_first;
     record(has_expected_ ? first_deviation_ : Deviation{});
     if (!mean_.empty()) {
