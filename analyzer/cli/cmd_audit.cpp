@@ -10,6 +10,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "cli/audit_output.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/report_output.h"
@@ -212,32 +213,7 @@ int cmd_audit(const CommandArgs& a) {
   in.confidence = o.confidence;
   in.partial = result.interrupted;
   in.ablation = o.ablation;
-  nlohmann::json report = audit::build_audit_report(in, result.records);
-  if (o.capture) {
-    std::vector<nlohmann::json> lines;
-    for (const auto& r : result.records) lines.push_back(audit::to_json(r));
-    stats::ToleranceOptions t;
-    t.target = o.target;
-    t.confidence = o.confidence;
-    report["assertions"] = analyze_captures(lines, t);
-  }
-  write_file_atomic(out,
-                    report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-
-  // The shared terminal reporter has no setting column, so several settings (an ablation) get the
-  // audit's own table, as does a report the shared reporter cannot read.
-  std::string summary;
-  if (report["settings"].size() <= 1) {
-    try {
-      RenderOptions render;
-      render.color = wants_color(a.out);
-      summary = render_report(report, ReportFormat::kTerminal, render) +
-                audit::render_audit_details(report);
-    } catch (const InputError&) {
-      summary.clear();
-    }
-  }
-  a.out << (summary.empty() ? audit::render_audit_table(report) : summary);
+  const nlohmann::json report = write_audit_report(in, result.records, o.capture, out, a.out);
   a.err << "flakescope audit: report written to " << out
         << (log ? ", run log " + log->path() : std::string()) << "\n";
   if (result.interrupted) {

@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 
 #include "cli/command_line.h"
+#include "cli/audit_output.h"
 #include "cli/commands.h"
 #include "cli/report_output.h"
 #include "flakescope/audit/audit_report.h"
@@ -53,31 +54,7 @@ int cmd_merge(const CommandArgs& a) {
   in.target = config.value("target", in.target);
   in.confidence = config.value("confidence", in.confidence);
   in.ablation = config.value("ablation", false);
-  nlohmann::json report = audit::build_audit_report(in, merged.records);
-  if (config.value("capture", false)) {
-    std::vector<nlohmann::json> lines;
-    for (const auto& r : merged.records) lines.push_back(audit::to_json(r));
-    stats::ToleranceOptions t;
-    t.target = in.target;
-    t.confidence = in.confidence;
-    report["assertions"] = analyze_captures(lines, t);
-  }
-  write_file_atomic(out,
-                    report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-  // The shared terminal reporter has no setting column, so several settings (an ablation) get the
-  // audit's own table, as does a report the shared reporter cannot read.
-  std::string summary;
-  if (report["settings"].size() <= 1) {
-    try {
-      RenderOptions render;
-      render.color = wants_color(a.out);
-      summary = render_report(report, ReportFormat::kTerminal, render) +
-                audit::render_audit_details(report);
-    } catch (const InputError&) {
-      summary.clear();
-    }
-  }
-  a.out << (summary.empty() ? audit::render_audit_table(report) : summary);
+  const nlohmann::json report = write_audit_report(in, merged.records, config.value("capture", false), out, a.out);
   a.err << "flakescope merge: " << merged.records.size() << " runs from " << logs.size()
         << " logs; report written to " << out << "\n";
   return audit::audit_exit_code(report) == 1 ? kExitFinding : kExitOk;

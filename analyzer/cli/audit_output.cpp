@@ -1,0 +1,45 @@
+#include "cli/audit_output.h"
+
+#include "cli/report_output.h"
+#include "flakescope/audit/audit_table.h"
+#include "flakescope/capture_analysis.h"
+#include "flakescope/error.h"
+#include "flakescope/report.h"
+#include "flakescope/reporters.h"
+#include "flakescope/stats/recommend.h"
+
+namespace flakescope::cli {
+
+nlohmann::json write_audit_report(const audit::AuditReportInputs& in,
+                                  const std::vector<audit::RunRecord>& records, bool capture,
+                                  const std::string& out_path, std::ostream& out) {
+  nlohmann::json report = audit::build_audit_report(in, records);
+  if (capture) {
+    std::vector<nlohmann::json> lines;
+    for (const auto& r : records) lines.push_back(audit::to_json(r));
+    stats::ToleranceOptions t;
+    t.target = in.target;
+    t.confidence = in.confidence;
+    report["assertions"] = analyze_captures(lines, t);
+  }
+  write_file_atomic(out_path,
+                    report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+
+  // The shared terminal reporter has no setting column, so several settings (an ablation) get the
+  // audit's own table, as does a report the shared reporter cannot read.
+  std::string summary;
+  if (report["settings"].size() <= 1) {
+    try {
+      RenderOptions render;
+      render.color = wants_color(out);
+      summary = render_report(report, ReportFormat::kTerminal, render) +
+                audit::render_audit_details(report);
+    } catch (const InputError&) {
+      summary.clear();
+    }
+  }
+  out << (summary.empty() ? audit::render_audit_table(report) : summary);
+  return report;
+}
+
+}  // namespace flakescope::cli
