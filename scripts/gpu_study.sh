@@ -8,7 +8,9 @@
 #   4. records what the documented list says on this torch version, and the environment.
 #
 #   scripts/gpu_study.sh [OUTDIR]          (OUTDIR defaults to $OUT, then ./out/gpu)
-#   env: RUNS (default 20), PYTHON (python3), BUILD (build folder), JOBS, SUITE (default cuda),
+#   env: RUNS (default 20), PYTHON (python3), BUILD (build folder), JOBS (compile jobs),
+#        PROBE_JOBS (probes at a time, default 8: each worker's CUDA start-up overlaps the others'),
+#        SUITE (default cuda),
 #        STOP_AFTER=configure (dry run of steps 1-2 on a machine without a GPU),
 #        FLAKESCOPE_CLI=path (skip the build and use that binary: tests step 3 without a GPU)
 # Results: OUTDIR/reports/gpu/<gpu>_driver-<v>_cuda-<v>_torch-<v>.{json,md} plus study.log and
@@ -80,7 +82,11 @@ cmake -G Ninja -S "$root" -B "$build" \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$torch_root;$prefix/usr" \
   -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}" \
   -DFLAKESCOPE_CUDA=ON -DFLAKESCOPE_TESTS=OFF -DFLAKESCOPE_BENCH=OFF \
-  -DBoost_USE_STATIC_LIBS=ON
+  -DBoost_USE_STATIC_LIBS=ON \
+  -DCMAKE_EXE_LINKER_FLAGS=-Wl,--allow-shlib-undefined
+# --allow-shlib-undefined: a pip torch's libtorch_cuda.so needs libcusparseLt, NCCL, nvshmem, ...
+# from the nvidia-* wheels, found at run time through its own $ORIGIN RUNPATH; ld would try to
+# resolve them at link time too and fails where a wheel's layout hides them from it.
 if [[ "${STOP_AFTER:-}" == configure ]]; then
   step "configured (STOP_AFTER=configure)"
   exit 0
@@ -91,6 +97,16 @@ cli="$build/flakescope"
 [[ -x "$cli" ]] || cli="$(find "$build" -type f -name flakescope -perm -u+x | head -n1)"
 fi
 export LD_LIBRARY_PATH="$multiarch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# One libcublas in the process: the raw SGEMM probe links the toolkit's, torch loads its wheel's;
+# both have the same soname and the first loaded wins, so put the wheel's first (torch may need
+# its newer symbols; cublasSgemm is in both).
+site="$("$python" -c 'import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))' \
+  2>/dev/null || true)"
+cublas="$([[ -n "$site" ]] && find "$site/nvidia" -name 'libcublas.so.*' 2>/dev/null | head -n1 || true)"
+if [[ -n "$cublas" ]]; then
+  export LD_LIBRARY_PATH="$(dirname "$cublas"):$LD_LIBRARY_PATH"
+  step "libcublas from $cublas"
+fi
 built=$(date +%s)
 
 # --- 3. the study ---------------------------------------------------------------------------
@@ -113,8 +129,8 @@ report="$out/reports/gpu/$versions.json"
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
 step "probing suite '$suite' on cuda, settings ablation, $runs runs -> $report"
 status=0
-"$cli" probe --suite "$suite" --device cuda --settings ablation --runs "$runs" --out "$report" ||
-  status=$?
+"$cli" probe --suite "$suite" --device cuda --settings ablation --runs "$runs" \
+  --jobs "${PROBE_JOBS:-8}" --timeout "${PROBE_TIMEOUT:-180}" --out "$report" || status=$?
 probed=$(date +%s)
 if [[ -f "$report" ]]; then
   "$cli" report "$report" --format md --out "${report%.json}.md"

@@ -9,8 +9,11 @@
 #include <atomic>
 #include <cstdio>
 #include <csignal>
+#include <exception>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
@@ -43,6 +46,7 @@ struct ProbeCommandOptions {
   bool json = false;
   bool expect_deterministic = false;
   double timeout = 900;
+  std::size_t jobs = 1;
   double target = 1e-4;
   double confidence = 0.95;
   ProbeTargetOptions target_options;
@@ -55,7 +59,8 @@ const char* kProbeHelp =
     "knobs that move them. Examples:\n"
     "  flakescope probe --suite default\n"
     "  flakescope probe ops/sum_large --runs 50 --settings controlled,free:threads --threads 1,2\n"
-    "  flakescope probe model.pt --input-shape 4,3,32,32\n";
+    "  flakescope probe model.pt --input-shape 4,3,32,32\n"
+    "  flakescope probe --suite cuda --device cuda --jobs 8\n";
 
 // Settings grouped by the process environment they need: one worker per group.
 std::vector<std::vector<Setting>> group_by_environment(const std::vector<Setting>& settings) {
@@ -110,8 +115,10 @@ std::string worker_failure(const ProcessResult& r, double timeout) {
 // Runs `settings` of one target in a fresh worker process.
 std::vector<nlohmann::json> run_in_worker(const ProbeTarget& target,
                                           const std::vector<Setting>& settings,
-                                          const ProbeCommandOptions& o) {
-  const std::string result = o.out + ".worker." + std::to_string(getpid()) + ".json";
+                                          const ProbeCommandOptions& o, std::size_t slot) {
+  // One result file per concurrent worker: the parent's pid and the probe's index.
+  const std::string result =
+      o.out + ".worker." + std::to_string(getpid()) + "." + std::to_string(slot) + ".json";
   std::remove(result.c_str());
   ProcessSpec spec;
   spec.argv = {self_executable_path(), "__worker", "--probe", target.name, "--settings",
@@ -172,6 +179,8 @@ int cmd_probe(const CommandArgs& a) {
       "process (a fresh worker per probe: crash isolation, process-level knobs) or none")(
       "timeout", po::value(&o.timeout)->default_value(o.timeout),
       "seconds before a probe's worker is killed")(
+      "jobs,j", po::value(&o.jobs)->default_value(o.jobs),
+      "probes run at a time, each in its own worker (a GPU study: several CUDA inits overlap)")(
       "target", po::value(&o.target)->default_value(o.target),
       "per-run failure rate the recommended tolerances keep to")(
       "confidence", po::value(&o.confidence)->default_value(o.confidence),
@@ -182,6 +191,9 @@ int cmd_probe(const CommandArgs& a) {
   if (o.isolation != "process" && o.isolation != "none")
     throw InputError("unknown --isolation '" + o.isolation + "' (process or none)");
   if (!(o.timeout > 0)) throw InputError("--timeout must be positive");
+  if (o.jobs < 1 || o.jobs > 256) throw InputError("--jobs must be in 1..256");
+  if (o.jobs > 1 && o.isolation != "process")
+    throw InputError("--jobs needs --isolation process (probes in one process share global state)");
   if (!(o.target > 0 && o.target < 1)) throw InputError("--target must be in (0, 1)");
   if (!(o.confidence > 0 && o.confidence < 1)) throw InputError("--confidence must be in (0, 1)");
   if (o.probes.empty() && o.suites.empty()) {
@@ -204,6 +216,7 @@ int cmd_probe(const CommandArgs& a) {
                       {"device", o.target_options.device},
                       {"seed", o.target_options.seed},
                       {"isolation", o.isolation},
+                      {"jobs", o.jobs},
                       {"target", o.target},
                       {"confidence", o.confidence},
                       {"expected", run.expected_path.empty() ? nlohmann::json(nullptr)
@@ -218,16 +231,21 @@ int cmd_probe(const CommandArgs& a) {
   std::signal(SIGTERM, on_interrupt);
   Progress progress(a.err, targets.size(), stderr_is_terminal());
   const auto groups = group_by_environment(settings);
+  // Probes run `jobs` at a time; each result lands in its probe's slot, and the report lists the
+  // finished ones in the order they were named, so it reads the same whatever the interleaving.
+  std::vector<nlohmann::json> slots(targets.size());
+  std::vector<bool> finished(targets.size(), false);
+  std::mutex mu;
+  std::atomic<std::size_t> next{0};
   std::size_t done = 0;
-  for (const auto& target : targets) {
-    if (g_interrupted.load()) break;
-    progress.update(done, target.name);
+  auto run_target = [&](std::size_t index) {
+    const ProbeTarget& target = targets[index];
     nlohmann::json entry = {{"name", target.name},
                             {"description", target.description},
                             {"device", o.target_options.device},
                             {"settings", nlohmann::json::array()}};
     for (const auto& group : groups) {
-      auto results = o.isolation == "process" ? run_in_worker(target, group, o)
+      auto results = o.isolation == "process" ? run_in_worker(target, group, o, index)
                                               : run_in_process(target, group, run);
       for (auto& r : results) entry["settings"].push_back(std::move(r));
     }
@@ -237,10 +255,37 @@ int cmd_probe(const CommandArgs& a) {
         if (std::find(outputs.begin(), outputs.end(), name) == outputs.end()) outputs.push_back(name);
     entry["outputs"] = outputs;
     entry["diagnosis"] = diagnose_probe(entry);
-    report["probes"].push_back(std::move(entry));
+    std::lock_guard<std::mutex> lock(mu);
+    slots[index] = std::move(entry);
+    finished[index] = true;
     ++done;
+    report["probes"] = nlohmann::json::array();
+    for (std::size_t i = 0; i < slots.size(); ++i)
+      if (finished[i]) report["probes"].push_back(slots[i]);
     write_file_atomic(o.out, report.dump(1));  // partial results survive an interruption
-  }
+    progress.update(done, target.name);
+  };
+  std::exception_ptr failure;  // the first error of any thread, rethrown once all have stopped
+  auto worker_loop = [&] {
+    try {
+      for (std::size_t i = next++; i < targets.size() && !g_interrupted.load(); i = next++) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (failure) return;
+          progress.update(done, targets[i].name);
+        }
+        run_target(i);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!failure) failure = std::current_exception();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < std::min(o.jobs, targets.size()); ++t) pool.emplace_back(worker_loop);
+  worker_loop();
+  for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
   progress.finish();
 
   const bool interrupted = g_interrupted.load();
