@@ -11,7 +11,7 @@
 #   env: RUNS (default 20), PYTHON (python3), BUILD (build folder), JOBS (compile jobs),
 #        PROBE_JOBS (probes at a time, default 8: each worker's CUDA start-up overlaps the others'),
 #        SUITE (default cuda),
-#        STOP_AFTER=configure (dry run of steps 1-2 on a machine without a GPU),
+#        STOP_AFTER=configure (dry run of steps 1-2 on a machine without a GPU) or build,
 #        FLAKESCOPE_CLI=path (skip the build and use that binary: tests step 3 without a GPU)
 # Results: OUTDIR/reports/gpu/<gpu>_driver-<v>_cuda-<v>_torch-<v>.{json,md} plus study.log and
 # documented_list.txt. Exit status: that of the probe run (0, or 1 when nondeterminism was found,
@@ -95,6 +95,10 @@ step "building flakescope with $jobs jobs"
 cmake --build "$build" --target flakescope -- -j "$jobs"
 cli="$build/flakescope"
 [[ -x "$cli" ]] || cli="$(find "$build" -type f -name flakescope -perm -u+x | head -n1)"
+if [[ "${STOP_AFTER:-}" == build ]]; then
+  step "built $cli (STOP_AFTER=build)"
+  exit 0
+fi
 fi
 export LD_LIBRARY_PATH="$multiarch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # One libcublas in the process: the raw SGEMM probe links the toolkit's, torch loads its wheel's;

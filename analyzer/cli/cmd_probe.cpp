@@ -112,37 +112,55 @@ std::string worker_failure(const ProcessResult& r, double timeout) {
   return "worker failed";
 }
 
-// Runs `settings` of one target in a fresh worker process.
+// Runs `settings` of one target in a fresh worker process. When the worker dies in a setting (a
+// crash, an abort), that setting is recorded with the cause and the settings after it get a new
+// worker, so one crashing setting does not hide what the others measure. After a timeout or an
+// interruption the rest are marked not run instead: restarting would only repeat the wait.
 std::vector<nlohmann::json> run_in_worker(const ProbeTarget& target,
                                           const std::vector<Setting>& settings,
                                           const ProbeCommandOptions& o, std::size_t slot) {
   // One result file per concurrent worker: the parent's pid and the probe's index.
   const std::string result =
       o.out + ".worker." + std::to_string(getpid()) + "." + std::to_string(slot) + ".json";
-  std::remove(result.c_str());
-  ProcessSpec spec;
-  spec.argv = {self_executable_path(), "__worker", "--probe", target.name, "--settings",
-               join_names(settings), "--result", result};
-  if (target.torchscript) spec.argv.push_back("--torchscript");
-  for (auto& a : to_worker_args(o.target_options)) spec.argv.push_back(a);
-  spec.env = worker_environment(settings.front());
-  spec.timeout_seconds = o.timeout;
-  spec.cancel = &g_interrupted;
-  const ProcessResult r = run_process(spec);
-
   std::vector<nlohmann::json> entries;
-  try {
-    nlohmann::json j = nlohmann::json::parse(read_file(result));
-    for (auto& e : j.at("settings")) entries.push_back(e);
-  } catch (const std::exception&) {
-    // Nothing finished before the worker died: every setting gets the failure below.
-  }
-  std::remove(result.c_str());
-  const std::string why = r.succeeded() ? "the worker wrote no result" : worker_failure(r, o.timeout);
-  for (std::size_t i = entries.size(); i < settings.size(); ++i) {
-    // The setting in progress when the worker died is the one that crashed; later ones never ran.
-    entries.push_back(failed_setting(
-        settings[i], i == entries.size() ? why : "not run: an earlier setting " + why.substr(4)));
+  while (entries.size() < settings.size()) {
+    const std::vector<Setting> rest(settings.begin() + static_cast<std::ptrdiff_t>(entries.size()),
+                                    settings.end());
+    std::remove(result.c_str());
+    ProcessSpec spec;
+    spec.argv = {self_executable_path(), "__worker", "--probe", target.name, "--settings",
+                 join_names(rest), "--result", result};
+    if (target.torchscript) spec.argv.push_back("--torchscript");
+    for (auto& a : to_worker_args(o.target_options)) spec.argv.push_back(a);
+    spec.env = worker_environment(rest.front());
+    spec.timeout_seconds = o.timeout;
+    spec.cancel = &g_interrupted;
+    const ProcessResult r = run_process(spec);
+
+    std::size_t finished = 0;
+    try {
+      nlohmann::json j = nlohmann::json::parse(read_file(result));
+      for (auto& e : j.at("settings")) {
+        if (finished == rest.size()) break;
+        entries.push_back(e);
+        ++finished;
+      }
+    } catch (const std::exception&) {
+      // Nothing finished before the worker died.
+    }
+    std::remove(result.c_str());
+    if (finished == rest.size()) break;
+    const std::string why =
+        r.succeeded() ? "the worker wrote no result" : worker_failure(r, o.timeout);
+    const Setting& died_in = rest[finished];
+    entries.push_back(failed_setting(died_in, why));
+    const bool retry = r.status == ProcessStatus::kSignaled || r.status == ProcessStatus::kExited;
+    if (!retry || g_interrupted.load()) {
+      for (std::size_t i = entries.size(); i < settings.size(); ++i)
+        entries.push_back(failed_setting(
+            settings[i], "not run: the worker ended in setting '" + died_in.name + "' (" +
+                             why.substr(4) + ")"));
+    }
   }
   return entries;
 }

@@ -22,6 +22,14 @@ bool inject_unseeded_for(std::string_view probe_name) {
   return std::string(spec) == "unseeded-generator:" + std::string(probe_name);
 }
 
+// Test hook for worker crash isolation: FLAKESCOPE_TEST_INJECT=abort:PROBE:SETTING aborts the
+// process when that probe starts that setting, as a crashing kernel would.
+void inject_abort_for(std::string_view probe_name, const std::string& setting_name) {
+  const char* spec = std::getenv("FLAKESCOPE_TEST_INJECT");
+  if (spec && std::string(spec) == "abort:" + std::string(probe_name) + ":" + setting_name)
+    std::abort();
+}
+
 // Generator is a shared handle: a copy reseeds the same underlying generator.
 void reseed(at::Generator gen, std::uint64_t seed) {
   std::lock_guard<std::mutex> lock(gen.mutex());
@@ -34,6 +42,7 @@ ProbeContext::ProbeContext(ProbeOptions options, Setting setting, std::string_vi
     : options_(std::move(options)),
       setting_(std::move(setting)),
       inject_unseeded_(inject_unseeded_for(probe_name)) {
+  inject_abort_for(probe_name, setting_.name);
   // A private generator of the device's type: clone() of the default one gives the right
   // implementation (CPU or CUDA) without naming CUDA types, so this builds without CUDA headers.
   explicit_generator_ = at::globalContext().defaultGenerator(options_.device).clone();

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,10 @@ class ProbeCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
-  Cli run(std::vector<std::string> args) const {
+  Cli run(std::vector<std::string> args,
+          std::vector<std::pair<std::string, std::optional<std::string>>> env = {}) const {
     ProcessSpec spec;
+    spec.env = std::move(env);
     spec.argv = {FLAKESCOPE_CLI};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     spec.cwd = dir_.string();
@@ -89,6 +92,38 @@ TEST_F(ProbeCli, ConstantIsBitwiseDeterministicUnderEverySetting) {
   EXPECT_TRUE(p["diagnosis"]["causes"].empty());
   EXPECT_EQ(r["schema"], "flakescope.report/1");
   EXPECT_TRUE(r["libtorch"]["version"].is_string());
+  EXPECT_FALSE(r["partial"].get<bool>());
+}
+
+// A setting that kills its worker is recorded with the signal, and the settings after it still run
+// in a fresh worker (the GPU study hit this: one crashing setting hid eight others).
+TEST_F(ProbeCli, CrashInOneSettingIsIsolatedFromTheOthers) {
+  Cli c = run({"probe", "calibration/constant", "--runs", "3", "--settings",
+               "controlled,free:threads,free", "--out", path("report.json")},
+              {{"FLAKESCOPE_TEST_INJECT", "abort:calibration/constant:free:threads"}});
+  EXPECT_EQ(c.code, 0) << c.err;
+  auto r = load_report(path("report.json"));
+  const auto& p = r["probes"][0];
+  EXPECT_EQ(setting(p, "controlled")["verdict"], "bitwise-deterministic");
+  EXPECT_EQ(setting(p, "free:threads")["verdict"], "error");
+  EXPECT_NE(setting(p, "free:threads")["error"].get<std::string>().find("SIGABRT"),
+            std::string::npos)
+      << setting(p, "free:threads")["error"];
+  EXPECT_EQ(setting(p, "free")["verdict"], "bitwise-deterministic");
+  EXPECT_EQ(setting(p, "free")["runs"], 3);
+}
+
+// --jobs runs probes concurrently; the report still lists them in the order they were named.
+TEST_F(ProbeCli, JobsKeepTheNamedOrder) {
+  auto r = probe_report({"calibration/seeded_noise", "calibration/constant", "ops/softmax", "--runs",
+                         "3", "--settings", "controlled", "--jobs", "3"});
+  ASSERT_EQ(r["probes"].size(), 3u);
+  EXPECT_EQ(r["probes"][0]["name"], "calibration/seeded_noise");
+  EXPECT_EQ(r["probes"][1]["name"], "calibration/constant");
+  EXPECT_EQ(r["probes"][2]["name"], "ops/softmax");
+  for (const auto& p : r["probes"])
+    EXPECT_EQ(setting(p, "controlled")["verdict"], "bitwise-deterministic") << p["name"];
+  EXPECT_EQ(r["config"]["jobs"], 3);
   EXPECT_FALSE(r["partial"].get<bool>());
 }
 
