@@ -76,8 +76,16 @@ torch_prefix="$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)
 # before any system LibTorch.
 torch_root="$(dirname "$(dirname "$torch_prefix")")"
 step "LibTorch from $torch_prefix"
+# One C++ runtime in the process: link the libstdc++.so that torch's own libraries load. A toolchain
+# that links libstdc++ statically by default (the GPU image's /opt/gcc did) puts a second copy in
+# the executable; libtorch then binds some std:: symbols to it and others to the shared one, and
+# the first study crashed in std::regex (torch parsing CUBLAS_WORKSPACE_CONFIG) and lost
+# exceptions thrown in autograd's threads ("isTensorList() INTERNAL ASSERT FAILED").
+stdcxx="$(ldd "$torch_root/lib/libtorch_cpu.so" 2>/dev/null | awk '/libstdc\+\+\.so/ {print $3; exit}')"
+step "libstdc++ of torch: ${stdcxx:-not found}"
 step "configuring $build"
 cmake -G Ninja -S "$root" -B "$build" \
+  ${stdcxx:+-DCMAKE_CXX_STANDARD_LIBRARIES="$stdcxx"} \
   -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$torch_root;$prefix/usr" \
   -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}" \
@@ -95,6 +103,8 @@ step "building flakescope with $jobs jobs"
 cmake --build "$build" --target flakescope -- -j "$jobs"
 cli="$build/flakescope"
 [[ -x "$cli" ]] || cli="$(find "$build" -type f -name flakescope -perm -u+x | head -n1)"
+# A second C++ runtime in the executable shows as std::locale defined in it.
+step "libstdc++ in $cli: $(ldd "$cli" | awk '/libstdc/ {print $3}'); std::locale symbols defined in it: $(nm -D --defined-only "$cli" 2>/dev/null | grep -c '_ZNSt6locale' || true)"
 if [[ "${STOP_AFTER:-}" == build ]]; then
   step "built $cli (STOP_AFTER=build)"
   exit 0
