@@ -141,6 +141,7 @@ report="$out/reports/gpu/$versions.json"
 "$python" -c 'import torch; print(torch.use_deterministic_algorithms.__doc__)' \
   > "$out/documented_list.txt"
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
+"$python" "$root/scripts/gpu_python_check.py" > "$out/python_checks.txt" 2>&1 || true
 step "probing suite '$suite' on cuda, settings ablation, $runs runs -> $report"
 status=0
 "$cli" probe --suite "$suite" --device cuda --settings ablation --runs "$runs" \

@@ -10,6 +10,7 @@
 #include <ATen/ops/adaptive_avg_pool3d.h>
 #include <ATen/ops/adaptive_max_pool2d.h>
 #include <ATen/ops/add.h>
+#include <ATen/ops/arange.h>
 #include <ATen/ops/avg_pool3d.h>
 #include <ATen/ops/bincount.h>
 #include <ATen/ops/bmm.h>
@@ -217,7 +218,7 @@ OpSpec indexed(std::int64_t count, std::int64_t range, std::vector<std::int64_t>
     });
 
 [[maybe_unused]] const bool kMaxPool3dBackward =
-    documented("max_pool3d_backward", "switches", "MaxPool3d (overlapping windows) backward", [] {
+    documented("max_pool3d_backward", "switches (2.15 docs; raises in 2.11)", "MaxPool3d (overlapping windows) backward", [] {
       return backward_of({4, 8, 16, 32, 32}, [](const at::Tensor& x) {
         return at::max_pool3d(x, {3, 3, 3}, {1, 1, 1});
       });
@@ -366,10 +367,13 @@ OpSpec indexed(std::int64_t count, std::int64_t range, std::vector<std::int64_t>
             return Tensors{normal_input(ctx, {256, 64}, 1), index_input(ctx, {64, 64}, 256, 2)};
           },
           [](ProbeContext&, const Tensors& in) {
-            const at::Tensor ids = in[1];
+            // 64 bags of 64 ids as flat ids + offsets: the backward needs real offsets (a 2-D
+            // input with undefined offsets fails there: "Expected a proper Tensor ... 'offsets'").
+            const at::Tensor ids = in[1].reshape({-1});
+            const at::Tensor offsets = at::arange(0, ids.numel(), 64, ids.options());
             return NamedTensors{{"grad_weight", gradient_of(in[0], [&](const at::Tensor& w) {
                                    return std::get<0>(
-                                       at::embedding_bag(w, ids, {}, false, /*mode max=*/2));
+                                       at::embedding_bag(w, ids, offsets, false, /*mode max=*/2));
                                  })}};
           }};
     });
