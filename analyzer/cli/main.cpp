@@ -1,31 +1,27 @@
 // flakescope: run ML code many times under controlled determinism settings and tell the truth
 // about how much its output moves, how often its tests fail, and what tolerance would hold.
-#include <boost/program_options/errors.hpp>
-#include <c10/util/Exception.h>
-
+//
+// This executable is LibTorch-free, so `audit`, `tolerance`, `gate`, `report` and `merge` start in
+// milliseconds (loading LibTorch alone costs ~0.5 s, which an audit of a short test would pay per
+// invocation). `list` and `probe` need LibTorch: they are handed to flakescope-torch with exec.
 #include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/dispatch.h"
 #include "flakescope/error.h"
 #include "flakescope/version.h"
 
 namespace {
 
 using flakescope::cli::CommandArgs;
-
-struct Subcommand {
-  const char* name;
-  int (*run)(const CommandArgs&);
-  const char* summary;
-  bool hidden;
-};
+using flakescope::cli::Subcommand;
 
 const Subcommand kSubcommands[] = {
-    {"list", flakescope::cli::cmd_list, "list probes, knobs, settings and report formats", false},
-    {"probe", flakescope::cli::cmd_probe,
+    {"list", nullptr, "list probes, knobs, settings and report formats", false},
+    {"probe", nullptr,
      "run probes (built-in ops/models or a TorchScript file) under the settings matrix", false},
     {"audit", flakescope::cli::cmd_audit, "run a test command repeatedly and measure its flakiness",
      false},
@@ -34,7 +30,7 @@ const Subcommand kSubcommands[] = {
     {"gate", flakescope::cli::cmd_gate, "compare a report with a baseline (pre-merge gate)", false},
     {"report", flakescope::cli::cmd_report, "render a report as terminal, md, html or junit", false},
     {"merge", flakescope::cli::cmd_merge, "combine audit run logs from several shards", false},
-    {"__worker", flakescope::cli::cmd_worker, "internal: one probe's runs in a fresh process", true},
+    {"__worker", nullptr, "internal: one probe's runs in a fresh process", true},
 };
 
 void print_usage(std::ostream& os) {
@@ -67,26 +63,10 @@ int main(int argc, char** argv) {
   }
   for (const auto& c : kSubcommands) {
     if (cmd != c.name) continue;
+    if (!c.run) return flakescope::cli::exec_engine(all, std::cerr);
     CommandArgs args{std::vector<std::string>(all.begin() + 2, all.end()), std::cout, std::cerr,
                      all};
-    try {
-      return c.run(args);
-    } catch (const flakescope::InputError& e) {
-      std::cerr << "flakescope " << cmd << ": error: " << e.what() << "\n";
-      return flakescope::kExitUsage;
-    } catch (const boost::program_options::error& e) {
-      std::cerr << "flakescope " << cmd << ": error: " << e.what() << " (see flakescope " << cmd
-                << " --help)\n";
-      return flakescope::kExitUsage;
-    } catch (const c10::Error& e) {
-      std::string msg = e.what_without_backtrace();
-      std::cerr << "flakescope " << cmd << ": internal error: " << msg.substr(0, msg.find('\n'))
-                << "\n";
-      return flakescope::kExitInternal;
-    } catch (const std::exception& e) {
-      std::cerr << "flakescope " << cmd << ": internal error: " << e.what() << "\n";
-      return flakescope::kExitInternal;
-    }
+    return flakescope::cli::run_guarded(cmd, [&] { return c.run(args); }, std::cerr);
   }
   std::cerr << "flakescope: error: unknown command '" << cmd
             << "' (commands: list, probe, audit, tolerance, gate, report, merge)\n";

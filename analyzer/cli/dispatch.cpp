@@ -1,0 +1,65 @@
+#include "cli/dispatch.h"
+
+#include <boost/program_options/errors.hpp>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ostream>
+
+#include "flakescope/error.h"
+#include "flakescope/subprocess.h"
+
+namespace flakescope::cli {
+
+namespace {
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+std::string engine_path() {
+  // FLAKESCOPE_ENGINE points elsewhere for installs that keep the engine in a libexec folder.
+  if (const char* env = std::getenv("FLAKESCOPE_ENGINE"); env && *env) return env;
+  const std::string self = self_executable_path();
+  const auto slash = self.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : self.substr(0, slash)) + "/" +
+         kEngineExecutable;
+}
+
+}  // namespace
+
+int run_guarded(const std::string& command, const std::function<int()>& body, std::ostream& err) {
+  try {
+    return body();
+  } catch (const InputError& e) {
+    err << "flakescope " << command << ": error: " << first_line(e.what()) << "\n";
+    return kExitUsage;
+  } catch (const boost::program_options::error& e) {
+    err << "flakescope " << command << ": error: " << e.what() << " (see flakescope " << command
+        << " --help)\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    err << "flakescope " << command << ": internal error: " << first_line(e.what()) << "\n";
+    return kExitInternal;
+  }
+}
+
+int exec_engine(const std::vector<std::string>& argv, std::ostream& err) {
+  const std::string path = engine_path();
+  std::vector<char*> c_argv;
+  for (const auto& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
+  c_argv.push_back(nullptr);
+  err.flush();
+  ::execv(path.c_str(), c_argv.data());
+  const int e = errno;
+  const std::string command = argv.size() > 1 ? argv[1] : "";
+  if (e == ENOENT)
+    err << "flakescope " << command << ": error: this build has no LibTorch engine (" << path
+        << " not found); build the flakescope-torch target (FLAKESCOPE_TORCH=ON)\n";
+  else
+    err << "flakescope " << command << ": error: cannot run " << path << ": " << std::strerror(e)
+        << "\n";
+  return kExitUsage;
+}
+
+}  // namespace flakescope::cli
