@@ -172,9 +172,10 @@ std::vector<nlohmann::json> run_in_process(const ProbeTarget& target,
   ProbeRunOptions r = run;
   if (target.torchscript) r.probe.model_path = target.name;
   const ProbeFactory factory = factory_for(target);
+  ControlledReference reference;
   for (const auto& s : settings) {
     if (g_interrupted.load()) break;
-    entries.push_back(run_probe_setting(target.name, factory, s, r));
+    entries.push_back(run_probe_setting(target.name, factory, s, r, {}, &reference));
   }
   return entries;
 }

@@ -36,8 +36,9 @@ int cmd_worker(const CommandArgs& a) {
   // Process-level knobs are in this process's environment already; in-process ones apply per
   // setting. skip_cuda_only is irrelevant for an explicit list.
   nlohmann::json out = {{"settings", nlohmann::json::array()}};
+  ControlledReference reference;  // shifts of later settings against "controlled" (if it is here)
   for (const Setting& s : parse_settings(settings, false)) {
-    out["settings"].push_back(run_probe_setting(probe, factory, s, run));
+    out["settings"].push_back(run_probe_setting(probe, factory, s, run, {}, &reference));
     write_file_atomic(result, out.dump());
   }
   return kExitOk;

@@ -1,5 +1,6 @@
 #include "flakescope/diagnosis.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -109,6 +110,33 @@ nlohmann::json diagnose_probe(const nlohmann::json& probe) {
         sentences.push_back("Bitwise deterministic under the controlled setting.");
       }
     }
+  }
+  // Repeatable but different: a setting whose first run differs from the controlled setting's
+  // (TF32 on against off). Not a run-to-run flake, but a reference recorded under one setting
+  // fails an exact comparison under the other.
+  nlohmann::json shifts = nlohmann::json::object();
+  std::string shift_text;
+  for (const auto& s : probe.value("settings", nlohmann::json::array())) {
+    double abs_shift = -1, ulp_shift = 0;
+    if (!s.is_object() || !s.contains("metrics") || !s["metrics"].is_object()) continue;
+    for (const auto& [name, m] : s["metrics"].items()) {
+      if (!m.is_object() || !m.contains("shift_from_controlled")) continue;
+      const auto& sh = m["shift_from_controlled"];
+      if (!sh.is_object() || !sh.contains("identical") || sh.value("identical", true)) continue;
+      abs_shift = std::max(abs_shift, number_from_json(sh.value("max_abs", nlohmann::json(0.0))));
+      ulp_shift = std::max(ulp_shift, number_from_json(sh.value("max_ulp", nlohmann::json(0.0))));
+    }
+    if (abs_shift < 0) continue;
+    const std::string name = s.value("setting", "?");
+    shifts[name] = {{"max_abs", abs_shift}, {"max_ulp", ulp_shift}};
+    shift_text += (shift_text.empty() ? "" : ", ") + name + " by " + fmt(abs_shift) + " (" +
+                  fmt(ulp_shift) + " ULP)";
+  }
+  if (!shifts.empty()) {
+    d["shifts"] = shifts;
+    sentences.push_back("Moves the result away from the controlled value: " + shift_text +
+                        " (a reference recorded under one setting fails an exact check under the "
+                        "other).");
   }
   if (cv == "unavailable") sentences.push_back("Not available here: " + controlled->value("error", "") + ".");
   if (cv == "not run") {

@@ -53,9 +53,39 @@ nlohmann::json torch_build_context() {
           {"machine", {{"cuda_device", cuda ? nlohmann::json("cuda:0") : nlohmann::json(nullptr)}}}};
 }
 
+namespace {
+
+HostTensor host_copy(const TensorView& v) {
+  HostTensor h;
+  h.dtype = v.dtype;
+  h.shape = v.shape;
+  const auto* bytes = static_cast<const unsigned char*>(v.data);
+  h.data.assign(bytes, bytes + v.nbytes());
+  return h;
+}
+
+// The first run of this setting against the controlled setting's first run, with the same
+// deviation code as run-to-run metrics (an accumulator fed the reference, then this run).
+nlohmann::json shift_from(const HostTensor& controlled, const TensorView& run) {
+  OutputAccumulator acc("shift");
+  acc.add(TensorView{controlled.dtype, controlled.shape, controlled.data.data()});
+  acc.add(run);
+  const OutputMetrics m = acc.metrics();
+  if (m.shape_changes > 0) return {{"comparable", false}};
+  return {{"max_abs", m.max_abs_dev},
+          {"max_rel", m.max_rel_dev},
+          {"max_ulp", m.max_ulp},
+          {"identical", m.identical_to_first == 2}};
+}
+
+}  // namespace
+
 nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFactory& factory,
                                  const Setting& setting, const ProbeRunOptions& options,
-                                 const std::function<void(int)>& progress) {
+                                 const std::function<void(int)>& progress,
+                                 ControlledReference* reference) {
+  const bool is_controlled = setting.name == "controlled";
+  std::map<std::string, nlohmann::json> shifts;
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   nlohmann::json entry = setting_json(setting);
@@ -111,7 +141,15 @@ nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFacto
           throw InputError("output '" + name + "' appeared in run " + std::to_string(i) +
                            " but not in run 0");
         at::Tensor holder;
-        it->second.add(host_view(t, holder));
+        const TensorView view = host_view(t, holder);
+        it->second.add(view);
+        if (i == 0 && reference) {
+          if (is_controlled) {
+            reference->outputs[name] = host_copy(view);
+          } else if (auto ref = reference->outputs.find(name); ref != reference->outputs.end()) {
+            shifts[name] = shift_from(ref->second, view);
+          }
+        }
       }
       done = i + 1;
       if (progress) progress(i);
@@ -146,6 +184,8 @@ nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFacto
     const OutputMetrics m = accumulators.at(name).metrics();
     deterministic = deterministic && m.bitwise_deterministic() && m.shape_changes == 0;
     entry["metrics"][name] = to_json(m, options.keep_samples);
+    if (auto sh = shifts.find(name); sh != shifts.end())
+      entry["metrics"][name]["shift_from_controlled"] = sh->second;
   }
   entry["runs"] = done;
   if (options.adaptive) entry["adaptive_stop"] = stop_reason;

@@ -3,6 +3,7 @@
 // report's per-setting entry. The worker process calls this once per setting; benchmarks call it
 // directly (--isolation none).
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 
 #include "flakescope/knobs.h"
 #include "flakescope/probe.h"
+#include "flakescope/tensor_file.h"
 
 namespace flakescope {
 
@@ -30,11 +32,22 @@ struct ProbeRunOptions {
 // The probe factory is separate from ProbeInfo so TorchScript files and tests run the same way.
 using ProbeFactory = std::function<std::unique_ptr<Probe>(const ProbeOptions&)>;
 
+// How far a knob moves the result, as against how much it makes runs differ: TF32 on gives
+// repeatable results that are not the TF32-off ones, which run-to-run metrics cannot see. The
+// settings of one worker run in sequence, so the "controlled" setting's first-run outputs are kept
+// here (host copies) and every later setting's first run is measured against them; the entry gets
+// metrics[output]["shift_from_controlled"] = {max_abs, max_rel, max_ulp, identical}.
+struct ControlledReference {
+  std::map<std::string, HostTensor> outputs;  // empty until the controlled setting has run
+};
+
 // Never throws for a probe's failure: errors become verdict "error" (or "unavailable" for
-// UnavailableError) with the message. `progress(run_index)` is called after each run.
+// UnavailableError) with the message. `progress(run_index)` is called after each run. With
+// `reference`, a "controlled" setting fills it and any other setting is measured against it.
 nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFactory& factory,
                                  const Setting& setting, const ProbeRunOptions& options,
-                                 const std::function<void(int)>& progress = {});
+                                 const std::function<void(int)>& progress = {},
+                                 ControlledReference* reference = nullptr);
 
 // {"setting": name, "knobs": {knob: "controlled"|"free"}} for a setting.
 nlohmann::json setting_json(const Setting& setting);

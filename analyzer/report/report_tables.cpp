@@ -15,18 +15,34 @@ Tone verdict_tone(const std::string& v) {
 
 TextTable probe_settings_table(const ProbeView& probe) {
   TextTable t;
+  // "shift": how far this setting's first run lies from the controlled setting's first run (a
+  // knob can move results repeatably, e.g. TF32); shown only when some setting measured it.
+  bool any_shift = false;
+  for (const auto& s : probe.settings) any_shift = any_shift || s.shift_abs >= 0;
   t.header = {"setting", "verdict", "runs", "distinct", "max abs dev", "max ULP"};
   t.align = {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight};
+  if (any_shift) {
+    t.header.push_back("shift vs controlled");
+    t.align.push_back(Align::kRight);
+  }
   for (const auto& s : probe.settings) {
     const bool measured = s.verdict != "error" && s.verdict != "unavailable";
     Tone tone = verdict_tone(s.verdict);
     if (s.verdict == "nondeterministic" && s.finding) tone = Tone::kBad;
-    t.add_row({{s.setting},
-               {s.verdict, tone},
-               {std::to_string(s.runs)},
-               {measured ? std::to_string(s.distinct_outputs) : "-"},
-               {measured ? format_number(s.max_abs_dev) : "-"},
-               {measured ? format_number(s.max_ulp) : "-"}});
+    std::vector<Cell> row = {{s.setting},
+                                        {s.verdict, tone},
+                                        {std::to_string(s.runs)},
+                                        {measured ? std::to_string(s.distinct_outputs) : "-"},
+                                        {measured ? format_number(s.max_abs_dev) : "-"},
+                                        {measured ? format_number(s.max_ulp) : "-"}};
+    if (any_shift) {
+      std::string shift = "-";
+      if (s.setting == "controlled") shift = "(reference)";
+      else if (s.shift_abs >= 0)
+        shift = format_number(s.shift_abs) + " (" + format_number(s.shift_ulp) + " ULP)";
+      row.push_back({shift});
+    }
+    t.add_row(row);
   }
   return t;
 }

@@ -57,6 +57,11 @@ SettingRow make_setting_row(const json& s, bool raises_when_controlled) {
       row.distinct_outputs = std::max(row.distinct_outputs, static_cast<long>(num(m, "distinct_outputs")));
       row.max_abs_dev = std::max(row.max_abs_dev, num(m, "max_abs_dev"));
       row.max_ulp = std::max(row.max_ulp, num(m, "max_ulp"));
+      if (m.contains("shift_from_controlled") && m["shift_from_controlled"].is_object() &&
+          m["shift_from_controlled"].contains("max_abs")) {
+        row.shift_abs = std::max(row.shift_abs, num(m["shift_from_controlled"], "max_abs"));
+        row.shift_ulp = std::max(row.shift_ulp, num(m["shift_from_controlled"], "max_ulp"));
+      }
     }
   }
   const bool controlled = row.setting == "controlled";

@@ -19,6 +19,8 @@ struct SettingRow {
   long distinct_outputs = 0;  // max over the outputs
   double max_abs_dev = 0;     // max over the outputs
   double max_ulp = 0;         // max over the outputs
+  double shift_abs = -1;      // max |first run - controlled's first run| over outputs; -1: not measured
+  double shift_ulp = -1;
   bool finding = false;       // nondeterministic although every knob is controlled, or an error
 };
 

@@ -88,5 +88,25 @@ TEST(Diagnosis, UnavailableEverywhereSaysSo) {
   EXPECT_NE(d["summary"].get<std::string>().find("no CUDA device"), std::string::npos);
 }
 
+// TF32-like: every setting repeats bitwise, but freeing one knob gives a different (repeatable)
+// result. The diagnosis names that shift; identical shifts are not mentioned.
+TEST(Diagnosis, RepeatableShiftFromControlledIsNamed) {
+  nlohmann::json tf32 = entry("free:tf32", "bitwise-deterministic");
+  tf32["metrics"]["out"]["shift_from_controlled"] = {
+      {"max_abs", 3e-4}, {"max_rel", 1e-3}, {"max_ulp", 12}, {"identical", false}};
+  nlohmann::json threads = entry("free:threads", "bitwise-deterministic");
+  threads["metrics"]["out"]["shift_from_controlled"] = {
+      {"max_abs", 0}, {"max_rel", 0}, {"max_ulp", 0}, {"identical", true}};
+  nlohmann::json p = {
+      {"settings", {entry("controlled", "bitwise-deterministic"), tf32, threads}}};
+  auto d = diagnose_probe(p);
+  EXPECT_TRUE(d["causes"].empty());  // nothing varies run to run
+  ASSERT_TRUE(d.contains("shifts"));
+  EXPECT_EQ(d["shifts"].size(), 1u);
+  EXPECT_DOUBLE_EQ(d["shifts"]["free:tf32"]["max_abs"].get<double>(), 3e-4);
+  EXPECT_NE(d["summary"].get<std::string>().find("free:tf32 by 0.0003 (12 ULP)"), std::string::npos)
+      << d["summary"];
+}
+
 }  // namespace
 }  // namespace flakescope

@@ -3,6 +3,7 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <ATen/ops/arange.h>
+#include <ATen/ops/full.h>
 #include <ATen/ops/ones.h>
 #include <ATen/ops/isnan.h>
 #include <ATen/ops/randn.h>
@@ -146,6 +147,35 @@ TEST(RunProbeSetting, CudaWithoutADeviceIsUnavailable) {
   nlohmann::json e = run_probe_setting(info->name, info->make, all_controlled(), o);
   EXPECT_EQ(e["verdict"], "unavailable");
   EXPECT_EQ(e["error"], "no CUDA device");
+}
+
+// A knob that moves the result repeatably (as TF32 does on a GPU): each setting is bitwise
+// deterministic run to run, and the shift against the controlled setting's first run is recorded.
+TEST(RunProbeSetting, ShiftFromControlledIsMeasured) {
+  struct FollowsDeterministicMode : Probe {
+    NamedTensors run(ProbeContext&) override {
+      const double v = at::globalContext().deterministicAlgorithms() ? 1.0 : 1.5;
+      return {{"out", at::full({3}, v, at::TensorOptions().dtype(at::kFloat))}};
+    }
+  };
+  const ProbeFactory make = [](const ProbeOptions&) {
+    return std::make_unique<FollowsDeterministicMode>();
+  };
+  ProbeRunOptions o;
+  o.runs = 3;
+  o.threads = {1};
+  ControlledReference reference;
+  nlohmann::json c = run_probe_setting("test/mode", make, all_controlled(), o, {}, &reference);
+  EXPECT_FALSE(c["metrics"]["out"].contains("shift_from_controlled"));  // it is the reference
+  nlohmann::json f = run_probe_setting("test/mode", make, parse_setting_name("free:deterministic"),
+                                       o, {}, &reference);
+  EXPECT_EQ(f["verdict"], "bitwise-deterministic");
+  const auto& shift = f["metrics"]["out"]["shift_from_controlled"];
+  EXPECT_DOUBLE_EQ(shift["max_abs"].get<double>(), 0.5);
+  EXPECT_FALSE(shift["identical"].get<bool>());
+  nlohmann::json g = run_probe_setting("test/mode", make, parse_setting_name("free:generator"), o,
+                                       {}, &reference);
+  EXPECT_TRUE(g["metrics"]["out"]["shift_from_controlled"]["identical"].get<bool>());
 }
 
 }  // namespace
