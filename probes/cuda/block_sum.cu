@@ -4,18 +4,13 @@
 #include <string>
 
 #include "cuda/block_sum.h"
+#include "cuda/device_memory.cuh"
 
 namespace flakescope::cuda_kernels {
 namespace {
 
 constexpr int kThreads = 256;
 constexpr int kBlocks = 1024;  // many more partials than SMs, so arrival order really varies
-
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) {
-    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
-  }
-}
 
 // Grid-stride partial sums, then a shared-memory tree per block.
 __global__ void block_partials(const float* values, std::size_t n, float* partials,
@@ -47,17 +42,6 @@ __global__ void sum_in_order(const float* partials, int count, float* accumulato
   for (int i = 0; i < count; ++i) sum += partials[i];
   *accumulator = sum;
 }
-
-// Frees device buffers on every path, exceptions included.
-struct DeviceBuffer {
-  float* ptr = nullptr;
-  explicit DeviceBuffer(std::size_t count) {
-    check(cudaMalloc(&ptr, count * sizeof(float)), "cudaMalloc");
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
 
 }  // namespace
 

@@ -5,15 +5,10 @@
 #include <string>
 
 #include "cuda/cublas_sgemm.h"
+#include "cuda/device_memory.cuh"
 
 namespace flakescope::cuda_kernels {
 namespace {
-
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) {
-    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
-  }
-}
 
 void check(cublasStatus_t status, const char* what) {
   if (status != CUBLAS_STATUS_SUCCESS) {
@@ -32,16 +27,6 @@ cublasHandle_t process_handle() {
   }();
   return handle;
 }
-
-struct DeviceBuffer {
-  float* ptr = nullptr;
-  explicit DeviceBuffer(std::size_t count) {
-    check(cudaMalloc(&ptr, count * sizeof(float)), "cudaMalloc");
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-};
 
 }  // namespace
 

@@ -1,20 +1,17 @@
 // A small CNN (two 3x3 convolutions, max pooling, adaptive average pooling, a linear head) on
 // 3x32x32 images: convolution algorithms, and on CUDA the adaptive-pool backward that PyTorch
 // documents as nondeterministic.
-#include <ATen/ops/cross_entropy_loss.h>
-#include <ATen/ops/randint.h>
 #include <torch/nn/modules/activation.h>
-#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
 
-#include "models/model_probe.h"
+#include "models/sequential_classifier.h"
 
 namespace flakescope::probes {
 namespace {
 
-class SmallCnn final : public ModelCase {
+class SmallCnn final : public SequentialClassifier {
  public:
   std::shared_ptr<torch::nn::Module> build() override {
     using torch::nn::Conv2dOptions;
@@ -26,18 +23,6 @@ class SmallCnn final : public ModelCase {
     return net_.ptr();
   }
   std::vector<std::int64_t> sample_shape() const override { return {3, 32, 32}; }
-  NamedTensors forward(const at::Tensor& input) override {
-    return {{"logits", net_->forward(input)}};
-  }
-  at::Tensor loss(const at::Tensor& input, const at::Tensor& targets) override {
-    return at::cross_entropy_loss(net_->forward(input), targets);
-  }
-  at::Tensor make_targets(std::int64_t batch, at::Generator generator) const override {
-    return at::randint(10, {batch}, generator, at::TensorOptions(at::kLong));
-  }
-
- private:
-  torch::nn::Sequential net_{nullptr};
 };
 
 [[maybe_unused]] const bool kRegistered =
