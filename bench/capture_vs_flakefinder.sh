@@ -29,7 +29,9 @@ FLAKEFINDER_VERSION=$(PYTHONPATH="$DEPS" "$PYTHON" -c \
 
 CLI=${FLAKESCOPE_CLI:-}
 if [[ -z "$CLI" ]]; then
-  CLI=$(ls -t "$ROOT"/../build*/analyzer/cli/flakescope "$ROOT"/build*/analyzer/cli/flakescope \
+  # The newest build's binary (build/flakescope; older layouts had it under analyzer/cli).
+  CLI=$(ls -t "$ROOT"/../build*/flakescope "$ROOT"/build*/flakescope \
+        "$ROOT"/../build*/analyzer/cli/flakescope "$ROOT"/build*/analyzer/cli/flakescope \
         2>/dev/null | head -1 || true)
 fi
 
@@ -51,6 +53,7 @@ time_median() {
 }
 
 cp "$TEST" "$WORK/test_small_torch.py"
+echo "command: $0 $N $REPEATS (FLAKESCOPE_CLI=${CLI:-none}) on $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "N=$N repeats=$REPEATS python=$("$PYTHON" --version 2>&1) torch=$("$PYTHON" -c 'import torch; print(torch.__version__)') pytest-flakefinder=$FLAKEFINDER_VERSION cores=$(nproc)"
 
 flakefinder=$(time_median env PYTHONPATH="$DEPS" "$PYTHON" -m pytest -q -p no:cacheprovider \
@@ -76,6 +79,6 @@ fi
 for jobs in 1 2; do
   audit=$(time_median "$CLI" audit --isolation inprocess --capture --runs "$N" --jobs "$jobs" \
     --out "$WORK/audit-$jobs.json" -- "$PYTHON" -m pytest -q -p no:cacheprovider test_small_torch.py)
-  echo "flakescope audit --isolation inprocess --capture --runs $N --jobs $jobs: ${audit}s (exit $(cat "$WORK/last_status"))"
+  echo "flakescope audit --isolation inprocess --capture --runs $N --jobs $jobs: ${audit}s (exit $(cat "$WORK/last_status"), $("$PYTHON" -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['runs'], 'runs,', sum(a['trials'] for a in r.get('assertions', [])), 'assertion trials')" "$WORK/audit-$jobs.json" 2>/dev/null || echo 'no report'))"
   printf 'ratio audit(jobs=%d) / flakefinder: %.3f\n' "$jobs" "$(echo "$audit / $flakefinder" | bc -l)"
 done

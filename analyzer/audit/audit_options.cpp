@@ -7,6 +7,25 @@
 
 namespace flakescope::audit {
 
+std::string_view isolation_name(Isolation isolation) {
+  return isolation == Isolation::kInprocess ? "inprocess" : "process";
+}
+
+Isolation parse_isolation(const std::string& text) {
+  if (text == "process") return Isolation::kProcess;
+  if (text == "inprocess") return Isolation::kInprocess;
+  throw InputError("--isolation must be 'process' or 'inprocess', got '" + text + "'");
+}
+
+bool AuditOptions::in_shard(std::size_t run) const {
+  if (shard_count <= 1) return true;
+  if (isolation == Isolation::kInprocess) {
+    // Run r is in block floor(r * count / runs): `count` contiguous blocks of near-equal size.
+    return run < runs && run * shard_count / runs == shard_index;
+  }
+  return run % shard_count == shard_index;
+}
+
 void AuditOptions::validate() const {
   if (command.empty())
     throw InputError("no command to audit (write it after --: flakescope audit -- CMD ARGS...)");
@@ -24,6 +43,17 @@ void AuditOptions::validate() const {
   if (!(confidence > 0 && confidence < 1)) throw InputError("--confidence must be in (0, 1)");
   if (settings.empty()) throw InputError("no setting to run under");
   if (junit == JunitMode::kPath && junit_path.empty()) throw InputError("--junit PATH is empty");
+  if (isolation == Isolation::kInprocess) {
+    if (detect_junit_dialect(command) != JunitDialect::kPytest)
+      throw InputError(
+          "--isolation inprocess needs a pytest command (pytest, py.test, "
+          "python -m pytest), not '" +
+          command[0] + "'");
+    if (junit == JunitMode::kPath)
+      throw InputError(
+          "--junit PATH is not read with --isolation inprocess (the outcomes come "
+          "from the flakescope pytest plugin); leave --junit out");
+  }
   if (junit == JunitMode::kPath && jobs > 1)
     throw InputError(
         "--junit PATH is one file shared by every run; with --jobs > 1 write {junit} "
@@ -37,6 +67,7 @@ nlohmann::json AuditOptions::to_json() const {
       {"runs", runs_auto ? nlohmann::json("auto") : nlohmann::json(runs)},
       {"max_runs", runs},
       {"jobs", jobs},
+      {"isolation", std::string(isolation_name(isolation))},
       {"timeout_seconds", timeout_seconds},
       {"junit", junit == JunitMode::kAuto   ? "auto"
                 : junit == JunitMode::kNone ? "none"

@@ -139,9 +139,17 @@ nlohmann::json build_audit_report(const AuditReportInputs& in,
     environment[s] = env;
   }
   report["environment"] = environment;
-  report["environment_note"] =
-      "shown for run 0; run i has FLAKESCOPE_SEED = seed + i (PYTHONHASHSEED the same mod 2^32) "
-      "and, with threads free, OMP_NUM_THREADS from the seed; failing_runs[].replay is exact";
+  if (in.config.value("isolation", std::string("process")) == "inprocess")
+    report["environment_note"] =
+        "shown for run 0; isolation inprocess: each pytest process repeats the tests for a block "
+        "of consecutive runs, and the plugin gives repetition i of a block starting at run r "
+        "FLAKESCOPE_SEED = seed + r + i and seeds random/numpy/torch with it; PYTHONHASHSEED and, "
+        "with threads free, OMP_NUM_THREADS are the block's (set once per process); "
+        "failing_runs[].replay gives the repetition's seed to a fresh process";
+  else
+    report["environment_note"] =
+        "shown for run 0; run i has FLAKESCOPE_SEED = seed + i (PYTHONHASHSEED the same mod 2^32) "
+        "and, with threads free, OMP_NUM_THREADS from the seed; failing_runs[].replay is exact";
 
   nlohmann::json process = nlohmann::json::array();
   for (const auto& t : tallies.command) process.push_back(test_entry(t, in));

@@ -10,7 +10,10 @@
 #include <thread>
 
 #include "flakescope/audit/adaptive_runs.h"
+#include "flakescope/audit/inprocess_chunk.h"
 #include "flakescope/audit/junit_xml.h"
+#include "flakescope/audit/progress_watchdog.h"
+#include "flakescope/audit/pytest_outcomes.h"
 #include "flakescope/audit/pytest_plugin.h"
 #include "flakescope/audit/run_environment.h"
 #include "flakescope/audit/test_tally.h"
@@ -23,9 +26,12 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kMaxCaptureLines = 10000;
 
+// One process to start: a single run, or (in-process isolation) a block of `count` consecutive
+// runs one pytest process repeats.
 struct PlannedRun {
   std::size_t setting_index;
   std::size_t run;
+  std::size_t count = 1;
 };
 
 // A scratch root that is removed with everything in it when the audit ends.
@@ -62,14 +68,60 @@ std::string folder_name(const std::string& setting, std::size_t run) {
   return out + "-" + std::to_string(run);
 }
 
-std::vector<nlohmann::json> read_captures(const std::string& path) {
+std::vector<nlohmann::json> read_captures(const std::string& path, std::size_t runs = 1) {
   std::vector<nlohmann::json> out;
   std::ifstream in(path);
-  for (std::string line; std::getline(in, line) && out.size() < kMaxCaptureLines;) {
+  for (std::string line; std::getline(in, line) && out.size() < kMaxCaptureLines * runs;) {
     auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
   }
   return out;
+}
+
+bool has_junit_placeholder(const std::vector<std::string>& argv) {
+  for (const auto& a : argv)
+    if (a.find(kJunitPlaceholder) != std::string::npos) return true;
+  return false;
+}
+
+// The request for one in-process attempt: the plugin repeats every selected test
+// `attempt.count` times and writes its outcome lines, its selection and (with --capture) its
+// assertion lines into the attempt's scratch folder.
+RunRequest inprocess_request(const AuditOptions& options, const Setting& setting,
+                             const InprocessAttempt& attempt, const std::string& scratch_dir) {
+  RunRequest request;
+  request.run = attempt.first_run;
+  request.seed = options.seed + attempt.first_run;
+  request.repeat = attempt.count;
+  request.setting = setting.name;
+  request.scratch_dir = scratch_dir;
+  fs::create_directories(scratch_dir);
+  // JUnit XML is not read (the outcome lines say more, per repetition); a {junit} the user wrote
+  // still gets a path so that the command stays valid.
+  request.process.argv = has_junit_placeholder(options.command)
+                             ? plan_junit(options.command, JunitMode::kAuto, "", scratch_dir).argv
+                             : options.command;
+  EnvChanges& env = request.process.env;
+  env = run_environment(setting, request.seed);
+  env.emplace_back("TMPDIR", scratch_dir);
+  env.emplace_back("FLAKESCOPE_SCRATCH", scratch_dir);
+  env.emplace_back("FLAKESCOPE_REPEAT", std::to_string(attempt.count));
+  env.emplace_back("FLAKESCOPE_OUTCOMES", scratch_dir + "/outcomes.jsonl");
+  env.emplace_back("FLAKESCOPE_COLLECTED", scratch_dir + "/collected.json");
+  if (attempt.tests.empty()) {
+    env.emplace_back("FLAKESCOPE_SELECT", std::nullopt);
+  } else {
+    const std::string select = scratch_dir + "/select.json";
+    std::ofstream(select) << nlohmann::json(attempt.tests).dump();
+    env.emplace_back("FLAKESCOPE_SELECT", select);
+  }
+  if (options.capture) env.emplace_back("FLAKESCOPE_CAPTURE", scratch_dir + "/capture.jsonl");
+  add_pytest_plugin(request.process.argv, env);
+  // --timeout is per run: the caller's ProgressWatchdog applies it to each repetition.
+  request.process.timeout_seconds = 0;
+  request.process.kill_grace_seconds = options.kill_grace_seconds;
+  request.process.output_tail_bytes = options.output_tail_bytes;
+  return request;
 }
 
 }  // namespace
@@ -133,6 +185,48 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
   std::atomic<bool> stop_launching{false};
   auto cancelled = [&] { return (cancel && cancel->load()) || stop_launching.load(); };
 
+  // Appends a finished run to the log and the result (serialised).
+  auto deliver = [&](RunRecord record, std::size_t planned_total) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (log) log->append(record);
+    done.insert({record.setting, record.run});
+    result.records.push_back(std::move(record));
+    ++result.executed;
+    if (hooks.on_run) hooks.on_run(result.records.back(), result.executed, planned_total);
+  };
+
+  // One pytest process per attempt until the block's every (test, repetition) has a result; the
+  // block's records are delivered together (a cancelled block is dropped whole: the resumed
+  // audit runs it again, as it does an interrupted run).
+  auto execute_block = [&](const PlannedRun& planned, std::size_t planned_total) {
+    const Setting& setting = options.settings[planned.setting_index];
+    InprocessChunk chunk(planned.run, planned.count, options.seed, setting.name);
+    while (!chunk.done()) {
+      if (cancelled()) return;
+      const InprocessAttempt attempt = chunk.next();
+      const std::string dir = scratch.path() + "/" + folder_name(setting.name, attempt.first_run) +
+                              "-" + std::to_string(chunk.attempts());
+      RunRequest request = inprocess_request(options, setting, attempt, dir);
+      ProgressWatchdog watchdog(dir + "/outcomes.jsonl", options.timeout_seconds, cancel);
+      request.process.cancel = watchdog.cancel_flag();
+      InprocessOutput output;
+      output.process = executor.execute(request);
+      watchdog.stop();
+      if (output.process.status == ProcessStatus::kCancelled && watchdog.fired() && !cancelled())
+        output.process.status = ProcessStatus::kTimedOut;
+      if (output.process.status == ProcessStatus::kCancelled) {
+        fs::remove_all(dir);
+        return;
+      }
+      output.outcomes = read_pytest_outcomes(dir + "/outcomes.jsonl");
+      output.collected = read_pytest_collected(dir + "/collected.json");
+      if (options.capture) output.captures = read_captures(dir + "/capture.jsonl", attempt.count);
+      fs::remove_all(dir);
+      chunk.finish(output);
+    }
+    for (RunRecord& record : chunk.records()) deliver(std::move(record), planned_total);
+  };
+
   // Runs every planned (setting, run) that is not done yet, `jobs` at a time.
   auto execute_batch = [&](const std::vector<PlannedRun>& batch, std::size_t planned_total) {
     std::atomic<std::size_t> next{0};
@@ -141,6 +235,17 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
         if (cancelled()) return;
         const std::size_t k = next.fetch_add(1);
         if (k >= batch.size()) return;
+        if (options.isolation == Isolation::kInprocess) {
+          try {
+            execute_block(batch[k], planned_total);
+          } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (!failure) failure = std::current_exception();
+            stop_launching = true;
+            return;
+          }
+          continue;
+        }
         const Setting& setting = options.settings[batch[k].setting_index];
         RunRequest request;
         request.run = batch[k].run;
@@ -175,12 +280,7 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
           RunRecord record = record_from_result(request, pr, plan.xml_expected);
           if (options.capture) record.captures = read_captures(capture_path);
           fs::remove_all(request.scratch_dir);
-          std::lock_guard<std::mutex> lock(mutex);
-          if (log) log->append(record);
-          done.insert({record.setting, record.run});
-          result.records.push_back(std::move(record));
-          ++result.executed;
-          if (hooks.on_run) hooks.on_run(result.records.back(), result.executed, planned_total);
+          deliver(std::move(record), planned_total);
         } catch (...) {
           std::lock_guard<std::mutex> lock(mutex);
           if (!failure) failure = std::current_exception();
@@ -197,16 +297,40 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
   };
 
   // Plans the runs below `count` per setting that are not done, run-major so that every setting
-  // sees the same stretch of machine time.
+  // sees the same stretch of machine time. In-process: per setting, the runs to do in `jobs`
+  // blocks of consecutive runs, block-major across settings for the same reason.
   std::size_t planned_total = 0;
   auto plan_up_to = [&](std::size_t count) {
     std::vector<PlannedRun> batch;
-    for (std::size_t run = 0; run < count; ++run) {
-      if (run % options.shard_count != options.shard_index) continue;
-      for (std::size_t s = 0; s < options.settings.size(); ++s)
-        if (!done.count({options.settings[s].name, run})) batch.push_back({s, run});
+    std::size_t runs_planned = 0;
+    if (options.isolation == Isolation::kInprocess) {
+      std::vector<std::vector<std::pair<std::size_t, std::size_t>>> blocks;
+      for (std::size_t s = 0; s < options.settings.size(); ++s) {
+        std::vector<std::size_t> todo;
+        for (std::size_t run = 0; run < count; ++run)
+          if (options.in_shard(run) && !done.count({options.settings[s].name, run}))
+            todo.push_back(run);
+        blocks.push_back(consecutive_blocks(todo, options.jobs));
+        runs_planned += todo.size();
+      }
+      for (std::size_t b = 0;; ++b) {
+        bool any = false;
+        for (std::size_t s = 0; s < blocks.size(); ++s)
+          if (b < blocks[s].size()) {
+            batch.push_back({s, blocks[s][b].first, blocks[s][b].second});
+            any = true;
+          }
+        if (!any) break;
+      }
+    } else {
+      for (std::size_t run = 0; run < count; ++run) {
+        if (!options.in_shard(run)) continue;
+        for (std::size_t s = 0; s < options.settings.size(); ++s)
+          if (!done.count({options.settings[s].name, run})) batch.push_back({s, run});
+      }
+      runs_planned = batch.size();
     }
-    planned_total = result.executed + batch.size();
+    planned_total = result.executed + runs_planned;
     return batch;
   };
 

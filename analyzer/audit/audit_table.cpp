@@ -58,6 +58,12 @@ std::string render_audit_details(const nlohmann::json& report) {
   const nlohmann::json tests = report.value("tests", nlohmann::json::array());
   const bool several_settings = report.value("settings", nlohmann::json::array()).size() > 1;
   std::ostringstream out;
+  // Process isolation is the default and says nothing; in-process repetition changes what a run
+  // is, so the summary says so.
+  const nlohmann::json config = report.value("config", nlohmann::json::object());
+  if (config.is_object() && config.value("isolation", std::string()) == "inprocess")
+    out << "isolation: inprocess (" << cell(config.value("jobs", nlohmann::json(1)))
+        << " pytest process(es) per setting, each repeating the tests for a block of runs)\n";
   bool header = false;
   std::set<std::string> replayed;
   for (const auto& t : tests) {

@@ -91,8 +91,14 @@ void check_resumable(const audit::RunLog& log, const audit::AuditOptions& o) {
   if (log.header.command != o.command)
     throw InputError(log.path + ": the log is of another command; --resume needs the same command");
   const nlohmann::json now = o.to_json();
-  for (const char* key : {"seed", "settings", "shard", "junit"}) {
-    const nlohmann::json was = log.header.config.value(key, nlohmann::json());
+  // Logs written before --isolation existed are process-isolated.
+  nlohmann::json config = log.header.config;
+  if (!config.contains("isolation")) config["isolation"] = "process";
+  std::vector<const char*> keys = {"seed", "settings", "shard", "junit", "isolation"};
+  // In-process shards are blocks of [0, runs): another --runs would move their bounds.
+  if (o.isolation == audit::Isolation::kInprocess && o.shard_count > 1) keys.push_back("max_runs");
+  for (const char* key : keys) {
+    const nlohmann::json was = config.value(key, nlohmann::json());
     if (was != now.value(key, nlohmann::json()))
       throw InputError(log.path + ": the log was written with " + key + " " + was.dump() +
                        ", this audit has " + now.value(key, nlohmann::json()).dump() +
@@ -110,7 +116,8 @@ int cmd_audit(const CommandArgs& a) {
   if (dashdash != a.args.end()) command.assign(dashdash + 1, a.args.end());
 
   audit::AuditOptions o;
-  std::string runs = "20", junit = "auto", log_path, out = "flakescope-audit.json", shard;
+  std::string runs = "20", junit = "auto", log_path, out = "flakescope-audit.json", shard,
+              isolation = "process";
   std::vector<std::string> vary;
   bool resume = false;
   po::options_description desc(
@@ -124,7 +131,14 @@ int cmd_audit(const CommandArgs& a) {
       "runs,n", po::value(&runs)->default_value(runs),
       "runs per setting, or 'auto' (batches until every failure rate is settled)")(
       "max-runs", po::value(&o.runs)->default_value(500), "with --runs auto: the cap")(
-      "jobs,j", po::value(&o.jobs)->default_value(o.jobs), "runs at a time")(
+      "jobs,j", po::value(&o.jobs)->default_value(o.jobs),
+      "runs at a time (with --isolation inprocess: pytest processes at a time, each repeating "
+      "the tests for its share of the runs)")(
+      "isolation", po::value(&isolation)->default_value(isolation),
+      "process (one process per run) or inprocess (pytest only: the flakescope plugin repeats "
+      "each test in the process, FLAKESCOPE_SEED+i per repetition; no interpreter start and "
+      "imports per run; a repetition that crashes or hangs is recorded as such and the tests it "
+      "did not reach run again in a fresh process)")(
       "timeout", po::value(&o.timeout_seconds)->default_value(o.timeout_seconds),
       "seconds per run before its process group gets SIGTERM, then SIGKILL (0: none)")(
       "junit", po::value(&junit)->default_value(junit),
@@ -137,7 +151,9 @@ int cmd_audit(const CommandArgs& a) {
       "run all controlled, each knob freed alone (those of --vary, or the defaults), and all "
       "free; say which knob's control makes the failures disappear")(
       "seed", po::value(&o.seed)->default_value(o.seed), "run i gets FLAKESCOPE_SEED = SEED + i")(
-      "shard", po::value(&shard), "K/N: run only the runs i with i % N == K (merge the logs)")(
+      "shard", po::value(&shard),
+      "K/N: run only the runs i with i % N == K (merge the logs); with --isolation inprocess the "
+      "K-th of N contiguous blocks of runs")(
       "target", po::value(&o.target)->default_value(o.target),
       "spurious failure rate the retry recommendation aims for")(
       "confidence", po::value(&o.confidence)->default_value(o.confidence),
@@ -169,6 +185,7 @@ int cmd_audit(const CommandArgs& a) {
     o.junit = audit::JunitMode::kNone;
   else
     o.junit = audit::JunitMode::kPath, o.junit_path = junit;
+  o.isolation = audit::parse_isolation(isolation);
   if (!shard.empty()) std::tie(o.shard_index, o.shard_count) = audit::parse_shard(shard);
   o.settings = audit::audit_settings(split_commas(vary), o.ablation);
   if (resume && log_path.empty()) throw InputError("--resume needs --log RUNLOG");

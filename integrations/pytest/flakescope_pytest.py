@@ -8,6 +8,8 @@ FLAKESCOPE_CAPTURE=<path>   append one JSON line per call of torch.testing.asser
 FLAKESCOPE_SEED=<u64>       seed random, numpy and torch before each test (repetition i: seed + i)
 FLAKESCOPE_REPEAT=<N>       run each selected test N times in this process (or --flakescope-repeat N)
 FLAKESCOPE_OUTCOMES=<path>  append one JSON line per test repetition with its outcome
+FLAKESCOPE_COLLECTED=<path> write the selected node ids once collection is done, before any test runs
+FLAKESCOPE_SELECT=<path>    run only the node ids listed in this JSON array (after -k, --deselect)
 
 The wrapped functions return exactly what the originals return and raise exactly what they raise:
 the original is always called with the caller's arguments, and recording never raises (an internal
@@ -28,6 +30,8 @@ _ENV_CAPTURE = "FLAKESCOPE_CAPTURE"
 _ENV_SEED = "FLAKESCOPE_SEED"
 _ENV_REPEAT = "FLAKESCOPE_REPEAT"
 _ENV_OUTCOMES = "FLAKESCOPE_OUTCOMES"
+_ENV_COLLECTED = "FLAKESCOPE_COLLECTED"
+_ENV_SELECT = "FLAKESCOPE_SELECT"
 
 # torch.testing.assert_close defaults per dtype name (torch/testing/_comparison.py, 1.13 to 2.x);
 # dtypes not listed (integers, bool) compare exactly.
@@ -72,12 +76,27 @@ def pytest_configure(config):
         seed = _parse_int(_ENV_SEED, os.environ[_ENV_SEED])
     capture = os.environ.get(_ENV_CAPTURE) or None
     outcomes = os.environ.get(_ENV_OUTCOMES) or None
-    if capture is None and outcomes is None and repeat is None:
+    collected = os.environ.get(_ENV_COLLECTED) or None
+    select = os.environ.get(_ENV_SELECT) or None
+    if capture is None and outcomes is None and repeat is None and collected is None and select is None:
         return  # inert: nothing asked for, so change nothing
     if repeat is not None and repeat < 1:
         raise pytest.UsageError("flakescope: the repeat count must be >= 1, got %d" % repeat)
     plugin = FlakescopePlugin(config, capture, outcomes, seed, repeat or 1)
+    plugin.collected_path = collected
+    plugin.select = _read_select(select) if select else None
     config.pluginmanager.register(plugin, "flakescope_plugin")
+
+
+def _read_select(path):
+    try:
+        with open(path) as f:
+            ids = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise pytest.UsageError("flakescope: %s=%s cannot be read: %s" % (_ENV_SELECT, path, exc))
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise pytest.UsageError("flakescope: %s=%s is not a JSON array of node ids" % (_ENV_SELECT, path))
+    return set(ids)
 
 
 def _parse_int(name, text):
@@ -108,6 +127,8 @@ class FlakescopePlugin:
         self.seed = seed
         self.repeat = repeat
         self.patcher = _Patcher(capture_path) if capture_path else None
+        self.collected_path = None  # FLAKESCOPE_COLLECTED
+        self.select = None  # FLAKESCOPE_SELECT: the node ids to keep, or None for all
         # numpy and torch are seeded and wrapped once the tests have imported them (at collection,
         # for module-level imports): importing torch here would cost every audited run of a
         # torch-free test a second or more. Checked again before each test.
@@ -119,7 +140,24 @@ class FlakescopePlugin:
             self.patcher.unpatch()
 
     @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session, config, items):
+        # `flakescope audit --isolation inprocess` re-runs only the tests a crashed process did not
+        # reach; the rest of the selection (-k, --deselect, markers) is the user's and stays.
+        if self.select is None:
+            return
+        kept = [item for item in items if item.nodeid in self.select]
+        dropped = [item for item in items if item.nodeid not in self.select]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+
+    @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session):
+        if self.collected_path:
+            # Written before the first test runs, so that when the process dies the audit knows
+            # which (test, repetition) pairs it never reached: the outcome lines alone cannot say
+            # whether a test after the last one recorded existed.
+            _write_atomically(self.collected_path, {"collected": [item.nodeid for item in session.items]})
         # Names a test module or conftest imported directly (`from torch.testing import
         # assert_close`) before the libraries were patched still point at the originals.
         if self.patcher:
@@ -133,12 +171,16 @@ class FlakescopePlugin:
         ihook = item.ihook
         if self.patcher and self.patcher.patch_libraries():  # libraries imported since then
             self.patcher.patch_module_globals(str(item.session.config.rootpath))
+        env_seed = os.environ.get(_ENV_SEED)
         for i in range(self.repeat):
             last = i == self.repeat - 1
             seed = None if self.seed is None else self.seed + i
             _state.test, _state.seed, _state.repeat = item.nodeid, seed, i
             if seed is not None:
                 _seed_everything(seed)
+                # A test that reads FLAKESCOPE_SEED itself sees its repetition's seed, as it would
+                # in the separate process `flakescope audit --isolation process` gives that seed.
+                os.environ[_ENV_SEED] = str(seed)
             ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
             start = time.perf_counter()
             # Between repetitions tear down only the function-level fixtures (as a parametrized
@@ -166,6 +208,10 @@ class FlakescopePlugin:
                     item.session._setupstate.teardown_exact(nextitem)
                 break
         _state.test, _state.seed, _state.repeat = None, None, 0
+        if env_seed is None:
+            os.environ.pop(_ENV_SEED, None)
+        else:
+            os.environ[_ENV_SEED] = env_seed
         return True
 
 
@@ -208,6 +254,13 @@ def _first_line(report):
         crash = getattr(longrepr, "reprcrash", None)
         text = crash.message if crash is not None else str(longrepr or "")
     return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _write_atomically(path, obj):
+    temporary = path + ".tmp"
+    with open(temporary, "w") as f:
+        json.dump(obj, f)
+    os.replace(temporary, path)
 
 
 def _append_line(path, obj):

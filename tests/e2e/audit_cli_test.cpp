@@ -292,6 +292,129 @@ TEST_F(AuditCli, PytestAblationNamesTheThreadsKnob) {
   EXPECT_NE(c.out.find("threads"), std::string::npos);
 }
 
+std::vector<std::string> pytest_fixture_command() {
+  return {"--", "/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", kPytestFixture};
+}
+
+TEST_F(AuditCli, PytestInprocessCountsEqualProcessIsolations) {
+  // Seeds 1..20 in two pytest processes (runs 0..9 and 10..19, FLAKESCOPE_SEED 1 and 11, the
+  // plugin adding i per repetition): test_seed_flaky fails at seeds 10 and 20, as in 20 processes.
+  auto audit = [&](const std::string& isolation, std::vector<std::string> extra) {
+    std::vector<std::string> a = {"audit", "--isolation", isolation, "--runs", "20", "--jobs", "2"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    const auto cmd = pytest_fixture_command();
+    a.insert(a.end(), cmd.begin(), cmd.end());
+    return run(a);
+  };
+  const Cli in = audit("inprocess", {"--log", "in.log", "--out", "in.json"});
+  EXPECT_EQ(in.code, 1) << in.err;
+  const Cli pr = audit("process", {"--out", "pr.json"});
+  EXPECT_EQ(pr.code, 1) << pr.err;
+  const auto r = report("in.json");
+  EXPECT_EQ(r["config"]["isolation"], "inprocess");
+  EXPECT_EQ(report("pr.json")["config"]["isolation"], "process");
+  EXPECT_EQ(r["runs"], 20);
+  const auto& seed = test_named(r, "::test_seed_flaky");
+  EXPECT_EQ(seed["outcomes"]["fail"], 2);
+  EXPECT_EQ(seed["outcomes"]["pass"], 18);
+  ASSERT_EQ(seed["failing_runs"].size(), 2u);
+  EXPECT_EQ(seed["failing_runs"][0]["seed"], 10);
+  EXPECT_EQ(seed["failing_runs"][1]["seed"], 20);
+  const std::string replay = seed["failing_runs"][0]["replay"];
+  EXPECT_NE(replay.find("FLAKESCOPE_SEED=10 "), std::string::npos) << replay;
+  EXPECT_EQ(test_named(r, "::test_stable")["outcomes"]["pass"], 20);
+  EXPECT_EQ(test_named(r, "::test_skipped")["outcomes"]["skip"], 20);
+  EXPECT_EQ(test_named(r, "::test_known_bug")["outcomes"]["xfail"], 20);
+  // The same testcase names, counts, seeds and timelines as one process per run.
+  EXPECT_EQ(counts_of(r), counts_of(report("pr.json")));
+  EXPECT_EQ(r["process"][0]["outcomes"], report("pr.json")["process"][0]["outcomes"]);
+  EXPECT_NE(in.out.find("isolation: inprocess"), std::string::npos) << in.out;
+  EXPECT_NE(in.out.find("FLAKESCOPE_SEED=10"), std::string::npos) << in.out;
+
+  // A log cut after 7 runs resumes to the same report; shards merge to it.
+  std::ifstream whole(path("in.log"));
+  std::ofstream cut(path("cut.log"));
+  std::string line;
+  for (int i = 0; i < 8 && std::getline(whole, line); ++i) cut << line << "\n";
+  cut.close();
+  const Cli resumed = audit("inprocess", {"--log", "cut.log", "--resume", "--out", "resumed.json"});
+  EXPECT_EQ(resumed.code, 1) << resumed.err;
+  EXPECT_EQ(counts_of(report("resumed.json")), counts_of(r));
+  const Cli mixed = audit("process", {"--log", "cut.log", "--resume", "--out", "mixed.json"});
+  EXPECT_EQ(mixed.code, 2);
+  EXPECT_NE(mixed.err.find("isolation"), std::string::npos) << mixed.err;
+  for (const char* shard : {"0/2", "1/2"})
+    audit("inprocess", {"--shard", shard, "--log", std::string("s") + shard[0] + ".log", "--out",
+                        std::string("s") + shard[0] + ".json"});
+  const Cli m = run({"merge", "s0.log", "s1.log", "--out", "merged.json"});
+  EXPECT_EQ(m.code, 1) << m.err;
+  EXPECT_EQ(counts_of(report("merged.json")), counts_of(r));
+}
+
+TEST_F(AuditCli, PytestInprocessRecordsCrashesAndHangsWhereTheyHappen) {
+  // A test that aborts the interpreter (seed % 7 == 3) and one that hangs (seed % 11 == 5): the
+  // repetition where it happened is a crash/timeout, the tests the dead process did not reach run
+  // in a fresh one, and the command's counts are those of one process per run.
+  std::ofstream(path("test_dies.py")) << R"(import os, time
+
+def _seed():
+    return int(os.environ["FLAKESCOPE_SEED"])
+
+def test_before():
+    pass
+
+def test_aborts():
+    if _seed() % 7 == 3:
+        os.abort()
+
+def test_hangs():
+    if _seed() % 11 == 5:
+        time.sleep(60)
+
+def test_after():
+    assert _seed() % 10 != 0
+)";
+  auto audit = [&](const std::string& isolation, const std::string& out) {
+    return run({"audit", "--isolation", isolation, "--runs", "24", "--jobs", "2", "--timeout", "3",
+                "--out", out, "--", "/usr/bin/python3", "-m", "pytest", "-q", "-p",
+                "no:cacheprovider", "test_dies.py"});
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(audit("inprocess", "in.json").code, 1);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(wall, 30.0);  // a hang costs its timeout, not one per repetition left
+  EXPECT_EQ(audit("process", "pr.json").code, 1);
+  const auto in = report("in.json"), pr = report("pr.json");
+  // Seeds 1..24: aborts at 3, 10, 17, 24; hangs at 5 and 16; fails at 20 (10 aborted first).
+  EXPECT_EQ(in["process"][0]["outcomes"], pr["process"][0]["outcomes"]);
+  EXPECT_EQ(in["process"][0]["timeline"], pr["process"][0]["timeline"]);
+  EXPECT_EQ(in["process"][0]["outcomes"]["crash"], 4);
+  EXPECT_EQ(in["process"][0]["outcomes"]["timeout"], 2);
+  const auto& aborts = test_named(in, "::test_aborts");
+  EXPECT_EQ(aborts["outcomes"]["crash"], 4);
+  EXPECT_EQ(aborts["outcomes"]["pass"], 20);
+  EXPECT_EQ(aborts["failing_runs"][0]["seed"], 3);
+  const auto& hangs = test_named(in, "::test_hangs");
+  EXPECT_EQ(hangs["outcomes"]["timeout"], 2);
+  EXPECT_EQ(hangs["runs"], 20);  // not reached where test_aborts killed the run
+  const auto& after = test_named(in, "::test_after");
+  EXPECT_EQ(after["runs"], 18);
+  EXPECT_EQ(after["outcomes"]["fail"], 1);
+  EXPECT_EQ(after["failing_runs"][0]["seed"], 20);
+  EXPECT_EQ(test_named(in, "::test_before")["outcomes"]["pass"], 24);
+}
+
+TEST_F(AuditCli, InprocessNeedsPytest) {
+  const Cli c = run({"audit", "--isolation", "inprocess", "--runs", "3", "--", kGtestFixture});
+  EXPECT_EQ(c.code, 2);
+  EXPECT_EQ(std::count(c.err.begin(), c.err.end(), '\n'), 1) << c.err;
+  EXPECT_NE(c.err.find("needs a pytest command"), std::string::npos) << c.err;
+  const Cli bad = run({"audit", "--isolation", "threads", "--", "/bin/true"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+  EXPECT_FALSE(fs::exists(path("flakescope-audit.json")));
+}
+
 TEST_F(AuditCli, ArgumentsStayLiteral) {
   const Cli c = run({"audit", "--runs", "1", "--junit", "none", "--log", "l.jsonl", "--out",
                      "r.json", "--", "/usr/bin/printf", "%s|", "a;rm -rf x", "$(touch y)"});

@@ -2,6 +2,7 @@
 // The options of one audit, parsed once at the edge (cmd_audit) and validated here.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,16 @@
 
 namespace flakescope::audit {
 
+// How the runs of a pytest command are isolated from each other. `kProcess`: one process per run.
+// `kInprocess`: each of `jobs` pytest processes repeats every selected test for a consecutive
+// block of runs (the flakescope pytest plugin's FLAKESCOPE_REPEAT), which saves the interpreter
+// start and the imports per run; see include/flakescope/audit/inprocess_chunk.h.
+enum class Isolation { kProcess, kInprocess };
+
+std::string_view isolation_name(Isolation isolation);
+// "process" or "inprocess"; throws InputError otherwise.
+Isolation parse_isolation(const std::string& text);
+
 struct AuditOptions {
   std::vector<std::string> command;  // argv of the test command, executed without a shell
 
@@ -18,7 +29,8 @@ struct AuditOptions {
   bool runs_auto = false;          // adaptive: batches until the rates are known well enough
   std::size_t auto_min_runs = 30;  // stats::PassFailOptions defaults
   std::size_t auto_batch = 10;
-  std::size_t jobs = 1;
+  std::size_t jobs = 1;  // processes at a time (with kInprocess: also the processes per setting)
+  Isolation isolation = Isolation::kProcess;
   double timeout_seconds = 600;
   double kill_grace_seconds = 2;
   std::size_t output_tail_bytes = 4096;
@@ -32,7 +44,9 @@ struct AuditOptions {
   bool ablation = false;
 
   std::uint64_t seed = 1;  // run i gets FLAKESCOPE_SEED = seed + i, the same in every setting
-  std::size_t shard_index = 0, shard_count = 1;  // this process runs the i with i % count == index
+  // This process runs the i with i % count == index; with kInprocess the index-th of `count`
+  // contiguous blocks of [0, runs), so that each pytest process repeats consecutive seeds.
+  std::size_t shard_index = 0, shard_count = 1;
 
   double target = 1e-4;  // spurious failure rate the retry recommendation aims for
   double confidence = 0.95;
@@ -40,8 +54,11 @@ struct AuditOptions {
   bool capture = false;      // set FLAKESCOPE_CAPTURE and keep the assertion lines
   std::string scratch_root;  // per-run folders go here; empty: a fresh folder under $TMPDIR
 
-  // Throws InputError for an empty command, zero runs or jobs, a bad shard, target or confidence.
+  // Throws InputError for an empty command, zero runs or jobs, a bad shard, target or confidence,
+  // and for kInprocess with a command that is not pytest or with --junit PATH.
   void validate() const;
+  // Whether run `run` (of [0, runs)) belongs to this shard.
+  bool in_shard(std::size_t run) const;
   // What the run log header and the report record as "config" (enough to resume and to replay).
   nlohmann::json to_json() const;
 };

@@ -2,6 +2,8 @@
 // The scheduler: runs the command K at a time, each run in its own scratch folder with its seed and
 // setting in the environment, turns every finished run into a RunRecord (process outcome, JUnit
 // testcases), appends it to the run log at once, and stops launching when cancelled.
+// With --isolation inprocess a process is a block of consecutive runs that one pytest process
+// repeats (include/flakescope/audit/inprocess_chunk.h); its records are appended when it ends.
 #include <atomic>
 #include <functional>
 #include <vector>

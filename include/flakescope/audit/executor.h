@@ -10,8 +10,9 @@ namespace flakescope::audit {
 
 struct RunRequest {
   ProcessSpec process;      // argv, environment changes, timeout, cancel flag, output tail
-  std::size_t run = 0;      // index of the run within its setting
+  std::size_t run = 0;      // index of the run within its setting (in-process: of repetition 0)
   std::uint64_t seed = 0;   // FLAKESCOPE_SEED (also in process.env unless the generator is free)
+  std::size_t repeat = 1;   // runs this process makes: > 1 only with --isolation inprocess
   std::string setting;      // setting name
   std::string scratch_dir;  // the run's own folder (exists; removed after the run)
   std::string junit_path;   // where the run is expected to write JUnit XML, or empty
