@@ -8,7 +8,7 @@ FLAKESCOPE_BUILD_TARGETS="--target flakescope" scripts/setup.sh
 out=${FLAKESCOPE_DEMO_OUT:-reports/demo}
 mkdir -p "$out"
 set +e
-./build/flakescope probe --suite default --runs 20 --out "$out/report.json"
+./build/flakescope probe --suite default --runs 20 --jobs "$(nproc)" --out "$out/report.json"
 rc=$?
 set -e
 ./build/flakescope report "$out/report.json" --format md --out "$out/report.md"

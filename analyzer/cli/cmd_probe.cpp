@@ -62,8 +62,12 @@ const char* kProbeHelp =
     "  flakescope probe model.pt --input-shape 4,3,32,32\n"
     "  flakescope probe --suite cuda --device cuda --jobs 8\n";
 
-// Settings grouped by the process environment they need: one worker per group.
-std::vector<std::vector<Setting>> group_by_environment(const std::vector<Setting>& settings) {
+// Settings grouped by the process environment they need: one worker per group. On the CPU the
+// only process-level knob (CUBLAS_WORKSPACE_CONFIG) has no effect, so every setting shares one
+// worker: a worker start (loading LibTorch) costs more than most probes' runs.
+std::vector<std::vector<Setting>> group_by_environment(const std::vector<Setting>& settings,
+                                                       bool cpu) {
+  if (cpu) return {settings};
   std::map<std::string, std::vector<Setting>> groups;
   std::vector<std::string> order;
   for (const auto& s : settings) {
@@ -249,7 +253,7 @@ int cmd_probe(const CommandArgs& a) {
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
   Progress progress(a.err, targets.size(), stderr_is_terminal());
-  const auto groups = group_by_environment(settings);
+  const auto groups = group_by_environment(settings, cpu);
   // Probes run `jobs` at a time; each result lands in its probe's slot, and the report lists the
   // finished ones in the order they were named, so it reads the same whatever the interleaving.
   std::vector<nlohmann::json> slots(targets.size());
