@@ -187,7 +187,13 @@ class FlakescopePlugin:
             # test would): the item's parent is what the next "item" shares with this one.
             reports = runtestprotocol(item, log=True, nextitem=nextitem if last else item.parent)
             duration = time.perf_counter() - start
-            ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+            if last:
+                # Once per item, as pytest does: the terminal reporter measures the whole current
+                # line on every logfinish of an item it has already counted, which made N
+                # repetitions of the last test cost O(N^2) (0.4 s at N = 1000).
+                ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+            else:
+                _wrap_progress_line(self.config)
             if self.outcomes_path:
                 outcome, message = _outcome_of(reports)
                 _append_line(
@@ -215,6 +221,20 @@ class FlakescopePlugin:
         return True
 
 
+def _wrap_progress_line(config):
+    """Breaks the line of progress letters at the screen's edge, which pytest does in the
+    logfinish that repetitions before the last skip."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    writer = getattr(reporter, "_tw", None)
+    if writer is None or reporter.verbosity > 0:
+        return
+    try:
+        if writer.width_of_current_line + len(" [100%]") + 1 >= writer.fullwidth:
+            writer.line()
+    except Exception:
+        pass  # cosmetics only
+
+
 def _seed_everything(seed):
     random.seed(seed)
     numpy = sys.modules.get("numpy")
@@ -222,7 +242,23 @@ def _seed_everything(seed):
         numpy.random.seed(seed % 2**32)  # numpy accepts only 32-bit seeds
     torch = sys.modules.get("torch")
     if torch is not None and hasattr(torch, "manual_seed"):
-        torch.manual_seed(seed % 2**64)  # seeds the CPU and every CUDA generator
+        if _has_accelerator(torch):
+            torch.manual_seed(seed % 2**64)  # seeds the CPU and every CUDA generator
+        else:
+            # The same seeding of the only generator there is. torch.manual_seed would also queue
+            # a CUDA seeding that records the caller's stack (traceback.format_stack): 0.4 ms per
+            # repetition inside pytest, a third of a small test's cost.
+            torch.random.default_generator.manual_seed(seed % 2**64)
+
+
+def _has_accelerator(torch):
+    try:
+        if torch.cuda.is_available():
+            return True
+        mps = getattr(getattr(torch, "backends", None), "mps", None)
+        return bool(mps is not None and mps.is_available())
+    except Exception:
+        return True  # when in doubt, torch.manual_seed: it seeds everything
 
 
 def _outcome_of(reports):

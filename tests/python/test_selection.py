@@ -62,3 +62,13 @@ def test_an_unreadable_selection_is_a_usage_error(target_runner, tmp_path):
     assert process.returncode == 4  # pytest's usage error
     assert log == []
     assert "FLAKESCOPE_SELECT" in process.stderr
+
+
+def test_progress_letters_wrap_at_the_screen_edge(target_runner, tmp_path):
+    # Repetitions before the last skip pytest_runtest_logfinish (its progress code re-measured the
+    # whole line on each call: quadratic in the repeat count), so the plugin wraps the line itself.
+    process, log = run(target_runner, tmp_path, {"FLAKESCOPE_REPEAT": "300"})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert len(log) == 4 * 300
+    assert "1200 passed" in process.stdout
+    assert max(len(line) for line in process.stdout.splitlines()) <= 80
