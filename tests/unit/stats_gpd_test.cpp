@@ -88,6 +88,15 @@ TEST(AndersonDarling, AcceptsTheTrueModelAndRejectsAWrongOne) {
             anderson_darling_critical_value(bad.shape));
 }
 
+// The stored table is exactly what its seeded simulation produces (on this platform's libm; the
+// tolerance allows for another's last-bit differences in log1p/exp).
+TEST(AndersonDarling, StoredTableEqualsTheSimulation) {
+  const auto simulated = simulate_anderson_darling_critical_values();
+  for (std::size_t i = 0; i < simulated.size(); ++i)
+    EXPECT_NEAR(anderson_darling_critical_value(kAndersonDarlingShapes[i]), simulated[i], 1e-9)
+        << "shape " << kAndersonDarlingShapes[i];
+}
+
 TEST(GpdQuantileBound, LiesAboveTheEstimateAndShrinksWithData) {
   const double ratio = 1000;
   double previous_width = INFINITY;

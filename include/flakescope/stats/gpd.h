@@ -8,6 +8,7 @@
 // The shape is restricted to [kMinShape, kMaxShape] = [-1, 1]: below -1 the likelihood is
 // unbounded, above 1 the mean is infinite, which no floating-point deviation we model has.
 #include <cstdint>
+#include <array>
 #include <vector>
 
 namespace flakescope::stats {
@@ -38,10 +39,17 @@ GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape = kMinShape
 // Anderson-Darling A^2 of the excesses against the fitted GPD.
 double anderson_darling_statistic(const std::vector<double>& excesses, double shape, double scale);
 
-// The upper 5% point of A^2 when both parameters are estimated, for a fitted shape. Measured once
-// per process by a seeded Monte Carlo simulation (400 samples of 50 excesses on a grid of shapes)
-// and interpolated; the dependence on the sample size is weak (Choulakian and Stephens 2001).
+// The upper 5% point of A^2 when both parameters are estimated, for a fitted shape: a table from
+// a seeded Monte Carlo simulation (400 samples of 50 excesses on a grid of shapes), interpolated;
+// the dependence on the sample size is weak (Choulakian and Stephens 2001).
 double anderson_darling_critical_value(double shape);
+
+// The shapes of that table and the simulation that produced its values. The table is stored as
+// constants because running the simulation took ~0.12 s at every process start (2,800 GPD fits),
+// which every `tolerance` and `audit --capture` paid; a unit test reruns it and compares.
+inline constexpr std::array<double, 7> kAndersonDarlingShapes = {-0.75, -0.5, -0.25, 0.0,
+                                                                 0.25,  0.5,  0.75};
+std::array<double, 7> simulate_anderson_darling_critical_values();
 
 // One-sided upper confidence bound on the excess quantile z with P(X > z) = 1 / ratio (ratio > 1),
 // by profile likelihood: the largest z whose profile log-likelihood (maximized over the shape in
