@@ -149,6 +149,8 @@ std::string render_html(const ReportView& view, const json& report) {
       probe_section(p, raw, o);
     }
   } else if (view.kind == "audit") {
+    if (view.isolation == "inprocess")
+      o << "<p>Isolation: in-process (pytest repetitions inside one interpreter per job)</p>";
     o << html_table(audit_tests_table(view.tests));
     o << "<h2>Outcome timelines</h2><div class=\"plots\">";
     for (const auto& t : view.tests)

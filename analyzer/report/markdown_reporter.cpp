@@ -39,7 +39,12 @@ std::string render_markdown(const ReportView& view) {
   if (!view.created.empty()) out << " · " << view.created;
   out << "\n\n";
   if (view.kind == "probe") render_probes(view, out);
-  if (view.kind == "audit") out << render_markdown_table(audit_tests_table(view.tests));
+  if (view.kind == "audit") {
+    // In-process repetition changes what a run is (one interpreter, reseeded), so say so.
+    if (view.isolation == "inprocess")
+      out << "Isolation: in-process (pytest repetitions inside one interpreter per job)\n\n";
+    out << render_markdown_table(audit_tests_table(view.tests));
+  }
   if (view.kind == "gate") {
     if (!view.gate_baseline.empty()) out << "Baseline: `" << view.gate_baseline << "`\n\n";
     const TextTable table = gate_checks_table(view.checks, /*include_passes=*/false);

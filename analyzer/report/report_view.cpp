@@ -173,6 +173,7 @@ ReportView make_view(const json& report) {
   view.created = str(report, "created");
   view.partial = report.value("partial", false);
   view.libtorch = str(report.value("libtorch", json::object()), "version");
+  view.isolation = str(report.value("config", json::object()), "isolation");
   const json machine = report.value("machine", json::object());
   view.machine = str(machine, "cpu");
   if (!str(machine, "arch").empty()) view.machine += " (" + str(machine, "arch") + ")";

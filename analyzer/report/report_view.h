@@ -67,6 +67,7 @@ struct ReportView {
   std::vector<GateCheckView> checks; // kind gate, regressions first
   std::string gate_verdict;          // kind gate: pass / fail
   std::string gate_baseline;         // kind gate: where the baseline came from
+  std::string isolation;             // kind audit: "process" or "inprocess" (config.isolation)
   int findings = 0;                  // probes/tests/checks with Severity::kFinding
   int warnings = 0;
 };

@@ -20,6 +20,7 @@
 
 #include "flakescope/report.h"
 #include "flakescope/subprocess.h"
+#include "cli_runner.h"
 
 extern char** environ;
 
@@ -33,34 +34,12 @@ const std::string kGtestFixture =
 const std::string kPytestFixture =
     std::string(FLAKESCOPE_TEST_FIXTURES) + "/pytest/test_audit_fixture.py";
 
-struct Cli {
-  int code;
-  std::string out, err;
-};
+using Cli = e2e::CliResult;
 
-class AuditCli : public ::testing::Test {
+class AuditCli : public e2e::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("flakescope-audit-e2e-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   Cli run(std::vector<std::string> args) const {
-    ProcessSpec spec;
-    spec.argv = {FLAKESCOPE_CLI};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.cwd = dir_.string();
-    spec.timeout_seconds = 120;
-    spec.output_tail_bytes = 1 << 20;
-    const ProcessResult r = run_process(spec);
-    EXPECT_EQ(r.status, ProcessStatus::kExited) << r.error << r.stderr_tail;
-    return {r.exit_code, r.stdout_tail, r.stderr_tail};
+    return e2e::run_cli(std::move(args), dir_.string(), {}, 120);
   }
 
   nlohmann::json report(const std::string& name) const {
@@ -73,8 +52,6 @@ class AuditCli : public ::testing::Test {
     for (std::string line; std::getline(in, line);) ++n;
     return n;
   }
-
-  fs::path dir_;
 };
 
 const nlohmann::json& test_named(const nlohmann::json& report, const std::string& suffix,

@@ -12,6 +12,7 @@
 
 #include "flakescope/report.h"
 #include "flakescope/subprocess.h"
+#include "cli_runner.h"
 
 namespace flakescope {
 namespace {
@@ -19,23 +20,12 @@ namespace {
 const std::string kData = std::string(FLAKESCOPE_TEST_DATA) + "/reports/";
 const std::string kPolicy = std::string(FLAKESCOPE_SOURCE_DIR) + "/reports/policy/default.json";
 
-struct Cli {
-  int code;
-  std::string out, err;
-};
+using Cli = e2e::CliResult;
 
-Cli run_cli(std::vector<std::string> args,
-            std::vector<std::pair<std::string, std::optional<std::string>>> env = {}) {
-  ProcessSpec spec;
-  spec.argv = {FLAKESCOPE_CLI};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.env = std::move(env);
-  spec.env.emplace_back("GITHUB_STEP_SUMMARY", std::nullopt);
-  spec.timeout_seconds = 300;
-  spec.output_tail_bytes = 1 << 20;
-  const ProcessResult r = run_process(spec);
-  EXPECT_EQ(r.status, ProcessStatus::kExited) << r.error << r.stderr_tail;
-  return {r.exit_code, r.stdout_tail, r.stderr_tail};
+// The gate appends Markdown to $GITHUB_STEP_SUMMARY when set: keep CI's own summary out of it.
+Cli run_cli(std::vector<std::string> args, e2e::EnvChanges env = {}) {
+  env.emplace_back("GITHUB_STEP_SUMMARY", std::nullopt);
+  return e2e::run_cli(std::move(args), "", std::move(env), 300);
 }
 
 std::string temp_dir() {

@@ -14,41 +14,19 @@
 
 #include "flakescope/report.h"
 #include "flakescope/subprocess.h"
+#include "cli_runner.h"
 
 namespace flakescope {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Cli {
-  int code;
-  std::string out, err;
-};
+using Cli = e2e::CliResult;
 
-class ProbeCli : public ::testing::Test {
+class ProbeCli : public e2e::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("flakescope-probe-e2e-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  Cli run(std::vector<std::string> args,
-          std::vector<std::pair<std::string, std::optional<std::string>>> env = {}) const {
-    ProcessSpec spec;
-    spec.env = std::move(env);
-    spec.argv = {FLAKESCOPE_CLI};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.cwd = dir_.string();
-    spec.timeout_seconds = 300;
-    spec.output_tail_bytes = 1 << 20;
-    ProcessResult r = run_process(spec);
-    EXPECT_EQ(r.status, ProcessStatus::kExited) << r.error << r.stderr_tail;
-    return {r.exit_code, r.stdout_tail, r.stderr_tail};
+  Cli run(std::vector<std::string> args, e2e::EnvChanges env = {}) const {
+    return e2e::run_cli(std::move(args), dir_.string(), std::move(env), 300);
   }
 
   nlohmann::json probe_report(std::vector<std::string> args) {
@@ -66,8 +44,6 @@ class ProbeCli : public ::testing::Test {
     static nlohmann::json none;
     return none;
   }
-
-  fs::path dir_;
 };
 
 // Exactly one line on stderr, naming the problem.

@@ -12,24 +12,16 @@
 #include <vector>
 
 #include "flakescope/subprocess.h"
+#include "cli_runner.h"
 
 namespace flakescope {
 namespace {
 
-struct Cli {
-  int code;
-  std::string out, err;
-};
+using Cli = e2e::CliResult;
 
 Cli run_tolerance(std::vector<std::string> args) {
-  ProcessSpec spec;
-  spec.argv = {FLAKESCOPE_CLI, "tolerance"};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.timeout_seconds = 120;
-  spec.output_tail_bytes = 1 << 20;
-  const ProcessResult r = run_process(spec);
-  EXPECT_EQ(r.status, ProcessStatus::kExited) << r.error << r.stderr_tail;
-  return {r.exit_code, r.stdout_tail, r.stderr_tail};
+  args.insert(args.begin(), "tolerance");
+  return e2e::run_cli(std::move(args), "", {}, 120);
 }
 
 class ToleranceCli : public ::testing::Test {

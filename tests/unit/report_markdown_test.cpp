@@ -115,5 +115,14 @@ TEST(MarkdownReport, AuditTableHasOneRowPerTest) {
   EXPECT_EQ(ts[0].rows[0][2], "1/2");
 }
 
+TEST(MarkdownReport, InprocessAuditSaysSo) {
+  json r = audit_report({audit_test("t::a", "stable-pass", {"pass", "pass"})});
+  EXPECT_EQ(render_report(r, ReportFormat::kMarkdown).find("Isolation: in-process"),
+            std::string::npos);
+  r["config"] = {{"isolation", "inprocess"}, {"jobs", 2}};
+  EXPECT_NE(render_report(r, ReportFormat::kMarkdown).find("Isolation: in-process"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace flakescope
