@@ -1,5 +1,7 @@
 #include "engine/scoped_setting.h"
 
+#include "engine/fp32_precision.h"
+
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/version.h>
@@ -16,8 +18,7 @@ GlobalTorchState GlobalTorchState::capture() {
   s.deterministic_warn_only = ctx.deterministicAlgorithmsWarnOnly();
   s.cudnn_deterministic = ctx.deterministicCuDNN();
   s.cudnn_benchmark = ctx.benchmarkCuDNN();
-  s.tf32_cublas = ctx.allowTF32CuBLAS();
-  s.tf32_cudnn = ctx.allowTF32CuDNN();
+  get_cuda_tf32(&s.tf32_cublas, &s.tf32_cudnn);
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
   s.fill_uninitialized = ctx.deterministicFillUninitializedMemory();
 #endif
@@ -30,9 +31,7 @@ void GlobalTorchState::apply() const {
   ctx.setDeterministicAlgorithms(deterministic, deterministic_warn_only);
   ctx.setDeterministicCuDNN(cudnn_deterministic);
   ctx.setBenchmarkCuDNN(cudnn_benchmark);
-  // The TF32 setters are still declared in 2.11; 2.9+ routes them to the fp32-precision API.
-  ctx.setAllowTF32CuBLAS(tf32_cublas);
-  ctx.setAllowTF32CuDNN(tf32_cudnn);
+  set_cuda_tf32(tf32_cublas, tf32_cudnn);
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
   ctx.setDeterministicFillUninitializedMemory(fill_uninitialized);
 #endif

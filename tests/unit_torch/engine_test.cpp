@@ -1,6 +1,7 @@
 // The LibTorch edge: settings applied to and restored from LibTorch's global state, tensors reduced
 // to host views, and one probe run in process.
 #include <ATen/Context.h>
+#include <torch/version.h>
 #include <ATen/Parallel.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/full.h>
@@ -12,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/fp32_precision.h"
 #include "engine/probe_runner.h"
 #include "engine/scoped_setting.h"
 #include "engine/tensor_view.h"
@@ -147,6 +149,29 @@ TEST(RunProbeSetting, CudaWithoutADeviceIsUnavailable) {
   nlohmann::json e = run_probe_setting(info->name, info->make, all_controlled(), o);
   EXPECT_EQ(e["verdict"], "unavailable");
   EXPECT_EQ(e["error"], "no CUDA device");
+}
+
+// The TF32 knob goes through the fp32-precision API wherever this LibTorch has it (2.9 on) and
+// through the legacy setters before; get_cuda_tf32 reads back through the same API.
+TEST(Fp32Precision, TheApiMatchesTheLibTorchVersion) {
+  const GlobalTorchState saved = GlobalTorchState::capture();
+  const std::string api = set_cuda_tf32(true, false);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 9)
+  EXPECT_EQ(api, "fp32-precision");
+#else
+  EXPECT_EQ(api, "legacy");
+#endif
+  bool matmul = false, conv = true;
+  get_cuda_tf32(&matmul, &conv);
+  EXPECT_TRUE(matmul);
+  EXPECT_FALSE(conv);
+  set_cuda_tf32(false, true);
+  get_cuda_tf32(&matmul, &conv);
+  EXPECT_FALSE(matmul);
+  EXPECT_TRUE(conv);
+  // Capture after the new setters must not touch the legacy getters (2.15 throws there).
+  EXPECT_NO_THROW(GlobalTorchState::capture());
+  saved.apply();
 }
 
 // A knob that moves the result repeatably (as TF32 does on a GPU): each setting is bitwise
