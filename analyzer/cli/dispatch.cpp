@@ -15,8 +15,6 @@ namespace flakescope::cli {
 
 namespace {
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
-
 std::string engine_path() {
   // FLAKESCOPE_ENGINE points elsewhere for installs that keep the engine in a libexec folder.
   if (const char* env = std::getenv("FLAKESCOPE_ENGINE"); env && *env) return env;

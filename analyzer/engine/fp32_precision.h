@@ -37,7 +37,8 @@ bool set_float32_precision(C&, const S&, const S&, const S&, ...) {
 // ("mix of the legacy and new APIs"). 1 = TF32, 0 = anything else, -1 = no such API here.
 template <typename S, typename C>
 auto is_tf32(const C& ctx, const S& backend, const S& op, int)
-    -> decltype(ctx.float32Precision(str2backend(backend), str2op(op)) == str2precision(backend),
+    -> decltype(ctx.float32Precision(str2backend(backend), str2op(op)) ==
+                    str2precision(S("tf32")),
                 int()) {
   return ctx.float32Precision(str2backend(backend), str2op(op)) == str2precision(S("tf32")) ? 1 : 0;
 }

@@ -18,12 +18,6 @@
 namespace flakescope {
 namespace {
 
-// c10::Error messages carry a C++ backtrace after the first line; users need the first line.
-std::string first_line(const std::string& msg) {
-  auto nl = msg.find('\n');
-  return nl == std::string::npos ? msg : msg.substr(0, nl);
-}
-
 std::string c10_message(const c10::Error& e) { return first_line(e.what_without_backtrace()); }
 
 // The expected tensor for output `name` (position `index` of `count`): by name, by position for

@@ -14,14 +14,6 @@
 namespace flakescope {
 namespace {
 
-// c10::Error::what() carries a C++ backtrace over many lines; the first line says what happened.
-std::string first_line(const char* what) {
-  std::string s(what);
-  const std::size_t nl = s.find('\n');
-  if (nl != std::string::npos) s.resize(nl);
-  return s;
-}
-
 HostTensor to_host(const at::Tensor& t, std::string name, const std::string& path) {
   const auto where = [&] {
     return path + ": " + (name.empty() ? "the tensor" : "tensor '" + name + "'");

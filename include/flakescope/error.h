@@ -5,6 +5,7 @@
 // so a bad flag deep inside a subcommand still ends as one line on stderr and exit 2.
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace flakescope {
 
@@ -28,5 +29,11 @@ class UnavailableError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// The first line of an error message: c10::Error and friends append a C++ backtrace after it, and
+// a user gets one line.
+inline std::string first_line(std::string_view message) {
+  return std::string(message.substr(0, message.find('\n')));
+}
 
 }  // namespace flakescope
