@@ -69,7 +69,7 @@ def test_inert_without_environment(target_runner, tmp_path):
 
 
 def test_recording_errors_are_recorded_and_never_raised(tmp_path, monkeypatch):
-    import flakescope_pytest as plugin
+    import flakescope_capture as plugin
 
     calls = []
 
@@ -91,7 +91,7 @@ def test_recording_errors_are_recorded_and_never_raised(tmp_path, monkeypatch):
 
 
 def test_unwritable_capture_file_does_not_fail_the_call(tmp_path):
-    import flakescope_pytest as plugin
+    import flakescope_capture as plugin
 
     wrapper = plugin._make_wrapper(lambda a, b: False, plugin._APIS["numpy.allclose"],
                                    str(tmp_path / "missing-dir" / "capture.jsonl"))
