@@ -3,13 +3,16 @@
 #include <cstdlib>
 
 #include "flakescope/audit/junit_plan.h"
+#include "flakescope/install_layout.h"
 
 namespace flakescope::audit {
 
 std::string pytest_plugin_dir() {
   const char* dir = std::getenv("FLAKESCOPE_PYTHONPATH");
   if (dir && *dir) return dir;
-  return std::string(FLAKESCOPE_SOURCE_DIR) + "/integrations/pytest";
+  // Next to the binary (install or build tree); "" leaves the plugin to an installed package
+  // (pip install flakescope-pytest registers the same module name, so `-p` finds it).
+  return find_data_dir("pytest", "flakescope_pytest.py");
 }
 
 bool add_pytest_plugin(std::vector<std::string>& argv, EnvChanges& env) {
@@ -21,9 +24,10 @@ bool add_pytest_plugin(std::vector<std::string>& argv, EnvChanges& env) {
       break;
     }
   argv.insert(argv.begin() + static_cast<std::ptrdiff_t>(insert_at), {"-p", "flakescope_pytest"});
+  const std::string dir = pytest_plugin_dir();
+  if (dir.empty()) return true;
   const char* old = std::getenv("PYTHONPATH");
-  env.emplace_back("PYTHONPATH",
-                   pytest_plugin_dir() + (old && *old ? ":" + std::string(old) : std::string()));
+  env.emplace_back("PYTHONPATH", dir + (old && *old ? ":" + std::string(old) : std::string()));
   return true;
 }
 

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/report_output.h"
+#include "cli/step_summary.h"
 #include "flakescope/audit/audit_options.h"
 #include "flakescope/audit/audit_report.h"
 #include "flakescope/audit/audit_runner.h"
@@ -231,6 +232,7 @@ int cmd_audit(const CommandArgs& a) {
   in.partial = result.interrupted;
   in.ablation = o.ablation;
   const nlohmann::json report = write_audit_report(in, result.records, o.capture, out, a.out);
+  append_step_summary("audit", render_report(report, ReportFormat::kMarkdown), a.err);
   a.err << "flakescope audit: report written to " << out
         << (log ? ", run log " + log->path() : std::string()) << "\n";
   if (result.interrupted) {

@@ -10,6 +10,7 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/report_output.h"
+#include "cli/step_summary.h"
 #include "flakescope/error.h"
 #include "flakescope/gate.h"
 #include "flakescope/report.h"
@@ -43,6 +44,7 @@ std::string run_suite(const GateOptions& o, std::ostream& err) {
   spec.argv = {self_executable_path(), "probe", "--suite", o.run_suite, "--out", path};
   spec.argv.insert(spec.argv.end(), o.probe_args.begin(), o.probe_args.end());
   spec.timeout_seconds = o.suite_timeout;
+  spec.env.emplace_back("GITHUB_STEP_SUMMARY", std::nullopt);  // the gate's summary, not the suite's
   err << "flakescope gate: running the '" << o.run_suite << "' suite\n";
   const ProcessResult r = run_process(spec);
   // probe exits 1 for findings, which is data for the gate, not a failure to run.
@@ -116,7 +118,7 @@ int cmd_gate(const CommandArgs& a) {
   RenderOptions ro;
   ro.color = *format == ReportFormat::kTerminal && wants_color(a.out);
   a.out << render_report(gate, *format, ro);
-  append_step_summary(render_report(gate, ReportFormat::kMarkdown));
+  append_step_summary("gate", render_report(gate, ReportFormat::kMarkdown), a.err);
 
   if (o.update_baseline) {
     if (result.passed || o.force_update) {

@@ -7,6 +7,7 @@
 #include "cli/audit_output.h"
 #include "cli/commands.h"
 #include "cli/report_output.h"
+#include "cli/step_summary.h"
 #include "flakescope/audit/audit_report.h"
 #include "flakescope/audit/audit_table.h"
 #include "flakescope/audit/run_log.h"
@@ -55,6 +56,7 @@ int cmd_merge(const CommandArgs& a) {
   in.confidence = config.value("confidence", in.confidence);
   in.ablation = config.value("ablation", false);
   const nlohmann::json report = write_audit_report(in, merged.records, config.value("capture", false), out, a.out);
+  append_step_summary("merge", render_report(report, ReportFormat::kMarkdown), a.err);
   a.err << "flakescope merge: " << merged.records.size() << " runs from " << logs.size()
         << " logs; report written to " << out << "\n";
   return audit::audit_exit_code(report) == 1 ? kExitFinding : kExitOk;

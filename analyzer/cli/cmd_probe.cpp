@@ -20,6 +20,7 @@
 #include "cli/probe_options.h"
 #include "cli/probe_resolution.h"
 #include "cli/progress.h"
+#include "cli/step_summary.h"
 #include "engine/scoped_setting.h"
 #include "flakescope/diagnosis.h"
 #include "flakescope/error.h"
@@ -337,6 +338,7 @@ int cmd_probe(const CommandArgs& a) {
                        {"raise_when_controlled", raising},
                        {"with_errors", errors}};
   write_file_atomic(o.out, report.dump(1));
+  append_step_summary("probe", render_report(report, ReportFormat::kMarkdown), a.err);
 
   if (o.json) {
     a.out << report.dump(2) << "\n";

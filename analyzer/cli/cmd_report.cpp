@@ -5,6 +5,7 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/report_output.h"
+#include "cli/step_summary.h"
 #include "flakescope/error.h"
 #include "flakescope/report.h"
 #include "flakescope/reporters.h"
@@ -18,7 +19,8 @@ int cmd_report(const CommandArgs& a) {
   po::options_description desc(
       "usage: flakescope report REPORT.json --format md|html|junit|terminal|json [--out FILE]\n\n"
       "Renders a probe, audit or gate report. Markdown is also appended to $GITHUB_STEP_SUMMARY\n"
-      "when that variable is set (GitHub Actions step summary)");
+      "when that variable is set (GitHub Actions step summary), unless an earlier command of the\n"
+      "step appended the same report");
   desc.add_options()("help,h", "show this help")(
       "format,f", po::value(&format_name)->default_value("terminal"),
       "terminal, md, html (self-contained, with plots), junit (XML for CI) or json")(
@@ -35,8 +37,7 @@ int cmd_report(const CommandArgs& a) {
   const std::string text = render_report(report, *format, options);
   if (out_path.empty()) a.out << text;
   else write_file_atomic(out_path, text);
-  if (*format == ReportFormat::kMarkdown && append_step_summary(text))
-    a.err << "flakescope report: appended to $GITHUB_STEP_SUMMARY\n";
+  if (*format == ReportFormat::kMarkdown) append_step_summary("report", text, a.err);
   return kExitOk;
 }
 

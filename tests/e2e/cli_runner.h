@@ -29,7 +29,9 @@ inline CliResult run_cli(std::vector<std::string> args, const std::string& cwd =
   spec.argv = {FLAKESCOPE_CLI};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.cwd = cwd;
-  spec.env = std::move(env);
+  // The CI's own step summary stays out of the tests' commands unless a test sets one.
+  spec.env.emplace_back("GITHUB_STEP_SUMMARY", std::nullopt);
+  spec.env.insert(spec.env.end(), env.begin(), env.end());
   spec.timeout_seconds = timeout_seconds;
   spec.output_tail_bytes = 1 << 20;
   const ProcessResult r = run_process(spec);

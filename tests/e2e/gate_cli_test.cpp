@@ -102,7 +102,8 @@ TEST(GateCli, MarkdownIsAppendedToTheStepSummary) {
   const ProcessResult p = run_process(spec);
   ASSERT_TRUE(p.succeeded()) << p.stderr_tail;
   const std::string text = read_file(summary);
-  EXPECT_EQ(text.rfind("earlier step\n## flakescope audit", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("earlier step\n<!-- flakescope summary ", 0), 0u) << text;
+  EXPECT_NE(text.find("-->\n## flakescope audit"), std::string::npos) << text;
   EXPECT_NE(text.find("tests/test_model.py::test_loss"), std::string::npos);
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 // `audit --capture` on a pytest command loads flakescope's pytest plugin (integrations/pytest):
 // `-p flakescope_pytest` goes right after the `pytest` / `-m pytest` token and the plugin folder is
-// prepended to PYTHONPATH. The folder is $FLAKESCOPE_PYTHONPATH when set, else the source tree's.
+// prepended to PYTHONPATH. The folder is $FLAKESCOPE_PYTHONPATH when set, else share/flakescope/pytest
+// next to the binary (install or build tree: flakescope/install_layout.h); when neither has it,
+// PYTHONPATH is left alone and the plugin must be installed (pip install integrations/pytest).
 #include <string>
 #include <vector>
 
