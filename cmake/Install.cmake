@@ -43,13 +43,13 @@ if(FLAKESCOPE_TORCH)
     INSTALL_RPATH_USE_LINK_PATH ON)
   install(TARGETS flakescope-torch RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   install(TARGETS flakescope_capture EXPORT flakescopeTargets
-          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
   install(EXPORT flakescopeTargets NAMESPACE flakescope::
           DESTINATION ${FLAKESCOPE_INSTALL_CMAKEDIR})
   set(FLAKESCOPE_CONFIG_TORCH_CPU_ONLY ${FLAKESCOPE_TORCH_CPU_ONLY})
   configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/flakescopeConfig.cmake.in
-    ${PROJECT_BINARY_DIR}/flakescopeConfig.cmake INSTALL_DESTINATION ${FLAKESCOPE_INSTALL_CMAKEDIR})
+    ${PROJECT_BINARY_DIR}/flakescopeConfig.cmake INSTALL_DESTINATION ${FLAKESCOPE_INSTALL_CMAKEDIR}
+    PATH_VARS CMAKE_INSTALL_BINDIR)
   write_basic_package_version_file(${PROJECT_BINARY_DIR}/flakescopeConfigVersion.cmake
     COMPATIBILITY SameMinorVersion)
   install(FILES ${PROJECT_BINARY_DIR}/flakescopeConfig.cmake
