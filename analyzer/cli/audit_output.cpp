@@ -12,7 +12,8 @@ namespace flakescope::cli {
 
 nlohmann::json write_audit_report(const audit::AuditReportInputs& in,
                                   const std::vector<audit::RunRecord>& records, bool capture,
-                                  const std::string& out_path, std::ostream& out) {
+                                  const std::string& out_path, std::ostream& out,
+                                  const std::function<void(nlohmann::json&)>& amend) {
   nlohmann::json report = audit::build_audit_report(in, records);
   if (capture) {
     std::vector<nlohmann::json> lines;
@@ -22,6 +23,7 @@ nlohmann::json write_audit_report(const audit::AuditReportInputs& in,
     t.confidence = in.confidence;
     report["assertions"] = analyze_captures(lines, t);
   }
+  if (amend) amend(report);  // sections of one caller, e.g. merge's per-environment rates
   write_file_atomic(out_path,
                     report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 

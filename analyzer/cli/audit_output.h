@@ -1,6 +1,7 @@
 #pragma once
 // Shared by `audit` and `merge`: an audit report built from run records (with the assertion
 // analysis when captures were recorded), written atomically, and its terminal summary printed.
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@ namespace flakescope::cli {
 
 nlohmann::json write_audit_report(const audit::AuditReportInputs& in,
                                   const std::vector<audit::RunRecord>& records, bool capture,
-                                  const std::string& out_path, std::ostream& out);
+                                  const std::string& out_path, std::ostream& out,
+                                  const std::function<void(nlohmann::json&)>& amend = {});
 
 }  // namespace flakescope::cli

@@ -10,6 +10,7 @@
 #include "cli/step_summary.h"
 #include "flakescope/audit/audit_report.h"
 #include "flakescope/audit/audit_table.h"
+#include "flakescope/audit/environment_matrix.h"
 #include "flakescope/audit/run_log.h"
 #include "flakescope/capture_analysis.h"
 #include "flakescope/error.h"
@@ -37,7 +38,12 @@ int cmd_merge(const CommandArgs& a) {
 
   std::vector<audit::RunLog> parts;
   for (const auto& path : logs) parts.push_back(audit::read_run_log(path));
-  const audit::RunLog merged = audit::merge_run_logs(parts);
+  // Shards of a test matrix (different config.platform) are merged per environment.
+  const audit::MatrixMerge matrix = audit::merge_by_environment(parts);
+  const audit::RunLog& merged = matrix.merged;
+  if (!merged_log.empty() && !matrix.environments.empty())
+    throw InputError("--log: the logs are of " + std::to_string(matrix.environments.size()) +
+                     " environments; a merged run log holds one (merge each environment's)");
   if (!merged_log.empty()) {
     auto writer = audit::RunLogWriter::create(merged_log, merged.header);
     for (const auto& r : merged.records) writer.append(r);
@@ -55,7 +61,15 @@ int cmd_merge(const CommandArgs& a) {
   in.target = config.value("target", in.target);
   in.confidence = config.value("confidence", in.confidence);
   in.ablation = config.value("ablation", false);
-  const nlohmann::json report = write_audit_report(in, merged.records, config.value("capture", false), out, a.out);
+  nlohmann::json matrix_section;
+  const auto add_matrix = [&](nlohmann::json& report) {
+    if (matrix.environments.empty()) return;
+    matrix_section = audit::environment_matrix_section(matrix.environments, in.settings, in.confidence);
+    report["matrix"] = matrix_section;
+  };
+  const nlohmann::json report = write_audit_report(in, merged.records, config.value("capture", false),
+                                                   out, a.out, add_matrix);
+  if (!matrix_section.is_null()) audit::print_matrix_summary(matrix_section, a.out);
   append_step_summary("merge", render_report(report, ReportFormat::kMarkdown), a.err);
   a.err << "flakescope merge: " << merged.records.size() << " runs from " << logs.size()
         << " logs; report written to " << out << "\n";

@@ -1,0 +1,248 @@
+#include "flakescope/audit/environment_matrix.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cmath>
+#include <map>
+#include <random>
+#include <unordered_set>
+
+#include "flakescope/audit/platform_info.h"
+#include "flakescope/audit/test_tally.h"
+#include "flakescope/error.h"
+#include "flakescope/stats/rates.h"
+
+namespace flakescope::audit {
+namespace {
+
+double log_choose(std::size_t n, std::size_t k) {
+  return std::lgamma(double(n) + 1) - std::lgamma(double(k) + 1) - std::lgamma(double(n - k) + 1);
+}
+
+// Pearson's statistic of a k x 2 table (failures, passes) against the pooled rate.
+double chi_square_statistic(const std::vector<std::size_t>& failures,
+                            const std::vector<std::size_t>& trials) {
+  std::size_t f = 0, t = 0;
+  for (std::size_t i = 0; i < trials.size(); ++i) f += failures[i], t += trials[i];
+  if (t == 0 || f == 0 || f == t) return 0;
+  const double p = double(f) / double(t);
+  double chi = 0;
+  for (std::size_t i = 0; i < trials.size(); ++i) {
+    if (trials[i] == 0) continue;
+    const double expected_fail = p * double(trials[i]), expected_pass = double(trials[i]) - expected_fail;
+    const double df = double(failures[i]) - expected_fail;
+    chi += df * df / expected_fail + df * df / expected_pass;
+  }
+  return chi;
+}
+
+// Holm's step-down adjustment, in place.
+void holm_adjust(std::vector<double>& p) {
+  std::vector<std::size_t> order(p.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] < p[b]; });
+  double running = 0;
+  std::vector<double> adjusted(p.size());
+  for (std::size_t rank = 0; rank < order.size(); ++rank) {
+    running = std::max(running, std::min(1.0, double(order.size() - rank) * p[order[rank]]));
+    adjusted[order[rank]] = running;
+  }
+  p = adjusted;
+}
+
+std::string percent(double rate) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, rate > 0 && rate < 0.001 ? "%.3g%%" : "%.1f%%", 100 * rate);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<EnvironmentLogs> group_by_environment(const std::vector<RunLog>& logs) {
+  std::vector<EnvironmentLogs> groups;
+  for (const RunLog& log : logs) {
+    const nlohmann::json& config = log.header.config;
+    const bool has = config.contains("platform") && config["platform"].is_object();
+    const std::string label = has ? platform_label(config["platform"]) : "unrecorded";
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const EnvironmentLogs& g) { return g.label == label; });
+    if (it == groups.end()) {
+      groups.push_back({label, has ? config["platform"] : nlohmann::json(nullptr), {}});
+      it = groups.end() - 1;
+    }
+    it->logs.push_back(log);
+  }
+  return groups;
+}
+
+double fisher_exact_two_sided(std::size_t a, std::size_t n, std::size_t b, std::size_t m) {
+  // Conditional on the f = a + b failures, a follows a hypergeometric law; the p-value sums the
+  // tables no more probable than the observed one.
+  const std::size_t f = a + b, total = n + m;
+  if (total == 0 || f == 0 || f == total) return 1;
+  const double log_norm = log_choose(total, f);
+  auto log_p = [&](std::size_t x) { return log_choose(n, x) + log_choose(m, f - x) - log_norm; };
+  const std::size_t lo = f > m ? f - m : 0, hi = std::min(f, n);
+  const double observed = log_p(a);
+  double p = 0;
+  for (std::size_t x = lo; x <= hi; ++x) {
+    const double lx = log_p(x);
+    if (lx <= observed + 1e-7) p += std::exp(lx);
+  }
+  return std::min(1.0, p);
+}
+
+double chi_square_homogeneity_monte_carlo(const std::vector<std::size_t>& failures,
+                                          const std::vector<std::size_t>& trials,
+                                          std::size_t replicates, std::uint64_t seed) {
+  std::size_t f = 0, t = 0;
+  for (std::size_t i = 0; i < trials.size(); ++i) f += failures[i], t += trials[i];
+  if (t == 0 || f == 0 || f == t) return 1;
+  const double observed = chi_square_statistic(failures, trials);
+  // Random tables with the same margins: the f failures fall on f of the t trials uniformly.
+  std::vector<std::size_t> owner;
+  owner.reserve(t);
+  for (std::size_t i = 0; i < trials.size(); ++i) owner.insert(owner.end(), trials[i], i);
+  std::mt19937_64 rng(seed);
+  std::size_t at_least = 0;
+  std::vector<std::size_t> sample(trials.size());
+  for (std::size_t r = 0; r < replicates; ++r) {
+    std::fill(sample.begin(), sample.end(), 0);
+    // Partial Fisher-Yates: the first f entries of `owner` after shuffling.
+    for (std::size_t i = 0; i < f; ++i) {
+      std::uniform_int_distribution<std::size_t> pick(i, t - 1);
+      std::swap(owner[i], owner[pick(rng)]);
+      ++sample[owner[i]];
+    }
+    if (chi_square_statistic(sample, trials) >= observed - 1e-9) ++at_least;
+  }
+  return double(at_least + 1) / double(replicates + 1);
+}
+
+nlohmann::json environment_matrix_section(const std::vector<EnvironmentRecords>& environments,
+                                          const std::vector<std::string>& settings,
+                                          double confidence) {
+  const std::size_t k = environments.size();
+  nlohmann::json envs = nlohmann::json::array();
+  std::vector<Tallies> tallies;
+  for (const auto& e : environments) {
+    envs.push_back({{"label", e.label}, {"platform", e.platform}, {"logs", e.logs},
+                    {"runs", e.records.size()}});
+    tallies.push_back(tally_runs(e.records, settings));
+  }
+  // Every (setting, test) seen in any environment, in order of first appearance.
+  std::vector<std::pair<std::string, std::string>> keys;
+  std::map<std::pair<std::string, std::string>, std::vector<const TestTally*>> by_key;
+  for (std::size_t i = 0; i < k; ++i)
+    for (const auto& t : tallies[i].tests.empty() ? tallies[i].command : tallies[i].tests) {
+      auto [it, fresh] = by_key.emplace(std::make_pair(t.setting, t.name),
+                                        std::vector<const TestTally*>(k, nullptr));
+      if (fresh) keys.push_back(it->first);
+      it->second[i] = &t;
+    }
+
+  nlohmann::json tests = nlohmann::json::array();
+  std::vector<double> p_values;
+  std::vector<std::size_t> tested;  // indices into `tests` that got a p-value
+  for (const auto& key : keys) {
+    std::vector<std::size_t> failures(k, 0), trials(k, 0);
+    nlohmann::json per_env = nlohmann::json::array();
+    for (std::size_t i = 0; i < k; ++i) {
+      const TestTally* t = by_key[key][i];
+      if (t) failures[i] = t->failures(), trials[i] = t->trials();
+      const stats::RateEstimate rate = stats::estimate_rate(failures[i], trials[i], confidence);
+      per_env.push_back({{"environment", environments[i].label},
+                         {"failures", failures[i]},
+                         {"trials", trials[i]},
+                         {"rate", trials[i] ? nlohmann::json(rate.point) : nlohmann::json(nullptr)},
+                         {"clopper_pearson",
+                          {rate.clopper_pearson.lower, rate.clopper_pearson.upper}}});
+    }
+    nlohmann::json entry = {{"name", key.second}, {"setting", key.first}, {"environments", per_env},
+                            {"p_value", nullptr}, {"p_adjusted", nullptr}, {"flagged", false}};
+    std::size_t with_trials = 0, any_failures = 0;
+    for (std::size_t i = 0; i < k; ++i) with_trials += trials[i] > 0, any_failures += failures[i];
+    if (with_trials >= 2 && any_failures > 0) {
+      const double p = k == 2 ? fisher_exact_two_sided(failures[0], trials[0], failures[1], trials[1])
+                              : chi_square_homogeneity_monte_carlo(failures, trials);
+      entry["p_value"] = p;
+      p_values.push_back(p);
+      tested.push_back(tests.size());
+    }
+    tests.push_back(entry);
+  }
+  holm_adjust(p_values);
+  const double alpha = 1 - confidence;
+  nlohmann::json flagged = nlohmann::json::array();
+  for (std::size_t j = 0; j < tested.size(); ++j) {
+    nlohmann::json& entry = tests[tested[j]];
+    entry["p_adjusted"] = p_values[j];
+    if (p_values[j] >= alpha) continue;
+    entry["flagged"] = true;
+    std::string rates;
+    for (const auto& e : entry["environments"])
+      if (e["trials"].get<std::size_t>() > 0)
+        rates += (rates.empty() ? "" : ", ") + percent(e["rate"].get<double>()) + " on " +
+                 e["environment"].get<std::string>();
+    entry["statement"] = entry["name"].get<std::string>() + " fails in " + rates;
+    flagged.push_back(entry["name"]);
+  }
+  const std::string method =
+      k == 2 ? "Fisher's exact test (two-sided) of equal failure rates in the two environments"
+             : "chi-square test of homogeneity of the failure rates, Monte Carlo p-value "
+               "(10000 tables with the same margins, seed 1)";
+  return {{"environments", envs},
+          {"homogeneity_test", method},
+          {"multiple_testing", "Holm-adjusted over the " + std::to_string(tested.size()) +
+                                   " tests that failed in some environment"},
+          {"alpha", alpha},
+          {"flagged", flagged},
+          {"tests", tests}};
+}
+
+MatrixMerge merge_by_environment(const std::vector<RunLog>& logs) {
+  MatrixMerge result;
+  const std::vector<EnvironmentLogs> groups = group_by_environment(logs);
+  if (groups.size() <= 1) {
+    result.merged = merge_run_logs(logs);
+    return result;
+  }
+  for (const auto& group : groups) {
+    RunLog merged = merge_run_logs(group.logs);
+    EnvironmentRecords env{group.label, group.platform, {}, merged.records};
+    for (const auto& log : group.logs) env.logs.push_back(log.path);
+    if (result.environments.empty()) {
+      result.merged.header = merged.header;
+      result.merged.path = merged.path;
+    } else if (merged.header.command != result.merged.header.command) {
+      throw InputError(group.logs.front().path + ": a run log of another command than " +
+                       result.merged.path + " (merge only shards of the same audit)");
+    }
+    result.merged.records.insert(result.merged.records.end(), merged.records.begin(),
+                                 merged.records.end());
+    result.environments.push_back(std::move(env));
+  }
+  result.merged.header.config.erase("platform");  // the pooled runs are of no one environment
+  return result;
+}
+
+void print_matrix_summary(const nlohmann::json& matrix, std::ostream& out) {
+  out << "\nenvironments (" << matrix["environments"].size() << "):\n";
+  for (const auto& e : matrix["environments"])
+    out << "  " << e["label"].get<std::string>() << ": " << e["runs"].get<std::size_t>()
+        << " runs from " << e["logs"].size() << " log(s)\n";
+  out << "homogeneity: " << matrix["homogeneity_test"].get<std::string>() << "; "
+      << matrix["multiple_testing"].get<std::string>() << "\n";
+  if (matrix["flagged"].empty()) {
+    out << "no test's failure rate differs significantly between the environments\n";
+    return;
+  }
+  for (const auto& t : matrix["tests"]) {
+    if (!t["flagged"].get<bool>()) continue;
+    char p[64];
+    std::snprintf(p, sizeof p, "%.3g", t["p_adjusted"].get<double>());
+    out << "  DIFFERS  " << t["statement"].get<std::string>() << " (adjusted p = " << p << ")\n";
+  }
+}
+
+}  // namespace flakescope::audit
