@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "cli/audit_output.h"
+#include "cli/audit_suite.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/report_output.h"
@@ -19,7 +20,9 @@
 #include "flakescope/audit/audit_report.h"
 #include "flakescope/audit/audit_runner.h"
 #include "flakescope/audit/audit_table.h"
+#include "flakescope/audit/platform_info.h"
 #include "flakescope/audit/run_log.h"
+#include "flakescope/audit/shard_source.h"
 #include "flakescope/capture_analysis.h"
 #include "flakescope/error.h"
 #include "flakescope/report.h"
@@ -121,6 +124,7 @@ int cmd_audit(const CommandArgs& a) {
               isolation = "process";
   std::vector<std::string> vary;
   bool resume = false;
+  std::optional<std::size_t> shard_count;
   po::options_description desc(
       "usage: flakescope audit [options] -- CMD ARGS...\n\n"
       "Runs a test command (pytest, ctest, a gtest binary, anything) many times, each run in its\n"
@@ -154,7 +158,11 @@ int cmd_audit(const CommandArgs& a) {
       "seed", po::value(&o.seed)->default_value(o.seed), "run i gets FLAKESCOPE_SEED = SEED + i")(
       "shard", po::value(&shard),
       "K/N: run only the runs i with i % N == K (merge the logs); with --isolation inprocess the "
-      "K-th of N contiguous blocks of runs")(
+      "K-th of N contiguous blocks of runs; 'auto': K/N from a Slurm job array "
+      "(SLURM_ARRAY_TASK_ID, _COUNT or _MIN/_MAX) or a Kubernetes Indexed Job "
+      "(JOB_COMPLETION_INDEX with --shard-count or FLAKESCOPE_SHARD_COUNT)")(
+      "shard-count", po::value<std::size_t>()->notifier([&](std::size_t n) { shard_count = n; }),
+      "with --shard auto under a Kubernetes Indexed Job: N (the Job's completions)")(
       "target", po::value(&o.target)->default_value(o.target),
       "spurious failure rate the retry recommendation aims for")(
       "confidence", po::value(&o.confidence)->default_value(o.confidence),
@@ -187,11 +195,28 @@ int cmd_audit(const CommandArgs& a) {
   else
     o.junit = audit::JunitMode::kPath, o.junit_path = junit;
   o.isolation = audit::parse_isolation(isolation);
-  if (!shard.empty()) std::tie(o.shard_index, o.shard_count) = audit::parse_shard(shard);
+  if (!shard.empty()) {
+    const audit::ShardAssignment assigned =
+        audit::resolve_shard(shard, shard_count, audit::process_environment());
+    o.shard_index = assigned.index, o.shard_count = assigned.count;
+    if (shard == "auto")
+      a.err << "flakescope audit: shard " << assigned.index << "/" << assigned.count << " ("
+            << assigned.source << ")\n";
+  } else if (shard_count) {
+    throw InputError("--shard-count is only read with --shard auto");
+  }
   o.settings = audit::audit_settings(split_commas(vary), o.ablation);
   if (resume && log_path.empty()) throw InputError("--resume needs --log RUNLOG");
   o.validate();
   check_command_exists(o.command[0]);
+  if (o.runs_auto && o.isolation == audit::Isolation::kInprocess && (resume || o.settings.size() > 1))
+    throw InputError(
+        "--runs auto --isolation inprocess allocates runs per test under one setting; "
+        "--resume and --ablation need a fixed --runs");
+
+  // Where this audit (or shard of a test matrix) runs: merge reports rates per environment.
+  nlohmann::json config = o.to_json();
+  config["platform"] = audit::describe_platform(o.command);
 
   // The log is opened (or resumed) before the first run, so a bad path fails at once.
   std::vector<audit::RunRecord> previous;
@@ -206,11 +231,15 @@ int cmd_audit(const CommandArgs& a) {
             << " runs done)\n";
     } else {
       log.emplace(audit::RunLogWriter::create(
-          log_path, audit::RunLogHeader{o.command, o.to_json(), utc_timestamp()}));
+          log_path, audit::RunLogHeader{o.command, config, utc_timestamp()}));
     }
   }
 
   SignalScope signals;
+  // A pytest suite in-process: runs are allocated per test (screening, then undecided tests only).
+  if (o.runs_auto && o.isolation == audit::Isolation::kInprocess) {
+    return run_suite_audit(a, o, config, log ? &*log : nullptr, out, &g_cancel);
+  }
   Progress progress(a.err, o.runs * o.settings.size(), stderr_is_terminal());
   audit::AuditHooks hooks;
   hooks.on_run = [&](const audit::RunRecord& r, std::size_t done, std::size_t) {
@@ -225,7 +254,7 @@ int cmd_audit(const CommandArgs& a) {
   audit::AuditReportInputs in;
   in.header = new_cli_report("audit", a.argv);
   in.command = o.command;
-  in.config = o.to_json();
+  in.config = config;
   for (const auto& s : o.settings) in.settings.push_back(s.name);
   in.target = o.target;
   in.confidence = o.confidence;

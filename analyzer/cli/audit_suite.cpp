@@ -1,0 +1,80 @@
+#include "cli/audit_suite.h"
+
+#include "cli/audit_output.h"
+#include "cli/report_output.h"
+#include "flakescope/audit/audit_report.h"
+#include "flakescope/audit/pytest_repetition_source.h"
+#include "flakescope/audit/suite_allocation.h"
+#include "flakescope/report.h"
+
+namespace flakescope::cli {
+namespace {
+
+// pytest-flakefinder's default is 50 runs per test; 200 is what it takes to see 2% failures.
+constexpr std::size_t kBaselineRunsPerTest = 200;
+
+void print_allocation_summary(const nlohmann::json& section, std::ostream& out) {
+  out << "\nadaptive allocation: " << section["executions"].get<std::size_t>()
+      << " test executions in " << section["batches"].get<std::size_t>() << " batches ("
+      << section["baseline_executions"].get<std::size_t>() << " for "
+      << section["baseline_runs_per_test"].get<std::size_t>() << " runs of every test)\n";
+  for (const auto& [kind, e] : section["evidence"].items())
+    out << "  " << kind << ": " << e["tests"].get<std::size_t>() << " tests, "
+        << e["runs"].get<std::size_t>() << " runs\n";
+  for (const auto& t : section["tests"]) {
+    const std::string verdict = t["verdict"].get<std::string>();
+    if (verdict == "stable-pass" || verdict == "skipped") continue;
+    out << "  " << verdict << "  " << t["name"].get<std::string>() << " ("
+        << t["runs"].get<std::size_t>() << " runs, " << t["evidence"].get<std::string>()
+        << "): " << t["reason"].get<std::string>() << "\n";
+  }
+}
+
+}  // namespace
+
+int run_suite_audit(const CommandArgs& a, const audit::AuditOptions& o, const nlohmann::json& config,
+                    audit::RunLogWriter* log, const std::string& out_path,
+                    const std::atomic<bool>* cancel) {
+  audit::AllocationOptions alloc;
+  alloc.max_runs = o.runs;
+  alloc.confidence = o.confidence;
+  alloc.seed = o.seed;
+  audit::ProcessExecutor executor;
+  audit::PytestRepetitionSource source(o, executor, cancel);
+  const auto on_batch = [&](std::size_t tests, std::size_t first, std::size_t count) {
+    a.err << "flakescope audit: runs " << first << ".." << first + count - 1 << " of "
+          << (tests == 0 ? std::string("every test") : std::to_string(tests) + " undecided tests")
+          << "\n";
+  };
+  const audit::SuiteAuditResult result =
+      audit::run_suite_allocation(source, alloc, o.jobs, cancel, on_batch);
+  const std::vector<audit::RunRecord> records =
+      audit::allocation_records(result.observations, o.settings.front().name, o.seed);
+  if (log)
+    for (const auto& r : records) log->append(r);
+
+  audit::AuditReportInputs in;
+  in.header = new_cli_report("audit", a.argv);
+  in.command = o.command;
+  in.config = config;
+  in.settings = {o.settings.front().name};
+  in.target = o.target;
+  in.confidence = o.confidence;
+  in.partial = result.interrupted;
+  nlohmann::json section;
+  const auto add_allocation = [&](nlohmann::json& report) {
+    section = audit::allocation_section(result, alloc, kBaselineRunsPerTest);
+    report["allocation"] = section;
+  };
+  const nlohmann::json report =
+      write_audit_report(in, records, o.capture, out_path, a.out, add_allocation);
+  print_allocation_summary(section, a.out);
+  a.err << "flakescope audit: report written to " << out_path
+        << (log ? ", run log " + log->path() : std::string()) << "\n";
+  if (result.interrupted) return kExitInterrupted;
+  for (const auto& t : section["tests"])
+    if (t["verdict"] != "stable-pass" && t["verdict"] != "skipped") return kExitFinding;
+  return audit::audit_exit_code(report) == 1 ? kExitFinding : kExitOk;
+}
+
+}  // namespace flakescope::cli

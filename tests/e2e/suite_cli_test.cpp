@@ -1,0 +1,137 @@
+// Whole-suite audits from the CLI: --shard auto under a (simulated) Slurm array and Kubernetes
+// Indexed Job equals one run; a test matrix merged with per-environment rates; adaptive runs per
+// test on a pytest suite in-process.
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+#include "flakescope/report.h"
+
+namespace flakescope::e2e {
+namespace {
+
+const std::string kGtestFixture =
+    std::string(FLAKESCOPE_BINARY_DIR) + "/tests/fixtures/audit_fixture_gtest";
+const std::string kFixtures = std::string(FLAKESCOPE_TEST_FIXTURES) + "/pytest/";
+
+nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(read_file(path));
+}
+
+// Per test: counts and classification (what must agree between a merge and one run).
+nlohmann::json statistics(const nlohmann::json& report) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& t : report["tests"])
+    out.push_back({t["name"], t["setting"], t["runs"], t["failures"], t["classification"],
+                   t["failing_runs"].size()});
+  return out;
+}
+
+class SuiteCliTest : public ScratchDirTest {};
+
+TEST_F(SuiteCliTest, ShardAutoFromSlurmAndKubernetesEqualsOneRun) {
+  const auto single = run_cli({"audit", "--runs", "12", "--seed", "3", "--out", path("one.json"),
+                               "--", kGtestFixture});
+  ASSERT_LE(single.code, 1) << single.err;
+  std::vector<std::string> slurm_logs, k8s_logs;
+  for (int k = 0; k < 3; ++k) {
+    const std::string s = path("slurm-" + std::to_string(k) + ".jsonl");
+    const auto r = run_cli({"audit", "--runs", "12", "--seed", "3", "--shard", "auto", "--log", s,
+                            "--out", path("s.json"), "--", kGtestFixture},
+                           "",
+                           {{"SLURM_ARRAY_TASK_ID", std::to_string(10 + k)},
+                            {"SLURM_ARRAY_TASK_MIN", "10"}, {"SLURM_ARRAY_TASK_MAX", "12"},
+                            {"SLURM_ARRAY_TASK_COUNT", "3"}, {"SLURM_ARRAY_JOB_ID", "5"},
+                            {"JOB_COMPLETION_INDEX", std::nullopt}});
+    ASSERT_LE(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("shard " + std::to_string(k) + "/3 (slurm array job 5)"),
+              std::string::npos)
+        << r.err;
+    slurm_logs.push_back(s);
+    const std::string p = path("k8s-" + std::to_string(k) + ".jsonl");
+    const auto q = run_cli({"audit", "--runs", "12", "--seed", "3", "--shard", "auto", "--log", p,
+                            "--out", path("k.json"), "--", kGtestFixture},
+                           "",
+                           {{"JOB_COMPLETION_INDEX", std::to_string(k)},
+                            {"FLAKESCOPE_SHARD_COUNT", "3"},
+                            {"SLURM_ARRAY_TASK_ID", std::nullopt}});
+    ASSERT_LE(q.code, 1) << q.err;
+    k8s_logs.push_back(p);
+  }
+  for (const auto& logs : {slurm_logs, k8s_logs}) {
+    std::vector<std::string> args = {"merge"};
+    args.insert(args.end(), logs.begin(), logs.end());
+    args.insert(args.end(), {"--out", path("merged.json")});
+    const auto m = run_cli(args);
+    ASSERT_EQ(m.code, single.code) << m.err;
+    EXPECT_EQ(statistics(read_json(path("merged.json"))), statistics(read_json(path("one.json"))));
+  }
+}
+
+TEST_F(SuiteCliTest, ShardAutoWithoutClusterIsOneLineExitTwo) {
+  const auto r = run_cli({"audit", "--runs", "4", "--shard", "auto", "--out", path("x.json"), "--",
+                          kGtestFixture},
+                         "", {{"SLURM_ARRAY_TASK_ID", std::nullopt},
+                              {"JOB_COMPLETION_INDEX", std::nullopt}});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--shard auto: neither SLURM_ARRAY_TASK_ID"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  const auto k = run_cli({"audit", "--runs", "4", "--shard", "auto", "--out", path("x.json"), "--",
+                          kGtestFixture},
+                         "", {{"SLURM_ARRAY_TASK_ID", std::nullopt},
+                              {"JOB_COMPLETION_INDEX", "1"},
+                              {"FLAKESCOPE_SHARD_COUNT", std::nullopt}});
+  EXPECT_EQ(k.code, 2);
+  EXPECT_NE(k.err.find("--shard-count"), std::string::npos) << k.err;
+}
+
+TEST_F(SuiteCliTest, MatrixMergeReportsRatesPerEnvironment) {
+  const std::vector<std::string> cmd = {"--", "/usr/bin/python3", "-m", "pytest", "-q", "-p",
+                                        "no:cacheprovider", kFixtures + "test_matrix_fixture.py"};
+  for (const std::string env : {"A", "B"}) {
+    std::vector<std::string> args = {"audit", "--runs", "40", "--isolation", "inprocess",
+                                     "--log", path(env + ".jsonl"), "--out", path(env + ".json")};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    const auto r = run_cli(args, "", {{"FLAKESCOPE_ENVIRONMENT", env}});
+    ASSERT_LE(r.code, 1) << r.err;
+    EXPECT_EQ(read_json(path(env + ".json"))["config"]["platform"]["label"], env);
+  }
+  const auto m = run_cli({"merge", path("A.jsonl"), path("B.jsonl"), "--out", path("m.json")});
+  EXPECT_EQ(m.code, 1) << m.err;
+  EXPECT_NE(m.out.find("DIFFERS"), std::string::npos) << m.out;
+  const nlohmann::json matrix = read_json(path("m.json"))["matrix"];
+  EXPECT_NE(matrix["homogeneity_test"].get<std::string>().find("Fisher"), std::string::npos);
+  ASSERT_EQ(matrix["flagged"].size(), 1u);
+  EXPECT_NE(matrix["flagged"][0].get<std::string>().find("test_only_on_b"), std::string::npos);
+  // A merged run log of two environments would mix their runs: refused.
+  const auto l = run_cli({"merge", path("A.jsonl"), path("B.jsonl"), "--out", path("m2.json"),
+                          "--log", path("m.jsonl")});
+  EXPECT_EQ(l.code, 2) << l.err;
+}
+
+TEST_F(SuiteCliTest, RunsAutoAllocatesPerTest) {
+  const auto r = run_cli({"audit", "--runs", "auto", "--isolation", "inprocess", "--out",
+                          path("a.json"), "--", "/usr/bin/python3", "-m", "pytest", "-q", "-p",
+                          "no:cacheprovider", kFixtures + "test_suite_allocation.py"});
+  ASSERT_EQ(r.code, 1) << r.err << r.out;
+  const nlohmann::json report = read_json(path("a.json"));
+  const nlohmann::json& alloc = report["allocation"];
+  std::map<std::string, nlohmann::json> by;
+  for (const auto& t : alloc["tests"]) by[t["test"].get<std::string>().substr(t["test"].get<std::string>().rfind("::") + 2)] = t;
+  EXPECT_EQ(by["test_flaky"]["verdict"], "flaky");
+  EXPECT_EQ(by["test_always_fails"]["verdict"], "stable-fail");
+  EXPECT_EQ(by["test_far_margin"]["verdict"], "stable-pass");
+  EXPECT_EQ(by["test_far_margin"]["evidence"], "margin");
+  EXPECT_EQ(by["test_near_margin"]["evidence"], "count");
+  EXPECT_LT(by["test_far_margin"]["runs"].get<std::size_t>(),
+            by["test_near_margin"]["runs"].get<std::size_t>());
+  EXPECT_LT(alloc["executions"].get<std::size_t>(), alloc["baseline_executions"].get<std::size_t>() / 2);
+  // The per-run records carry the same counts into the usual per-test section.
+  for (const auto& t : report["tests"])
+    if (t["name"].get<std::string>().find("test_flaky") != std::string::npos)
+      EXPECT_EQ(t["runs"], by["test_flaky"]["runs"]);
+}
+
+}  // namespace
+}  // namespace flakescope::e2e
