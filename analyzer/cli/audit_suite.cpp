@@ -5,6 +5,7 @@
 #include "flakescope/audit/audit_report.h"
 #include "flakescope/audit/pytest_repetition_source.h"
 #include "flakescope/audit/suite_allocation.h"
+#include "flakescope/error.h"
 #include "flakescope/report.h"
 
 namespace flakescope::cli {

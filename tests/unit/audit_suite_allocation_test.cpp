@@ -49,7 +49,10 @@ class MockSuite : public RepetitionSource {
         if (names[t] == "det_fail")
           o.drew_random = false, o.outcome = Outcome::kFail, o.message = "assert 1 == 2";
         if (names[t] == "far_margin") o.captures = {capture(1e-5 * 0.01 * u)};
-        if (names[t] == "near_margin") o.captures = {capture(1e-5 * (0.9 + 0.09 * u))};
+        // Exponential margins capped just inside the bound: never fails here, but a tail this
+        // heavy cannot be certified at 2% from 30 runs.
+        if (names[t] == "near_margin")
+          o.captures = {capture(1e-5 * std::min(0.999, 0.45 - 0.12 * std::log(1 - u)))};
         if (names[t] == "flaky" && u < 0.1) o.outcome = Outcome::kFail, o.message = "flaky";
         if (names[t] == "unknown_draws") o.drew_random.reset();
         out.push_back(o);
@@ -89,16 +92,17 @@ TEST(SuiteAllocation, EachKindOfEvidenceSettlesItsTests) {
 
   const auto& far = find(r, "far_margin");
   EXPECT_EQ(far.verdict, Verdict::kStablePass);
-  EXPECT_EQ(far.evidence, "margin");
+  EXPECT_EQ(far.evidence, "margin") << far.reason;
   EXPECT_EQ(far.runs, options.margin_runs);
   ASSERT_TRUE(far.margin_bound.has_value());
   EXPECT_LT(*far.margin_bound, 1.0);
 
-  // Near its bound: no margin certificate, counted to 149 runs.
+  // Near its bound: no certificate from 30 runs; at 149 the distribution-free bound (or the
+  // count) settles it.
   const auto& near = find(r, "near_margin");
   EXPECT_EQ(near.verdict, Verdict::kStablePass);
-  EXPECT_EQ(near.evidence, "count");
-  EXPECT_EQ(near.runs, 149u);
+  EXPECT_NE(near.evidence, "deterministic") << near.reason;
+  EXPECT_EQ(near.runs, 149u) << near.reason;
 
   const auto& flaky = find(r, "flaky");
   EXPECT_EQ(flaky.verdict, Verdict::kFlaky);
