@@ -128,9 +128,11 @@ TEST_F(SuiteCliTest, RunsAutoAllocatesPerTest) {
             by["test_near_margin"]["runs"].get<std::size_t>());
   EXPECT_LT(alloc["executions"].get<std::size_t>(), alloc["baseline_executions"].get<std::size_t>() / 2);
   // The per-run records carry the same counts into the usual per-test section.
-  for (const auto& t : report["tests"])
-    if (t["name"].get<std::string>().find("test_flaky") != std::string::npos)
+  for (const auto& t : report["tests"]) {
+    if (t["name"].get<std::string>().find("test_flaky") != std::string::npos) {
       EXPECT_EQ(t["runs"], by["test_flaky"]["runs"]);
+    }
+  }
 }
 
 }  // namespace
