@@ -2,6 +2,8 @@
 // recommends atol / rtol / an assert_close pair and a retry count from recorded deviation samples.
 #include <boost/program_options.hpp>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -9,6 +11,7 @@
 #include "cli/commands.h"
 #include "flakescope/error.h"
 #include "flakescope/report.h"
+#include "flakescope/stats/failure_rate.h"
 #include "flakescope/stats/recommend.h"
 #include "flakescope/stats/recommend_text.h"
 #include "flakescope/stats/sample_file.h"
@@ -16,11 +19,45 @@
 namespace po = boost::program_options;
 
 namespace flakescope::cli {
+namespace {
+
+// The failure rate of --atol/--rtol for one series: from the margin samples measured at that rtol
+// when the series has them, else from max |a - e| (rtol |e| not subtracted: pessimistic for rtol >
+// 0; a plain file's values are taken as the atol needed at --rtol).
+nlohmann::json failure_rate_of(const stats::DeviationSeries& s, double atol, double rtol,
+                               const stats::ToleranceOptions& options, std::string* text) {
+  const bool margin = !s.atol_at_rtol.empty() && s.rtol_for_margin && *s.rtol_for_margin == rtol;
+  const std::vector<double>& samples = margin ? s.atol_at_rtol : s.abs;
+  if (samples.empty()) {
+    *text = "no max |a-e| or matching margin samples for this rtol";
+    return {{"error", *text}};
+  }
+  stats::FailureRateOptions rate_options;
+  rate_options.confidence = options.confidence;
+  rate_options.seed = options.seed;
+  const stats::FailureRate rate = stats::estimate_failure_rate(samples, atol, rate_options);
+  const bool rtol_ignored = !margin && rtol > 0;
+  char head[96];
+  std::snprintf(head, sizeof head, "atol %.3g, rtol %.3g: ", atol, rtol);
+  *text = head + stats::describe_failure_rate(rate) + "\n      " + rate.reason +
+          (rtol_ignored ? "; no margin samples at this rtol: the values are taken as the atol "
+                          "needed (if they are max |a-e|, the rate is pessimistic)"
+                        : "");
+  nlohmann::json j = stats::to_json(rate);
+  j["rtol"] = rtol;
+  j["samples"] = margin ? "atol_at_rtol" : "abs";
+  j["rtol_ignored"] = rtol_ignored;
+  return j;
+}
+
+}  // namespace
 
 int cmd_tolerance(const CommandArgs& a) {
   stats::ToleranceOptions options;
   std::string samples, dtype_name, field;
   bool json = false;
+  std::string atol_text;
+  double atol = 0, rtol = 0;
   po::options_description desc(
       "usage: flakescope tolerance SAMPLES [--target 1e-4] [--confidence 0.95] [--dtype float32] "
       "[--json]\n\n"
@@ -39,6 +76,10 @@ int cmd_tolerance(const CommandArgs& a) {
       "dtype", po::value(&dtype_name), "dtype of a plain or JSON-lines series (for its defaults)")(
       "field", po::value(&field), "JSON-lines field holding the sample")(
       "seed", po::value(&options.seed)->default_value(options.seed), "seed of the tie jitter")(
+      "atol", po::value(&atol_text),
+      "also estimate the per-run failure rate of this atol (with --rtol), with an interval")(
+      "rtol", po::value(&rtol)->default_value(rtol),
+      "the rtol of --atol; uses the series' margin samples measured at this rtol when present")(
       "json", po::bool_switch(&json), "print JSON");
   if (!parse_command_line(a.args, desc, "samples", po::value(&samples), 1, a.out)) return kExitOk;
   if (samples.empty()) throw InputError("give a SAMPLES file (see --help)");
@@ -46,6 +87,15 @@ int cmd_tolerance(const CommandArgs& a) {
   if (!(options.confidence > 0.5 && options.confidence < 1)) {
     throw InputError("--confidence must be in (0.5, 1)");
   }
+  const bool want_rate = !atol_text.empty();
+  if (want_rate) {
+    char* end = nullptr;
+    atol = std::strtod(atol_text.c_str(), &end);
+    if (end == atol_text.c_str() || *end != '\0' || !(atol >= 0 && std::isfinite(atol))) {
+      throw InputError("--atol must be a finite number >= 0, got '" + atol_text + "'");
+    }
+  }
+  if (!(rtol >= 0 && std::isfinite(rtol))) throw InputError("--rtol must be a finite number >= 0");
   std::optional<DType> dtype;
   if (!dtype_name.empty()) {
     dtype = parse_dtype(dtype_name);
@@ -59,11 +109,17 @@ int cmd_tolerance(const CommandArgs& a) {
   bool first = true;
   for (const auto& s : series) {
     const stats::Recommendation r = stats::recommend(s.series, options);
+    std::string rate_text;
+    nlohmann::json rate;
+    if (want_rate) rate = failure_rate_of(s.series, atol, rtol, options, &rate_text);
     if (json) {
-      doc["series"].push_back({{"name", s.name}, {"recommendation", stats::to_json(r)}});
+      nlohmann::json entry = {{"name", s.name}, {"recommendation", stats::to_json(r)}};
+      if (want_rate) entry["failure_rate"] = rate;
+      doc["series"].push_back(entry);
     } else {
       if (!first) a.out << "\n";
       stats::write_recommendation_text(a.out, s.name, r);
+      if (want_rate) a.out << "  " << rate_text << "\n";
     }
     first = false;
   }

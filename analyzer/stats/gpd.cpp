@@ -180,7 +180,7 @@ double anderson_darling_critical_value(double shape) {
   const auto& kShapes = kAndersonDarlingShapes;
   // simulate_anderson_darling_critical_values(), stored (see the header).
   static constexpr std::array<double, 7> kCritical = {
-      1.3787671833938049,  1.3323739080408998, 1.1799985935724848, 1.0376781831461273,
+      1.3787671833938049,  1.3323739080408998,  1.1799985935724848, 1.0376781831461273,
       0.89342515279901846, 0.77361190196815244, 0.90003843424396734};
   if (shape <= kShapes.front()) return kCritical.front();
   if (shape >= kShapes.back()) return kCritical.back();
@@ -250,6 +250,58 @@ double gpd_quantile_upper_bound(const std::vector<double>& excesses, const GpdFi
   const auto bracket = boost::math::tools::bisect(
       excess_drop, lo, hi, boost::math::tools::eps_tolerance<double>(30), iterations);
   return bracket.second;  // the upper end: rounding never lowers the bound
+}
+
+SurvivalInterval gpd_survival_interval(const std::vector<double>& excesses, const GpdFit& fit,
+                                       double z, double confidence, double min_shape) {
+  if (!(z > 0) || !std::isfinite(z)) throw InputError("survival interval needs an excess z > 0");
+  if (!(confidence > 0 && confidence < 1)) {
+    throw InputError("survival interval needs a confidence in (0, 1)");
+  }
+  // Work in t = -log s (the log of the ratio of profile_quantile): s = P(X > z) fixed at e^-t.
+  constexpr double kTMax = 690;  // s = e^-690 ~ 1e-300
+  const double drop = boost::math::quantile(boost::math::chi_squared(1), confidence) / 2;
+  const auto ll_at = [&](double t) { return profile_quantile(excesses, z, t, min_shape); };
+  // The restricted MLE is the profile's maximum; its s locates it (s = 0: beyond a finite
+  // endpoint, the profile peaks at the smallest s considered).
+  const double s_hat = gpd_survival(z, fit.shape, fit.scale);
+  const double best_t = std::clamp(s_hat > 0 ? -std::log(s_hat) : kTMax, 1e-12, kTMax);
+  const double ll_max = std::max(fit.log_likelihood, ll_at(best_t));
+  if (!std::isfinite(ll_max)) throw InputError("survival interval: the profile is not finite");
+  const auto outside = [&](double t) { return ll_max - ll_at(t) - drop > 0; };
+  // Beyond a significant endpoint even the smallest positive s is rejected: the interval is {0}.
+  if (outside(best_t)) return SurvivalInterval{0, 0};
+  // The end of the interval between an inside point and an outside point, by bisection in log t.
+  const auto edge = [&](double inside, double out) {
+    for (int i = 0; i < 30; ++i) {
+      const double mid = std::sqrt(inside * out);
+      (outside(mid) ? out : inside) = mid;
+    }
+    return out;  // the outer end: the interval never shrinks by rounding
+  };
+  SurvivalInterval interval;
+  // Upper end of s = small t. Walk down from the best point until the profile drops enough.
+  double inside = best_t;
+  interval.upper = 1;
+  for (double t = best_t / 2; t > 1e-12; t /= 2) {
+    if (outside(t)) {
+      interval.upper = std::exp(-edge(inside, t));
+      break;
+    }
+    inside = t;
+  }
+  // Lower end of s = large t.
+  inside = best_t;
+  interval.lower = 0;
+  for (double t = best_t * 1.5; t <= kTMax; t *= 1.5) {
+    if (outside(t)) {
+      interval.lower = std::exp(-edge(inside, t));
+      break;
+    }
+    inside = t;
+  }
+  if (interval.lower < 1e-300) interval.lower = 0;
+  return interval;
 }
 
 }  // namespace flakescope::stats

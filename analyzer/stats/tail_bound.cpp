@@ -7,19 +7,16 @@
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sstream>
 
 #include "flakescope/error.h"
 #include "flakescope/report.h"
 #include "flakescope/stats/gpd.h"
 #include "flakescope/stats/rates.h"
+#include "flakescope/stats/tail_model.h"
 
 namespace flakescope::stats {
 namespace {
-
-// Likelihood-ratio evidence (chi2_1 at 0.998, one-sided 0.001) needed to accept a bounded tail.
-constexpr double kBoundedTailChi2 = 9.5495;
 
 std::string format_number(double v) {
   std::ostringstream s;
@@ -42,68 +39,43 @@ void validate(const std::vector<double>& samples, const TailOptions& o) {
   }
 }
 
-// The smallest gap between distinct sorted values (and the smallest value itself): the width of an
-// upward jitter that breaks ties without reordering distinct values.
-double tie_gap(const std::vector<double>& sorted) {
-  bool ties = false;
-  double gap = sorted.front();
-  for (std::size_t i = 1; i < sorted.size(); ++i) {
-    const double d = sorted[i] - sorted[i - 1];
-    if (d == 0) {
-      ties = true;
-    } else {
-      gap = std::min(gap, d);
-    }
-  }
-  return ties ? gap : 0;
-}
-
-// Fits the GPD above the threshold leaving `k` exceedances and bounds the quantile at
-// exceedance probability `p` (for the positive part). Returns false when the fit is rejected.
-bool fit_tail(const std::vector<double>& y, std::size_t k, double p, double confidence,
-              TailBound* out) {
-  const std::size_t m = y.size();
-  const double threshold = y[m - k - 1];
-  std::vector<double> excesses;
-  for (std::size_t i = m - k; i < m; ++i) {
-    if (y[i] > threshold) excesses.push_back(y[i] - threshold);
-  }
-  if (excesses.size() < 5) return false;
-  const GpdFit free_fit = fit_gpd(excesses);
-  out->threshold = threshold;
-  out->exceedances = excesses.size();
-  out->gof_statistic = anderson_darling_statistic(excesses, free_fit.shape, free_fit.scale);
-  out->gof_critical = anderson_darling_critical_value(free_fit.shape);
-  if (out->gof_statistic > out->gof_critical) return false;
-  // A finite endpoint (shape < 0) is assumed only on strong evidence: light tails such as the
-  // normal's look like shape < 0 above moderate thresholds, and extrapolating that endpoint
-  // underestimates their extreme quantiles. Otherwise the exponential tail is the floor.
-  const double evidence = 2 * (free_fit.log_likelihood - fit_gpd(excesses, 0).log_likelihood);
-  out->bounded_tail = free_fit.shape < 0 && evidence > kBoundedTailChi2;
-  const double min_shape = out->bounded_tail ? kMinShape : 0.0;
-  const GpdFit fit = out->bounded_tail ? free_fit : fit_gpd(excesses, 0);
-  const bool exponential = fit.exponential || fit.shape == 0;
-  out->shape = exponential ? 0 : fit.shape;
-  out->scale = exponential ? fit.exponential_scale : fit.scale;
-  const double zeta = static_cast<double>(excesses.size()) / static_cast<double>(m);
+// Bounds the quantile at exceedance probability `p` (of the positive part, of which the model
+// holds `m` samples) from a fitted tail model.
+void bound_from_model(const TailModel& model, double p, double confidence, TailBound* out) {
+  const std::size_t m = model.data.size();
+  out->threshold = model.threshold;
+  out->exceedances = model.excesses.size();
+  out->gof_statistic = model.gof_statistic;
+  out->gof_critical = model.gof_critical;
+  out->bounded_tail = model.bounded_tail;
+  out->shape = model.shape;
+  out->scale = model.scale;
+  out->jitter = model.jitter;
+  const double zeta = static_cast<double>(model.excesses.size()) / static_cast<double>(m);
   const double ratio = zeta / p;
-  if (!(ratio > 1)) return false;
-  out->estimate = threshold + gpd_excess_quantile(1 / ratio, out->shape, out->scale);
-  const double z_upper = gpd_quantile_upper_bound(excesses, fit, ratio, confidence, min_shape);
-  out->method = exponential ? "exponential" : "gpd";
+  if (!(ratio > 1)) {
+    out->method = "refused";
+    out->reason =
+        "the target quantile lies below the tail threshold and the distribution-free "
+        "bound needs more runs";
+    return;
+  }
+  out->estimate = model.threshold + gpd_excess_quantile(1 / ratio, model.shape, model.scale);
+  const double z_upper =
+      gpd_quantile_upper_bound(model.excesses, model.fit, ratio, confidence, model.min_shape);
+  out->method = model.exponential ? "exponential" : "gpd";
   if (!std::isfinite(z_upper)) {
     out->method = "refused";
     out->reason = "the fitted tail is too uncertain to bound at this target";
-    return true;
+    return;
   }
   out->has_bound = true;
-  out->bound = threshold + z_upper;
-  out->reason = "generalized Pareto tail above the top " + std::to_string(excesses.size()) +
+  out->bound = model.threshold + z_upper;
+  out->reason = "generalized Pareto tail above the top " + std::to_string(out->exceedances) +
                 " of " + std::to_string(m) + " changed runs (shape " + format_number(out->shape) +
-                (exponential ? ", exponential" : "") +
-                (out->bounded_tail ? ", bounded tail" : ", shape >= 0 assumed") +
+                (model.exponential ? ", exponential" : "") +
+                (model.bounded_tail ? ", bounded tail" : ", shape >= 0 assumed") +
                 "), profile-likelihood upper bound";
-  return true;
 }
 
 }  // namespace
@@ -204,49 +176,36 @@ TailBound bound_tail_quantile(const std::vector<double>& samples, const TailOpti
     return b;
   }
 
-  const std::size_t m = positive.size();
-  const std::size_t k = std::max(options.min_exceedances,
-                                 static_cast<std::size_t>(std::ceil(options.tail_fraction * m)));
-  if (b.infinite > 0 || m < k + 1) {
-    b.method = "refused";
-    const std::size_t needed_changed = options.min_exceedances + 1;
-    b.runs_needed = runs_left(static_cast<std::size_t>(
+  const std::size_t needed_changed = options.min_exceedances + 1;
+  const auto runs_for_changed = [&] {
+    return runs_left(static_cast<std::size_t>(
         std::ceil(static_cast<double>(needed_changed) * b.n / static_cast<double>(changed))));
-    b.reason = b.infinite > 0 ? "runs that could not be compared make the tail unbounded"
-                              : "only " + std::to_string(m) + " changed runs; the tail fit needs " +
-                                    std::to_string(needed_changed);
+  };
+  if (b.infinite > 0) {
+    b.method = "refused";
+    b.reason = "runs that could not be compared make the tail unbounded";
+    b.runs_needed = runs_for_changed();
     return b;
   }
-
-  // Ties (ULP lattices, repeated values) break the continuous fit; jitter upward by less than the
-  // smallest gap: the jittered data dominate the real data, so the bound stays valid.
-  std::vector<double> y = positive;
-  b.jitter = tie_gap(positive);
-  if (b.jitter > 0) {
-    std::mt19937_64 rng(options.seed);
-    std::uniform_real_distribution<double> unit(0, 1);
-    for (double& v : y) v += b.jitter * unit(rng);
-    std::sort(y.begin(), y.end());
-  }
-  // The default threshold, then a higher one if the fit is rejected there.
-  for (std::size_t tail = k; tail >= options.min_exceedances; tail /= 2) {
-    if (fit_tail(y, tail, tail_target, tail_confidence, &b)) {
-      if (b.method == "refused") b.runs_needed = runs_left(2 * b.n);
-      return b;
+  const TailModel model = fit_tail_model(positive, options);
+  if (!model.fitted) {
+    b.method = "refused";
+    b.jitter = model.jitter;
+    b.gof_statistic = model.gof_statistic;
+    b.gof_critical = model.gof_critical;
+    b.reason = model.failure;
+    if (model.data.empty()) {  // too few changed runs
+      b.runs_needed = runs_for_changed();
+    } else {
+      b.runs_needed = runs_left(b.runs_distribution_free);
     }
-    if (tail / 2 < options.min_exceedances) break;
+    return b;
   }
-  b.method = "refused";
-  b.has_bound = false;
-  if (b.gof_statistic > b.gof_critical) {
-    b.reason = "no generalized Pareto tail fits the data (Anderson-Darling " +
-               format_number(b.gof_statistic) + " > " + format_number(b.gof_critical) + ")";
-  } else {
-    b.reason =
-        "the target quantile lies below the tail threshold and the distribution-free "
-        "bound needs more runs";
+  bound_from_model(model, tail_target, tail_confidence, &b);
+  if (!b.has_bound) {
+    b.runs_needed = runs_left(
+        b.reason.find("too uncertain") != std::string::npos ? 2 * b.n : b.runs_distribution_free);
   }
-  b.runs_needed = runs_left(b.runs_distribution_free);
   return b;
 }
 

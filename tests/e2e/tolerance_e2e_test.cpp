@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "flakescope/subprocess.h"
 #include "cli_runner.h"
+#include "flakescope/subprocess.h"
 
 namespace flakescope {
 namespace {
@@ -128,6 +128,52 @@ TEST_F(ToleranceCli, ReportInputGivesOneSeriesPerOutput) {
   EXPECT_NE(r.out.find("pair rtol 1.3e-06"), std::string::npos) << r.out;
 }
 
+TEST_F(ToleranceCli, FailureRateOfAGivenAtolInsideAndBeyondTheObservedRange) {
+  const std::string file = deviations_file();
+  // 2e-6 is the mean: about 0.7 * e^-1 = 26% of runs exceed it, counted directly.
+  Cli r = run_tolerance({file, "--atol", "2e-6"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("atol 2e-06, rtol 0: fails an estimated 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(Clopper-Pearson)"), std::string::npos) << r.out;
+  // 3e-5 is beyond every sample (true rate 0.7 * e^-15 = 2.1e-7): the tail model answers.
+  r = run_tolerance({file, "--atol", "3e-5", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto rate = nlohmann::json::parse(r.out)["series"][0]["failure_rate"];
+  EXPECT_EQ(rate["method"], "tail") << rate.dump();
+  EXPECT_EQ(rate["failures"], 0);
+  EXPECT_LT(rate["interval"][0].get<double>(), 2.1e-7);
+  EXPECT_GT(rate["interval"][1].get<double>(), 2.1e-7);
+  EXPECT_LT(rate["interval"][1].get<double>(), 1e-3);
+  EXPECT_EQ(rate["samples"], "abs");
+}
+
+TEST_F(ToleranceCli, FailureRateUsesTheMarginSamplesOfItsRtol) {
+  const nlohmann::json samples = {{"abs", {0, 3e-7, 0, 2e-7}}, {"atol_at_rtol", {0, 0, 0, 1e-7}}};
+  const nlohmann::json report = {
+      {"schema", "flakescope.report/1"},
+      {"kind", "probe"},
+      {"probes",
+       {{{"name", "ops/sum"},
+         {"settings",
+          {{{"setting", "free"},
+            {"metrics",
+             {{"out",
+               {{"dtype", "float32"}, {"rtol_for_margin", 1.3e-6}, {"samples", samples}}}}}}}}}}}};
+  const std::string file = write("report.json", report.dump());
+  auto rate =
+      nlohmann::json::parse(run_tolerance({file, "--atol", "5e-8", "--rtol", "1.3e-6", "--json"})
+                                .out)["series"][0]["failure_rate"];
+  EXPECT_EQ(rate["samples"], "atol_at_rtol");
+  EXPECT_EQ(rate["failures"], 1);
+  EXPECT_EQ(rate["rtol_ignored"], false);
+  rate = nlohmann::json::parse(
+      run_tolerance({file, "--atol", "5e-8", "--json"}).out)["series"][0]["failure_rate"];
+  EXPECT_EQ(rate["samples"], "abs");
+  EXPECT_EQ(rate["failures"], 2);
+  const Cli other = run_tolerance({file, "--atol", "5e-8", "--rtol", "1e-3"});
+  EXPECT_NE(other.out.find("pessimistic"), std::string::npos) << other.out;
+}
+
 TEST_F(ToleranceCli, BadInputIsOneLineAndExitTwo) {
   expect_bad_input(run_tolerance({dir_ + "/missing.txt"}), "missing.txt");
   expect_bad_input(run_tolerance({write("words.txt", "1e-7\nhello\n")}), "not a number");
@@ -138,6 +184,9 @@ TEST_F(ToleranceCli, BadInputIsOneLineAndExitTwo) {
   expect_bad_input(run_tolerance({deviations_file(), "--dtype", "float7"}), "float7");
   expect_bad_input(run_tolerance({}), "SAMPLES");
   expect_bad_input(run_tolerance({deviations_file(), "--bogus"}), "bogus");
+  expect_bad_input(run_tolerance({deviations_file(), "--atol", "-1"}), "--atol");
+  expect_bad_input(run_tolerance({deviations_file(), "--atol", "1e-5x"}), "--atol");
+  expect_bad_input(run_tolerance({deviations_file(), "--atol", "1e-5", "--rtol", "-2"}), "--rtol");
 }
 
 }  // namespace

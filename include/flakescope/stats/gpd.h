@@ -7,8 +7,8 @@
 //   P(X > x) = (1 + xi x / sigma)^(-1/xi)     (xi != 0),   exp(-x / sigma)   (xi == 0).
 // The shape is restricted to [kMinShape, kMaxShape] = [-1, 1]: below -1 the likelihood is
 // unbounded, above 1 the mean is infinite, which no floating-point deviation we model has.
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <vector>
 
 namespace flakescope::stats {
@@ -58,5 +58,17 @@ std::array<double, 7> simulate_anderson_darling_critical_values();
 // bound is supported by the data).
 double gpd_quantile_upper_bound(const std::vector<double>& excesses, const GpdFit& fit,
                                 double ratio, double confidence, double min_shape = kMinShape);
+
+// Two-sided profile-likelihood interval, at `confidence`, for the survival s = P(X > z) of the
+// excess distribution at z > 0: the set of s whose profile log-likelihood (maximized over the
+// shape in [min_shape, kMaxShape], the scale following from s and z) is within chi2_1(confidence)
+// / 2 of the maximum. `fit` must be the fit under the same restriction. The lower end is 0 when
+// the data allow a finite endpoint below z; an end below 1e-300 is reported as 0.
+struct SurvivalInterval {
+  double lower = 0;
+  double upper = 1;
+};
+SurvivalInterval gpd_survival_interval(const std::vector<double>& excesses, const GpdFit& fit,
+                                       double z, double confidence, double min_shape = kMinShape);
 
 }  // namespace flakescope::stats

@@ -1,0 +1,128 @@
+// The failure rate of given tolerances (see include/flakescope/stats/failure_rate.h).
+#include "flakescope/stats/failure_rate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "flakescope/error.h"
+#include "flakescope/report.h"
+#include "flakescope/stats/tail_model.h"
+
+namespace flakescope::stats {
+namespace {
+
+void validate(const std::vector<double>& samples, double atol, const FailureRateOptions& o) {
+  if (samples.empty()) throw InputError("no samples: a failure rate needs at least one run");
+  if (!(atol >= 0)) throw InputError("atol must be a number >= 0");
+  if (!(o.confidence > 0 && o.confidence < 1)) throw InputError("confidence must be in (0, 1)");
+  for (double v : samples) {
+    if (std::isnan(v)) throw InputError("a deviation sample is NaN");
+  }
+}
+
+std::string percent(double v) {
+  char buf[40];
+  if (v == 0) return "0%";
+  std::snprintf(buf, sizeof buf, "%.2g%%", 100 * v);
+  return buf;
+}
+
+// The tail estimate at `atol` (no run fails there). Returns false when the model does not fit.
+bool tail_rate(const std::vector<double>& positive, std::size_t runs, double atol,
+               const FailureRateOptions& options, FailureRate* out) {
+  TailOptions tail;
+  tail.seed = options.seed;
+  tail.confidence = options.confidence;
+  const TailModel model = fit_tail_model(positive, tail);
+  if (!model.fitted) {
+    out->reason = "no run fails at this atol; no tail model: " + model.failure;
+    return false;
+  }
+  const double alpha = 1 - options.confidence;
+  const std::size_t above = model.excesses.size();
+  const RateEstimate share = estimate_rate(above, runs, 1 - alpha / 2);
+  const double zeta = static_cast<double>(above) / static_cast<double>(runs);
+  const double z = atol - model.threshold;
+  SurvivalInterval s{1, 1};
+  double s_hat = 1;
+  if (z > 0) {
+    s_hat = gpd_survival(z, model.shape, model.scale);
+    s = gpd_survival_interval(model.excesses, model.fit, z, 1 - alpha / 2, model.min_shape);
+  }
+  out->method = "tail";
+  out->point = zeta * s_hat;
+  out->interval = {share.clopper_pearson.lower * s.lower, share.clopper_pearson.upper * s.upper};
+  out->threshold = model.threshold;
+  out->exceedances = above;
+  out->shape = model.shape;
+  out->scale = model.scale;
+  char buf[160];
+  std::snprintf(
+      buf, sizeof buf,
+      "no run of %zu fails; generalized Pareto tail above the top %zu runs (shape %.3g%s)", runs,
+      above, model.shape, model.bounded_tail ? ", bounded tail" : ", shape >= 0 assumed");
+  out->reason = buf;
+  return true;
+}
+
+}  // namespace
+
+FailureRate estimate_failure_rate(const std::vector<double>& needed_atol, double atol,
+                                  const FailureRateOptions& options) {
+  validate(needed_atol, atol, options);
+  FailureRate r;
+  r.atol = atol;
+  r.confidence = options.confidence;
+  r.runs = needed_atol.size();
+  std::vector<double> positive;
+  for (double v : needed_atol) {
+    r.failures += v > atol ? 1 : 0;
+    if (v > 0 && std::isfinite(v)) positive.push_back(v);
+  }
+  const RateEstimate counts = estimate_rate(r.failures, r.runs, options.confidence);
+  r.counts_interval = counts.clopper_pearson;
+  if (r.failures == 0 && !positive.empty()) {
+    std::sort(positive.begin(), positive.end());
+    if (tail_rate(positive, r.runs, atol, options, &r)) return r;
+  } else if (r.failures == 0) {
+    r.reason = "no run changed";
+  } else {
+    r.reason = std::to_string(r.failures) + " of " + std::to_string(r.runs) +
+               " runs fail at this atol (Clopper-Pearson)";
+  }
+  r.method = "counts";
+  r.point = counts.point;
+  r.interval = counts.clopper_pearson;
+  return r;
+}
+
+std::string describe_failure_rate(const FailureRate& rate) {
+  char level[16];
+  std::snprintf(level, sizeof level, "%g%%", 100 * rate.confidence);
+  return "fails an estimated " + percent(rate.point) + " of runs, " + level + " CI [" +
+         percent(rate.interval.lower) + ", " + percent(rate.interval.upper) + "]";
+}
+
+nlohmann::json to_json(const FailureRate& rate) {
+  nlohmann::json j = {
+      {"atol", rate.atol},
+      {"method", rate.method},
+      {"reason", rate.reason},
+      {"confidence", rate.confidence},
+      {"failure_rate", rate.point},
+      {"interval", {rate.interval.lower, rate.interval.upper}},
+      {"runs", rate.runs},
+      {"failures", rate.failures},
+      {"clopper_pearson", {rate.counts_interval.lower, rate.counts_interval.upper}}};
+  if (rate.method == "tail") {
+    j["tail"] = {{"threshold", rate.threshold},
+                 {"exceedances", rate.exceedances},
+                 {"shape", rate.shape},
+                 {"scale", rate.scale}};
+  }
+  return j;
+}
+
+}  // namespace flakescope::stats

@@ -1,0 +1,42 @@
+#pragma once
+// The peaks-over-threshold model of the positive part of per-run deviations, shared by the
+// quantile bound (tail_bound.h) and the failure rate of given tolerances (failure_rate.h).
+// LibTorch-free.
+//
+// Input: the positive, finite samples, sorted ascending. Ties (ULP lattices, repeated values) are
+// broken by an upward jitter of less than the smallest gap: the jittered data dominate the real
+// data, so any upper bound or exceedance rate computed from them can only be higher. Then a
+// threshold is chosen, a GPD is fitted to the excesses above it and checked by Anderson-Darling,
+// and the shape is restricted to >= 0 unless a bounded tail (shape < 0) is significant.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "flakescope/stats/gpd.h"
+#include "flakescope/stats/tail_bound.h"
+
+namespace flakescope::stats {
+
+struct TailModel {
+  bool fitted = false;
+  std::string failure;       // why no model was accepted (when !fitted)
+  std::vector<double> data;  // the (jittered) positive samples, ascending
+  double jitter = 0;         // width of the tie-breaking jitter (0: no ties)
+  double threshold = 0;
+  std::vector<double> excesses;  // data above the threshold, minus the threshold
+  GpdFit fit;                    // the fit under the shape restriction
+  double min_shape = 0;          // the restriction: 0, or kMinShape for a bounded tail
+  bool bounded_tail = false;
+  bool exponential = false;  // reported shape 0 (not significantly different from it)
+  double shape = 0;          // reported shape and scale (0 and the mean excess if exponential)
+  double scale = 0;
+  double gof_statistic = 0;  // Anderson-Darling A^2 of the unrestricted fit
+  double gof_critical = 0;
+  std::size_t candidates = 0;  // thresholds considered
+  std::size_t chosen = 0;      // index of the chosen one, 0 = the lowest
+};
+
+// Needs options.min_exceedances + 1 positive samples (else not fitted, with the reason).
+TailModel fit_tail_model(const std::vector<double>& positive_sorted, const TailOptions& options);
+
+}  // namespace flakescope::stats
