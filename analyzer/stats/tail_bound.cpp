@@ -28,8 +28,8 @@ std::string format_number(double v) {
 void validate(const std::vector<double>& samples, const TailOptions& o) {
   if (!(o.target > 0 && o.target < 1)) throw InputError("target must be in (0, 1)");
   if (!(o.confidence > 0.5 && o.confidence < 1)) throw InputError("confidence must be in (0.5, 1)");
-  if (!(o.tail_fraction > 0 && o.tail_fraction < 1)) {
-    throw InputError("tail fraction must be in (0, 1)");
+  if (!(o.tail_fraction > 0 && o.tail_fraction <= 1)) {
+    throw InputError("tail fraction must be in (0, 1]");
   }
   if (o.min_exceedances < 5) throw InputError("the tail fit needs at least 5 exceedances");
   if (samples.empty()) throw InputError("no samples: a tolerance needs at least one run");
@@ -71,6 +71,15 @@ void bound_from_model(const TailModel& model, double p, double confidence, TailB
   }
   out->has_bound = true;
   out->bound = model.threshold + z_upper;
+  if (model.bounded_tail && model.fit.shape <= kMinShape + 1e-6) {
+    // Shape -1 is the edge of the parameter space, where the likelihood-ratio interval is not
+    // calibrated; the excesses then look uniform on [0, endpoint], and max / alpha^(1/k) bounds
+    // that endpoint exactly at the confidence.
+    const double top = *std::max_element(model.excesses.begin(), model.excesses.end());
+    const double k = static_cast<double>(model.excesses.size());
+    const double endpoint = top / std::pow(1 - confidence, 1 / k);
+    out->bound = std::max(out->bound, model.threshold + endpoint * (1 - 1 / ratio));
+  }
   out->reason = "generalized Pareto tail above the top " + std::to_string(out->exceedances) +
                 " of " + std::to_string(m) + " changed runs (shape " + format_number(out->shape) +
                 (model.exponential ? ", exponential" : "") +

@@ -10,8 +10,12 @@
 namespace flakescope::stats {
 namespace {
 
-// Likelihood-ratio evidence (chi2_1 at 0.998, one-sided 0.001) needed to accept a bounded tail.
+// Likelihood-ratio evidence for a bounded tail (shape < 0 against the exponential floor): chi2_1
+// at 0.998 (one-sided p 0.001), both where the model is fitted and at the higher threshold that
+// must confirm it.
 constexpr double kBoundedTailChi2 = 9.5495;
+// The fewest exceedances a confirming fit at a higher threshold may have.
+constexpr std::size_t kConfirmExceedances = 8;
 
 // The smallest gap between distinct sorted values (and the smallest value itself): the width of an
 // upward jitter that breaks ties without reordering distinct values.
@@ -36,36 +40,73 @@ std::string format_number(double v) {
   return s.str();
 }
 
-// Fits the GPD above the threshold that leaves `k` exceedances. Returns false when the fit is
-// rejected by Anderson-Darling (the statistic is recorded either way).
-bool fit_at(std::size_t k, TailModel* model) {
-  const std::vector<double>& y = model->data;
-  const std::size_t m = y.size();
-  const double threshold = y[m - k - 1];
+struct Candidate {
+  std::size_t k = 0;  // exceedances requested (ties at the threshold can leave fewer)
+  double threshold = 0;
   std::vector<double> excesses;
+  GpdFit free_fit;
+  double evidence = 0;  // 2 * (log L(free) - log L(shape >= 0)) when the free shape is < 0
+  double gof_statistic = 0, gof_critical = 0;
+  bool usable = false;  // enough excesses and accepted by Anderson-Darling
+};
+
+// The GPD fit above the threshold that leaves `k` of the sorted `y` above it.
+Candidate make_candidate(const std::vector<double>& y, std::size_t k) {
+  Candidate c;
+  c.k = k;
+  const std::size_t m = y.size();
+  c.threshold = y[m - k - 1];
   for (std::size_t i = m - k; i < m; ++i) {
-    if (y[i] > threshold) excesses.push_back(y[i] - threshold);
+    if (y[i] > c.threshold) c.excesses.push_back(y[i] - c.threshold);
   }
-  if (excesses.size() < 5) return false;
-  const GpdFit free_fit = fit_gpd(excesses);
-  model->gof_statistic = anderson_darling_statistic(excesses, free_fit.shape, free_fit.scale);
-  model->gof_critical = anderson_darling_critical_value(free_fit.shape);
-  if (model->gof_statistic > model->gof_critical) return false;
-  // A finite endpoint (shape < 0) is assumed only on strong evidence: light tails such as the
-  // normal's look like shape < 0 above moderate thresholds, and extrapolating that endpoint
-  // underestimates their extreme quantiles. Otherwise the exponential tail is the floor.
-  const GpdFit floor_fit = fit_gpd(excesses, 0);
-  const double evidence = 2 * (free_fit.log_likelihood - floor_fit.log_likelihood);
-  model->bounded_tail = free_fit.shape < 0 && evidence > kBoundedTailChi2;
-  model->min_shape = model->bounded_tail ? kMinShape : 0.0;
-  model->fit = model->bounded_tail ? free_fit : floor_fit;
+  if (c.excesses.size() < 5) return c;
+  c.free_fit = fit_gpd(c.excesses);
+  c.gof_statistic = anderson_darling_statistic(c.excesses, c.free_fit.shape, c.free_fit.scale);
+  c.gof_critical = anderson_darling_critical_value(c.free_fit.shape);
+  if (c.free_fit.shape < 0) {
+    c.evidence = 2 * (c.free_fit.log_likelihood - fit_gpd(c.excesses, 0).log_likelihood);
+  }
+  c.usable = c.gof_statistic <= c.gof_critical;
+  return c;
+}
+
+// Candidate exceedance counts, lowest threshold first: the top max(min_exceedances, tail_fraction)
+// of the positive samples, then half as many each, down to min_exceedances.
+std::vector<std::size_t> candidate_counts(std::size_t m, const TailOptions& options) {
+  std::vector<std::size_t> ks;
+  const auto share = static_cast<std::size_t>(std::ceil(options.tail_fraction * m));
+  for (std::size_t k = std::max(options.min_exceedances, share); k >= options.min_exceedances;
+       k /= 2) {
+    ks.push_back(std::min(k, m - 1));
+  }
+  return ks;
+}
+
+// A bounded tail at candidate c: significant there (p < 0.001) and confirmed, at the same level,
+// above the threshold that keeps half its exceedances (at least kConfirmExceedances), so that the
+// curvature of a light but unbounded tail (the normal's) at one moderate threshold is not taken
+// for an endpoint.
+bool bounded_at(const std::vector<double>& y, const Candidate& c) {
+  if (!(c.free_fit.shape < 0 && c.evidence > kBoundedTailChi2)) return false;
+  const std::size_t half = std::max(kConfirmExceedances, c.k / 2);
+  if (half >= c.k) return false;  // no higher threshold to confirm it
+  const Candidate higher = make_candidate(y, half);
+  return higher.free_fit.shape < 0 && higher.evidence > kBoundedTailChi2;
+}
+
+void adopt(const Candidate& x, bool bounded, TailModel* model) {
+  model->bounded_tail = bounded;
+  model->min_shape = bounded ? kMinShape : 0.0;
+  model->fit = bounded ? x.free_fit : fit_gpd(x.excesses, 0);
+  model->free_fit = x.free_fit;
   model->exponential = model->fit.exponential || model->fit.shape == 0;
   model->shape = model->exponential ? 0 : model->fit.shape;
   model->scale = model->exponential ? model->fit.exponential_scale : model->fit.scale;
-  model->threshold = threshold;
-  model->excesses = std::move(excesses);
+  model->threshold = x.threshold;
+  model->excesses = x.excesses;
+  model->gof_statistic = x.gof_statistic;
+  model->gof_critical = x.gof_critical;
   model->fitted = true;
-  return true;
 }
 
 }  // namespace
@@ -73,9 +114,9 @@ bool fit_at(std::size_t k, TailModel* model) {
 TailModel fit_tail_model(const std::vector<double>& positive_sorted, const TailOptions& options) {
   TailModel model;
   const std::size_t m = positive_sorted.size();
-  const std::size_t k = std::max(options.min_exceedances,
-                                 static_cast<std::size_t>(std::ceil(options.tail_fraction * m)));
-  if (m < k + 1) {
+  const std::size_t first = std::max(
+      options.min_exceedances, static_cast<std::size_t>(std::ceil(options.tail_fraction * m)));
+  if (m < first + 1) {
     model.failure = "only " + std::to_string(m) + " changed runs; the tail fit needs " +
                     std::to_string(options.min_exceedances + 1);
     return model;
@@ -88,13 +129,19 @@ TailModel fit_tail_model(const std::vector<double>& positive_sorted, const TailO
     for (double& v : model.data) v += model.jitter * unit(rng);
     std::sort(model.data.begin(), model.data.end());
   }
-  // The default threshold, then higher ones if the fit is rejected there.
-  for (std::size_t tail = k; tail >= options.min_exceedances; tail /= 2) {
-    if (fit_at(tail, &model)) return model;
-    if (tail / 2 < options.min_exceedances) break;
+  // The first threshold (from the lowest) where the GPD fits.
+  Candidate last;
+  for (std::size_t k : candidate_counts(m, options)) {
+    last = make_candidate(model.data, k);
+    ++model.candidates;
+    if (!last.usable) continue;
+    adopt(last, bounded_at(model.data, last), &model);
+    return model;
   }
+  model.gof_statistic = last.gof_statistic;
+  model.gof_critical = last.gof_critical;
   model.failure = "no generalized Pareto tail fits the data (Anderson-Darling " +
-                  format_number(model.gof_statistic) + " > " + format_number(model.gof_critical) +
+                  format_number(last.gof_statistic) + " > " + format_number(last.gof_critical) +
                   ")";
   return model;
 }

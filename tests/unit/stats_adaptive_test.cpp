@@ -1,6 +1,7 @@
 // The adaptive stopping rules on hand-computed cases.
 #include "flakescope/stats/adaptive.h"
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "flakescope/error.h"
+#include "flakescope/stats/rates.h"
 
 namespace flakescope::stats {
 namespace {
@@ -81,6 +83,40 @@ TEST(PassFailStopper, HandComputedStops) {
   EXPECT_FALSE(s.should_stop(3, 30));
   EXPECT_TRUE(s.should_stop(3, 500));  // the cap
   EXPECT_THROW(s.should_stop(5, 4), InputError);
+}
+
+TEST(AdaptiveStopper, AtTheCapItSaysWhyAndHowManyRunsTheGoalNeeds) {
+  AdaptiveOptions o;
+  o.min_runs = 20;
+  o.batch = 20;
+  o.max_runs = 40;
+  const AdaptiveStopper s(o);
+  // 3 changed runs of 40: no tail can be fitted; the target needs more changed runs.
+  std::vector<double> x(40, 0.0);
+  x[5] = 1e-7, x[17] = 2e-7, x[33] = 3e-7;
+  std::string why;
+  EXPECT_TRUE(s.should_stop(x, &why));
+  EXPECT_NE(why.find("reached the cap of 40 runs without a bound"), std::string::npos) << why;
+  EXPECT_NE(why.find("runs"), std::string::npos) << why;
+  EXPECT_NE(why.find("needs about"), std::string::npos) << why;
+}
+
+TEST(PassFailStopper, AtTheCapItSaysHowManyRunsWouldNarrowTheInterval) {
+  PassFailOptions o;
+  o.max_runs = 100;
+  o.decisive_count = 1000;  // never "clearly flaky"
+  const PassFailStopper s(o);
+  std::string why;
+  EXPECT_TRUE(s.should_stop(20, 100, &why));  // CP width about 0.17 at 20/100
+  ASSERT_NE(why.find("reached the cap of 100 runs"), std::string::npos) << why;
+  const std::size_t at = why.find("about ");
+  ASSERT_NE(at, std::string::npos) << why;
+  const std::size_t needed = std::stoul(why.substr(at + 6));
+  EXPECT_GT(needed, 100u);
+  // At that many runs with the same share the interval is narrow enough.
+  const auto f = static_cast<std::size_t>(std::llround(0.2 * static_cast<double>(needed)));
+  const RateEstimate e = estimate_rate(f, needed, 0.95);
+  EXPECT_LE(e.clopper_pearson.upper - e.clopper_pearson.lower, 0.1);
 }
 
 }  // namespace

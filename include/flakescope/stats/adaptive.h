@@ -6,11 +6,14 @@
 // the samples one batch earlier; the recommendation is stable, and sampling stops, when both were
 // given by the same method and differ by at most `relative_change` of the newer one (two exact
 // results, bound 0, are stable). A refused bound is never stable: sampling goes on to the cap.
+// The reason says why sampling stopped; at the cap it says what was missing (no bound, with the
+// runs the target needs; or how far the bound still moved).
 //
 // Pass/fail (PassFailStopper, for audits): run `min_runs`, then batches; stop when the two-sided
 // Clopper-Pearson interval is narrower than `max_width` (zero failures: after about
 // 3.7 / max_width runs at 95%), or when both outcomes occurred at least `decisive_count` times
-// (clearly flaky, the rate known to about +-1/sqrt(decisive_count) relative), or at the cap.
+// (clearly flaky, the rate known to about +-1/sqrt(decisive_count) relative), or at the cap; the
+// reason at the cap says how many runs would narrow the interval enough at the observed share.
 #include <cstddef>
 #include <cstdint>
 #include <string>

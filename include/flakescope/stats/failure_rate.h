@@ -22,7 +22,9 @@
 //    P = P(dev > u) * P(dev > atol | dev > u), u the tail threshold. The point estimate is the
 //    fitted model's; the interval multiplies the ends of a Clopper-Pearson interval on the share of
 //    runs above u and of the profile-likelihood interval of the GPD survival at atol - u, each at
-//    1 - alpha/2 (Bonferroni), so the product covers at `confidence`;
+//    1 - alpha/2 (Bonferroni), so the product covers at `confidence`. The upper end keeps the
+//    model's shape floor (>= 0 unless a bounded tail is shown); the lower end lets the shape go
+//    down to -1, so a light tail (normal, uniform) is not assumed away in either direction;
 //  - "counts" also when no run fails and the tail cannot be modelled (fewer than 16 changed runs,
 //    no GPD fits): 0 failures, interval [0, Clopper-Pearson upper], the reason says why.
 // Lattice data (ULPs) are jittered upward inside the model, which can only raise the rate.

@@ -11,12 +11,15 @@
 //     upper bound on P(dev > 0) and the positive part, whose target becomes
 //     target / upper(P(dev > 0)); if that upper bound alone is <= target, the bound is 0 ("exact");
 //  4. "empirical": the distribution-free order-statistic bound, when the data support it;
-//  5. "gpd": peaks over threshold on the positive part (the top max(15, 20%) of it), ties broken by
-//     an upward jitter of less than the smallest gap (it can only raise the data, so it can only
-//     raise the bound), a GPD fit checked by Anderson-Darling, and the profile-likelihood upper
-//     bound of the quantile; the shape is kept >= 0 (exponential or heavier) unless a bounded
-//     tail is significant at 0.001, because light tails mimic a finite endpoint at moderate
-//     thresholds and extrapolating it undercovers;
+//  5. "gpd": peaks over threshold on the positive part (tail_model.h): ties broken by an upward
+//     jitter of less than the smallest gap (it can only raise the data, so it can only raise the
+//     bound); the top max(15, 20%) of it, a higher threshold (half as many) if Anderson-Darling
+//     rejects the GPD fit there; the shape is kept >= 0 (exponential or heavier) unless a bounded
+//     tail is significant at 0.001 there and confirmed at 0.001 at the threshold that keeps half
+//     the exceedances, because light tails mimic a finite endpoint at moderate thresholds and
+//     extrapolating it undercovers; the profile-likelihood upper bound of
+//     the quantile, and with a fitted shape at -1 (a uniform-like top) at least the exact
+//     one-sided bound on the endpoint, max excess / alpha^(1/k);
 //  6. otherwise "refused", with the reason and the runs that would be needed.
 #include <cstddef>
 #include <cstdint>
@@ -31,8 +34,8 @@ struct TailOptions {
   double target = 1e-4;      // per-run exceedance probability the bound must keep
   double confidence = 0.95;  // one-sided confidence of the bound
   std::uint64_t seed = 20261125;
-  std::size_t min_exceedances = 15;  // smallest tail the GPD is fitted to
-  double tail_fraction = 0.2;        // fraction of the positive samples above the threshold
+  std::size_t min_exceedances = 15;  // smallest tail the GPD is fitted to (the highest threshold)
+  double tail_fraction = 0.2;        // share of the positive samples above the (first) threshold
 };
 
 struct TailBound {

@@ -5,9 +5,11 @@
 //
 // Input: the positive, finite samples, sorted ascending. Ties (ULP lattices, repeated values) are
 // broken by an upward jitter of less than the smallest gap: the jittered data dominate the real
-// data, so any upper bound or exceedance rate computed from them can only be higher. Then a
-// threshold is chosen, a GPD is fitted to the excesses above it and checked by Anderson-Darling,
-// and the shape is restricted to >= 0 unless a bounded tail (shape < 0) is significant.
+// data, so any upper bound or exceedance rate computed from them can only be higher. Then a GPD is
+// fitted above the threshold that leaves the top max(min_exceedances, tail_fraction) of the
+// samples, or above higher thresholds (half as many each) while Anderson-Darling rejects it; the
+// shape is restricted to >= 0 unless a bounded tail (shape < 0) is significant at 0.001 there and
+// confirmed at 0.001 above the threshold that keeps half the exceedances.
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -25,6 +27,7 @@ struct TailModel {
   double threshold = 0;
   std::vector<double> excesses;  // data above the threshold, minus the threshold
   GpdFit fit;                    // the fit under the shape restriction
+  GpdFit free_fit;               // the fit with the shape in [kMinShape, kMaxShape]
   double min_shape = 0;          // the restriction: 0, or kMinShape for a bounded tail
   bool bounded_tail = false;
   bool exponential = false;  // reported shape 0 (not significantly different from it)
@@ -32,8 +35,7 @@ struct TailModel {
   double scale = 0;
   double gof_statistic = 0;  // Anderson-Darling A^2 of the unrestricted fit
   double gof_critical = 0;
-  std::size_t candidates = 0;  // thresholds considered
-  std::size_t chosen = 0;      // index of the chosen one, 0 = the lowest
+  std::size_t candidates = 0;  // thresholds tried (the last one is the one used)
 };
 
 // Needs options.min_exceedances + 1 positive samples (else not fitted, with the reason).
