@@ -56,7 +56,7 @@ int cmd_tolerance(const CommandArgs& a) {
   stats::ToleranceOptions options;
   std::string samples, dtype_name, field;
   bool json = false;
-  std::string atol_text;
+  std::string atol_text, assume;
   double atol = 0, rtol = 0;
   po::options_description desc(
       "usage: flakescope tolerance SAMPLES [--target 1e-4] [--confidence 0.95] [--dtype float32] "
@@ -80,13 +80,19 @@ int cmd_tolerance(const CommandArgs& a) {
       "also estimate the per-run failure rate of this atol (with --rtol), with an interval")(
       "rtol", po::value(&rtol)->default_value(rtol),
       "the rtol of --atol; uses the series' margin samples measured at this rtol when present")(
-      "json", po::bool_switch(&json), "print JSON");
+      "assume", po::value(&assume),
+      "light-tail: keep the tail shape <= 0 (rounding differences of a fixed computation); "
+      "refused where the data show a heavier tail")("json", po::bool_switch(&json), "print JSON");
   if (!parse_command_line(a.args, desc, "samples", po::value(&samples), 1, a.out)) return kExitOk;
   if (samples.empty()) throw InputError("give a SAMPLES file (see --help)");
   if (!(options.target > 0 && options.target < 1)) throw InputError("--target must be in (0, 1)");
   if (!(options.confidence > 0.5 && options.confidence < 1)) {
     throw InputError("--confidence must be in (0.5, 1)");
   }
+  if (!assume.empty() && assume != "light-tail") {
+    throw InputError("--assume takes 'light-tail', got '" + assume + "'");
+  }
+  options.assume_light_tail = assume == "light-tail";
   const bool want_rate = !atol_text.empty();
   if (want_rate) {
     char* end = nullptr;

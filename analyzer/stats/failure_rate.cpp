@@ -52,8 +52,9 @@ bool tail_rate(const std::vector<double>& positive, std::size_t runs, double ato
     // The upper end keeps the model's shape floor (an assumption that can only raise it); the
     // lower end lets the shape go down to -1, since a lighter tail than the floor is what makes
     // the rate small.
-    s.upper =
-        gpd_survival_interval(model.excesses, model.fit, z, 1 - alpha / 2, model.min_shape).upper;
+    s.upper = gpd_survival_interval(model.excesses, model.fit, z, 1 - alpha / 2, model.min_shape,
+                                    model.max_shape)
+                  .upper;
     s.lower =
         gpd_survival_interval(model.excesses, model.free_fit, z, 1 - alpha / 2, kMinShape).lower;
   }

@@ -33,7 +33,8 @@ struct ThetaPoint {
   double log_likelihood = -kInf;
 };
 
-ThetaPoint profile_theta(const std::vector<double>& x, double theta, double min_shape) {
+ThetaPoint profile_theta(const std::vector<double>& x, double theta, double min_shape,
+                         double max_shape = kMaxShape) {
   const double k = static_cast<double>(x.size());
   ThetaPoint p;
   if (std::abs(theta) < 1e-300) {
@@ -53,7 +54,7 @@ ThetaPoint profile_theta(const std::vector<double>& x, double theta, double min_
   p.shape = sum / k;
   if (p.shape == 0) return p;
   p.scale = p.shape / theta;
-  if (!(p.scale > 0) || p.shape < min_shape || p.shape > kMaxShape) return p;
+  if (!(p.scale > 0) || p.shape < min_shape || p.shape > max_shape) return p;
   p.log_likelihood = -k * std::log(p.scale) - k * p.shape - k;
   return p;
 }
@@ -94,9 +95,12 @@ double gpd_log_likelihood(const std::vector<double>& excesses, double shape, dou
   return -k * std::log(scale) - (shape + 1) * sum;
 }
 
-GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape) {
+GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape, double max_shape) {
   if (!(min_shape >= kMinShape && min_shape <= 0))
     throw InputError("GPD: minimum shape out of range");
+  if (!(max_shape >= 0 && max_shape <= kMaxShape)) {
+    throw InputError("GPD: maximum shape out of range");
+  }
   if (excesses.size() < 3) throw InputError("GPD fit needs at least 3 excesses");
   double max_x = 0;
   for (double x : excesses) {
@@ -111,7 +115,7 @@ GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape) {
   std::size_t best = 0;
   double best_ll = -kInf;
   for (std::size_t i = 0; i < grid.size(); ++i) {
-    const double ll = profile_theta(excesses, grid[i] / max_x, min_shape).log_likelihood;
+    const double ll = profile_theta(excesses, grid[i] / max_x, min_shape, max_shape).log_likelihood;
     if (ll > best_ll) best_ll = ll, best = i;
   }
   if (!std::isfinite(best_ll)) throw InputError("GPD fit failed: no admissible shape in [-1, 1]");
@@ -120,13 +124,13 @@ GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape) {
   const double hi = grid[std::min(best + 1, grid.size() - 1)];
   if (hi > lo) {
     const auto neg_ll = [&](double v) {
-      const double ll = profile_theta(excesses, v / max_x, min_shape).log_likelihood;
+      const double ll = profile_theta(excesses, v / max_x, min_shape, max_shape).log_likelihood;
       return std::isfinite(ll) ? -ll : std::numeric_limits<double>::max();
     };
     const auto refined = boost::math::tools::brent_find_minima(neg_ll, lo, hi, 40);
     if (-refined.second > best_ll) v_best = refined.first;
   }
-  const ThetaPoint p = profile_theta(excesses, v_best / max_x, min_shape);
+  const ThetaPoint p = profile_theta(excesses, v_best / max_x, min_shape, max_shape);
   GpdFit fit;
   fit.shape = p.shape;
   fit.scale = p.scale;
@@ -197,8 +201,8 @@ namespace {
 
 // Profile log-likelihood of the excess quantile z at P(X > z) = 1 / ratio: the shape is free, the
 // scale follows from z, sigma = z xi / (ratio^xi - 1).
-double profile_quantile(const std::vector<double>& x, double z, double log_ratio,
-                        double min_shape) {
+double profile_quantile(const std::vector<double>& x, double z, double log_ratio, double min_shape,
+                        double max_shape) {
   const auto ll_at = [&](double shape) {
     const double scale =
         std::abs(shape) < kShapeZero ? z / log_ratio : z * shape / std::expm1(shape * log_ratio);
@@ -207,14 +211,14 @@ double profile_quantile(const std::vector<double>& x, double z, double log_ratio
   constexpr int kGrid = 41;
   double best_shape = 0, best_ll = -kInf;
   for (int i = 0; i < kGrid; ++i) {
-    const double shape = min_shape + (kMaxShape - min_shape) * i / (kGrid - 1);
+    const double shape = min_shape + (max_shape - min_shape) * i / (kGrid - 1);
     const double ll = ll_at(shape);
     if (ll > best_ll) best_ll = ll, best_shape = shape;
   }
   if (!std::isfinite(best_ll)) return -kInf;
-  const double step = (kMaxShape - min_shape) / (kGrid - 1);
+  const double step = (max_shape - min_shape) / (kGrid - 1);
   const double lo = std::max(min_shape, best_shape - step);
-  const double hi = std::min(kMaxShape, best_shape + step);
+  const double hi = std::min(max_shape, best_shape + step);
   const auto neg = [&](double shape) {
     const double ll = ll_at(shape);
     return std::isfinite(ll) ? -ll : std::numeric_limits<double>::max();
@@ -226,18 +230,19 @@ double profile_quantile(const std::vector<double>& x, double z, double log_ratio
 }  // namespace
 
 double gpd_quantile_upper_bound(const std::vector<double>& excesses, const GpdFit& fit,
-                                double ratio, double confidence, double min_shape) {
+                                double ratio, double confidence, double min_shape,
+                                double max_shape) {
   if (!(ratio > 1)) throw InputError("quantile bound needs an exceedance ratio above 1");
   if (!(confidence > 0.5 && confidence < 1)) {
     throw InputError("quantile bound needs a confidence in (0.5, 1)");
   }
   const double log_ratio = std::log(ratio);
   const double z_hat = gpd_excess_quantile(1 / ratio, fit.shape, fit.scale);
-  const double ll_max =
-      std::max(fit.log_likelihood, profile_quantile(excesses, z_hat, log_ratio, min_shape));
+  const double ll_max = std::max(
+      fit.log_likelihood, profile_quantile(excesses, z_hat, log_ratio, min_shape, max_shape));
   const double drop = chi2_critical(confidence) / 2;
   const auto excess_drop = [&](double z) {
-    return ll_max - profile_quantile(excesses, z, log_ratio, min_shape) - drop;
+    return ll_max - profile_quantile(excesses, z, log_ratio, min_shape, max_shape) - drop;
   };
   double lo = z_hat, hi = z_hat;
   for (int i = 0;; ++i) {
@@ -253,7 +258,8 @@ double gpd_quantile_upper_bound(const std::vector<double>& excesses, const GpdFi
 }
 
 SurvivalInterval gpd_survival_interval(const std::vector<double>& excesses, const GpdFit& fit,
-                                       double z, double confidence, double min_shape) {
+                                       double z, double confidence, double min_shape,
+                                       double max_shape) {
   if (!(z > 0) || !std::isfinite(z)) throw InputError("survival interval needs an excess z > 0");
   if (!(confidence > 0 && confidence < 1)) {
     throw InputError("survival interval needs a confidence in (0, 1)");
@@ -261,7 +267,9 @@ SurvivalInterval gpd_survival_interval(const std::vector<double>& excesses, cons
   // Work in t = -log s (the log of the ratio of profile_quantile): s = P(X > z) fixed at e^-t.
   constexpr double kTMax = 690;  // s = e^-690 ~ 1e-300
   const double drop = boost::math::quantile(boost::math::chi_squared(1), confidence) / 2;
-  const auto ll_at = [&](double t) { return profile_quantile(excesses, z, t, min_shape); };
+  const auto ll_at = [&](double t) {
+    return profile_quantile(excesses, z, t, min_shape, max_shape);
+  };
   // The restricted MLE is the profile's maximum; its s locates it (s = 0: beyond a finite
   // endpoint, the profile peaks at the smallest s considered).
   const double s_hat = gpd_survival(z, fit.shape, fit.scale);

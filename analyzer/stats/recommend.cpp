@@ -48,6 +48,7 @@ Recommendation recommend(const DeviationSeries& s, const ToleranceOptions& optio
   tail.target = options.target;
   tail.confidence = options.confidence;
   tail.seed = options.seed;
+  tail.assume_light_tail = options.assume_light_tail;
   Recommendation r;
   r.options = options;
   r.atol = bound_if_present(s.abs, tail);
@@ -66,6 +67,7 @@ Recommendation recommend(const DeviationSeries& s, const ToleranceOptions& optio
 
 nlohmann::json to_json(const Recommendation& r) {
   nlohmann::json j = {{"target", r.options.target}, {"confidence", r.options.confidence}};
+  if (r.options.assume_light_tail) j["assumption"] = "light tail (shape <= 0), --assume light-tail";
   if (r.atol) j["atol"] = to_json(*r.atol);
   if (r.rtol) j["rtol"] = to_json(*r.rtol);
   if (r.pair_atol) {

@@ -48,7 +48,10 @@ void write_recommendation_text(std::ostream& os, const std::string& name, const 
     os << ")";
   }
   os << "\n  for a per-run failure rate <= " << num(r.options.target) << " at "
-     << percent(r.options.confidence) << " confidence:\n";
+     << percent(r.options.confidence) << " confidence"
+     << (r.options.assume_light_tail ? ", assuming a light tail (shape <= 0, --assume light-tail)"
+                                     : "")
+     << ":\n";
   if (r.atol) bound_line(os, "atol (rtol 0)      ", *r.atol);
   if (r.rtol) bound_line(os, "rtol (atol 0)      ", *r.rtol);
   if (r.pair_atol) {

@@ -61,8 +61,8 @@ void bound_from_model(const TailModel& model, double p, double confidence, TailB
     return;
   }
   out->estimate = model.threshold + gpd_excess_quantile(1 / ratio, model.shape, model.scale);
-  const double z_upper =
-      gpd_quantile_upper_bound(model.excesses, model.fit, ratio, confidence, model.min_shape);
+  const double z_upper = gpd_quantile_upper_bound(model.excesses, model.fit, ratio, confidence,
+                                                  model.min_shape, model.max_shape);
   out->method = model.exponential ? "exponential" : "gpd";
   if (!std::isfinite(z_upper)) {
     out->method = "refused";
@@ -83,7 +83,9 @@ void bound_from_model(const TailModel& model, double p, double confidence, TailB
   out->reason = "generalized Pareto tail above the top " + std::to_string(out->exceedances) +
                 " of " + std::to_string(m) + " changed runs (shape " + format_number(out->shape) +
                 (model.exponential ? ", exponential" : "") +
-                (model.bounded_tail ? ", bounded tail" : ", shape >= 0 assumed") +
+                (model.max_shape == 0 ? ", light tail assumed: shape <= 0"
+                 : model.bounded_tail ? ", bounded tail"
+                                      : ", shape >= 0 assumed") +
                 "), profile-likelihood upper bound";
 }
 
@@ -116,6 +118,7 @@ TailBound bound_tail_quantile(const std::vector<double>& samples, const TailOpti
   validate(samples, options);
   TailBound b;
   b.n = samples.size();
+  if (options.assume_light_tail) b.assumption = "light tail (shape <= 0)";
   std::vector<double> positive;
   for (double v : samples) {
     if (v == 0) {
@@ -238,6 +241,7 @@ nlohmann::json to_json(const TailBound& b) {
                  {"tie_jitter", b.jitter}};
   }
   if (b.runs_needed > 0) j["runs_needed"] = b.runs_needed;
+  if (!b.assumption.empty()) j["assumption"] = b.assumption;
   j["runs_distribution_free"] = b.runs_distribution_free;
   return j;
 }

@@ -94,6 +94,36 @@ bool bounded_at(const std::vector<double>& y, const Candidate& c) {
   return higher.free_fit.shape < 0 && higher.evidence > kBoundedTailChi2;
 }
 
+// One-sided 5% evidence (chi2_1 at 0.90) that the shape is > 0: a heavy tail refutes the
+// light-tail assumption.
+constexpr double kHeavyTailChi2 = 2.7055;
+
+// Under the light-tail assumption: the shape in [-1, 0]. Returns false (with the reason) when the
+// data show a heavier tail.
+bool adopt_light(const Candidate& x, TailModel* model) {
+  const GpdFit light = fit_gpd(x.excesses, kMinShape, 0.0);
+  const double evidence = 2 * (x.free_fit.log_likelihood - light.log_likelihood);
+  if (x.free_fit.shape > 0 && evidence > kHeavyTailChi2) {
+    model->failure = "the data show a heavy tail (shape " + format_number(x.free_fit.shape) +
+                     " > 0, likelihood ratio p < 0.05): the light-tail assumption does not hold";
+    return false;
+  }
+  model->bounded_tail = false;
+  model->min_shape = kMinShape;
+  model->max_shape = 0;
+  model->fit = light;
+  model->free_fit = x.free_fit;
+  model->exponential = light.exponential || light.shape == 0;
+  model->shape = model->exponential ? 0 : light.shape;
+  model->scale = model->exponential ? light.exponential_scale : light.scale;
+  model->threshold = x.threshold;
+  model->excesses = x.excesses;
+  model->gof_statistic = x.gof_statistic;
+  model->gof_critical = x.gof_critical;
+  model->fitted = true;
+  return true;
+}
+
 void adopt(const Candidate& x, bool bounded, TailModel* model) {
   model->bounded_tail = bounded;
   model->min_shape = bounded ? kMinShape : 0.0;
@@ -135,6 +165,10 @@ TailModel fit_tail_model(const std::vector<double>& positive_sorted, const TailO
     last = make_candidate(model.data, k);
     ++model.candidates;
     if (!last.usable) continue;
+    if (options.assume_light_tail) {
+      adopt_light(last, &model);
+      return model;
+    }
     adopt(last, bounded_at(model.data, last), &model);
     return model;
   }

@@ -143,5 +143,31 @@ TEST(TailBound, SameSeedSameBound) {
   EXPECT_EQ(a.bound, b.bound);
 }
 
+TEST(TailBound, LightTailAssumptionIsTighterStatedAndRefusedOnHeavyTails) {
+  std::mt19937_64 rng(11);
+  std::exponential_distribution<double> e(1);
+  std::vector<double> x(200);
+  for (double& v : x) v = e(rng);
+  TailOptions light;
+  light.assume_light_tail = true;
+  const TailBound assumed = bound_tail_quantile(x, light);
+  const TailBound plain = bound_tail_quantile(x, TailOptions{});
+  ASSERT_TRUE(assumed.has_bound) << assumed.reason;
+  ASSERT_TRUE(plain.has_bound) << plain.reason;
+  EXPECT_EQ(assumed.assumption, "light tail (shape <= 0)");
+  EXPECT_NE(assumed.reason.find("light tail assumed"), std::string::npos) << assumed.reason;
+  EXPECT_EQ(to_json(assumed)["assumption"], "light tail (shape <= 0)");
+  EXPECT_FALSE(to_json(plain).contains("assumption"));
+  EXPECT_LE(assumed.bound, plain.bound);
+  EXPECT_GE(assumed.bound, -std::log(1e-4));  // still covers the true quantile 9.21 here
+  // A Pareto tail (shape 0.5) refutes the assumption.
+  std::uniform_real_distribution<double> u(0, 1);
+  for (double& v : x) v = std::pow(1 - u(rng), -0.5) - 1;
+  const TailBound heavy = bound_tail_quantile(x, light);
+  EXPECT_FALSE(heavy.has_bound);
+  EXPECT_EQ(heavy.method, "refused");
+  EXPECT_NE(heavy.reason.find("heavy tail"), std::string::npos) << heavy.reason;
+}
+
 }  // namespace
 }  // namespace flakescope::stats

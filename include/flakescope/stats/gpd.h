@@ -32,9 +32,11 @@ double gpd_excess_quantile(double exceed_probability, double shape, double scale
 double gpd_log_likelihood(const std::vector<double>& excesses, double shape, double scale);
 
 // Maximum likelihood by Grimshaw's reduction to a one-dimensional search over theta = xi / sigma,
-// with the shape restricted to [min_shape, kMaxShape] (min_shape in [kMinShape, 0]).
+// with the shape restricted to [min_shape, max_shape] (min_shape in [kMinShape, 0], max_shape in
+// [0, kMaxShape]; max_shape 0 is the light-tail assumption).
 // Needs at least 3 positive, finite excesses (throws InputError otherwise).
-GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape = kMinShape);
+GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape = kMinShape,
+               double max_shape = kMaxShape);
 
 // Anderson-Darling A^2 of the excesses against the fitted GPD.
 double anderson_darling_statistic(const std::vector<double>& excesses, double shape, double scale);
@@ -57,7 +59,8 @@ std::array<double, 7> simulate_anderson_darling_critical_values();
 // under the same restriction. Returns +inf when the profile does not drop that far (no finite
 // bound is supported by the data).
 double gpd_quantile_upper_bound(const std::vector<double>& excesses, const GpdFit& fit,
-                                double ratio, double confidence, double min_shape = kMinShape);
+                                double ratio, double confidence, double min_shape = kMinShape,
+                                double max_shape = kMaxShape);
 
 // Two-sided profile-likelihood interval, at `confidence`, for the survival s = P(X > z) of the
 // excess distribution at z > 0: the set of s whose profile log-likelihood (maximized over the
@@ -69,6 +72,7 @@ struct SurvivalInterval {
   double upper = 1;
 };
 SurvivalInterval gpd_survival_interval(const std::vector<double>& excesses, const GpdFit& fit,
-                                       double z, double confidence, double min_shape = kMinShape);
+                                       double z, double confidence, double min_shape = kMinShape,
+                                       double max_shape = kMaxShape);
 
 }  // namespace flakescope::stats

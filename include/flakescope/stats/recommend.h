@@ -29,7 +29,8 @@ namespace flakescope::stats {
 struct ToleranceOptions {
   double target = 1e-4;  // per-run failure rate the recommendation must stay under
   double confidence = 0.95;
-  std::uint64_t seed = 20261125;  // for any bootstrap
+  std::uint64_t seed = 20261125;   // for any bootstrap
+  bool assume_light_tail = false;  // TailOptions::assume_light_tail for every bound
 };
 
 // The per-run samples of one output; empty vectors are series that were not recorded.

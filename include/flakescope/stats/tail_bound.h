@@ -36,6 +36,11 @@ struct TailOptions {
   std::uint64_t seed = 20261125;
   std::size_t min_exceedances = 15;  // smallest tail the GPD is fitted to (the highest threshold)
   double tail_fraction = 0.2;        // share of the positive samples above the (first) threshold
+  // `--assume light-tail`: the shape is kept in [-1, 0] instead of >= 0 (a light tail, e.g. the
+  // rounding differences of a fixed computation), refused when the data show a heavier tail
+  // (shape > 0 significant at 0.05 against shape <= 0). Opt-in: it is an assumption, stated in
+  // the reason and the JSON.
+  bool assume_light_tail = false;
 };
 
 struct TailBound {
@@ -59,6 +64,7 @@ struct TailBound {
   double jitter = 0;            // width of the upward tie-breaking jitter (0: no ties)
   std::size_t runs_needed = 0;  // runs (in total) before a bound can be given; 0 when it was given
   std::size_t runs_distribution_free = 0;  // zero-exceedance runs certifying the target
+  std::string assumption;  // "light tail (shape <= 0)" under assume_light_tail, else empty
 };
 
 // Throws InputError for an empty sample, NaN or negative values, or options out of range.
