@@ -174,6 +174,17 @@ TEST_F(ToleranceCli, FailureRateUsesTheMarginSamplesOfItsRtol) {
   EXPECT_NE(other.out.find("pessimistic"), std::string::npos) << other.out;
 }
 
+TEST_F(ToleranceCli, LightTailAssumptionIsOptInAndStated) {
+  const Cli r = run_tolerance({deviations_file(), "--assume", "light-tail", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto rec = nlohmann::json::parse(r.out)["series"][0]["recommendation"];
+  EXPECT_EQ(rec["atol"]["assumption"], "light tail (shape <= 0)") << rec.dump();
+  EXPECT_NE(rec["assumption"].get<std::string>().find("--assume light-tail"), std::string::npos);
+  const Cli text = run_tolerance({deviations_file(), "--assume", "light-tail"});
+  EXPECT_NE(text.out.find("assuming a light tail"), std::string::npos) << text.out;
+  EXPECT_EQ(run_tolerance({deviations_file()}).out.find("assuming"), std::string::npos);
+}
+
 TEST_F(ToleranceCli, BadInputIsOneLineAndExitTwo) {
   expect_bad_input(run_tolerance({dir_ + "/missing.txt"}), "missing.txt");
   expect_bad_input(run_tolerance({write("words.txt", "1e-7\nhello\n")}), "not a number");
@@ -185,6 +196,7 @@ TEST_F(ToleranceCli, BadInputIsOneLineAndExitTwo) {
   expect_bad_input(run_tolerance({}), "SAMPLES");
   expect_bad_input(run_tolerance({deviations_file(), "--bogus"}), "bogus");
   expect_bad_input(run_tolerance({deviations_file(), "--atol", "-1"}), "--atol");
+  expect_bad_input(run_tolerance({deviations_file(), "--assume", "heavy"}), "--assume");
   expect_bad_input(run_tolerance({deviations_file(), "--atol", "1e-5x"}), "--atol");
   expect_bad_input(run_tolerance({deviations_file(), "--atol", "1e-5", "--rtol", "-2"}), "--rtol");
 }
