@@ -208,6 +208,7 @@ double profile_quantile(const std::vector<double>& x, double z, double log_ratio
         std::abs(shape) < kShapeZero ? z / log_ratio : z * shape / std::expm1(shape * log_ratio);
     return gpd_log_likelihood(x, shape, scale);
   };
+  if (max_shape <= min_shape) return ll_at(min_shape);  // the shape is fixed
   constexpr int kGrid = 41;
   double best_shape = 0, best_ll = -kInf;
   for (int i = 0; i < kGrid; ++i) {

@@ -36,10 +36,11 @@ struct TailOptions {
   std::uint64_t seed = 20261125;
   std::size_t min_exceedances = 15;  // smallest tail the GPD is fitted to (the highest threshold)
   double tail_fraction = 0.2;        // share of the positive samples above the (first) threshold
-  // `--assume light-tail`: the shape is kept in [-1, 0] instead of >= 0 (a light tail, e.g. the
-  // rounding differences of a fixed computation), refused when the data show a heavier tail
-  // (shape > 0 significant at 0.05 against shape <= 0). Opt-in: it is an assumption, stated in
-  // the reason and the JSON.
+  // `--assume light-tail`: the tail is taken as no heavier than exponential (shape <= 0, e.g. the
+  // rounding differences of a fixed computation), so the exponential fit above the threshold,
+  // whose bound carries only the scale's uncertainty, is its upper envelope; refused when the
+  // data show a heavier tail (shape > 0 significant at 0.05 against shape <= 0). Opt-in: it is an
+  // assumption, stated in the reason and the JSON.
   bool assume_light_tail = false;
 };
 

@@ -29,7 +29,7 @@ struct TailModel {
   GpdFit fit;                    // the fit under the shape restriction
   GpdFit free_fit;               // the fit with the shape in [kMinShape, kMaxShape]
   double min_shape = 0;          // the restriction: 0, or kMinShape for a bounded tail
-  double max_shape = kMaxShape;  // 0 under assume_light_tail
+  double max_shape = kMaxShape;  // 0 under assume_light_tail (min_shape 0 too: exponential)
   bool bounded_tail = false;
   bool exponential = false;  // reported shape 0 (not significantly different from it)
   double shape = 0;          // reported shape and scale (0 and the mean excess if exponential)
