@@ -80,9 +80,6 @@ nlohmann::json test_entry(const TestTally& t, const AuditReportInputs& in) {
       {"wilson", {rate.wilson.lower, rate.wilson.upper}},
       {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}},
       {"upper_one_sided", rate.upper_one_sided},
-      // The two-sided Clopper-Pearson bounds again under the names the report views read.
-      {"lower", rate.clopper_pearson.lower},
-      {"upper", rate.clopper_pearson.upper},
   };
   nlohmann::json failing = nlohmann::json::array();
   nlohmann::json timeline = nlohmann::json::array();

@@ -1,7 +1,6 @@
 #include "cli/audit_output.h"
 
 #include "cli/report_output.h"
-#include "flakescope/audit/audit_table.h"
 #include "flakescope/capture_analysis.h"
 #include "flakescope/error.h"
 #include "flakescope/report.h"
@@ -27,20 +26,10 @@ nlohmann::json write_audit_report(const audit::AuditReportInputs& in,
   write_file_atomic(out_path,
                     report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 
-  // The shared terminal reporter has no setting column, so several settings (an ablation) get the
-  // audit's own table, as does a report the shared reporter cannot read.
-  std::string summary;
-  if (report["settings"].size() <= 1) {
-    try {
-      RenderOptions render;
-      render.color = wants_color(out);
-      summary = render_report(report, ReportFormat::kTerminal, render) +
-                audit::render_audit_details(report);
-    } catch (const InputError&) {
-      summary.clear();
-    }
-  }
-  out << (summary.empty() ? audit::render_audit_table(report) : summary);
+  // The terminal reporter, as `flakescope report AUDIT.json --format terminal` prints it.
+  RenderOptions render;
+  render.color = wants_color(out);
+  out << render_report(report, ReportFormat::kTerminal, render);
   return report;
 }
 

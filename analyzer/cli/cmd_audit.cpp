@@ -19,7 +19,6 @@
 #include "flakescope/audit/audit_options.h"
 #include "flakescope/audit/audit_report.h"
 #include "flakescope/audit/audit_runner.h"
-#include "flakescope/audit/audit_table.h"
 #include "flakescope/audit/platform_info.h"
 #include "flakescope/audit/run_log.h"
 #include "flakescope/audit/shard_source.h"

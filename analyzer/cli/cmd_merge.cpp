@@ -9,7 +9,6 @@
 #include "cli/report_output.h"
 #include "cli/step_summary.h"
 #include "flakescope/audit/audit_report.h"
-#include "flakescope/audit/audit_table.h"
 #include "flakescope/audit/environment_matrix.h"
 #include "flakescope/audit/run_log.h"
 #include "flakescope/capture_analysis.h"

@@ -16,6 +16,7 @@ namespace flakescope::cli {
 
 int cmd_report(const CommandArgs& a) {
   std::string input, format_name = "terminal", out_path;
+  bool verbose = false;
   po::options_description desc(
       "usage: flakescope report REPORT.json --format md|html|junit|terminal|json [--out FILE]\n\n"
       "Renders a probe, audit or gate report. Markdown is also appended to $GITHUB_STEP_SUMMARY\n"
@@ -24,7 +25,8 @@ int cmd_report(const CommandArgs& a) {
   desc.add_options()("help,h", "show this help")(
       "format,f", po::value(&format_name)->default_value("terminal"),
       "terminal, md, html (self-contained, with plots), junit (XML for CI) or json")(
-      "out,o", po::value(&out_path), "write to FILE (atomically) instead of stdout");
+      "out,o", po::value(&out_path), "write to FILE (atomically) instead of stdout")(
+      "verbose,v", po::bool_switch(&verbose), "terminal: list the probes, tests and checks that are fine too");
   if (!parse_command_line(a.args, desc, "report", po::value(&input), 1, a.out)) return kExitOk;
   if (input.empty()) throw InputError("no report given (flakescope report REPORT.json --format md)");
   const auto format = parse_report_format(format_name);
@@ -34,6 +36,7 @@ int cmd_report(const CommandArgs& a) {
   const nlohmann::json report = load_report(input);
   RenderOptions options;
   options.color = out_path.empty() && *format == ReportFormat::kTerminal && wants_color(a.out);
+  options.verbose = verbose;
   const std::string text = render_report(report, *format, options);
   if (out_path.empty()) a.out << text;
   else write_file_atomic(out_path, text);

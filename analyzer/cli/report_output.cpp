@@ -12,7 +12,9 @@
 namespace flakescope::cli {
 
 bool wants_color(const std::ostream& out) {
-  if (std::getenv("NO_COLOR")) return false;
+  // no-color.org: set and non-empty turns colors off.
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color && *no_color) return false;
   return &out == &std::cout && isatty(STDOUT_FILENO);
 }
 

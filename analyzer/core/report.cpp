@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/json_schema.h"
 #include "flakescope/error.h"
 #include "flakescope/version.h"
 
@@ -42,7 +43,8 @@ nlohmann::json machine_info() {
   return {{"cpu", cpu},
           {"hardware_threads", std::thread::hardware_concurrency()},
           {"os", std::string(u.sysname) + " " + u.release},
-          {"arch", std::string(u.machine)}};
+          {"arch", std::string(u.machine)},
+          {"hostname", std::string(host)}};  // JUnit's testsuite hostname
 }
 
 nlohmann::json new_report(std::string_view kind, const std::vector<std::string>& command,
@@ -84,6 +86,11 @@ nlohmann::json load_report(const std::string& path) {
                      std::string(kReportSchema) + "')");
   if (!j.contains("kind") || !j["kind"].is_string())
     throw InputError(path + ": report has no \"kind\"");
+  // A hand-edited or foreign file is refused with the field that is wrong, instead of being read
+  // with silent defaults by the report model.
+  if (auto v = core::check_schema(j, core::report_schema()))
+    throw InputError(path + ": field " + (v->path.empty() ? std::string("/") : v->path) + " " +
+                     v->message + " (reports/schema/report.schema.json)");
   return j;
 }
 

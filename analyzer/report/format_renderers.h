@@ -1,18 +1,41 @@
 #pragma once
-// One renderer per format, each in its own file; render_report() dispatches to them.
+// The reporter classes, one file each (terminal_reporter.cpp, markdown_reporter.cpp, ...);
+// make_reporter() in render_report.cpp picks one.
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "flakescope/reporters.h"
 #include "report/report_view.h"
 
 namespace flakescope::report {
 
-std::string render_terminal(const ReportView& view, const RenderOptions& options);
-std::string render_markdown(const ReportView& view);
-std::string render_junit(const ReportView& view);
-// HTML needs the raw samples and recommendations for its plots, so it also gets the report.
-std::string render_html(const ReportView& view, const nlohmann::json& report);
+class TerminalReporter : public Reporter {
+ public:
+  explicit TerminalReporter(RenderOptions options) : options_(options) {}
+  std::string render(const model::Report& report) const override;
+
+ private:
+  RenderOptions options_;
+};
+
+class MarkdownReporter : public Reporter {
+ public:
+  std::string render(const model::Report& report) const override;
+};
+
+class HtmlReporter : public Reporter {
+ public:
+  std::string render(const model::Report& report) const override;
+};
+
+class JunitReporter : public Reporter {
+ public:
+  std::string render(const model::Report& report) const override;
+};
+
+// The report itself, indented (to_json of the model: the file as written).
+class JsonReporter : public Reporter {
+ public:
+  std::string render(const model::Report& report) const override;
+};
 
 }  // namespace flakescope::report

@@ -1,8 +1,14 @@
-// A single self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched): the tables
-// of the other formats plus the plots: per output the deviation histogram with the recommended
-// bound, the fitted against the empirical tail, the ablation bars, and per audited test the
-// outcome timeline.
+// A single self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched) that a
+// reviewer can attach to a pull request: a summary on top (counts by verdict, the findings, the
+// recommendations), a table of contents, the findings open and everything else in <details>.
+// Plots are drawn only for what moved, so the page grows with the findings, not with the probes:
+// per output and setting the deviation histogram (with the recommended bound) next to the fitted
+// against the empirical tail of the same samples, the ablation bars, and per audited test with
+// failures the outcome timeline.
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "flakescope/report.h"
@@ -13,17 +19,26 @@
 namespace flakescope::report {
 namespace {
 
-using nlohmann::json;
+using model::ReportKind;
 
 const char* kStyle =
     "body{font-family:sans-serif;margin:2em;color:#222;max-width:1100px}"
     "table{border-collapse:collapse;margin:.5em 0}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
     "text-align:left}th{background:#f4f4f4}.finding{color:#c0392b;font-weight:bold}"
     ".warning{color:#d68910}.note{color:#d68910}.ok{color:#27ae60}"
-    ".plots{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}.plot{border:1px solid #eee;padding:4px}"
-    ".plot h4{margin:2px 0;font-size:12px;font-weight:normal}";
+    ".summary{background:#f8f8f8;border:1px solid #ddd;padding:.5em 1em}"
+    "details{margin:.4em 0}summary{cursor:pointer;font-weight:bold}"
+    ".plots{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}"
+    ".pair{display:flex;gap:6px;border:1px solid #eee;padding:4px}"
+    ".plot h4{margin:2px 0;font-size:12px;font-weight:normal}.why{color:#777;font-size:12px}";
 
 std::string esc(const std::string& s) { return xml_escape(s); }
+
+std::string anchor(const std::string& name) {
+  std::string out = "i-";
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
+  return out;
+}
 
 std::string html_table(const TextTable& t) {
   std::ostringstream o;
@@ -45,45 +60,71 @@ std::string html_table(const TextTable& t) {
   return o.str();
 }
 
-std::vector<double> samples(const json& metric, const char* which) {
-  std::vector<double> out;
-  const json s = metric.value("samples", json::object());
-  if (!s.is_object() || !s.contains(which) || !s[which].is_array()) return out;
-  for (const auto& v : s[which]) out.push_back(number_from_json(v));
-  return out;
+std::string plot(const std::string& title, const std::string& svg) {
+  return "<div class=\"plot\"><h4>" + esc(title) + "</h4>" + svg + "</div>";
 }
 
-// The statistics engine's recommendation for an absolute bound (include/flakescope/stats/
-// recommend.h): "atol": {"bound", "n", "tail": {"threshold", "exceedances", "shape", "scale"}}.
-std::optional<double> recommended_bound(const json& rec) {
-  const json atol = rec.value("atol", json::object());
-  if (atol.is_object() && atol.contains("bound") && !atol["bound"].is_null())
-    return number_from_json(atol["bound"]);
-  return std::nullopt;
-}
-
-// The fitted tail: P(X > x) = exceedances / n * GPD survival above the threshold.
-std::optional<TailFit> tail_fit(const json& rec) {
-  const json atol = rec.value("atol", json::object());
-  if (!atol.is_object() || !atol.contains("tail") || !atol["tail"].is_object()) return std::nullopt;
-  const json& t = atol["tail"];
-  const double n = number_from_json(atol.value("n", json(0)));
+std::optional<TailFit> tail_fit(const model::AtolRecommendation& rec) {
+  if (!rec.tail || rec.n <= 0) return std::nullopt;
   TailFit fit;
-  fit.threshold = number_from_json(t.value("threshold", json()));
-  fit.scale = number_from_json(t.value("scale", json()));
-  fit.shape = number_from_json(t.value("shape", json(0)));
-  fit.exceedance_rate = n > 0 ? number_from_json(t.value("exceedances", json(0))) / n : NAN;
+  fit.threshold = rec.tail->threshold;
+  fit.scale = rec.tail->scale;
+  fit.shape = rec.tail->shape;
+  fit.exceedance_rate = rec.tail->exceedances / rec.n;
   if (std::isfinite(fit.threshold) && std::isfinite(fit.scale) && std::isfinite(fit.exceedance_rate))
     return fit;
   return std::nullopt;
 }
 
-std::string plot(const std::string& title, const std::string& svg) {
-  return "<div class=\"plot\"><h4>" + esc(title) + "</h4>" + svg + "</div>";
+// The histogram and the tail of one output under one setting, side by side in one box, so the
+// two plots of the same samples stay together however the page wraps.
+void output_plots(const model::OutputMetrics& m, const std::string& setting, std::ostringstream& o) {
+  if (!m.samples) return;
+  const std::vector<double>& abs = m.samples->abs;
+  bool moves = false;
+  for (double v : abs) moves = moves || v != 0;
+  if (!moves) return;  // bitwise-identical runs: nothing to plot
+  const auto rec = model::atol_recommendation(m);
+  const std::string dtype = m.dtype.value_or("?");
+  const std::string x_label = "max |a - e| per run (" + dtype + ", absolute units)";
+  const std::string where = "'" + m.name + "' under " + setting;
+  o << "<div class=\"pair\">";
+  o << plot("per-run |dev| of " + where, svg_histogram(abs, rec ? rec->bound : std::nullopt, x_label));
+  o << plot("tail of " + where, svg_tail(abs, rec ? tail_fit(*rec) : std::nullopt, x_label));
+  o << "</div>";
+  if (rec && !rec->bound)
+    o << "<p class=\"why\">No recommended bound for " << esc(where) << ": "
+      << esc(rec->reason.empty() ? "the statistics engine refused" : rec->reason) << " ("
+      << format_number(rec->n) << " runs).</p>";
 }
 
-void probe_section(const ProbeView& p, const json& raw, std::ostringstream& o) {
-  o << "<h2 class=\"" << severity_word(p.severity) << "\">" << esc(p.name) << "</h2>";
+void probe_plots(const ProbeView& p, std::ostringstream& o) {
+  if (!p.source) return;
+  std::vector<std::string> outputs;
+  for (const auto& s : p.source->settings)
+    for (const auto& m : s.metrics)
+      if (std::find(outputs.begin(), outputs.end(), m.name) == outputs.end()) outputs.push_back(m.name);
+  o << "<div class=\"plots\">";
+  for (const auto& out : outputs) {
+    std::vector<std::string> labels;
+    std::vector<double> values;
+    for (const auto& s : p.source->settings)
+      for (const auto& m : s.metrics)
+        if (m.name == out) labels.push_back(s.setting), values.push_back(m.max_abs_dev.value_or(0));
+    o << plot("ablation: max |dev| of '" + out + "' per setting",
+              svg_bars(labels, values, "max abs dev (absolute units)"));
+    for (const auto& s : p.source->settings)
+      for (const auto& m : s.metrics)
+        if (m.name == out) output_plots(m, s.setting, o);
+  }
+  o << "</div>";
+}
+
+void probe_section(const ProbeView& p, std::ostringstream& o) {
+  const bool open = p.severity != Severity::kOk;
+  o << "<details id=\"" << anchor(p.name) << "\"" << (open ? " open=\"open\"" : "") << "><summary class=\""
+    << severity_word(p.severity) << "\">" << esc(p.name) << " — " << severity_word(p.severity)
+    << "</summary>";
   if (!p.description.empty()) o << "<p>" << esc(p.description) << "</p>";
   if (!p.diagnosis.empty()) o << "<p><b>Diagnosis:</b> " << esc(p.diagnosis) << "</p>";
   if (!p.fixes.empty()) {
@@ -92,73 +133,99 @@ void probe_section(const ProbeView& p, const json& raw, std::ostringstream& o) {
     o << "</ul>";
   }
   o << html_table(probe_settings_table(p));
-  if (!raw.contains("settings") || !raw["settings"].is_array()) return;
-  // Ablation: which setting moves which output, by how much.
-  std::vector<std::string> outputs;
-  for (const auto& s : raw["settings"])
-    if (s.contains("metrics") && s["metrics"].is_object())
-      for (const auto& [name, m] : s["metrics"].items())
-        if (std::find(outputs.begin(), outputs.end(), name) == outputs.end()) outputs.push_back(name);
-  o << "<div class=\"plots\">";
-  for (const auto& out : outputs) {
-    std::vector<std::string> labels;
-    std::vector<double> values;
-    for (const auto& s : raw["settings"]) {
-      const json m = s.value("metrics", json::object()).value(out, json());
-      if (!m.is_object()) continue;
-      labels.push_back(s.value("setting", "?"));
-      values.push_back(number_from_json(m.value("max_abs_dev", json(0))));
-    }
-    o << plot("ablation: max |dev| of '" + out + "' per setting", svg_bars(labels, values, "max abs dev"));
-    for (const auto& s : raw["settings"]) {
-      const json m = s.value("metrics", json::object()).value(out, json());
-      if (!m.is_object()) continue;
-      const std::vector<double> abs = samples(m, "abs");
-      bool moves = false;
-      for (double v : abs) moves = moves || v != 0;
-      if (!moves) continue;  // bitwise-identical runs: nothing to plot
-      const json rec = m.value("recommendation", json::object());
-      const std::string where = "'" + out + "' under " + s.value("setting", "?");
-      o << plot("per-run |dev| of " + where, svg_histogram(abs, recommended_bound(rec), "max |a - e| per run"));
-      o << plot("tail of " + where, svg_tail(abs, tail_fit(rec), "max |a - e| per run"));
-    }
+  if (open) probe_plots(p, o);
+  o << "</details>";
+}
+
+// Recommended atol per output that moved, for the summary.
+void recommendations(const ReportView& view, std::ostringstream& o) {
+  std::ostringstream items;
+  for (const auto& p : view.probes) {
+    if (!p.source || p.severity == Severity::kOk) continue;
+    for (const auto& s : p.source->settings)
+      for (const auto& m : s.metrics) {
+        const auto rec = model::atol_recommendation(m);
+        if (!rec || !rec->bound || *rec->bound <= 0) continue;
+        items << "<li><code>" << esc(p.name) << "</code> '" << esc(m.name) << "' under "
+              << esc(s.setting) << ": atol " << format_number(*rec->bound) << "</li>";
+      }
   }
-  o << "</div>";
+  if (!items.str().empty()) o << "<p><b>Recommended atol</b> (rtol 0):</p><ul>" << items.str() << "</ul>";
+}
+
+template <typename Item>
+void summary_and_toc(const ReportView& view, const std::vector<Item>& items, std::ostringstream& o) {
+  std::map<std::string, int> by_severity;
+  for (const auto& i : items) ++by_severity[severity_word(i.severity)];
+  o << "<div class=\"summary\"><p><b>" << esc(summary_line(view)) << "</b></p><p>";
+  for (const auto& [word, n] : by_severity) o << "<span class=\"" << word << "\">" << n << " " << word << "</span> ";
+  o << "</p>";
+  if (view.kind == ReportKind::kProbe) recommendations(view, o);
+  o << "<p><b>Contents:</b> ";
+  for (const auto& i : items)
+    if (i.severity != Severity::kOk) o << "<a href=\"#" << anchor(i.name) << "\">" << esc(i.name) << "</a> ";
+  o << "<a href=\"#rest\">everything else</a></p></div>";
+}
+
+void audit_body(const ReportView& view, std::ostringstream& o) {
+  if (view.isolation == "inprocess")
+    o << "<p>Isolation: in-process (pytest repetitions inside one interpreter per job)</p>";
+  std::vector<TestView> findings, rest;
+  for (const auto& t : view.tests) (t.severity == Severity::kOk ? rest : findings).push_back(t);
+  if (!findings.empty()) {
+    o << "<h2>Findings</h2>" << html_table(audit_tests_table(findings, view.confidence, view.several_settings));
+    o << "<ul>";
+    for (const auto& t : findings) {
+      o << "<li id=\"" << anchor(t.name) << "\"><b>" << esc(t.name) << "</b>: " << esc(t.retries_statement);
+      if (!t.replay.empty()) o << "<br/>replay: <code>" << esc(t.replay) << "</code>";
+      if (!t.cause.empty()) o << "<br/>cause: " << esc(t.cause);
+      o << "</li>";
+    }
+    o << "</ul><h2>Outcome timelines</h2><div class=\"plots\">";
+    for (const auto& t : findings) {
+      std::vector<std::string> words;
+      for (auto oc : t.outcomes) words.emplace_back(model::to_string(oc));
+      o << plot(t.name + " (" + std::string(model::to_string(t.classification)) + ")", svg_timeline(words));
+    }
+    o << "</div>";
+  }
+  o << "<details id=\"rest\"><summary>" << rest.size() << " tests without failures</summary>"
+    << html_table(audit_tests_table(rest, view.confidence, view.several_settings)) << "</details>";
 }
 
 }  // namespace
 
-std::string render_html(const ReportView& view, const json& report) {
+std::string HtmlReporter::render(const model::Report& report) const {
+  const ReportView view = make_view(report);
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>flakescope "
-    << esc(view.kind) << " report</title><style>" << kStyle << "</style></head><body>";
-  o << "<h1>flakescope " << esc(view.kind) << " report";
-  if (view.kind == "gate")
-    o << ": <span class=\"" << (view.gate_verdict == "pass" ? "ok\">pass" : "finding\">FAIL")
-      << "</span>";
-  o << "</h1><p>" << esc(summary_line(view));
-  if (!view.libtorch.empty()) o << " · LibTorch " << esc(view.libtorch);
-  if (!view.machine.empty()) o << " · " << esc(view.machine);
-  if (!view.created.empty()) o << " · " << esc(view.created);
-  o << "</p>";
-  if (view.kind == "probe") {
+    << esc(kind_word(view.kind)) << " report</title><style>" << kStyle << "</style></head><body>";
+  o << "<h1>flakescope " << esc(kind_word(view.kind)) << " report";
+  if (view.kind == ReportKind::kGate)
+    o << ": <span class=\"" << (view.gate_passed ? "ok\">pass" : "finding\">FAIL") << "</span>";
+  o << "</h1><p>";
+  if (!view.libtorch.empty()) o << "LibTorch " << esc(view.libtorch) << " · ";
+  if (!view.machine.empty()) o << esc(view.machine) << " · ";
+  o << esc(view.created) << "</p>";
+  if (view.kind == ReportKind::kProbe) {
+    summary_and_toc(view, view.probes, o);
+    bool rest_open = false;
     for (const auto& p : view.probes) {
-      json raw;
-      for (const auto& r : report["probes"])
-        if (r.value("name", "") == p.name) raw = r;
-      probe_section(p, raw, o);
+      if (p.severity == Severity::kOk && !rest_open) {
+        o << "<h2 id=\"rest\">Bitwise-deterministic under every setting</h2>";
+        rest_open = true;
+      }
+      probe_section(p, o);
     }
-  } else if (view.kind == "audit") {
-    if (view.isolation == "inprocess")
-      o << "<p>Isolation: in-process (pytest repetitions inside one interpreter per job)</p>";
-    o << html_table(audit_tests_table(view.tests));
-    o << "<h2>Outcome timelines</h2><div class=\"plots\">";
-    for (const auto& t : view.tests)
-      o << plot(t.name + " (" + t.classification + ")", svg_timeline(t.outcomes));
-    o << "</div>";
+  } else if (view.kind == ReportKind::kAudit) {
+    summary_and_toc(view, view.tests, o);
+    audit_body(view, o);
   } else {
+    o << "<div class=\"summary\"><p><b>" << esc(summary_line(view)) << "</b></p></div>";
     if (!view.gate_baseline.empty()) o << "<p>Baseline: <code>" << esc(view.gate_baseline) << "</code></p>";
-    o << html_table(gate_checks_table(view.checks));
+    o << html_table(gate_checks_table(view.checks, /*include_passes=*/false));
+    o << "<details id=\"rest\"><summary>" << esc(passed_checks_line(view.checks)) << "</summary>"
+      << html_table(gate_checks_table(view.checks)) << "</details>";
   }
   o << "</body></html>\n";
   return o.str();

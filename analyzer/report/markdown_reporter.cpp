@@ -28,28 +28,36 @@ void render_probes(const ReportView& view, std::ostringstream& out) {
   }
 }
 
+void render_audit(const ReportView& view, std::ostringstream& out) {
+  // In-process repetition changes what a run is (one interpreter, reseeded), so say so.
+  if (view.isolation == "inprocess")
+    out << "Isolation: in-process (pytest repetitions inside one interpreter per job)\n\n";
+  out << render_markdown_table(audit_tests_table(view.tests, view.confidence, view.several_settings));
+}
+
+void render_gate(const ReportView& view, std::ostringstream& out) {
+  if (!view.gate_baseline.empty()) out << "Baseline: `" << view.gate_baseline << "`\n\n";
+  const TextTable table = gate_checks_table(view.checks, /*include_passes=*/false);
+  if (!table.rows.empty()) out << render_markdown_table(table) << "\n";
+  out << passed_checks_line(view.checks)
+      << " (all checks: `flakescope report GATE.json --format html`)\n";
+}
+
 }  // namespace
 
-std::string render_markdown(const ReportView& view) {
+std::string MarkdownReporter::render(const model::Report& report) const {
+  const ReportView view = make_view(report);
   std::ostringstream out;
-  out << "## flakescope " << view.kind;
-  if (view.kind == "gate") out << ": " << (view.gate_verdict == "pass" ? "✅ pass" : "❌ FAIL");
+  out << "## flakescope " << kind_word(view.kind);
+  if (view.kind == model::ReportKind::kGate) out << ": " << (view.gate_passed ? "✅ pass" : "❌ FAIL");
   out << "\n\n**" << summary_line(view) << "**";
   if (!view.libtorch.empty()) out << " · LibTorch " << view.libtorch;
   if (!view.created.empty()) out << " · " << view.created;
   out << "\n\n";
-  if (view.kind == "probe") render_probes(view, out);
-  if (view.kind == "audit") {
-    // In-process repetition changes what a run is (one interpreter, reseeded), so say so.
-    if (view.isolation == "inprocess")
-      out << "Isolation: in-process (pytest repetitions inside one interpreter per job)\n\n";
-    out << render_markdown_table(audit_tests_table(view.tests));
-  }
-  if (view.kind == "gate") {
-    if (!view.gate_baseline.empty()) out << "Baseline: `" << view.gate_baseline << "`\n\n";
-    const TextTable table = gate_checks_table(view.checks, /*include_passes=*/false);
-    if (!table.rows.empty()) out << render_markdown_table(table) << "\n";
-    out << passed_checks_line(view.checks) << " (all checks: `flakescope report GATE.json --format html`)\n";
+  switch (view.kind) {
+    case model::ReportKind::kProbe: render_probes(view, out); break;
+    case model::ReportKind::kAudit: render_audit(view, out); break;
+    case model::ReportKind::kGate: render_gate(view, out); break;
   }
   return out.str();
 }

@@ -1,4 +1,4 @@
-// Format names and the dispatch from a report to its renderer (see include/flakescope/reporters.h).
+// Format names and the choice of reporter (see include/flakescope/reporters.h).
 #include "flakescope/reporters.h"
 
 #include "report/format_renderers.h"
@@ -14,18 +14,32 @@ std::optional<ReportFormat> parse_report_format(std::string_view name) {
   return std::nullopt;
 }
 
-std::string render_report(const nlohmann::json& report, ReportFormat format,
-                          const RenderOptions& options) {
-  if (format == ReportFormat::kJson) return report.dump(2) + "\n";
-  const report::ReportView view = report::make_view(report);
+std::unique_ptr<Reporter> make_reporter(ReportFormat format, const RenderOptions& options) {
   switch (format) {
-    case ReportFormat::kTerminal: return report::render_terminal(view, options);
-    case ReportFormat::kMarkdown: return report::render_markdown(view);
-    case ReportFormat::kHtml: return report::render_html(view, report);
-    case ReportFormat::kJunit: return report::render_junit(view);
+    case ReportFormat::kTerminal: return std::make_unique<report::TerminalReporter>(options);
+    case ReportFormat::kMarkdown: return std::make_unique<report::MarkdownReporter>();
+    case ReportFormat::kHtml: return std::make_unique<report::HtmlReporter>();
+    case ReportFormat::kJunit: return std::make_unique<report::JunitReporter>();
     case ReportFormat::kJson: break;
   }
-  return report.dump(2) + "\n";
+  return std::make_unique<report::JsonReporter>();
 }
 
+std::string render_report(const model::Report& report, ReportFormat format,
+                          const RenderOptions& options) {
+  return make_reporter(format, options)->render(report);
+}
+
+std::string render_report(const nlohmann::json& report, ReportFormat format,
+                          const RenderOptions& options) {
+  return render_report(model::from_json(report), format, options);
+}
+
+namespace report {
+
+std::string JsonReporter::render(const model::Report& report) const {
+  return model::to_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace report
 }  // namespace flakescope

@@ -1,15 +1,40 @@
-// Tables shared by the terminal and Markdown reporters (see report_tables.h).
+// Tables shared by the terminal, Markdown and HTML reporters (see report_tables.h).
 #include "report/report_tables.h"
 
 namespace flakescope::report {
 
-Tone verdict_tone(const std::string& v) {
-  if (v == "bitwise-deterministic" || v == "pass" || v == "stable" || v == "improvement")
-    return Tone::kGood;
-  if (v == "error" || v == "regression" || v == "flaky" || v == "failing" || v == "fail")
-    return Tone::kBad;
-  if (v == "nondeterministic" || v == "warning") return Tone::kWarn;
-  if (v == "unavailable") return Tone::kDim;
+using model::GateStatus;
+using model::ProbeVerdict;
+using model::TestClass;
+
+// Past a handful of attempts a retry count hides a broken test rather than a rare flake (the
+// audit's own threshold, audit_report.cpp).
+constexpr long kMaxSensibleRetries = 10;
+
+Tone verdict_tone(ProbeVerdict v) {
+  switch (v) {
+    case ProbeVerdict::kBitwiseDeterministic: return Tone::kGood;
+    case ProbeVerdict::kNondeterministic: return Tone::kWarn;
+    case ProbeVerdict::kError: return Tone::kBad;
+    case ProbeVerdict::kUnavailable: return Tone::kDim;
+  }
+  return Tone::kPlain;
+}
+
+Tone verdict_tone(TestClass c) {
+  if (c == TestClass::kStablePass) return Tone::kGood;
+  if (model::is_finding(c)) return Tone::kBad;
+  if (c == TestClass::kStableFail) return Tone::kWarn;
+  return Tone::kDim;
+}
+
+Tone verdict_tone(GateStatus s) {
+  switch (s) {
+    case GateStatus::kPass:
+    case GateStatus::kImprovement: return Tone::kGood;
+    case GateStatus::kWarning: return Tone::kWarn;
+    case GateStatus::kRegression: return Tone::kBad;
+  }
   return Tone::kPlain;
 }
 
@@ -26,15 +51,15 @@ TextTable probe_settings_table(const ProbeView& probe) {
     t.align.push_back(Align::kRight);
   }
   for (const auto& s : probe.settings) {
-    const bool measured = s.verdict != "error" && s.verdict != "unavailable";
+    const bool measured = s.verdict != ProbeVerdict::kError && s.verdict != ProbeVerdict::kUnavailable;
     Tone tone = verdict_tone(s.verdict);
-    if (s.verdict == "nondeterministic" && s.finding) tone = Tone::kBad;
+    if (s.verdict == ProbeVerdict::kNondeterministic && s.finding) tone = Tone::kBad;
     std::vector<Cell> row = {{s.setting},
-                                        {s.verdict, tone},
-                                        {std::to_string(s.runs)},
-                                        {measured ? std::to_string(s.distinct_outputs) : "-"},
-                                        {measured ? format_number(s.max_abs_dev) : "-"},
-                                        {measured ? format_number(s.max_ulp) : "-"}};
+                             {std::string(model::to_string(s.verdict)), tone},
+                             {std::to_string(s.runs)},
+                             {measured ? std::to_string(s.distinct_outputs) : "-"},
+                             {measured ? format_number(s.max_abs_dev) : "-"},
+                             {measured ? format_number(s.max_ulp) : "-"}};
     if (any_shift) {
       std::string shift = "-";
       if (s.setting == "controlled") shift = "(reference)";
@@ -47,18 +72,34 @@ TextTable probe_settings_table(const ProbeView& probe) {
   return t;
 }
 
-TextTable audit_tests_table(const std::vector<TestView>& tests) {
+std::string retries_text(const TestView& test) {
+  if (test.classification == TestClass::kSkipped) return "-";
+  if (test.runs_needed > 0) return "too few runs: " + std::to_string(test.runs_needed) + " needed";
+  if (!test.retries || *test.retries > kMaxSensibleRetries) return "n/a: retrying is no fix";
+  return std::to_string(*test.retries);
+}
+
+TextTable audit_tests_table(const std::vector<TestView>& tests, double confidence,
+                            bool setting_column) {
   TextTable t;
-  t.header = {"verdict", "test", "fails/runs", "failure rate [95% interval]", "retries"};
-  t.align = {Align::kLeft, Align::kLeft, Align::kRight, Align::kLeft, Align::kRight};
+  t.header = {"verdict", "test"};
+  if (setting_column) t.header.push_back("setting");
+  t.header.insert(t.header.end(), {"fails/runs",
+                                   "failure rate [" + format_confidence(confidence) + " interval]",
+                                   "retries"});
+  t.align.assign(t.header.size(), Align::kLeft);
+  t.align[t.header.size() - 3] = Align::kRight;
   for (const auto& test : tests) {
     std::string rate = format_percent(test.rate) + " [" + format_percent(test.rate_lower) + ", " +
                        format_percent(test.rate_upper) + "]";
-    t.add_row({{test.classification, verdict_tone(test.classification)},
-               {test.name},
-               {std::to_string(test.failures) + "/" + std::to_string(test.runs)},
-               {rate},
-               {test.retries < 0 ? "-" : std::to_string(test.retries)}});
+    std::vector<Cell> row = {{std::string(model::to_string(test.classification)),
+                              verdict_tone(test.classification)},
+                             {setting_column ? test.test : test.name}};
+    if (setting_column) row.push_back({test.setting});
+    row.push_back({std::to_string(test.failures) + "/" + std::to_string(test.runs)});
+    row.push_back({rate});
+    row.push_back({retries_text(test)});
+    t.add_row(row);
   }
   return t;
 }
@@ -68,10 +109,10 @@ TextTable gate_checks_table(const std::vector<GateCheckView>& checks, bool inclu
   t.header = {"status", "target", "setting/output", "rule", "detail"};
   t.align = {Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft};
   for (const auto& c : checks) {
-    if (!include_passes && c.status == "pass") continue;
+    if (!include_passes && c.status == GateStatus::kPass) continue;
     std::string where = c.setting;
     if (!c.output.empty()) where += (where.empty() ? "" : "/") + c.output;
-    t.add_row({{c.status, verdict_tone(c.status)},
+    t.add_row({{std::string(model::to_string(c.status)), verdict_tone(c.status)},
                {c.target},
                {where.empty() ? "-" : where},
                {c.rule},
@@ -82,7 +123,7 @@ TextTable gate_checks_table(const std::vector<GateCheckView>& checks, bool inclu
 
 std::string passed_checks_line(const std::vector<GateCheckView>& checks) {
   int passes = 0;
-  for (const auto& c : checks) passes += c.status == "pass";
+  for (const auto& c : checks) passes += c.status == GateStatus::kPass;
   return std::to_string(passes) + (passes == 1 ? " check" : " checks") + " passed";
 }
 
@@ -90,11 +131,13 @@ std::string summary_line(const ReportView& view) {
   auto plural = [](int n, const char* word) {
     return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
   };
-  std::string items = view.kind == "probe"   ? plural(static_cast<int>(view.probes.size()), "probe")
-                      : view.kind == "audit" ? plural(static_cast<int>(view.tests.size()), "test")
-                                             : plural(static_cast<int>(view.checks.size()), "check");
-  std::string s = plural(view.findings, view.kind == "gate" ? "regression" : "finding") + ", " +
-                  plural(view.warnings, "warning") + " in " + items;
+  using model::ReportKind;
+  std::string items =
+      view.kind == ReportKind::kProbe   ? plural(static_cast<int>(view.probes.size()), "probe")
+      : view.kind == ReportKind::kAudit ? plural(static_cast<int>(view.tests.size()), "test")
+                                        : plural(static_cast<int>(view.checks.size()), "check");
+  std::string s = plural(view.findings, view.kind == ReportKind::kGate ? "regression" : "finding") +
+                  ", " + plural(view.warnings, "warning") + " in " + items;
   if (view.partial) s += " (partial: the run was interrupted)";
   return s;
 }

@@ -1,152 +1,108 @@
-// Builds the reporters' view model from a report (see report_view.h).
+// Builds the reporters' view model from the typed report (see report_view.h).
 #include "report/report_view.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <set>
-
-#include "flakescope/error.h"
-#include "flakescope/report.h"
 
 namespace flakescope::report {
 namespace {
 
-using nlohmann::json;
-
-std::string str(const json& j, const char* key, const std::string& fallback = "") {
-  if (!j.is_object()) return fallback;
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return fallback;
-  return it->get<std::string>();
-}
-
-double num(const json& j, const char* key, double fallback = 0) {
-  if (!j.is_object()) return fallback;
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  const double v = number_from_json(*it);
-  return std::isnan(v) ? fallback : v;
-}
-
-std::vector<std::string> strings(const json& j, const char* key) {
-  std::vector<std::string> out;
-  if (!j.is_object() || !j.contains(key) || !j[key].is_array()) return out;
-  for (const auto& e : j[key])
-    if (e.is_string()) out.push_back(e.get<std::string>());
-  return out;
-}
-
-const json& require_array(const json& report, const char* key) {
-  if (!report.contains(key) || !report[key].is_array())
-    throw InputError("a '" + str(report, "kind") + "' report needs a \"" + key + "\" array");
-  return report[key];
-}
+using model::ProbeVerdict;
+using model::TestClass;
 
 // `raises_when_controlled`: the op raises under deterministic mode (PyTorch's "no deterministic
 // implementation"), which the diagnosis explains; that error is information, not a finding.
-SettingRow make_setting_row(const json& s, bool raises_when_controlled) {
+SettingRow make_setting_row(const model::ProbeSetting& s, bool raises_when_controlled) {
   SettingRow row;
-  row.setting = str(s, "setting", "?");
-  row.verdict = str(s, "verdict", "?");
-  row.error = str(s, "error");
-  row.runs = static_cast<long>(num(s, "runs"));
-  if (s.contains("metrics") && s["metrics"].is_object()) {
-    for (const auto& [name, m] : s["metrics"].items()) {
-      row.distinct_outputs = std::max(row.distinct_outputs, static_cast<long>(num(m, "distinct_outputs")));
-      row.max_abs_dev = std::max(row.max_abs_dev, num(m, "max_abs_dev"));
-      row.max_ulp = std::max(row.max_ulp, num(m, "max_ulp"));
-      if (m.contains("shift_from_controlled") && m["shift_from_controlled"].is_object() &&
-          m["shift_from_controlled"].contains("max_abs")) {
-        row.shift_abs = std::max(row.shift_abs, num(m["shift_from_controlled"], "max_abs"));
-        row.shift_ulp = std::max(row.shift_ulp, num(m["shift_from_controlled"], "max_ulp"));
-      }
+  row.setting = s.setting;
+  row.verdict = s.verdict;
+  row.error = s.error.value_or("");
+  row.runs = s.runs.value_or(0);
+  for (const auto& m : s.metrics) {
+    row.distinct_outputs = std::max(row.distinct_outputs, m.distinct_outputs.value_or(0));
+    const double abs = m.max_abs_dev.value_or(0), ulp = m.max_ulp.value_or(0);
+    if (!std::isnan(abs)) row.max_abs_dev = std::max(row.max_abs_dev, abs);
+    if (!std::isnan(ulp)) row.max_ulp = std::max(row.max_ulp, ulp);
+    if (m.shift) {
+      row.shift_abs = std::max(row.shift_abs, m.shift->max_abs);
+      row.shift_ulp = std::max(row.shift_ulp, m.shift->max_ulp);
     }
   }
   const bool controlled = row.setting == "controlled";
-  row.finding = (row.verdict == "error" && !raises_when_controlled) ||
-                (controlled && row.verdict == "nondeterministic");
+  row.finding = (row.verdict == ProbeVerdict::kError && !raises_when_controlled) ||
+                (controlled && row.verdict == ProbeVerdict::kNondeterministic);
   return row;
 }
 
-ProbeView make_probe(const json& p) {
+ProbeView make_probe(const model::ProbeResult& p) {
   ProbeView v;
-  v.name = str(p, "name", "?");
-  v.description = str(p, "description");
-  const json diagnosis = p.value("diagnosis", json::object());
-  const bool raises = diagnosis.is_object() && diagnosis.value("raises_when_controlled", false);
-  if (p.contains("settings") && p["settings"].is_array())
-    for (const auto& s : p["settings"]) v.settings.push_back(make_setting_row(s, raises));
-  v.causes = strings(diagnosis, "causes");
-  v.diagnosis = str(diagnosis, "summary");
-  v.fixes = strings(diagnosis, "fixes");
-  bool any_nondeterministic = false;
+  v.name = p.name;
+  v.description = p.description;
+  v.source = &p;
+  const bool raises = p.diagnosis && p.diagnosis->raises_when_controlled;
+  for (const auto& s : p.settings) v.settings.push_back(make_setting_row(s, raises));
+  if (p.diagnosis) {
+    v.causes = p.diagnosis->causes;
+    v.diagnosis = p.diagnosis->summary;
+    v.fixes = p.diagnosis->fixes;
+  }
+  bool any_moves = false;
   for (const auto& row : v.settings) {
     if (row.finding) v.severity = Severity::kFinding;
-    if (row.verdict == "nondeterministic" || row.verdict == "error") any_nondeterministic = true;
+    any_moves = any_moves || row.verdict == ProbeVerdict::kNondeterministic ||
+                row.verdict == ProbeVerdict::kError;
   }
-  if (v.severity != Severity::kFinding && any_nondeterministic) v.severity = Severity::kNote;
+  if (v.severity != Severity::kFinding && any_moves) v.severity = Severity::kNote;
   return v;
 }
 
-std::string outcome_word(const std::string& letter_or_word) {
-  static const std::map<std::string, std::string> kLetters = {
-      {"P", "pass"}, {"F", "fail"}, {"C", "crash"}, {"T", "timeout"},
-      {"E", "error"}, {"S", "skip"}, {"X", "xfail"}};
-  auto it = kLetters.find(letter_or_word);
-  return it == kLetters.end() ? letter_or_word : it->second;
-}
-
-// The audit report's per-test record (analyzer/audit/audit_report.cpp): failure_rate
-// {point, lower, upper}, retries_needed (null: no retry count helps), the per-run timeline as
-// letters (P F C T E S X); the ablation's summary, when there is one, is the cause.
-TestView make_test(const json& t, const json& ablation, bool several_settings) {
+TestView make_test(const model::AuditTest& t, const model::Report& report, bool several_settings) {
   TestView v;
-  v.name = str(t, "name", str(t, "test", "?"));
-  const std::string setting = str(t, "setting");
-  if (several_settings && !setting.empty()) v.name += " [" + setting + "]";
-  v.classification = str(t, "classification", str(t, "verdict", "?"));
-  v.runs = static_cast<long>(num(t, "runs"));
-  v.failures = static_cast<long>(num(t, "failures"));
-  const json rate = t.value("failure_rate", json());
-  const double point = v.runs > 0 ? double(v.failures) / v.runs : 0;
-  if (rate.is_object()) {
-    v.rate = num(rate, "point", point);
-    v.rate_lower = num(rate, "lower", 0);
-    v.rate_upper = num(rate, "upper", num(rate, "upper_one_sided", 1));
-  } else {
-    v.rate = rate.is_number() ? rate.get<double>() : point;
+  v.test = t.name;
+  v.setting = t.setting;
+  v.name = t.name;
+  if (several_settings && !t.setting.empty()) v.name += " [" + t.setting + "]";
+  v.classification = t.classification;
+  v.runs = t.runs;
+  v.failures = t.failures;
+  v.rate = t.failure_rate.point;
+  v.rate_lower = t.failure_rate.cp_lower;
+  v.rate_upper = t.failure_rate.cp_upper;
+  v.retries = t.retries_k;
+  v.retries_statement = t.retries_statement;
+  // A test that never failed gets a retry count only because its runs are too few to bound the
+  // rate under the target: say how many runs would (0 failures in n runs: one-sided upper bound
+  // 1 - (1 - confidence)^(1/n)).
+  const double target = t.retries_extra.value("target", 0.0);
+  const double confidence = t.failure_rate.confidence;
+  if (t.failures == 0 && t.retries_k.value_or(0) > 0 && target > 0 && target < 1 && confidence < 1)
+    v.runs_needed = static_cast<long>(std::ceil(std::log1p(-confidence) / std::log1p(-target)));
+  v.outcomes = t.timeline;
+  if (!t.failing_runs.empty()) {
+    v.replay = t.failing_runs.front().replay;
+    v.replay_outcome = t.failing_runs.front().outcome;
   }
-  const json retries = t.value("retries_needed", json());
-  v.retries = retries.is_number() ? retries.get<long>() : -1;
-  const json timeline = t.contains("timeline") ? t["timeline"] : t.value("outcomes", json());
-  if (timeline.is_array())
-    for (const auto& o : timeline)
-      if (o.is_string()) v.outcomes.push_back(outcome_word(o.get<std::string>()));
-  v.cause = str(t, "cause");
-  if (ablation.is_object() && ablation.contains("tests") && ablation["tests"].is_array())
-    for (const auto& a : ablation["tests"])
-      if (str(a, "name") == str(t, "name")) v.cause = str(a, "summary");
-  const std::string& c = v.classification;
-  if (c == "flaky" || c == "crashing" || c == "timing-out" || c == "failing" || c == "error")
-    v.severity = Severity::kFinding;
-  else if (c == "stable-fail" || v.failures > 0)
-    v.severity = Severity::kWarning;
+  if (report.audit.ablation)
+    for (const auto& a : report.audit.ablation->tests)
+      if (a.name == t.name) v.cause = a.summary;
+  if (model::is_finding(t.classification)) v.severity = Severity::kFinding;
+  else if (t.classification == TestClass::kStableFail || v.failures > 0) v.severity = Severity::kWarning;
   return v;
 }
 
-GateCheckView make_check(const json& c) {
+GateCheckView make_check(const model::GateCheck& c) {
   GateCheckView v;
-  v.target = str(c, "target", "?");
-  v.setting = str(c, "setting");
-  v.output = str(c, "output");
-  v.rule = str(c, "rule", "?");
-  v.status = str(c, "status", "?");
-  v.message = str(c, "message");
-  if (v.status == "regression") v.severity = Severity::kFinding;
-  else if (v.status == "warning") v.severity = Severity::kWarning;
-  else if (v.status == "improvement") v.severity = Severity::kNote;
+  v.target = c.target;
+  v.setting = c.setting;
+  v.output = c.output;
+  v.rule = c.rule;
+  v.status = c.status;
+  v.message = c.message;
+  if (c.status == model::GateStatus::kRegression) v.severity = Severity::kFinding;
+  else if (c.status == model::GateStatus::kWarning) v.severity = Severity::kWarning;
+  else if (c.status == model::GateStatus::kImprovement) v.severity = Severity::kNote;
   return v;
 }
 
@@ -164,43 +120,60 @@ void count(const std::vector<T>& items, ReportView& view) {
   }
 }
 
+void audit_view(const model::Report& report, ReportView& view) {
+  std::set<std::string> settings;
+  for (const auto& t : report.audit.tests) settings.insert(t.setting);
+  view.several_settings = settings.size() > 1;
+  for (const auto& t : report.audit.tests)
+    view.tests.push_back(make_test(t, report, view.several_settings));
+  findings_first(view.tests);
+  count(view.tests, view);
+  view.audit_runs = report.audit.runs;
+  const auto& config = report.header.config;
+  if (config.is_object()) {
+    view.isolation = config.value("isolation", std::string());
+    if (config.contains("jobs") && config["jobs"].is_number_integer())
+      view.isolation_jobs = config["jobs"].get<long>();
+  }
+  if (report.audit.ablation) {
+    const auto& extra = report.audit.ablation->extra;
+    view.ablation_reference = extra.value("test", std::string());
+    for (const auto& a : report.audit.ablation->tests) view.ablation.emplace_back(a.name, a.summary);
+  }
+}
+
 }  // namespace
 
-ReportView make_view(const json& report) {
-  if (!report.is_object()) throw InputError("a report must be a JSON object");
+ReportView make_view(const model::Report& report) {
   ReportView view;
-  view.kind = str(report, "kind");
-  view.created = str(report, "created");
-  view.partial = report.value("partial", false);
-  view.libtorch = str(report.value("libtorch", json::object()), "version");
-  view.isolation = str(report.value("config", json::object()), "isolation");
-  const json machine = report.value("machine", json::object());
-  view.machine = str(machine, "cpu");
-  if (!str(machine, "arch").empty()) view.machine += " (" + str(machine, "arch") + ")";
-  if (view.kind == "probe") {
-    for (const auto& p : require_array(report, "probes")) view.probes.push_back(make_probe(p));
-    findings_first(view.probes);
-    count(view.probes, view);
-  } else if (view.kind == "audit") {
-    const char* key = report.contains("tests") ? "tests" : "testcases";
-    const json ablation = report.value("ablation", json());
-    const json& tests = require_array(report, key);
-    std::set<std::string> settings;
-    for (const auto& t : tests) settings.insert(str(t, "setting"));
-    for (const auto& t : tests) view.tests.push_back(make_test(t, ablation, settings.size() > 1));
-    findings_first(view.tests);
-    count(view.tests, view);
-  } else if (view.kind == "gate") {
-    for (const auto& c : require_array(report, "checks")) view.checks.push_back(make_check(c));
-    findings_first(view.checks);
-    count(view.checks, view);
-    view.gate_verdict = str(report, "verdict", "?");
-    view.gate_baseline = str(report.value("baseline", json::object()), "path");
-  } else {
-    throw InputError("unknown report kind '" + view.kind + "' (expected probe, audit or gate)");
+  view.kind = report.kind();
+  view.created = report.header.created;
+  view.partial = report.header.partial;
+  view.confidence = report.confidence();
+  view.libtorch = report.header.libtorch_version.value_or("");
+  if (report.header.machine) {
+    view.machine = report.header.machine->cpu;
+    if (!report.header.machine->arch.empty()) view.machine += " (" + report.header.machine->arch + ")";
+  }
+  switch (report.kind()) {
+    case model::ReportKind::kProbe:
+      for (const auto& p : report.probes) view.probes.push_back(make_probe(p));
+      findings_first(view.probes);
+      count(view.probes, view);
+      break;
+    case model::ReportKind::kAudit: audit_view(report, view); break;
+    case model::ReportKind::kGate:
+      for (const auto& c : report.gate.checks) view.checks.push_back(make_check(c));
+      findings_first(view.checks);
+      count(view.checks, view);
+      view.gate_passed = report.gate.verdict == model::GateVerdict::kPass;
+      view.gate_baseline = report.gate.baseline.path;
+      break;
   }
   return view;
 }
+
+std::string kind_word(model::ReportKind kind) { return std::string(model::to_string(kind)); }
 
 std::string severity_word(Severity s) {
   switch (s) {
@@ -225,9 +198,22 @@ std::string format_number(double v) {
 std::string format_percent(double rate) {
   if (std::isnan(rate)) return "n/a";
   if (rate <= 0) return "0%";
+  if (rate >= 1) return "100%";
   if (rate < 1e-4) return "<0.01%";
+  if (rate > 0.9999) return ">99.99%";
+  const double pct = rate * 100;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2g%%", rate * 100);
+  // Two significant digits, but never in exponent notation and never rounded up to 100%.
+  if (pct >= 99.5) std::snprintf(buf, sizeof buf, "%.2f%%", std::floor(pct * 100) / 100);
+  else if (pct >= 10) std::snprintf(buf, sizeof buf, "%.0f%%", pct);
+  else if (pct >= 1) std::snprintf(buf, sizeof buf, "%.1f%%", pct);
+  else std::snprintf(buf, sizeof buf, "%.2g%%", pct);
+  return buf;
+}
+
+std::string format_confidence(double confidence) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g%%", confidence * 100);
   return buf;
 }
 

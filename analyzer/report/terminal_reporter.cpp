@@ -1,5 +1,7 @@
-// The summary users see after every `probe`, `audit` and `gate`: findings first, compact, 100
-// columns, colors only when asked.
+// The summary users see after every `probe`, `audit` and `gate`, and `report --format terminal`:
+// findings first, items that are fine collapsed to one count line (all of them with --verbose),
+// 100 columns, colors only when asked.
+#include <set>
 #include <sstream>
 
 #include "report/format_renderers.h"
@@ -7,6 +9,8 @@
 
 namespace flakescope::report {
 namespace {
+
+constexpr std::size_t kColumns = 100;
 
 std::string label(Severity s, bool color) {
   switch (s) {
@@ -18,47 +22,105 @@ std::string label(Severity s, bool color) {
   return "";
 }
 
+void render_probe(const ProbeView& p, const RenderOptions& o, std::ostringstream& out) {
+  out << label(p.severity, o.color) << " " << p.name;
+  if (!p.causes.empty()) {
+    out << "  (cause:";
+    for (const auto& c : p.causes) out << " " << c;
+    out << ")";
+  }
+  out << "\n" << render_aligned(probe_settings_table(p), "    ", o.color);
+  for (const auto& s : p.settings)
+    if (!s.error.empty()) out << "    " << s.setting << ": " << s.error << "\n";
+  if (!p.diagnosis.empty()) out << "    " << p.diagnosis << "\n";
+  for (const auto& fix : p.fixes) out << "    fix: " << fix << "\n";
+}
+
 void render_probes(const ReportView& view, const RenderOptions& o, std::ostringstream& out) {
+  std::size_t fine = 0;
   for (const auto& p : view.probes) {
-    out << label(p.severity, o.color) << " " << p.name;
-    if (!p.causes.empty()) {
-      out << "  (cause:";
-      for (const auto& c : p.causes) out << " " << c;
-      out << ")";
+    if (p.severity == Severity::kOk && !o.verbose) {
+      ++fine;
+      continue;
     }
-    out << "\n" << render_aligned(probe_settings_table(p), "    ", o.color);
-    for (const auto& s : p.settings)
-      if (!s.error.empty()) out << "    " << s.setting << ": " << s.error << "\n";
-    if (!p.diagnosis.empty()) out << "    " << p.diagnosis << "\n";
-    for (const auto& fix : p.fixes) out << "    fix: " << fix << "\n";
+    render_probe(p, o, out);
+  }
+  if (fine > 0)
+    out << label(Severity::kOk, o.color) << " " << fine << (fine == 1 ? " probe" : " probes")
+        << " bitwise-deterministic under every setting (report --verbose lists them)\n";
+}
+
+// Replay lines, retry advice, the ablation: what a reader of the table needs next.
+void render_audit_details(const ReportView& view, std::ostringstream& out) {
+  // Process isolation is the default and says nothing; in-process repetition changes what a run
+  // is, so the summary says so.
+  if (view.isolation == "inprocess")
+    out << "isolation: inprocess (" << view.isolation_jobs
+        << " pytest process(es) per setting, each repeating the tests for a block of runs)\n";
+  std::set<std::string> replayed;
+  for (const auto& t : view.tests) {
+    if (t.replay.empty() || replayed.size() >= 5 || !replayed.insert(t.test).second) continue;
+    if (replayed.size() == 1) out << "\nreplay a failing run:\n";
+    out << "  " << t.test << " (" << t.replay_outcome << "): " << t.replay << "\n";
+  }
+  for (const auto& t : view.tests)
+    if (t.severity == Severity::kFinding && !t.retries_statement.empty())
+      out << "  " << t.test << (view.several_settings ? " (" + t.setting + ")" : std::string())
+          << ": " << t.retries_statement << "\n";
+  if (!view.ablation.empty()) {
+    out << "\nablation";
+    if (!view.ablation_reference.empty()) out << " (" << view.ablation_reference << " against all controlled)";
+    out << ":\n";
+    for (const auto& [test, summary] : view.ablation) out << "  " << test << ": " << summary << "\n";
+  } else {
+    for (const auto& t : view.tests)
+      if (t.severity == Severity::kFinding && !t.cause.empty())
+        out << t.name << ": " << t.cause << "\n";
   }
 }
 
 void render_tests(const ReportView& view, const RenderOptions& o, std::ostringstream& out) {
-  out << render_aligned(audit_tests_table(view.tests), "", o.color);
-  for (const auto& t : view.tests)
-    if (t.severity == Severity::kFinding && !t.cause.empty())
-      out << t.name << ": " << t.cause << "\n";
+  std::vector<TestView> shown;
+  std::size_t fine = 0;
+  for (const auto& t : view.tests) {
+    if (t.severity == Severity::kOk && !o.verbose) ++fine;
+    else shown.push_back(t);
+  }
+  if (!shown.empty()) {
+    TextTable table = audit_tests_table(shown, view.confidence, view.several_settings);
+    fit_width(table, 1, kColumns);
+    out << render_aligned(table, "", o.color);
+  }
+  if (fine > 0)
+    out << paint("stable-pass", Tone::kGood, o.color) << " " << fine << (fine == 1 ? " test" : " tests")
+        << " passed every run (report --verbose lists them)\n";
+  render_audit_details(view, out);
+}
+
+void render_gate(const ReportView& view, const RenderOptions& o, std::ostringstream& out) {
+  if (!view.gate_baseline.empty()) out << "baseline: " << view.gate_baseline << "\n";
+  const TextTable table = gate_checks_table(view.checks, /*include_passes=*/o.verbose);
+  if (!table.rows.empty()) out << render_aligned(table, "", o.color);
+  out << passed_checks_line(view.checks) << "\n";
+  out << "gate: "
+      << paint(view.gate_passed ? "PASS" : "FAIL", view.gate_passed ? Tone::kGood : Tone::kBad, o.color)
+      << "\n";
 }
 
 }  // namespace
 
-std::string render_terminal(const ReportView& view, const RenderOptions& o) {
+std::string TerminalReporter::render(const model::Report& report) const {
+  const ReportView view = make_view(report);
   std::ostringstream out;
-  out << "flakescope " << view.kind << " report";
+  out << "flakescope " << kind_word(view.kind) << " report";
+  if (view.kind == model::ReportKind::kAudit && view.audit_runs > 0) out << " · " << view.audit_runs << " runs";
   if (!view.libtorch.empty()) out << " · LibTorch " << view.libtorch;
   if (!view.created.empty()) out << " · " << view.created;
   out << "\n";
-  if (view.kind == "probe") render_probes(view, o, out);
-  if (view.kind == "audit") render_tests(view, o, out);
-  if (view.kind == "gate") {
-    if (!view.gate_baseline.empty()) out << "baseline: " << view.gate_baseline << "\n";
-    const TextTable table = gate_checks_table(view.checks, /*include_passes=*/false);
-    if (!table.rows.empty()) out << render_aligned(table, "", o.color);
-    out << passed_checks_line(view.checks) << "\n";
-    const bool passed = view.gate_verdict == "pass";
-    out << "gate: " << paint(passed ? "PASS" : "FAIL", passed ? Tone::kGood : Tone::kBad, o.color)
-        << "\n";
+  switch (view.kind) {
+    case model::ReportKind::kProbe: render_probes(view, options_, out); break;
+    case model::ReportKind::kAudit: render_tests(view, options_, out); break;
+    case model::ReportKind::kGate: render_gate(view, options_, out); break;
   }
   out << summary_line(view) << "\n";
   return out.str();

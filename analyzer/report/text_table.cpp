@@ -35,7 +35,35 @@ Align align_of(const TextTable& t, std::size_t col) {
   return col < t.align.size() ? t.align[col] : Align::kLeft;
 }
 
+// The last `keep` code points of `s`, after "…".
+std::string keep_tail(const std::string& s, std::size_t keep) {
+  std::size_t i = s.size(), seen = 0;
+  while (i > 0 && seen < keep) {
+    --i;
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) ++seen;
+  }
+  return "…" + s.substr(i);
+}
+
 }  // namespace
+
+void fit_width(TextTable& t, std::size_t column, std::size_t max_width, std::size_t indent) {
+  if (column >= t.header.size()) return;
+  std::vector<std::size_t> width(t.header.size(), 0);
+  for (std::size_t c = 0; c < t.header.size(); ++c) width[c] = display_width(t.header[c]);
+  for (const auto& row : t.rows)
+    for (std::size_t c = 0; c < row.size() && c < width.size(); ++c)
+      width[c] = std::max(width[c], display_width(row[c].text));
+  std::size_t total = indent + 2 * (t.header.size() - 1);
+  for (std::size_t w : width) total += w;
+  if (total <= max_width) return;
+  const std::size_t others = total - width[column];
+  // Keep at least a dozen characters of the column: the end of a test id names the test.
+  const std::size_t room = std::max<std::size_t>(12, max_width > others ? max_width - others : 0);
+  for (auto& row : t.rows)
+    if (column < row.size() && display_width(row[column].text) > room)
+      row[column].text = keep_tail(row[column].text, room - 1);
+}
 
 std::string paint(const std::string& text, Tone tone, bool color) {
   if (!color || tone == Tone::kPlain) return text;

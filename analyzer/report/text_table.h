@@ -25,6 +25,10 @@ struct TextTable {
 // Space-aligned columns, each line prefixed by `indent`; ANSI colors by tone when `color`.
 std::string render_aligned(const TextTable& table, const std::string& indent, bool color);
 
+// Shortens the cells of `column` (keeping their end, after "…") so that render_aligned() lines
+// with `indent` characters of indent fit in `max_width` columns.
+void fit_width(TextTable& table, std::size_t column, std::size_t max_width, std::size_t indent = 0);
+
 // A GitHub-flavored Markdown table (pipes in cells escaped).
 std::string render_markdown_table(const TextTable& table);
 

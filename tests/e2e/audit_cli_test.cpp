@@ -267,6 +267,12 @@ TEST_F(AuditCli, PytestAblationNamesTheThreadsKnob) {
   }
   EXPECT_TRUE(seen) << r["ablation"].dump(2);
   EXPECT_NE(c.out.find("threads"), std::string::npos);
+  // One terminal reporter: `report --format terminal` prints what the audit printed.
+  const Cli again = run({"report", "r.json", "--format", "terminal"});
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.out, c.out);
+  EXPECT_NE(c.out.find("ablation"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("setting"), std::string::npos) << c.out;
 }
 
 std::vector<std::string> pytest_fixture_command() {

@@ -43,7 +43,8 @@ TEST(HtmlReport, ProbePageIsWellFormedSelfContainedWithPlots) {
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));
   EXPECT_EQ(html.find("https://"), std::string::npos);
   // Per probe: the ablation bars; per moving output: histogram and tail.
-  EXPECT_EQ(count_nodes(doc, "//h2"), 2);
+  EXPECT_EQ(count_nodes(doc, "//details"), 2);
+  EXPECT_EQ(count_nodes(doc, "//details[@open]"), 2);  // both moved: both open
   EXPECT_EQ(count_nodes(doc, "//*[local-name()='svg']"), 2 + 2 * 2);
   // The recommended bound is marked; the fitted tail is drawn.
   EXPECT_NE(html.find("bound 5e-06"), std::string::npos);

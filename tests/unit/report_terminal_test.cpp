@@ -34,12 +34,21 @@ varies  ops/sum_large  (cause: threads)
     controlled    bitwise-deterministic     4         1            0        0
     free:threads  nondeterministic          4         2  %num  %num
     The output changes only when the thread count varies.
-ok      ops/matmul
+ok      1 probe bitwise-deterministic under every setting (report --verbose lists them)
+1 finding, 0 warnings in 3 probes
+)");
+}
+
+TEST(TerminalReport, VerboseListsTheProbesThatAreFine) {
+  RenderOptions verbose;
+  verbose.verbose = true;
+  const std::string text = render_report(sample_probe_report(), ReportFormat::kTerminal, verbose);
+  EXPECT_NE(text.find(R"(ok      ops/matmul
     setting       verdict                runs  distinct  max abs dev  max ULP
     controlled    bitwise-deterministic     4         1            0        0
     free:threads  bitwise-deterministic     4         1            0        0
-1 finding, 0 warnings in 3 probes
-)");
+)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("--verbose"), std::string::npos) << text;
 }
 
 TEST(TerminalReport, FitsInOneHundredColumns) {
@@ -63,11 +72,55 @@ TEST(TerminalReport, AuditReportShowsRateIntervalAndRetriesFindingsFirst) {
        audit_test("tests/test_a.py::test_flaky", "flaky", {"pass", "fail", "pass", "pass"})});
   expect_matches_golden(render_report(r, ReportFormat::kTerminal),
                         R"(flakescope audit report · LibTorch 1.13.1 · 2026-11-25T21:04:05Z
-verdict      test                         fails/runs  failure rate [95% interval]  retries
-flaky        tests/test_a.py::test_flaky         1/4  25% [0%, 30%]                      3
-stable-pass  tests/test_a.py::test_ok            0/4  0% [0%, 30%]                       0
+verdict  test                         fails/runs  failure rate [95% interval]  retries
+flaky    tests/test_a.py::test_flaky         1/4  25% [0%, 30%]                3
+stable-pass 1 test passed every run (report --verbose lists them)
 1 finding, 0 warnings in 2 tests
 )");
+}
+
+TEST(TerminalReport, NumbersForPeople) {
+  json always = audit_test("t::always", "stable-fail", {"fail", "fail", "fail", "fail"});
+  always["failure_rate"]["upper"] = 1.0;
+  always["retries_needed"] = nullptr;
+  json often = audit_test("t::often", "flaky", {"fail", "fail", "fail", "pass"});
+  often["retries_needed"] = 1795;
+  json fresh = audit_test("t::fresh", "stable-pass", {"pass", "pass", "pass", "pass"});
+  fresh["retries_needed"] = 14;
+  fresh["retries"] = {{"k", 14}, {"target", 1e-4}, {"statement", "with 14 retries"}};
+  fresh["failure_rate"]["confidence"] = 0.95;
+  RenderOptions verbose;
+  verbose.verbose = true;
+  const std::string text =
+      render_report(audit_report({always, often, fresh}), ReportFormat::kTerminal, verbose);
+  EXPECT_NE(text.find("100% [0%, 100%]"), std::string::npos) << text;
+  EXPECT_EQ(text.find("e+02"), std::string::npos) << text;
+  const std::string often_line = text.substr(text.find("t::often"), text.find('\n', text.find("t::often")) - text.find("t::often"));
+  EXPECT_NE(often_line.find("75% [0%, 30%]"), std::string::npos) << text;
+  EXPECT_NE(often_line.find("n/a: retrying is no fix"), std::string::npos) << text;
+  // 0 failures in n runs: upper bound 1 - 0.05^(1/n) <= 1e-4 from n = 29956.
+  EXPECT_NE(text.find("too few runs: 29956 needed"), std::string::npos) << text;
+}
+
+TEST(TerminalReport, AuditHeaderFollowsTheConfidence) {
+  json r = audit_report({audit_test("t::flaky", "flaky", {"pass", "fail"})});
+  r["config"]["confidence"] = 0.99;
+  EXPECT_NE(render_report(r, ReportFormat::kTerminal).find("failure rate [99% interval]"),
+            std::string::npos);
+}
+
+TEST(TerminalReport, LongTestNamesAreShortenedToOneHundredColumns) {
+  const std::string name = "tests/" + std::string(150, 'x') + "::test_the_end";
+  const std::string text = render_report(
+      audit_report({audit_test(name, "flaky", {"pass", "fail"})}), ReportFormat::kTerminal);
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::size_t width = 0;
+    for (unsigned char c : line) width += (c & 0xC0) != 0x80;
+    EXPECT_LE(width, 100u) << line;
+  }
+  EXPECT_NE(text.find("…"), std::string::npos) << text;
+  EXPECT_NE(text.find("xxx::test_the_end"), std::string::npos) << text;
 }
 
 TEST(TerminalReport, GateReportListsWhatChangedAndCountsThePasses) {

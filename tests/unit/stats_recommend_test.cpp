@@ -154,13 +154,19 @@ TEST_F(SampleFile, BadInputIsOneClearError) {
 }
 
 TEST_F(SampleFile, ReadsEveryOutputOfAReport) {
+  // A report file is checked against the schema when loaded: the header fields it requires.
   const nlohmann::json report = {
       {"schema", "flakescope.report/1"},
       {"kind", "probe"},
+      {"tool", {{"name", "flakescope"}, {"version", "0.1.0"}}},
+      {"created", "2026-11-25T21:04:05Z"},
+      {"command", {"flakescope", "probe"}},
+      {"partial", false},
       {"probes",
        {{{"name", "ops/mm"},
          {"settings",
           {{{"setting", "free"},
+            {"verdict", "nondeterministic"},
             {"metrics", {{"out", metrics_with({{"abs", {1e-7, 0}}, {"rel", {1e-8, 0}}})}}}}}}}}}};
   const auto s = read_sample_series(write(report.dump()), "", std::nullopt);
   ASSERT_EQ(s.size(), 1u);
