@@ -34,6 +34,10 @@ std::string FieldReader::string(const char* key, const std::string& fallback) {
 std::optional<long> FieldReader::opt_integer(const char* key) {
   auto it = rest_.find(key);
   if (it == rest_.end()) return std::nullopt;
+  if (it->is_null()) {  // e.g. retries.k: no count helps
+    rest_.erase(it);
+    return std::nullopt;
+  }
   if (!it->is_number_integer()) wrong(key, "an integer");
   const long v = it->get<long>();
   rest_.erase(it);

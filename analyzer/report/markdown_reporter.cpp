@@ -7,6 +7,23 @@
 namespace flakescope::report {
 namespace {
 
+// A GitHub comment or step summary holds at most 65,536 characters.
+constexpr std::size_t kMaxMarkdown = 65536;
+
+// Cuts `md` at a line boundary so that it and the pointer to the full report fit.
+std::string fit_github(std::string md) {
+  if (md.size() <= kMaxMarkdown) return md;
+  const std::string pointer =
+      "\n… truncated to fit a GitHub comment: the full report is the JSON file "
+      "(`flakescope report REPORT.json --format html` renders all of it)\n";
+  std::size_t cut = md.rfind('\n', kMaxMarkdown - pointer.size());
+  if (cut == std::string::npos) cut = kMaxMarkdown - pointer.size();
+  // Never end inside a UTF-8 sequence.
+  while (cut > 0 && (static_cast<unsigned char>(md[cut]) & 0xC0) == 0x80) --cut;
+  md.resize(cut);
+  return md + pointer;
+}
+
 // Probes without anything to say are listed in one line, not one table each.
 void render_probes(const ReportView& view, std::ostringstream& out) {
   std::vector<std::string> quiet;
@@ -33,6 +50,13 @@ void render_audit(const ReportView& view, std::ostringstream& out) {
   if (view.isolation == "inprocess")
     out << "Isolation: in-process (pytest repetitions inside one interpreter per job)\n\n";
   out << render_markdown_table(audit_tests_table(view.tests, view.confidence, view.several_settings));
+  bool header = false;
+  for (const auto& t : view.tests) {
+    if (t.severity != Severity::kFinding || t.replay.empty()) continue;
+    if (!header) out << "\nReplay a failing run:\n\n";
+    header = true;
+    out << "- `" << t.name << "` (" << t.replay_outcome << "): `" << t.replay << "`\n";
+  }
 }
 
 void render_gate(const ReportView& view, std::ostringstream& out) {
@@ -59,7 +83,7 @@ std::string MarkdownReporter::render(const model::Report& report) const {
     case model::ReportKind::kAudit: render_audit(view, out); break;
     case model::ReportKind::kGate: render_gate(view, out); break;
   }
-  return out.str();
+  return fit_github(out.str());
 }
 
 }  // namespace flakescope::report

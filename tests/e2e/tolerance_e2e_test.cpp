@@ -111,16 +111,22 @@ TEST_F(ToleranceCli, JsonLinesWithAField) {
 TEST_F(ToleranceCli, ReportInputGivesOneSeriesPerOutput) {
   const nlohmann::json samples = {
       {"abs", {0, 1e-7, 0, 2e-7}}, {"rel", {0, 1e-8, 0, 2e-8}}, {"atol_at_rtol", {0, 0, 0, 1e-7}}};
+  // A report file is checked against the schema when loaded: the header fields it requires.
   const nlohmann::json report = {
       {"schema", "flakescope.report/1"},
       {"kind", "probe"},
+      {"tool", {{"name", "flakescope"}, {"version", "0.1.0"}}},
+      {"created", "2026-11-25T21:04:05Z"},
+      {"command", {"flakescope", "probe"}},
+      {"partial", false},
       {"probes",
        {{{"name", "ops/sum"},
          {"settings",
           {{{"setting", "free"},
+            {"verdict", "nondeterministic"},
             {"metrics",
-             {{"out", {{"dtype", "float32"}, {"rtol_for_margin", 1.3e-6}, {"samples", samples}}},
-              {"idx", {{"dtype", "int64"}, {"samples", {{"abs", {0, 0, 0, 0}}}}}}}}}}}}}}};
+             {{"out", {{"dtype", "float32"}, {"runs", 5}, {"rtol_for_margin", 1.3e-6}, {"samples", samples}}},
+              {"idx", {{"dtype", "int64"}, {"runs", 5}, {"samples", {{"abs", {0, 0, 0, 0}}}}}}}}}}}}}}};
   const Cli r = run_tolerance({write("report.json", report.dump())});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("ops/sum / free / out"), std::string::npos) << r.out;

@@ -126,3 +126,31 @@ TEST(MarkdownReport, InprocessAuditSaysSo) {
 
 }  // namespace
 }  // namespace flakescope
+
+namespace flakescope {
+namespace {
+
+using namespace flakescope::testing;
+
+TEST(MarkdownReport, FitsAGitHubCommentWithAPointerToTheFullReport) {
+  std::vector<json> tests;
+  for (int i = 0; i < 1500; ++i)
+    tests.push_back(audit_test("tests/test_many.py::test_case_number_" + std::to_string(i) +
+                                   "_with_a_long_parametrized_id",
+                               "flaky", {"pass", "fail"}));
+  const std::string md = render_report(audit_report(tests), ReportFormat::kMarkdown);
+  EXPECT_LE(md.size(), 65536u);
+  EXPECT_NE(md.find("truncated to fit a GitHub comment"), std::string::npos);
+  EXPECT_NE(md.find("--format html"), std::string::npos);
+}
+
+TEST(MarkdownReport, AuditFindingsHaveReplayLines) {
+  json flaky = audit_test("t::flaky", "flaky", {"pass", "fail"});
+  flaky["failing_runs"] = {{{"run", 1}, {"seed", 2}, {"outcome", "fail"},
+                            {"replay", "FLAKESCOPE_SEED=2 pytest t"}}};
+  const std::string md = render_report(audit_report({flaky}), ReportFormat::kMarkdown);
+  EXPECT_NE(md.find("- `t::flaky` (fail): `FLAKESCOPE_SEED=2 pytest t`"), std::string::npos) << md;
+}
+
+}  // namespace
+}  // namespace flakescope
