@@ -1,19 +1,24 @@
-"""flakescope's pytest plugin: assertion-level capture and in-process repetition.
+"""flakescope's pytest plugin: seeding, knobs, repetition, outcomes and selection.
 
-Activate with ``-p flakescope_pytest`` (this folder on PYTHONPATH). The plugin is inert unless one of
-these is set (``flakescope audit`` sets them per run):
+Activate with ``-p flakescope_pytest`` (this folder on PYTHONPATH, or installed: the entry point
+has the same name). The plugin is inert unless one of these is set (``flakescope audit`` sets them
+per run):
 
-FLAKESCOPE_CAPTURE=<path>   append one JSON line per call of torch.testing.assert_close,
-                            torch.allclose, numpy.testing.assert_allclose, numpy.allclose
-FLAKESCOPE_SEED=<u64>       seed random, numpy and torch before each test (repetition i: seed + i)
+FLAKESCOPE_SEED=<u64>       seed random, numpy and torch (CPU and every CUDA device) before each
+                            test (repetition i: seed + i); or --flakescope-seed
+FLAKESCOPE_SETTING=<name>   the determinism setting whose knobs are applied before each repetition
+                            ("controlled", "free", "free:threads+tf32"); or --flakescope-setting
 FLAKESCOPE_REPEAT=<N>       run each selected test N times in this process (or --flakescope-repeat N)
 FLAKESCOPE_OUTCOMES=<path>  append one JSON line per test repetition with its outcome
 FLAKESCOPE_COLLECTED=<path> write the selected node ids once collection is done, before any test runs
 FLAKESCOPE_SELECT=<path>    run only the node ids listed in this JSON array (after -k, --deselect)
+FLAKESCOPE_CAPTURE=<path>   assertion capture (flakescope_capture)
+FLAKESCOPE_RETRIES=keep     keep retry decorators working (by default an active plugin measures
+                            each attempt: is_flaky, pytest-rerunfailures and flaky run once)
 
-The wrapped functions return exactly what the originals return and raise exactly what they raise:
-the original is always called with the caller's arguments, and recording never raises (an internal
-error is written as {"error": ...} instead of the measurement).
+``--flakescope-runs N [--flakescope-out R.json]`` repeats the selected tests N times in this pytest
+run and prints flakescope's per-test summary at the end (the report of
+``flakescope audit --isolation inprocess``).
 """
 
 import json
@@ -24,53 +29,79 @@ import time
 
 import pytest
 
+import flakescope_knobs
+import flakescope_retries
 from flakescope_capture import _Patcher, _append_line, _state
+from flakescope_outcomes import GeneratorStates, environment_error, outcome_of, xfail_strict
 
 _ENV_CAPTURE = "FLAKESCOPE_CAPTURE"
 _ENV_SEED = "FLAKESCOPE_SEED"
+_ENV_SETTING = "FLAKESCOPE_SETTING"
 _ENV_REPEAT = "FLAKESCOPE_REPEAT"
 _ENV_OUTCOMES = "FLAKESCOPE_OUTCOMES"
 _ENV_COLLECTED = "FLAKESCOPE_COLLECTED"
 _ENV_SELECT = "FLAKESCOPE_SELECT"
+_ENV_RETRIES = "FLAKESCOPE_RETRIES"
+
+# Before conftests and test modules import transformers'/diffusers' testing_utils (the hook does
+# nothing until the plugin is configured active).
+flakescope_retries.install_import_hook()
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("flakescope")
-    group.addoption(
-        "--flakescope-repeat",
-        type=int,
-        default=None,
-        metavar="N",
-        help="run each selected test N times in this process, reseeding before each "
-        "(FLAKESCOPE_SEED + i); overrides FLAKESCOPE_REPEAT",
-    )
-    group.addoption(
-        "--flakescope-seed",
-        type=int,
-        default=None,
-        metavar="SEED",
-        help="base seed for random/numpy/torch (overrides FLAKESCOPE_SEED)",
-    )
+    group.addoption("--flakescope-repeat", type=int, default=None, metavar="N",
+                    help="run each selected test N times in this process, reseeding before each "
+                    "(FLAKESCOPE_SEED + i); overrides FLAKESCOPE_REPEAT")
+    group.addoption("--flakescope-seed", type=int, default=None, metavar="SEED",
+                    help="base seed for random/numpy/torch (overrides FLAKESCOPE_SEED)")
+    group.addoption("--flakescope-setting", default=None, metavar="NAME",
+                    help="determinism setting whose knobs are applied before each repetition "
+                    "(controlled, free, free:KNOB+KNOB; overrides FLAKESCOPE_SETTING)")
+    group.addoption("--flakescope-runs", type=int, default=None, metavar="N",
+                    help="repeat the selected tests N times (seed --flakescope-seed or 1, setting "
+                    "controlled) and print flakescope's per-test summary")
+    group.addoption("--flakescope-out", default=None, metavar="REPORT.json",
+                    help="with --flakescope-runs: where the report goes (default flakescope-audit.json)")
 
 
 def pytest_configure(config):
-    repeat = config.getoption("flakescope_repeat")
-    if repeat is None and os.environ.get(_ENV_REPEAT):
-        repeat = _parse_int(_ENV_REPEAT, os.environ[_ENV_REPEAT])
-    seed = config.getoption("flakescope_seed")
-    if seed is None and os.environ.get(_ENV_SEED):
-        seed = _parse_int(_ENV_SEED, os.environ[_ENV_SEED])
-    capture = os.environ.get(_ENV_CAPTURE) or None
-    outcomes = os.environ.get(_ENV_OUTCOMES) or None
-    collected = os.environ.get(_ENV_COLLECTED) or None
-    select = os.environ.get(_ENV_SELECT) or None
-    if capture is None and outcomes is None and repeat is None and collected is None and select is None:
+    options = _read_options(config)
+    if options is None:
         return  # inert: nothing asked for, so change nothing
+    plugin = FlakescopePlugin(config, options)
+    config.pluginmanager.register(plugin, "flakescope_plugin")
+
+
+def _read_options(config):
+    env = os.environ
+    runs = config.getoption("flakescope_runs")
+    repeat = config.getoption("flakescope_repeat")
+    if repeat is None and env.get(_ENV_REPEAT):
+        repeat = _parse_int(_ENV_REPEAT, env[_ENV_REPEAT])
+    seed = config.getoption("flakescope_seed")
+    if seed is None and env.get(_ENV_SEED):
+        seed = _parse_int(_ENV_SEED, env[_ENV_SEED])
+    setting = config.getoption("flakescope_setting") or env.get(_ENV_SETTING) or None
+    paths = {key: env.get(name) or None for key, name in
+             (("capture", _ENV_CAPTURE), ("outcomes", _ENV_OUTCOMES), ("collected", _ENV_COLLECTED),
+              ("select", _ENV_SELECT))}
+    if runs is None and repeat is None and seed is None and setting is None and not any(paths.values()):
+        return None
+    if runs is not None:
+        if runs < 1:
+            raise pytest.UsageError("flakescope: --flakescope-runs must be >= 1, got %d" % runs)
+        repeat = runs
+        seed = 1 if seed is None else seed
+        setting = setting or "controlled"
     if repeat is not None and repeat < 1:
         raise pytest.UsageError("flakescope: the repeat count must be >= 1, got %d" % repeat)
-    plugin = FlakescopePlugin(config, capture, outcomes, seed, repeat or 1)
-    plugin.collected_path = collected
-    plugin.select = _read_select(select) if select else None
-    config.pluginmanager.register(plugin, "flakescope_plugin")
+    options = dict(paths, repeat=repeat or 1, seed=seed, setting=setting, runs=runs,
+                   out=config.getoption("flakescope_out"))
+    options["free"] = flakescope_knobs.parse_setting(setting) if setting else None
+    if options["select"]:
+        options["select"] = _read_select(options["select"])
+    return options
 
 
 def _read_select(path):
@@ -92,15 +123,26 @@ def _parse_int(name, text):
 
 
 class FlakescopePlugin:
-    def __init__(self, config, capture_path, outcomes_path, seed, repeat):
+    def __init__(self, config, options):
         self.config = config
-        self.capture_path = capture_path
-        self.outcomes_path = outcomes_path
-        self.seed = seed
-        self.repeat = repeat
+        self.seed = options["seed"]
+        self.repeat = options["repeat"]
+        self.free = options["free"]  # None: no setting given, torch's switches are left alone
+        self.select = options["select"]  # FLAKESCOPE_SELECT: the node ids to keep, or None for all
+        self.collected_path = options["collected"]
+        self.outcomes_path = options["outcomes"]
+        self.runs_report = None
+        if options["runs"] is not None:
+            import flakescope_runs
+
+            self.runs_report = flakescope_runs.RunsReport(config, options)
+            self.outcomes_path = self.runs_report.outcomes_path
+        self.knobs_written = False
+        capture_path = options["capture"]
         self.patcher = _Patcher(capture_path) if capture_path else None
-        self.collected_path = None  # FLAKESCOPE_COLLECTED
-        self.select = None  # FLAKESCOPE_SELECT: the node ids to keep, or None for all
+        if self.free is not None:
+            flakescope_knobs.apply_process_level(self.free)
+        flakescope_retries.set_disabled(os.environ.get(_ENV_RETRIES) != "keep")
         # numpy and torch are seeded and wrapped once the tests have imported them (at collection,
         # for module-level imports): importing torch here would cost every audited run of a
         # torch-free test a second or more. Checked again before each test.
@@ -110,6 +152,7 @@ class FlakescopePlugin:
     def pytest_unconfigure(self, config):
         if self.patcher:
             self.patcher.unpatch()
+        flakescope_retries.set_disabled(False)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -136,28 +179,33 @@ class FlakescopePlugin:
             self.patcher.patch_libraries()
             self.patcher.patch_module_globals(str(session.config.rootpath))
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        result = yield
+        report = result.get_result()
+        if call.excinfo is not None and report.failed:
+            environment = environment_error(call.excinfo.value)
+            if environment:
+                report.flakescope_environment = environment
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item, nextitem):
-        from _pytest.runner import runtestprotocol
-
-        ihook = item.ihook
+        # tryfirst and returning True: pytest-rerunfailures' and flaky's own protocol hooks (their
+        # retry loops) never run while flakescope measures.
         if self.patcher and self.patcher.patch_libraries():  # libraries imported since then
             self.patcher.patch_module_globals(str(item.session.config.rootpath))
-        env_seed = os.environ.get(_ENV_SEED)
+        saved_env = {k: os.environ.get(k) for k in (_ENV_SEED, "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+        fixed = {"test": item.nodeid, "replay_id": _invocation_id(item),
+                 "retry": flakescope_retries.retry_of(item), "strict": xfail_strict(item)}
         for i in range(self.repeat):
             last = i == self.repeat - 1
-            seed = None if self.seed is None else self.seed + i
-            _state.test, _state.seed, _state.repeat = item.nodeid, seed, i
-            if seed is not None:
-                _seed_everything(seed)
-                # A test that reads FLAKESCOPE_SEED itself sees its repetition's seed, as it would
-                # in the separate process `flakescope audit --isolation process` gives that seed.
-                os.environ[_ENV_SEED] = str(seed)
+            seed, before = self._prepare(item, i)
+            ihook = item.ihook
             ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
             start = time.perf_counter()
             # Between repetitions tear down only the function-level fixtures (as a parametrized
             # test would): the item's parent is what the next "item" shares with this one.
-            reports = runtestprotocol(item, log=True, nextitem=nextitem if last else item.parent)
+            reports = runtestprotocol_of(item, nextitem if last else item.parent)
             duration = time.perf_counter() - start
             if last:
                 # Once per item, as pytest does: the terminal reporter measures the whole current
@@ -167,18 +215,7 @@ class FlakescopePlugin:
             else:
                 _wrap_progress_line(self.config)
             if self.outcomes_path:
-                outcome, message = _outcome_of(reports)
-                _append_line(
-                    self.outcomes_path,
-                    {
-                        "test": item.nodeid,
-                        "repeat": i,
-                        "seed": seed,
-                        "outcome": outcome,
-                        "duration": duration,
-                        "message": message,
-                    },
-                )
+                self._write_outcome(fixed, i, seed, reports, duration, before)
             session = item.session
             if session.shouldfail or session.shouldstop:
                 if not last:
@@ -186,11 +223,79 @@ class FlakescopePlugin:
                     item.session._setupstate.teardown_exact(nextitem)
                 break
         _state.test, _state.seed, _state.repeat = None, None, 0
-        if env_seed is None:
-            os.environ.pop(_ENV_SEED, None)
-        else:
-            os.environ[_ENV_SEED] = env_seed
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         return True
+
+    def _prepare(self, item, i):
+        """Seeds and sets the knobs of repetition i; returns its seed and the generator states
+        right after seeding."""
+        seed = None if self.seed is None else self.seed + i
+        _state.test, _state.seed, _state.repeat = item.nodeid, seed, i
+        if seed is not None:
+            _seed_everything(seed)
+            # A test that reads FLAKESCOPE_SEED itself sees its repetition's seed, as it would
+            # in the separate process `flakescope audit --isolation process` gives that seed.
+            os.environ[_ENV_SEED] = str(seed)
+        elif self.free is not None and "generator" in self.free:
+            # The free generator: fresh entropy per repetition, as unseeded runs on CI get
+            # (a fresh process's torch generator alone would always start from the same seed).
+            _seed_everything(int.from_bytes(os.urandom(8), "little"))
+        if self.free is not None:
+            flakescope_knobs.apply(self.free, flakescope_knobs.thread_count(self.free, seed))
+        try:
+            return seed, GeneratorStates()
+        except Exception:
+            return seed, None
+
+    def _write_outcome(self, fixed, i, seed, reports, duration, before):
+        outcome, message, environment = outcome_of(reports)
+        drew = None
+        if before is not None:
+            try:
+                drew = GeneratorStates().drew_since(before)
+            except Exception:
+                drew = None
+        line = {"test": fixed["test"], "repeat": i, "seed": seed, "outcome": outcome,
+                "duration": duration, "message": message, "drew_random": drew}
+        for key in ("replay_id", "retry", "strict"):
+            if fixed[key] is not None and (key != "strict" or outcome in ("xfail", "xpass", "fail")):
+                line[key] = fixed[key]
+        if environment:
+            line["environment"] = environment
+        if not self.knobs_written and self.free is not None:
+            # Once per process: what torch had in force during its first measured repetition.
+            line["knobs"] = flakescope_knobs.read_back()
+            self.knobs_written = True
+        _append_line(self.outcomes_path, line)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.runs_report is not None:
+            self.runs_report.finish(terminalreporter)
+
+
+def runtestprotocol_of(item, nextitem):
+    from _pytest.runner import runtestprotocol
+
+    return runtestprotocol(item, log=True, nextitem=nextitem)
+
+
+def _invocation_id(item):
+    """The node id as a path from the directory pytest was started in (a node id is relative to
+    the rootdir, which a replay from another directory could not find)."""
+    path, sep, rest = item.nodeid.partition("::")
+    try:
+        full = os.path.join(str(item.config.rootpath), path)
+        relative = os.path.relpath(full, str(item.config.invocation_params.dir))
+    except (ValueError, AttributeError):
+        return item.nodeid
+    if relative.startswith(".."):
+        relative = os.path.normpath(full)  # outside the start folder: an absolute path reads better
+    return relative + sep + rest
 
 
 def _wrap_progress_line(config):
@@ -215,7 +320,7 @@ def _seed_everything(seed):
     torch = sys.modules.get("torch")
     if torch is not None and hasattr(torch, "manual_seed"):
         if _has_accelerator(torch):
-            torch.manual_seed(seed % 2**64)  # seeds the CPU and every CUDA generator
+            torch.manual_seed(seed % 2**64)  # seeds the CPU and every CUDA generator (lazily)
         else:
             # The same seeding of the only generator there is. torch.manual_seed would also queue
             # a CUDA seeding that records the caller's stack (traceback.format_stack): 0.4 ms per
@@ -231,37 +336,6 @@ def _has_accelerator(torch):
         return bool(mps is not None and mps.is_available())
     except Exception:
         return True  # when in doubt, torch.manual_seed: it seeds everything
-
-
-def _outcome_of(reports):
-    """One repetition's outcome and the first line of its failure, from its phase reports."""
-    outcome, message = "pass", ""
-    for report in reports:
-        xfail = hasattr(report, "wasxfail")
-        if report.when == "call":
-            if xfail:
-                outcome = "xfail" if report.skipped else "xpass"
-            elif report.failed:
-                outcome = "fail"
-            elif report.skipped:
-                outcome = "skip"
-        elif report.failed:
-            outcome = "error"
-        elif report.skipped and report.when == "setup":
-            outcome = "xfail" if xfail else "skip"
-        if (report.failed or report.skipped) and not message:
-            message = _first_line(report)
-    return outcome, message
-
-
-def _first_line(report):
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # skip: (path, line, reason)
-        text = str(longrepr[2])
-    else:
-        crash = getattr(longrepr, "reprcrash", None)
-        text = crash.message if crash is not None else str(longrepr or "")
-    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 def _write_atomically(path, obj):
