@@ -6,6 +6,8 @@
 #include <limits>
 
 #include "flakescope/audit/ablation.h"
+#include "flakescope/audit/pytest_plugin.h"
+#include "flakescope/audit/retry_verdict.h"
 #include "flakescope/audit/run_environment.h"
 #include "flakescope/knobs.h"
 #include "flakescope/report.h"
@@ -57,12 +59,26 @@ nlohmann::json retries_entry(const TestTally& t, const stats::RateEstimate& rate
   return {{"k", k}, {"target", target}, {"statement", statement}};
 }
 
+// What the pytest plugin adds to a test's entry: environment errors by kind and exception type,
+// whether it drew from the global random generators, and the retry mechanism it carries.
+void add_plugin_fields(nlohmann::json& entry, const TestTally& t) {
+  if (!t.environment_errors.empty()) entry["environment_errors"] = t.environment_errors;
+  if (t.drew_random_known > 0)
+    entry["drew_random"] = {{"runs", t.drew_random}, {"of", t.drew_random_known}};
+  if (!t.retry.is_null()) entry["retry_mark"] = t.retry;
+}
+
 }  // namespace
 
 std::string classify(const TestTally& t) {
   if (t.trials() == 0) return "skipped";
   if (t.count(Outcome::kCrash) > 0) return "crashing";
   if (t.count(Outcome::kTimeout) > 0) return "timing-out";
+  // Every failure was the machine's (no network, a missing module, no GPU, out of memory).
+  if (t.failures() > 0 && t.environment_failures() == t.failures()) return "environment-error";
+  if (t.failures() == 0 && t.count(Outcome::kXfail) == t.trials()) return "xfail";
+  // pytest's non-strict xfail: it failed as expected in some runs and passed (xpass) in others.
+  if (t.failures() == 0 && t.count(Outcome::kXfail) > 0) return "xfail-flaky";
   if (t.failures() == 0) return "stable-pass";
   if (t.failures() == t.trials()) return "stable-fail";
   return "flaky";
@@ -87,27 +103,34 @@ nlohmann::json test_entry(const TestTally& t, const AuditReportInputs& in) {
   for (const auto& r : t.per_run) {
     if (timeline.size() < in.max_timeline)
       timeline.push_back(std::string(1, outcome_letter(r.outcome)));
-    if (is_failure(r.outcome) && failing.size() < in.max_failing_runs)
-      failing.push_back({{"run", r.run},
-                         {"seed", r.seed},
-                         {"outcome", std::string(outcome_name(r.outcome))},
-                         {"message", r.message},
-                         {"replay", replay_line(run_environment(setting, r.seed), in.command)}});
+    if (is_failure(r.outcome) && failing.size() < in.max_failing_runs) {
+      const EnvChanges env = run_environment(setting, r.seed);
+      const std::string test_replay = pytest_replay_line(env, in.command, t.replay_id);
+      failing.push_back(
+          {{"run", r.run},
+           {"seed", r.seed},
+           {"setting", t.setting},
+           {"outcome", std::string(outcome_name(r.outcome))},
+           {"message", r.message},
+           {"replay", test_replay.empty() ? replay_line(env, in.command) : test_replay}});
+    }
   }
   nlohmann::json retries = retries_entry(t, rate, in.target, in.confidence);
-  return {{"name", t.name},
-          {"setting", t.setting},
-          {"runs", t.runs()},
-          {"failures", t.failures()},
-          {"outcomes", outcomes},
-          {"failure_rate", failure_rate},
-          {"classification", classify(t)},
-          {"retries_needed", retries["k"]},
-          {"retries", retries},
-          {"duration", duration_stats(t.durations)},
-          {"failing_runs", failing},
-          {"timeline", timeline},
-          {"timeline_truncated", t.per_run.size() > in.max_timeline}};
+  nlohmann::json entry = {{"name", t.name},
+                          {"setting", t.setting},
+                          {"runs", t.runs()},
+                          {"failures", t.failures()},
+                          {"outcomes", outcomes},
+                          {"failure_rate", failure_rate},
+                          {"classification", classify(t)},
+                          {"retries_needed", retries["k"]},
+                          {"retries", retries},
+                          {"duration", duration_stats(t.durations)},
+                          {"failing_runs", failing},
+                          {"timeline", timeline},
+                          {"timeline_truncated", t.per_run.size() > in.max_timeline}};
+  add_plugin_fields(entry, t);
+  return entry;
 }
 
 nlohmann::json build_audit_report(const AuditReportInputs& in,
@@ -141,7 +164,8 @@ nlohmann::json build_audit_report(const AuditReportInputs& in,
         "shown for run 0; isolation inprocess: each pytest process repeats the tests for a block "
         "of consecutive runs, and the plugin gives repetition i of a block starting at run r "
         "FLAKESCOPE_SEED = seed + r + i and seeds random/numpy/torch with it; PYTHONHASHSEED and, "
-        "with threads free, OMP_NUM_THREADS are the block's (set once per process); "
+        "with threads free, OMP_NUM_THREADS are the block's (set once per process), and the "
+        "plugin sets each repetition's thread count and torch knobs itself; "
         "failing_runs[].replay gives the repetition's seed to a fresh process";
   else
     report["environment_note"] =
@@ -170,6 +194,13 @@ nlohmann::json build_audit_report(const AuditReportInputs& in,
   for (const auto& t : tests) ++by_class[t["classification"].get<std::string>()];
   report["summary"] = by_class;
   if (in.ablation) report["ablation"] = diagnose_ablation(tallies, settings, in.confidence);
+  const nlohmann::json retried = retry_verdicts(tallies.tests, in.target, in.confidence);
+  if (!retried.empty()) report["retries_measured"] = retried;
+  // What the pytest plugin read back from torch in each setting (the first run that says).
+  nlohmann::json knobs = nlohmann::json::object();
+  for (const auto& r : records)
+    if (!r.knobs.is_null() && !knobs.contains(r.setting)) knobs[r.setting] = r.knobs;
+  if (!knobs.empty()) report["knobs_applied"] = knobs;
   return report;
 }
 

@@ -124,6 +124,22 @@ RunRequest inprocess_request(const AuditOptions& options, const Setting& setting
   return request;
 }
 
+// The plugin's outcome lines replace the JUnit testcases of a process-isolated pytest run: node
+// ids instead of JUnit names, the plugin's fields, and the test a dead process was running.
+void use_pytest_outcomes(RunRecord& record, const std::string& outcomes_path,
+                         const std::string& collected_path) {
+  const PytestOutcomes lines = read_pytest_outcomes(outcomes_path);
+  const auto collected = read_pytest_collected(collected_path);
+  if (lines.lines.empty() && !collected) return;  // the plugin did not run: keep the JUnit ones
+  std::optional<Outcome> died;
+  if (record.outcome == Outcome::kCrash || record.outcome == Outcome::kTimeout)
+    died = record.outcome;
+  record.testcases = testcases_of_run(lines, collected, died);
+  record.junit_error.reset();
+  for (const auto& line : lines.lines)
+    if (!line.knobs.is_null()) record.knobs = line.knobs;
+}
+
 }  // namespace
 
 RunRecord record_from_result(const RunRequest& request, const ProcessResult& result,
@@ -173,7 +189,9 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
   options.validate();
   ScratchRoot scratch(options.scratch_root);
   AuditRunResult result;
-  result.records = std::move(previous);
+  // An incomplete run (interrupted in-process) is run again whole; its partial record goes.
+  for (RunRecord& r : previous)
+    if (!r.incomplete) result.records.push_back(std::move(r));
 
   std::set<std::pair<std::string, std::size_t>> done;
   for (const auto& r : result.records) done.insert({r.setting, r.run});
@@ -196,13 +214,17 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
   };
 
   // One pytest process per attempt until the block's every (test, repetition) has a result; the
-  // block's records are delivered together (a cancelled block is dropped whole: the resumed
-  // audit runs it again, as it does an interrupted run).
+  // block's records are delivered together. An interrupt keeps what the block measured: every
+  // run with a recorded test is delivered (marked incomplete unless all its tests ran), and a
+  // resumed audit runs the incomplete ones again.
   auto execute_block = [&](const PlannedRun& planned, std::size_t planned_total) {
     const Setting& setting = options.settings[planned.setting_index];
     InprocessChunk chunk(planned.run, planned.count, options.seed, setting.name);
+    auto deliver_partial = [&] {
+      for (RunRecord& record : chunk.partial_records()) deliver(std::move(record), planned_total);
+    };
     while (!chunk.done()) {
-      if (cancelled()) return;
+      if (cancelled()) return deliver_partial();
       const InprocessAttempt attempt = chunk.next();
       const std::string dir = scratch.path() + "/" + folder_name(setting.name, attempt.first_run) +
                               "-" + std::to_string(chunk.attempts());
@@ -214,14 +236,14 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
       watchdog.stop();
       if (output.process.status == ProcessStatus::kCancelled && watchdog.fired() && !cancelled())
         output.process.status = ProcessStatus::kTimedOut;
-      if (output.process.status == ProcessStatus::kCancelled) {
-        fs::remove_all(dir);
-        return;
-      }
       output.outcomes = read_pytest_outcomes(dir + "/outcomes.jsonl");
       output.collected = read_pytest_collected(dir + "/collected.json");
       if (options.capture) output.captures = read_captures(dir + "/capture.jsonl", attempt.count);
       fs::remove_all(dir);
+      if (output.process.status == ProcessStatus::kCancelled) {
+        chunk.finish_interrupted(output);
+        return deliver_partial();
+      }
       chunk.finish(output);
     }
     for (RunRecord& record : chunk.records()) deliver(std::move(record), planned_total);
@@ -264,9 +286,15 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
           request.process.env.emplace_back("TMPDIR", request.scratch_dir);
           request.process.env.emplace_back("FLAKESCOPE_SCRATCH", request.scratch_dir);
           const std::string capture_path = request.scratch_dir + "/capture.jsonl";
-          if (options.capture) {
-            request.process.env.emplace_back("FLAKESCOPE_CAPTURE", capture_path);
-            add_pytest_plugin(request.process.argv, request.process.env);
+          if (options.capture) request.process.env.emplace_back("FLAKESCOPE_CAPTURE", capture_path);
+          // pytest gets the plugin in this isolation too: it seeds every test (seed + 0), applies
+          // the setting's torch knobs, and names the testcases by node id.
+          const std::string outcomes_path = request.scratch_dir + "/outcomes.jsonl";
+          const std::string collected_path = request.scratch_dir + "/collected.json";
+          const bool plugin = add_pytest_plugin(request.process.argv, request.process.env);
+          if (plugin) {
+            request.process.env.emplace_back("FLAKESCOPE_OUTCOMES", outcomes_path);
+            request.process.env.emplace_back("FLAKESCOPE_COLLECTED", collected_path);
           }
           request.process.timeout_seconds = options.timeout_seconds;
           request.process.kill_grace_seconds = options.kill_grace_seconds;
@@ -278,6 +306,7 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
             return;  // an interrupted run is not a result; a resumed audit runs it again
           }
           RunRecord record = record_from_result(request, pr, plan.xml_expected);
+          if (plugin) use_pytest_outcomes(record, outcomes_path, collected_path);
           if (options.capture) record.captures = read_captures(capture_path);
           fs::remove_all(request.scratch_dir);
           deliver(std::move(record), planned_total);

@@ -43,6 +43,43 @@ void InprocessChunk::add_pair(std::size_t run, Pair pair) {
   state(run).pairs.push_back(std::move(pair));
 }
 
+void InprocessChunk::add_lines(const InprocessAttempt& attempt, const InprocessOutput& out,
+                               std::size_t id) {
+  if (attempt.tests.empty() && out.collected && !collected_) collected_ = out.collected;
+  nlohmann::json knobs;
+  for (const PytestOutcome& line : out.outcomes.lines)
+    if (!line.knobs.is_null()) knobs = line.knobs;
+  for (const PytestOutcome& line : out.outcomes.lines) {
+    if (line.repeat >= attempt.count) continue;
+    add_pair(attempt.first_run + line.repeat, {line.test, testcase_of(line), id});
+    RunState& s = state(attempt.first_run + line.repeat);
+    if (s.knobs.is_null()) s.knobs = knobs;
+  }
+  for (const nlohmann::json& capture : out.captures) {
+    const long long repeat = integer_field(capture, "repeat", 0);
+    if (repeat >= 0 && std::size_t(repeat) < attempt.count)
+      state(attempt.first_run + std::size_t(repeat)).captures.push_back(capture);
+  }
+}
+
+void InprocessChunk::finish_interrupted(const InprocessOutput& out) {
+  const InprocessAttempt attempt = pending_.front();
+  pending_.clear();  // nothing more runs
+  const std::size_t id = attempts_.size();
+  attempts_.push_back({out.process.stdout_tail, out.process.stderr_tail});
+  add_lines(attempt, out, id);
+}
+
+std::vector<RunRecord> InprocessChunk::partial_records() const {
+  std::vector<RunRecord> out;
+  for (RunRecord& r : records()) {
+    if (r.testcases.empty()) continue;  // nothing measured: the resumed audit runs it
+    r.incomplete = !collected_ || r.testcases.size() < collected_->size();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 void InprocessChunk::finish(const InprocessOutput& out) {
   const InprocessAttempt attempt = pending_.front();
   pending_.pop_front();
@@ -56,22 +93,7 @@ void InprocessChunk::finish(const InprocessOutput& out) {
       if (state(run).error.empty()) state(run).error = p.error, state(run).error_in = id;
     return;
   }
-  if (attempt.tests.empty() && out.collected && !collected_) collected_ = out.collected;
-
-  for (const PytestOutcome& line : out.outcomes.lines) {
-    if (line.repeat >= attempt.count) continue;
-    TestcaseResult tc;
-    tc.name = junit_name_of_nodeid(line.test);
-    tc.outcome = line.outcome;
-    tc.duration = line.duration;
-    tc.message = line.message;
-    add_pair(attempt.first_run + line.repeat, {line.test, std::move(tc), id});
-  }
-  for (const nlohmann::json& capture : out.captures) {
-    const long long repeat = integer_field(capture, "repeat", 0);
-    if (repeat >= 0 && std::size_t(repeat) < attempt.count)
-      state(attempt.first_run + std::size_t(repeat)).captures.push_back(capture);
-  }
+  add_lines(attempt, out, id);
 
   if (p.status == ProcessStatus::kExited) {
     if (p.exit_code == 0 || p.exit_code == 1) {
@@ -123,7 +145,7 @@ void InprocessChunk::finish(const InprocessOutput& out) {
       const std::size_t run = attempt.first_run + q;
       if (has_pair(run, test)) continue;
       TestcaseResult tc;
-      tc.name = junit_name_of_nodeid(test);
+      tc.name = test;
       tc.outcome = died;
       // As the gtest console reader words it under process isolation.
       tc.message =
@@ -195,6 +217,7 @@ std::vector<RunRecord> InprocessChunk::records() const {
       r.stderr_tail = attempts_[*tails_from].stderr_tail;
     }
     r.captures = s.captures;
+    r.knobs = s.knobs;
     out.push_back(std::move(r));
   }
   return out;

@@ -135,14 +135,15 @@ std::vector<TestcaseResult> parse_gtest_console(std::string_view output, Outcome
       finished = Outcome::kSkip;
     // The summary at the end repeats FAILED lines; only a line closing the running test counts.
     if (finished && !running.empty() && test_of(rest) == running) {
-      out.push_back({running, *finished, duration_of(rest), ""});
+      out.push_back(make_testcase(running, *finished, duration_of(rest), ""));
       running.clear();
     }
   }
   if (!running.empty())
-    out.push_back({running, died_as, 0.0,
-                   std::string("the process ended (") + std::string(outcome_name(died_as)) +
-                       ") while this test was running"});
+    out.push_back(make_testcase(running, died_as, 0.0,
+                                std::string("the process ended (") +
+                                    std::string(outcome_name(died_as)) +
+                                    ") while this test was running"));
   return out;
 }
 

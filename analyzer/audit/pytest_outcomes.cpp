@@ -1,6 +1,7 @@
 #include "flakescope/audit/pytest_outcomes.h"
 
 #include <fstream>
+#include <set>
 
 namespace flakescope::audit {
 namespace {
@@ -37,6 +38,8 @@ std::optional<PytestOutcome> pytest_outcome_from_json(const nlohmann::json& j) {
     out.message = message->get<std::string>();
     if (out.message.size() > kMaxMessage) out.message = out.message.substr(0, kMaxMessage) + "...";
   }
+  testcase_extras_from_json(j, out.extras);
+  if (j.contains("knobs") && j["knobs"].is_object()) out.knobs = j["knobs"];
   return out;
 }
 
@@ -65,6 +68,36 @@ std::optional<std::vector<std::string>> read_pytest_collected(const std::string&
     ids.push_back(id.get<std::string>());
   }
   return ids;
+}
+
+TestcaseResult testcase_of(const PytestOutcome& line) {
+  TestcaseResult tc = line.extras;
+  tc.name = line.test;
+  tc.outcome = line.outcome;
+  tc.duration = line.duration;
+  tc.message = line.message;
+  return tc;
+}
+
+std::vector<TestcaseResult> testcases_of_run(
+    const PytestOutcomes& outcomes, const std::optional<std::vector<std::string>>& collected,
+    std::optional<Outcome> died) {
+  std::vector<TestcaseResult> out;
+  std::set<std::string> seen;
+  for (const auto& line : outcomes.lines)
+    if (line.repeat == 0 && seen.insert(line.test).second) out.push_back(testcase_of(line));
+  if (died && collected)
+    for (const auto& test : *collected)
+      if (!seen.count(test)) {
+        TestcaseResult tc;
+        tc.name = test;
+        tc.outcome = *died;
+        tc.message = "the process ended (" + std::string(outcome_name(*died)) +
+                     ") while this test was running";
+        out.push_back(std::move(tc));
+        break;  // the tests after it never ran
+      }
+  return out;
 }
 
 std::string junit_name_of_nodeid(std::string_view nodeid) {

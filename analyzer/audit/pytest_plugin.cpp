@@ -1,6 +1,7 @@
 #include "flakescope/audit/pytest_plugin.h"
 
 #include <cstdlib>
+#include <optional>
 
 #include "flakescope/audit/junit_plan.h"
 #include "flakescope/install_layout.h"
@@ -15,20 +16,76 @@ std::string pytest_plugin_dir() {
   return find_data_dir("pytest", "flakescope_pytest.py");
 }
 
+namespace {
+
+// Where pytest's own arguments start: after "-m pytest", or after argv[0] when it is pytest.
+std::size_t pytest_arguments_start(const std::vector<std::string>& argv) {
+  for (std::size_t i = 1; i + 1 < argv.size(); ++i)
+    if (argv[i] == "-m" && (argv[i + 1] == "pytest" || argv[i + 1] == "py.test")) return i + 2;
+  return 1;
+}
+
+// PYTHONPATH with the plugin's folder first; none when the plugin is an installed package.
+std::optional<std::string> plugin_pythonpath() {
+  const std::string dir = pytest_plugin_dir();
+  if (dir.empty()) return std::nullopt;
+  const char* old = std::getenv("PYTHONPATH");
+  return dir + (old && *old ? ":" + std::string(old) : std::string());
+}
+
+// Options a replay keeps (with their value): they decide which plugins, configuration and
+// rootdir pytest uses, which the node id needs to mean the same test.
+bool replay_keeps(const std::string& option) {
+  static const char* const kKept[] = {"-p",
+                                      "-c",
+                                      "-o",
+                                      "--rootdir",
+                                      "--confcutdir",
+                                      "--import-mode",
+                                      "--override-ini",
+                                      "--config-file",
+                                      "-W",
+                                      "--pythonwarnings"};
+  for (const char* k : kKept)
+    if (option == k) return true;
+  return false;
+}
+
+}  // namespace
+
 bool add_pytest_plugin(std::vector<std::string>& argv, EnvChanges& env) {
   if (detect_junit_dialect(argv) != JunitDialect::kPytest) return false;
-  std::size_t insert_at = 1;  // after argv[0] when it is pytest itself
-  for (std::size_t i = 1; i + 1 < argv.size(); ++i)
-    if (argv[i] == "-m" && (argv[i + 1] == "pytest" || argv[i + 1] == "py.test")) {
-      insert_at = i + 2;
-      break;
-    }
+  const std::size_t insert_at = pytest_arguments_start(argv);
   argv.insert(argv.begin() + static_cast<std::ptrdiff_t>(insert_at), {"-p", "flakescope_pytest"});
-  const std::string dir = pytest_plugin_dir();
-  if (dir.empty()) return true;
-  const char* old = std::getenv("PYTHONPATH");
-  env.emplace_back("PYTHONPATH", dir + (old && *old ? ":" + std::string(old) : std::string()));
+  if (auto path = plugin_pythonpath()) env.emplace_back("PYTHONPATH", *path);
   return true;
+}
+
+std::string pytest_replay_line(EnvChanges env, const std::vector<std::string>& command,
+                               const std::string& test_id) {
+  if (test_id.empty() || detect_junit_dialect(command) != JunitDialect::kPytest) return {};
+  const std::size_t start = pytest_arguments_start(command);
+  std::vector<std::string> argv(command.begin(), command.begin() + std::ptrdiff_t(start));
+  argv.insert(argv.end(), {"-p", "flakescope_pytest"});
+  for (std::size_t i = start; i < command.size(); ++i) {
+    const std::string& a = command[i];
+    const std::string name = a.substr(0, a.find('='));
+    if (!replay_keeps(name)) continue;  // paths, -k, -x, --junitxml: the node id replaces them
+    if (name != a) {
+      argv.push_back(a);
+    } else if (i + 1 < command.size()) {
+      if (a == "-p" && command[i + 1] == "flakescope_pytest") {
+        ++i;
+        continue;
+      }
+      argv.push_back(a);
+      argv.push_back(command[++i]);
+    }
+  }
+  if (auto path = plugin_pythonpath()) env.emplace_back("PYTHONPATH", *path);
+  std::string quoted;  // always quoted: node ids carry brackets, spaces and colons
+  for (char c : test_id) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return replay_line(env, argv) + " '" + quoted + "'";
 }
 
 }  // namespace flakescope::audit

@@ -26,6 +26,7 @@ int free_thread_count(std::uint64_t seed) {
 
 bool knob_reaches_command(Knob knob) {
   switch (knob) {
+    case Knob::kCudnn:  // through the pytest plugin (torch.backends.cudnn), pytest commands only
     case Knob::kGenerator:
     case Knob::kThreads:
     case Knob::kDeterministic:

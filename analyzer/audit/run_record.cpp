@@ -74,13 +74,42 @@ Outcome outcome_field(const nlohmann::json& j, const char* what) {
 
 }  // namespace
 
+void testcase_extras_from_json(const nlohmann::json& t, TestcaseResult& tc) {
+  auto text = [&](const char* key) {
+    const auto it = t.find(key);
+    return it != t.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  tc.replay_id = text("replay_id");
+  const auto env = t.find("environment");
+  if (env != t.end() && env->is_string()) tc.environment = env->get<std::string>();
+  // The plugin's outcome lines say {"kind", "exception"}; records say "kind: exception".
+  if (env != t.end() && env->is_object() && (*env)["kind"].is_string())
+    tc.environment = (*env)["kind"].get<std::string>() +
+                     ((*env).contains("exception") && (*env)["exception"].is_string()
+                          ? ": " + (*env)["exception"].get<std::string>()
+                          : std::string());
+  const auto retry = t.find("retry");
+  if (retry != t.end() && retry->is_object() && retry->contains("attempts") &&
+      (*retry)["attempts"].is_number_unsigned())
+    tc.retry = *retry;
+  const auto drew = t.find("drew_random");
+  if (drew != t.end() && drew->is_boolean()) tc.drew_random = drew->get<bool>();
+}
+
 nlohmann::json to_json(const RunRecord& r) {
   nlohmann::json testcases = nlohmann::json::array();
-  for (const auto& t : r.testcases)
-    testcases.push_back({{"name", t.name},
+  for (const auto& t : r.testcases) {
+    nlohmann::json tc = {{"name", t.name},
                          {"outcome", std::string(outcome_name(t.outcome))},
                          {"duration", t.duration},
-                         {"message", t.message}});
+                         {"message", t.message}};
+    // Written only when known, so logs of other commands stay as they were.
+    if (!t.replay_id.empty()) tc["replay_id"] = t.replay_id;
+    if (!t.environment.empty()) tc["environment"] = t.environment;
+    if (!t.retry.is_null()) tc["retry"] = t.retry;
+    if (t.drew_random) tc["drew_random"] = *t.drew_random;
+    testcases.push_back(std::move(tc));
+  }
   nlohmann::json j = {{"run", r.run},
                       {"seed", r.seed},
                       {"setting", r.setting},
@@ -94,6 +123,8 @@ nlohmann::json to_json(const RunRecord& r) {
                       {"stderr_tail", r.stderr_tail},
                       {"captures", r.captures}};
   if (!r.error.empty()) j["error"] = r.error;
+  if (!r.knobs.is_null()) j["knobs"] = r.knobs;
+  if (r.incomplete) j["incomplete"] = true;
   return j;
 }
 
@@ -126,11 +157,14 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
       if (t.contains("duration") && t["duration"].is_number())
         tc.duration = t["duration"].get<double>();
       tc.message = t.value("message", std::string());
+      testcase_extras_from_json(t, tc);
       r.testcases.push_back(std::move(tc));
     }
   }
   if (j.contains("captures") && j["captures"].is_array())
     for (const auto& c : j["captures"]) r.captures.push_back(c);
+  if (j.contains("knobs") && j["knobs"].is_object()) r.knobs = j["knobs"];
+  r.incomplete = j.value("incomplete", false) == true;
   return r;
 }
 

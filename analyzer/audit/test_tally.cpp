@@ -10,6 +10,12 @@ std::size_t TestTally::failures() const {
          count(Outcome::kError);
 }
 
+std::size_t TestTally::environment_failures() const {
+  std::size_t n = 0;
+  for (const auto& [kind, count] : environment_errors) n += count;
+  return n;
+}
+
 std::size_t TestTally::trials() const {
   return runs() - count(Outcome::kSkip);
 }
@@ -21,6 +27,16 @@ void add(TestTally& t, const RunRecord& r, Outcome outcome, double duration,
   ++t.counts[static_cast<std::size_t>(outcome)];
   t.durations.push_back(duration);
   t.per_run.push_back({r.run, r.seed, outcome, message});
+}
+
+void add_plugin_fields(TestTally& t, const TestcaseResult& tc) {
+  if (t.replay_id.empty()) t.replay_id = tc.replay_id;
+  if (t.retry.is_null()) t.retry = tc.retry;
+  if (!tc.environment.empty() && is_failure(tc.outcome)) ++t.environment_errors[tc.environment];
+  if (tc.drew_random) {
+    ++t.drew_random_known;
+    if (*tc.drew_random) ++t.drew_random;
+  }
 }
 
 std::string command_message(const RunRecord& r) {
@@ -70,6 +86,7 @@ Tallies tally_runs(const std::vector<RunRecord>& records,
         t.setting = r->setting;
       }
       add(t, *r, tc.outcome, tc.duration, tc.message);
+      add_plugin_fields(t, tc);
     }
   }
   for (const auto& setting : settings)

@@ -239,11 +239,18 @@ int cmd_audit(const CommandArgs& a) {
   if (o.runs_auto && o.isolation == audit::Isolation::kInprocess) {
     return run_suite_audit(a, o, config, log ? &*log : nullptr, out, &g_cancel);
   }
-  Progress progress(a.err, o.runs * o.settings.size(), stderr_is_terminal());
+  const bool terminal = stderr_is_terminal();
+  Progress progress(a.err, o.runs * o.settings.size(), terminal);
+  // A long audit in CI: a line every 10 s with the runs done and the failures so far.
+  if (!terminal) progress.lines_every(10.0, "flakescope audit");
+  std::size_t failed_runs = 0;
   audit::AuditHooks hooks;
   hooks.on_run = [&](const audit::RunRecord& r, std::size_t done, std::size_t) {
-    progress.update(previous.size() + done, r.setting + " run " + std::to_string(r.run) + ": " +
-                                                std::string(audit::outcome_name(r.outcome)));
+    if (audit::is_failure(r.outcome)) ++failed_runs;
+    progress.update(previous.size() + done,
+                    terminal ? r.setting + " run " + std::to_string(r.run) + ": " +
+                                   std::string(audit::outcome_name(r.outcome))
+                             : "runs done, " + std::to_string(failed_runs) + " failed");
   };
   audit::ProcessExecutor executor;
   const audit::AuditRunResult result =

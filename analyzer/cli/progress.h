@@ -13,6 +13,9 @@ class Progress {
   ~Progress();
   void update(std::size_t done, const std::string& what);
   void finish();
+  // When stderr is not a terminal (CI logs, long audits of real suites): instead of the bar, a
+  // plain line at most every `seconds`, "PREFIX: done/total WHAT, Ns elapsed".
+  void lines_every(double seconds, std::string prefix);
 
  private:
   std::ostream& err_;
@@ -20,6 +23,9 @@ class Progress {
   bool enabled_;
   bool shown_ = false;
   std::chrono::steady_clock::time_point start_;
+  double line_interval_ = 0;  // > 0: plain lines instead of the bar
+  std::string line_prefix_;
+  std::chrono::steady_clock::time_point last_line_;
 };
 
 bool stderr_is_terminal();

@@ -93,15 +93,16 @@ def test_retries_are_disabled_and_recorded(tmp_path):
                                                   "decorator": "@pytest.mark.flaky(reruns=4)"}
     assert t["test_flaky_package"][0]["retry"] == {"mechanism": "flaky", "attempts": 3,
                                                    "decorator": "@flaky(max_runs=3)"}
-    failures = sum(x["outcome"] == "fail" for x in t["test_hf_flaky"])
-    # One attempt per repetition: about 30% fail (30 seeded draws; 0 would mean the loop ran).
-    assert 3 <= failures <= 18, failures
-    assert all("at try" not in done.stdout for _ in [0])  # the stand-in loop never printed a retry
+    # One attempt per repetition: about 10% and 30% fail (0 would mean the loops ran).
+    hf_failures = sum(x["outcome"] == "fail" for x in t["test_hf_flaky"])
+    assert hf_failures >= 1
+    assert 3 <= sum(x["outcome"] == "fail" for x in t["test_rerun_marker"]) <= 18
+    assert "at try" not in done.stdout  # the stand-in's loop never printed a retry
 
-    # FLAKESCOPE_RETRIES=keep: the loop runs again and hides nearly every failure.
+    # FLAKESCOPE_RETRIES=keep: the is_flaky loop runs again and hides the failures.
     env["FLAKESCOPE_RETRIES"] = "keep"
     _, kept = _audit_like(tmp_path, "test_retries.py", env=env, pythonpath=[RETRY_PKG])
-    assert sum(x["outcome"] == "fail" for x in _by_test(kept)["test_hf_flaky"]) < failures
+    assert sum(x["outcome"] == "fail" for x in _by_test(kept)["test_hf_flaky"]) == 0
 
 
 def test_global_reruns_option_is_recorded(tmp_path):

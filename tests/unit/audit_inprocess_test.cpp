@@ -73,7 +73,13 @@ TEST(PytestOutcomes, ATornOrForeignLineIsCountedNotThrown) {
 // One block, fed by hand
 
 PytestOutcome line(const std::string& test, std::size_t repeat, Outcome o = Outcome::kPass) {
-  return {test, repeat, o, 0.25, o == Outcome::kFail ? "assert 0" : ""};
+  PytestOutcome p;
+  p.test = test;
+  p.repeat = repeat;
+  p.outcome = o;
+  p.duration = 0.25;
+  p.message = o == Outcome::kFail ? "assert 0" : "";
+  return p;
 }
 
 ProcessResult exited(int code) {
@@ -114,7 +120,7 @@ TEST(InprocessChunk, OneRecordPerRepetitionWithTheRunsSeed) {
     EXPECT_EQ(records[i].seed, 110 + i);
     EXPECT_EQ(records[i].setting, "controlled");
     ASSERT_EQ(records[i].testcases.size(), 2u);
-    EXPECT_EQ(records[i].testcases[0].name, "t::a");
+    EXPECT_EQ(records[i].testcases[0].name, "t.py::a");
     EXPECT_DOUBLE_EQ(records[i].duration, 0.5);
   }
   // pytest's exit status for each repetition alone: 1 where a test failed.
@@ -170,13 +176,13 @@ TEST(InprocessChunk, ACrashIsRecordedWhereItHappenedAndTheRestRunsAgain) {
   for (std::size_t i : {0u, 1u, 3u}) {
     EXPECT_EQ(r[i].outcome, Outcome::kPass) << i;
     ASSERT_EQ(r[i].testcases.size(), 3u) << i;
-    EXPECT_EQ(r[i].testcases[2].name, "t::c");  // collection order, whichever process ran it
+    EXPECT_EQ(r[i].testcases[2].name, "t.py::c");  // collection order, whichever process ran it
   }
   EXPECT_EQ(r[2].outcome, Outcome::kCrash);
   EXPECT_EQ(r[2].signal, "SIGSEGV");
   EXPECT_EQ(r[2].stdout_tail, "died");
   ASSERT_EQ(r[2].testcases.size(), 2u);  // a passed, b crashed, c never ran
-  EXPECT_EQ(r[2].testcases[1].name, "t::b");
+  EXPECT_EQ(r[2].testcases[1].name, "t.py::b");
   EXPECT_EQ(r[2].testcases[1].outcome, Outcome::kCrash);
   EXPECT_EQ(r[2].testcases[1].message, "the process ended (crash) while this test was running");
 }

@@ -67,6 +67,12 @@ class InprocessChunk {
   // One record per run, in run order; once done().
   std::vector<RunRecord> records() const;
 
+  // An interrupt: the outcome lines of the cancelled process (next()) still count. Afterwards
+  // partial_records() has every run with at least one recorded test, `incomplete` unless each
+  // selected test of that run has its result.
+  void finish_interrupted(const InprocessOutput& output);
+  std::vector<RunRecord> partial_records() const;
+
  private:
   struct Pair {
     std::string nodeid;
@@ -83,6 +89,7 @@ class InprocessChunk {
     std::string error;  // the process could not start, or the plugin was silent
     std::size_t error_in = 0;
     std::vector<nlohmann::json> captures;
+    nlohmann::json knobs;  // the plugin's read-back of the process that ran it
   };
   struct AttemptTails {
     std::string stdout_tail, stderr_tail;
@@ -92,6 +99,8 @@ class InprocessChunk {
   std::size_t order_of(const std::string& nodeid) const;
   bool has_pair(std::size_t run, const std::string& nodeid) const;
   void add_pair(std::size_t run, Pair pair);
+  // The outcome and capture lines of `attempt`'s process (attempt `id`), into their runs.
+  void add_lines(const InprocessAttempt& attempt, const InprocessOutput& out, std::size_t id);
 
   std::size_t first_run_, count_;
   std::uint64_t audit_seed_;

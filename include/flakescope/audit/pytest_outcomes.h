@@ -23,6 +23,8 @@ struct PytestOutcome {
   Outcome outcome = Outcome::kPass;
   double duration = 0;
   std::string message;
+  TestcaseResult extras;  // replay_id, environment, retry, drew_random
+  nlohmann::json knobs;   // the torch state the plugin read back (first line of a process)
 };
 
 struct PytestOutcomes {
@@ -44,5 +46,14 @@ std::optional<std::vector<std::string>> read_pytest_collected(const std::string&
 // ("classname::name", pytest's mangle_test_address: path separators become dots, ".py" goes,
 // parameters stay), so that both isolations name a test alike and their reports compare.
 std::string junit_name_of_nodeid(std::string_view nodeid);
+
+// The testcase a line stands for, named by its node id (what pytest takes on its command line).
+TestcaseResult testcase_of(const PytestOutcome& line);
+
+// Process isolation: the testcases of one pytest run from its outcome lines, and the test the
+// process was running when it died (the first collected one without a line) as `died`.
+std::vector<TestcaseResult> testcases_of_run(
+    const PytestOutcomes& outcomes, const std::optional<std::vector<std::string>>& collected,
+    std::optional<Outcome> died);
 
 }  // namespace flakescope::audit

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -32,7 +33,22 @@ struct TestcaseResult {
   Outcome outcome = Outcome::kPass;
   double duration = 0;
   std::string message;  // first line of the failure, skip reason, or empty
+  // From the pytest plugin's outcome lines (empty/null otherwise):
+  std::string replay_id;            // the node id as a path from where pytest was started
+  std::string environment;          // "network: OSError" when the failure is the machine's
+  nlohmann::json retry;             // {"mechanism", "attempts", "decorator"} the test carries
+  std::optional<bool> drew_random;  // the test moved a global random generator
 };
+
+inline TestcaseResult make_testcase(std::string name, Outcome outcome, double duration,
+                                    std::string message) {
+  TestcaseResult tc;
+  tc.name = std::move(name);
+  tc.outcome = outcome;
+  tc.duration = duration;
+  tc.message = std::move(message);
+  return tc;
+}
 
 struct RunRecord {
   std::size_t run = 0;     // index of the run within its setting (0-based)
@@ -48,9 +64,16 @@ struct RunRecord {
   std::string stdout_tail;
   std::string stderr_tail;
   std::vector<nlohmann::json> captures;  // assertion capture lines (with --capture)
+  nlohmann::json knobs;                  // what the pytest plugin read back from torch, or null
+  // An interrupted in-process run: its testcases are those recorded before the interrupt; a
+  // resumed audit runs it again whole.
+  bool incomplete = false;
 };
 
 nlohmann::json to_json(const RunRecord& record);
+// The plugin-supplied fields of a testcase (replay_id, environment, retry, drew_random), from a
+// run-log testcase or a pytest outcome line; absent or mistyped fields stay empty.
+void testcase_extras_from_json(const nlohmann::json& j, TestcaseResult& tc);
 // Throws InputError naming what is wrong when `j` is not a run record.
 RunRecord run_record_from_json(const nlohmann::json& j);
 

@@ -4,6 +4,7 @@
 // "(command)", so a crash that kills a suite before any XML is written is never lost.
 #include <array>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,18 @@ struct TestTally {
     std::string message;
   };
   std::vector<RunOutcome> per_run;  // in run order
+  // From the pytest plugin (empty otherwise):
+  std::string replay_id;                                  // the node id from the start folder
+  std::map<std::string, std::size_t> environment_errors;  // "network: OSError" -> failures
+  nlohmann::json retry;                                   // the retry mechanism it carries
+  std::size_t drew_random = 0, drew_random_known = 0;     // runs that drew / that could tell
 
   std::size_t count(Outcome o) const { return counts[static_cast<std::size_t>(o)]; }
   std::size_t runs() const { return per_run.size(); }
   std::size_t failures() const;                                 // fail + crash + timeout + error
   std::size_t trials() const;                                   // runs that were not skipped
   std::size_t passes() const { return trials() - failures(); }  // pass + xfail
+  std::size_t environment_failures() const;                     // failures of the machine
 };
 
 struct Tallies {
