@@ -111,8 +111,14 @@ def _flakescope_binary():
     if found:
         return found
     here = os.path.dirname(os.path.abspath(__file__))
-    built = os.path.join(here, "..", "..", "build", "flakescope")
-    return built if os.access(built, os.X_OK) else None
+    for candidate in (
+        os.path.join(here, "..", "..", "..", "bin", "flakescope"),  # installed: share/flakescope/pytest
+        os.path.join(here, "..", "..", "..", "flakescope"),  # the build tree's copy of the plugin
+        os.path.join(here, "..", "..", "build", "flakescope"),  # the source tree
+    ):
+        if os.access(candidate, os.X_OK):
+            return os.path.normpath(candidate)
+    return None
 
 
 def _utc_now():
