@@ -21,12 +21,15 @@ constexpr Names<ProbeVerdict, 4> kVerdicts{{{ProbeVerdict::kBitwiseDeterministic
                                             {ProbeVerdict::kNondeterministic, "nondeterministic"},
                                             {ProbeVerdict::kError, "error"},
                                             {ProbeVerdict::kUnavailable, "unavailable"}}};
-constexpr Names<TestClass, 6> kClasses{{{TestClass::kStablePass, "stable-pass"},
+constexpr Names<TestClass, 9> kClasses{{{TestClass::kStablePass, "stable-pass"},
                                         {TestClass::kStableFail, "stable-fail"},
                                         {TestClass::kFlaky, "flaky"},
                                         {TestClass::kCrashing, "crashing"},
                                         {TestClass::kTimingOut, "timing-out"},
-                                        {TestClass::kSkipped, "skipped"}}};
+                                        {TestClass::kSkipped, "skipped"},
+                                        {TestClass::kEnvironmentError, "environment-error"},
+                                        {TestClass::kXfail, "xfail"},
+                                        {TestClass::kXfailFlaky, "xfail-flaky"}}};
 constexpr Names<RunOutcome, 7> kOutcomes{{{RunOutcome::kPass, "pass"},
                                           {RunOutcome::kFail, "fail"},
                                           {RunOutcome::kCrash, "crash"},

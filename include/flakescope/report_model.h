@@ -20,7 +20,17 @@ using nlohmann::json;
 // ---- enums (the strings are the report's) ----
 enum class ReportKind { kProbe, kAudit, kGate };
 enum class ProbeVerdict { kBitwiseDeterministic, kNondeterministic, kError, kUnavailable };
-enum class TestClass { kStablePass, kStableFail, kFlaky, kCrashing, kTimingOut, kSkipped };
+enum class TestClass {
+  kStablePass,
+  kStableFail,
+  kFlaky,
+  kCrashing,
+  kTimingOut,
+  kSkipped,
+  kEnvironmentError,  // every failure was the machine's (pytest plugin)
+  kXfail,             // always failed as expected
+  kXfailFlaky         // non-strict xfail that xfailed and xpassed
+};
 // One run of an audited test; the timeline writes each as a letter (P F C T E S X).
 enum class RunOutcome { kPass, kFail, kCrash, kTimeout, kError, kSkip, kXfail };
 enum class GateStatus { kPass, kImprovement, kWarning, kRegression };
