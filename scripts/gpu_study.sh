@@ -5,17 +5,27 @@
 #      prefix, with dpkg -x (or a Python ar/tar reader where dpkg is missing);
 #   2. configures against the LibTorch inside python3's torch and that prefix, builds flakescope;
 #   3. runs the CUDA suite under the ablation settings and renders the report as Markdown;
-#   4. records what the documented list says on this torch version, and the environment.
+#   4. records what the documented list says on this torch version, and the environment;
+#   5. writes the TF32 shift table (matmul/linear/conv: free:tf32 against controlled) that the
+#      README and reports/gpu/README.md carry, from the committed report;
+#   6. the determinism gate on CUDA: `flakescope gate --run-suite cuda` against
+#      reports/baselines/cuda-<gpu>-libtorch-<major.minor>.json (created from step 3's report on
+#      the first run, in OUTDIR/reports/baselines/, to be committed), a deliberate regression that
+#      must fail it (the test-only engine flakescope-torch-faults makes cuda/ops/randn_explicit
+#      draw from the unseeded CUDA generator), and GATE_REPEATS gate runs of the unchanged build
+#      counting false failures (OUTDIR/gate/summary.txt).
 #
 #   scripts/gpu_study.sh [OUTDIR]          (OUTDIR defaults to $OUT, then ./out/gpu)
 #   env: RUNS (default 20), PYTHON (python3), BUILD (build folder), JOBS (compile jobs),
 #        PROBE_JOBS (probes at a time, default 8: each worker's CUDA start-up overlaps the others'),
-#        SUITE (default cuda),
+#        SUITE (default cuda), GATE_REPEATS (default 10; 0 skips step 6), GATE_RUNS (runs per
+#        setting in the gate's suite runs, default RUNS),
 #        STOP_AFTER=configure (dry run of steps 1-2 on a machine without a GPU) or build,
 #        FLAKESCOPE_CLI=path (skip the build and use that binary: tests step 3 without a GPU)
 # Results: OUTDIR/reports/gpu/<gpu>_driver-<v>_cuda-<v>_torch-<v>.{json,md} plus study.log and
 # documented_list.txt. Exit status: that of the probe run (0, or 1 when nondeterminism was found,
-# which on a GPU is the expected outcome), or the failing step's.
+# which on a GPU is the expected outcome), or the failing step's; 4 when the gate study of step 6
+# failed (the regression passed the gate, a false failure, or a gate error).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -89,7 +99,7 @@ cmake -G Ninja -S "$root" -B "$build" \
   -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$torch_root;$prefix/usr" \
   -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}" \
-  -DFLAKESCOPE_CUDA=ON -DFLAKESCOPE_TESTS=OFF -DFLAKESCOPE_BENCH=OFF \
+  -DFLAKESCOPE_CUDA=ON -DFLAKESCOPE_TESTS=OFF -DFLAKESCOPE_BENCH=OFF -DFLAKESCOPE_FAULT_ENGINE=ON \
   -DBoost_USE_STATIC_LIBS=ON \
   -DCMAKE_EXE_LINKER_FLAGS=-Wl,--allow-shlib-undefined
 # --allow-shlib-undefined: a pip torch's libtorch_cuda.so needs libcusparseLt, NCCL, nvshmem, ...
@@ -100,7 +110,7 @@ if [[ "${STOP_AFTER:-}" == configure ]]; then
   exit 0
 fi
 step "building flakescope with $jobs jobs"
-cmake --build "$build" --target flakescope -- -j "$jobs"
+cmake --build "$build" --target flakescope flakescope-torch-faults -- -j "$jobs"
 cli="$build/flakescope"
 [[ -x "$cli" ]] || cli="$(find "$build" -type f -name flakescope -perm -u+x | head -n1)"
 # A second C++ runtime in the executable shows as std::locale defined in it.
@@ -150,6 +160,94 @@ probed=$(date +%s)
 if [[ -f "$report" ]]; then
   "$cli" report "$report" --format md --out "${report%.json}.md"
   step "markdown: ${report%.json}.md"
+fi
+
+# --- 5. the TF32 shift table ----------------------------------------------------------------
+# "shift vs controlled" of free:tf32 for the matmul/linear/conv probes, as the README tables
+# show it; a missing shift (the controlled setting ran in another worker, or the probe failed) is
+# written as such, never left out.
+if [[ -f "$report" ]]; then
+  "$python" - "$report" "${report%.json}.tf32_shift.md" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+rows = []
+for p in report["probes"]:
+    if not any(k in p["name"] for k in ("matmul", "linear", "conv")):
+        continue
+    for s in p["settings"]:
+        if s["setting"] != "free:tf32":
+            continue
+        for out, m in s.get("metrics", {}).items():
+            sh = m.get("shift_from_controlled")
+            if sh is None:
+                rows.append(f"| `{p['name']}` | {out} | not measured ({s.get('verdict')}) | | |")
+            elif not sh.get("comparable", True):
+                rows.append(f"| `{p['name']}` | {out} | shape differs | | |")
+            else:
+                rows.append(f"| `{p['name']}` | {out} | {sh['max_abs']:.3g} | {sh['max_rel']:.3g} "
+                            f"| {sh['max_ulp']:.0f} |")
+with open(sys.argv[2], "w") as f:
+    f.write("| probe | output | TF32 shift max abs | max rel | max ULP |\n|---|---|---|---|---|\n")
+    f.write("\n".join(rows) + "\n")
+print(f"tf32 shift: {len(rows)} rows -> {sys.argv[2]}")
+PY
+fi
+
+# --- 6. the determinism gate on CUDA --------------------------------------------------------
+gate_repeats="${GATE_REPEATS:-10}"
+gate_runs="${GATE_RUNS:-$runs}"
+if ((gate_repeats > 0)) && [[ -f "$report" ]]; then
+  gate_dir="$out/gate"
+  mkdir -p "$gate_dir" "$out/reports/baselines"
+  series="$("$python" -c 'import torch; print(".".join(torch.__version__.split(".")[:2]))')"
+  gpu_name="$(echo "$versions" | cut -d_ -f1)"
+  baseline_name="cuda-$gpu_name-libtorch-$series.json"
+  baseline="$root/reports/baselines/$baseline_name"
+  if [[ ! -f "$baseline" ]]; then
+    # First run on this GPU and LibTorch: the study's own report is the baseline (same suite,
+    # settings and runs as the gate's suite runs when GATE_RUNS = RUNS). Commit it from OUTDIR.
+    baseline="$out/reports/baselines/$baseline_name"
+    cp "$report" "$baseline"
+    step "no committed baseline: created $baseline from $report (commit it)"
+  fi
+  engine_dir="$(dirname "$cli")"
+  faults="$engine_dir/flakescope-torch-faults"
+  probe_args=(--probe-arg=--device=cuda --probe-arg=--settings=ablation
+              "--probe-arg=--runs=$gate_runs" "--probe-arg=--jobs=${PROBE_JOBS:-8}"
+              "--probe-arg=--timeout=${PROBE_TIMEOUT:-180}")
+  gate_once() {  # gate_once NAME [ENV...]: one gate run; prints its exit status
+    local name=$1 rc=0
+    shift
+    env "$@" "$cli" gate --baseline "$baseline" --policy "$root/reports/policy/default.json" \
+      --run-suite cuda "${probe_args[@]}" --out "$gate_dir/$name.json" \
+      > "$gate_dir/$name.txt" 2>&1 || rc=$?
+    echo "$rc"
+  }
+  t0=$(date +%s)
+  regression_rc="not run ($faults missing)"
+  if [[ -x "$faults" ]]; then
+    step "gate: deliberate regression (cuda/ops/randn_explicit on the unseeded CUDA generator)"
+    regression_rc=$(gate_once regression FLAKESCOPE_ENGINE="$faults" \
+      FLAKESCOPE_TEST_INJECT=unseeded-generator:cuda/ops/randn_explicit)
+  fi
+  false_failures=0 errors=0
+  for i in $(seq 1 "$gate_repeats"); do
+    rc=$(gate_once "repeat-$i")
+    step "gate: unchanged build, run $i of $gate_repeats: exit $rc"
+    if [[ $rc == 1 ]]; then false_failures=$((false_failures + 1)); fi
+    if [[ $rc != 0 && $rc != 1 ]]; then errors=$((errors + 1)); fi
+  done
+  t1=$(date +%s)
+  {
+    echo "baseline: $baseline"
+    echo "deliberate regression: exit $regression_rc (1 expected: the gate fails)"
+    echo "unchanged build: $false_failures false failures in $gate_repeats gate runs, $errors errors"
+    echo "gate runs took $((t1 - t0)) s for $((gate_repeats + 1)) runs"
+  } | tee "$gate_dir/summary.txt"
+  if [[ $regression_rc != 1 || $false_failures != 0 || $errors != 0 ]]; then
+    step "gate study FAILED (see $gate_dir)"
+    [[ $status == 0 || $status == 1 ]] && status=4
+  fi
 fi
 step "done: build $((built - start)) s, probe run $((probed - built)) s, exit $status"
 exit "$status"
