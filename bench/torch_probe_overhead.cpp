@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     auto gen = at::detail::createCPUGenerator(1);
     at::Tensor a = at::randn({n, n}, gen), b = at::randn({n, n}, gen);
     flakescope::ProbeRunOptions o;
-    o.runs = o.max_runs = r;
+    o.count = flakescope::fixed_run_count(static_cast<std::size_t>(r));
     o.threads = {1};
     double best_bare = 1e300, best_tool = 1e300;
     for (int round = 0; round < rounds; ++round) {

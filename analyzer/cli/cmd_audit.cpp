@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "cli/audit_output.h"
+#include "core/path_lookup.h"
 #include "cli/audit_suite.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
@@ -26,6 +27,7 @@
 #include "flakescope/error.h"
 #include "flakescope/report.h"
 #include "flakescope/reporters.h"
+#include "flakescope/run_count.h"
 #include "flakescope/stats/recommend.h"
 
 namespace po = boost::program_options;
@@ -64,15 +66,7 @@ void check_command_exists(const std::string& exe) {
     return;
   }
   const char* path_env = std::getenv("PATH");
-  const std::string path = path_env && *path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string dir = end > start ? path.substr(start, end - start) : ".";
-    if (access((dir + "/" + exe).c_str(), X_OK) == 0) return;
-    start = end + 1;
-  }
+  if (!find_on_path(exe, path_env ? path_env : "").empty()) return;
   throw InputError("command not found: " + exe);
 }
 
@@ -119,7 +113,7 @@ int cmd_audit(const CommandArgs& a) {
   if (dashdash != a.args.end()) command.assign(dashdash + 1, a.args.end());
 
   audit::AuditOptions o;
-  std::string runs = "20", junit = "auto", log_path, out = "flakescope-audit.json", shard,
+  std::string runs = "20", max_runs, junit = "auto", log_path, out = "flakescope-audit.json", shard,
               isolation = "process";
   std::vector<std::string> vary;
   bool resume = false;
@@ -134,7 +128,8 @@ int cmd_audit(const CommandArgs& a) {
   desc.add_options()("help,h", "show this help")(
       "runs,n", po::value(&runs)->default_value(runs),
       "runs per setting, or 'auto' (batches until every failure rate is settled)")(
-      "max-runs", po::value(&o.runs)->default_value(500), "with --runs auto: the cap")(
+      "max-runs", po::value(&max_runs),
+      ("with --runs auto: the cap (default " + std::to_string(kDefaultMaxRuns) + ")").c_str())(
       "jobs,j", po::value(&o.jobs)->default_value(o.jobs),
       "runs at a time (with --isolation inprocess: pytest processes at a time, each repeating "
       "the tests for its share of the runs)")(
@@ -180,13 +175,13 @@ int cmd_audit(const CommandArgs& a) {
   po::notify(vm);
 
   o.command = command;
-  if (runs == "auto") {
-    o.runs_auto = true;
-  } else {
-    if (runs.empty() || runs.find_first_not_of("0123456789") != std::string::npos)
-      throw InputError("--runs must be a number or 'auto', got '" + runs + "'");
-    o.runs = std::stoul(runs);
-  }
+  const RunCount count = parse_run_count(
+      runs, vm.count("max-runs") ? std::optional<std::string>(max_runs) : std::nullopt,
+      RunCountUse::kAudit);
+  o.runs_auto = count.adaptive;
+  o.runs = count.max_runs;  // the fixed count, or the cap of auto
+  o.auto_min_runs = count.min_runs;
+  o.auto_batch = count.batch;
   if (junit == "auto")
     o.junit = audit::JunitMode::kAuto;
   else if (junit == "none")

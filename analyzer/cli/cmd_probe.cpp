@@ -1,19 +1,14 @@
-// `flakescope probe`: runs probes under the settings matrix, one fresh worker process per probe
-// (and per process-level setting), measures how the outputs move, diagnoses which knob moves them,
-// and writes the JSON report.
+// `flakescope probe`: parses and validates the options, builds the runner (worker processes or
+// this process) and hands the probes to the engine's scheduler (engine/scheduling), then writes
+// the JSON report with its recommendations and summary and prints it.
 #include <boost/program_options.hpp>
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <csignal>
-#include <exception>
 #include <iostream>
-#include <map>
-#include <mutex>
-#include <thread>
+#include <memory>
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
@@ -21,6 +16,7 @@
 #include "cli/probe_resolution.h"
 #include "cli/progress.h"
 #include "cli/step_summary.h"
+#include "engine/scheduling/probe_scheduler.h"
 #include "engine/scoped_setting.h"
 #include "flakescope/diagnosis.h"
 #include "flakescope/error.h"
@@ -48,9 +44,7 @@ struct ProbeCommandOptions {
   bool expect_deterministic = false;
   double timeout = 900;
   std::size_t jobs = 1;
-  double target = 1e-4;
-  double confidence = 0.95;
-  ProbeTargetOptions target_options;
+  ProbeTargetOptions target_options;  // also what the workers get (--runs, --target, ...)
 };
 
 const char* kProbeHelp =
@@ -63,132 +57,30 @@ const char* kProbeHelp =
     "  flakescope probe model.pt --input-shape 4,3,32,32\n"
     "  flakescope probe --suite cuda --device cuda --jobs 8\n";
 
-// Settings grouped by the process environment they need: one worker per group. On the CPU the
-// only process-level knob (CUBLAS_WORKSPACE_CONFIG) has no effect, so every setting shares one
-// worker: a worker start (loading LibTorch) costs more than most probes' runs.
-std::vector<std::vector<Setting>> group_by_environment(const std::vector<Setting>& settings,
-                                                       bool cpu) {
-  if (cpu) return {settings};
-  std::map<std::string, std::vector<Setting>> groups;
-  std::vector<std::string> order;
-  for (const auto& s : settings) {
-    std::string key;
-    for (const auto& [k, v] : worker_environment(s)) key += k + "=" + v.value_or("<unset>") + ";";
-    if (!groups.count(key)) order.push_back(key);
-    groups[key].push_back(s);
-  }
-  std::vector<std::vector<Setting>> out;
-  for (const auto& k : order) out.push_back(groups[k]);
-  return out;
-}
-
-std::string join_names(const std::vector<Setting>& settings) {
-  std::string s;
-  for (const auto& x : settings) s += (s.empty() ? "" : ",") + x.name;
-  return s;
-}
-
-nlohmann::json failed_setting(const Setting& s, const std::string& why) {
-  nlohmann::json e = setting_json(s);
-  e["runs"] = 0;
-  e["verdict"] = "error";
-  e["error"] = why;
-  e["metrics"] = nlohmann::json::object();
-  return e;
-}
-
-std::string worker_failure(const ProcessResult& r, double timeout) {
-  switch (r.status) {
-    case ProcessStatus::kSignaled:
-      return "the probe crashed the worker process (" + signal_name(r.signal) + ")";
-    case ProcessStatus::kTimedOut:
-      return "the worker process timed out after " + std::to_string(static_cast<int>(timeout)) + " s";
-    case ProcessStatus::kCancelled: return "interrupted";
-    case ProcessStatus::kFailedToStart: return "the worker process could not start: " + r.error;
-    case ProcessStatus::kExited: {
-      std::string tail = r.stderr_tail;
-      while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
-      auto nl = tail.rfind('\n');
-      if (nl != std::string::npos) tail = tail.substr(nl + 1);
-      return "the worker process exited with code " + std::to_string(r.exit_code) +
-             (tail.empty() ? "" : ": " + tail);
+// --isolation none: every setting in this process, one after the other.
+class InProcessRunner : public SettingRunner {
+ public:
+  explicit InProcessRunner(ProbeRunOptions options) : options_(std::move(options)) {}
+  std::vector<nlohmann::json> run(const ProbeJob& job,
+                                  const std::vector<Setting>& settings) override {
+    ProbeRunOptions r = options_;
+    if (job.torchscript) r.probe.model_path = job.name;
+    const ProbeFactory factory = factory_for({job.name, job.description, job.torchscript, false});
+    ControlledReference reference;
+    std::vector<nlohmann::json> entries;
+    for (const auto& s : settings) {
+      if (g_interrupted.load()) break;
+      entries.push_back(run_probe_setting(job.name, factory, s, r, {}, &reference));
     }
+    return entries;
   }
-  return "worker failed";
-}
 
-// Runs `settings` of one target in a fresh worker process. When the worker dies in a setting (a
-// crash, an abort), that setting is recorded with the cause and the settings after it get a new
-// worker, so one crashing setting does not hide what the others measure. After a timeout or an
-// interruption the rest are marked not run instead: restarting would only repeat the wait.
-std::vector<nlohmann::json> run_in_worker(const ProbeTarget& target,
-                                          const std::vector<Setting>& settings,
-                                          const ProbeCommandOptions& o, std::size_t slot) {
-  // One result file per concurrent worker: the parent's pid and the probe's index.
-  const std::string result =
-      o.out + ".worker." + std::to_string(getpid()) + "." + std::to_string(slot) + ".json";
-  std::vector<nlohmann::json> entries;
-  while (entries.size() < settings.size()) {
-    const std::vector<Setting> rest(settings.begin() + static_cast<std::ptrdiff_t>(entries.size()),
-                                    settings.end());
-    std::remove(result.c_str());
-    ProcessSpec spec;
-    spec.argv = {self_executable_path(), "__worker", "--probe", target.name, "--settings",
-                 join_names(rest), "--result", result};
-    if (target.torchscript) spec.argv.push_back("--torchscript");
-    for (auto& a : to_worker_args(o.target_options)) spec.argv.push_back(a);
-    spec.env = worker_environment(rest.front());
-    spec.timeout_seconds = o.timeout;
-    spec.cancel = &g_interrupted;
-    const ProcessResult r = run_process(spec);
+ private:
+  ProbeRunOptions options_;
+};
 
-    std::size_t finished = 0;
-    try {
-      nlohmann::json j = nlohmann::json::parse(read_file(result));
-      for (auto& e : j.at("settings")) {
-        if (finished == rest.size()) break;
-        entries.push_back(e);
-        ++finished;
-      }
-    } catch (const std::exception&) {
-      // Nothing finished before the worker died.
-    }
-    std::remove(result.c_str());
-    if (finished == rest.size()) break;
-    const std::string why =
-        r.succeeded() ? "the worker wrote no result" : worker_failure(r, o.timeout);
-    const Setting& died_in = rest[finished];
-    entries.push_back(failed_setting(died_in, why));
-    const bool retry = r.status == ProcessStatus::kSignaled || r.status == ProcessStatus::kExited;
-    if (!retry || g_interrupted.load()) {
-      for (std::size_t i = entries.size(); i < settings.size(); ++i)
-        entries.push_back(failed_setting(
-            settings[i], "not run: the worker ended in setting '" + died_in.name + "' (" +
-                             why.substr(4) + ")"));
-    }
-  }
-  return entries;
-}
-
-std::vector<nlohmann::json> run_in_process(const ProbeTarget& target,
-                                           const std::vector<Setting>& settings,
-                                           const ProbeRunOptions& run) {
-  std::vector<nlohmann::json> entries;
-  ProbeRunOptions r = run;
-  if (target.torchscript) r.probe.model_path = target.name;
-  const ProbeFactory factory = factory_for(target);
-  ControlledReference reference;
-  for (const auto& s : settings) {
-    if (g_interrupted.load()) break;
-    entries.push_back(run_probe_setting(target.name, factory, s, r, {}, &reference));
-  }
-  return entries;
-}
-
-}  // namespace
-
-int cmd_probe(const CommandArgs& a) {
-  ProbeCommandOptions o;
+// Parses and validates; false when --help was printed.
+bool parse_probe_options(const CommandArgs& a, ProbeCommandOptions& o) {
   po::options_description desc("options");
   desc.add_options()("help,h", "show this help")(
       "suite", po::value(&o.suites)->composing(),
@@ -204,142 +96,62 @@ int cmd_probe(const CommandArgs& a) {
       "timeout", po::value(&o.timeout)->default_value(o.timeout),
       "seconds before a probe's worker is killed")(
       "jobs,j", po::value(&o.jobs)->default_value(o.jobs),
-      "probes run at a time, each in its own worker (a GPU study: several CUDA inits overlap)")(
-      "target", po::value(&o.target)->default_value(o.target),
-      "per-run failure rate the recommended tolerances keep to")(
-      "confidence", po::value(&o.confidence)->default_value(o.confidence),
-      "confidence of the recommendations");
+      "probes run at a time, each in its own worker (a GPU study: several CUDA inits overlap)");
   add_target_options(desc, o.target_options);
-  if (!parse_command_line(a.args, desc, "probe", po::value(&o.probes)->composing(), -1, a.out, kProbeHelp)) return kExitOk;
-
+  if (!parse_command_line(a.args, desc, "probe", po::value(&o.probes)->composing(), -1, a.out,
+                          kProbeHelp))
+    return false;
   if (o.isolation != "process" && o.isolation != "none")
     throw InputError("unknown --isolation '" + o.isolation + "' (process or none)");
   if (!(o.timeout > 0)) throw InputError("--timeout must be positive");
   if (o.jobs < 1 || o.jobs > 256) throw InputError("--jobs must be in 1..256");
   if (o.jobs > 1 && o.isolation != "process")
     throw InputError("--jobs needs --isolation process (probes in one process share global state)");
-  if (!(o.target > 0 && o.target < 1)) throw InputError("--target must be in (0, 1)");
-  if (!(o.confidence > 0 && o.confidence < 1)) throw InputError("--confidence must be in (0, 1)");
   if (o.probes.empty() && o.suites.empty()) {
     o.suites.push_back("default");
     a.err << "flakescope probe: no probe named; running the default suite\n";
   }
-  const ProbeRunOptions run = to_run_options(o.target_options);
-  const bool cpu = !run.probe.device.is_cuda();
-  const std::vector<Setting> settings = parse_settings(o.settings, /*skip_cuda_only=*/cpu);
-  const std::vector<ProbeTarget> targets = resolve_targets(o.probes, o.suites);
-  for (const auto& t : targets) validate_torchscript(t, run);
-  if (!run.expected_path.empty()) (void)read_expected_tensors(run.expected_path);  // fail early
+  return true;
+}
 
-  nlohmann::json report = new_cli_report("probe", a.argv);
-  report["config"] = {{"runs", o.target_options.runs},
-                      {"settings", o.settings},
-                      {"setting_names", nlohmann::json::array()},
-                      {"threads", run.threads.empty() ? default_thread_counts() : run.threads},
-                      {"dtype", o.target_options.dtype},
-                      {"device", o.target_options.device},
-                      {"seed", o.target_options.seed},
-                      {"isolation", o.isolation},
-                      {"jobs", o.jobs},
-                      {"target", o.target},
-                      {"confidence", o.confidence},
-                      {"expected", run.expected_path.empty() ? nlohmann::json(nullptr)
-                                                             : nlohmann::json(run.expected_path)}};
-  for (const auto& s : settings) report["config"]["setting_names"].push_back(s.name);
-  if (cpu && o.settings == "ablation")
-    report["config"]["skipped_knobs"] = {"cudnn", "tf32", "cublas_workspace"};
-  report["probes"] = nlohmann::json::array();
-  report["partial"] = true;
+nlohmann::json probe_config(const ProbeCommandOptions& o, const ProbeRunOptions& run,
+                            const std::vector<Setting>& settings, bool cpu) {
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& s : settings) names.push_back(s.name);
+  nlohmann::json config = {
+      {"runs", run.count.text()},
+      {"max_runs", run.count.max_runs},
+      {"settings", o.settings},
+      {"setting_names", names},
+      {"threads", run.threads.empty() ? default_thread_counts() : run.threads},
+      {"dtype", o.target_options.dtype},
+      {"device", o.target_options.device},
+      {"seed", o.target_options.seed},
+      {"isolation", o.isolation},
+      {"jobs", o.jobs},
+      {"target", run.target},
+      {"confidence", run.confidence},
+      {"expected",
+       run.expected_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(run.expected_path)}};
+  if (cpu && o.settings == "ablation") config["skipped_knobs"] = {"cudnn", "tf32", "cublas_workspace"};
+  return config;
+}
 
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
-  Progress progress(a.err, targets.size(), stderr_is_terminal());
-  const auto groups = group_by_environment(settings, cpu);
-  // Probes run `jobs` at a time; each result lands in its probe's slot, and the report lists the
-  // finished ones in the order they were named, so it reads the same whatever the interleaving.
-  std::vector<nlohmann::json> slots(targets.size());
-  std::vector<bool> finished(targets.size(), false);
-  std::mutex mu;
-  std::atomic<std::size_t> next{0};
-  std::size_t done = 0;
-  auto run_target = [&](std::size_t index) {
-    const ProbeTarget& target = targets[index];
-    nlohmann::json entry = {{"name", target.name},
-                            {"description", target.description},
-                            {"device", o.target_options.device},
-                            {"settings", nlohmann::json::array()}};
-    for (const auto& group : groups) {
-      auto results = o.isolation == "process" ? run_in_worker(target, group, o, index)
-                                              : run_in_process(target, group, run);
-      for (auto& r : results) entry["settings"].push_back(std::move(r));
-    }
-    nlohmann::json outputs = nlohmann::json::array();
-    for (const auto& s : entry["settings"])
-      for (const auto& [name, m] : s["metrics"].items())
-        if (std::find(outputs.begin(), outputs.end(), name) == outputs.end()) outputs.push_back(name);
-    entry["outputs"] = outputs;
-    entry["diagnosis"] = diagnose_probe(entry);
-    std::lock_guard<std::mutex> lock(mu);
-    slots[index] = std::move(entry);
-    finished[index] = true;
-    ++done;
-    report["probes"] = nlohmann::json::array();
-    for (std::size_t i = 0; i < slots.size(); ++i)
-      if (finished[i]) report["probes"].push_back(slots[i]);
-    write_file_atomic(o.out, report.dump(1));  // partial results survive an interruption
-    progress.update(done, target.name);
-  };
-  std::exception_ptr failure;  // the first error of any thread, rethrown once all have stopped
-  auto worker_loop = [&] {
-    try {
-      for (std::size_t i = next++; i < targets.size() && !g_interrupted.load(); i = next++) {
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          if (failure) return;
-          progress.update(done, targets[i].name);
-        }
-        run_target(i);
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!failure) failure = std::current_exception();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < std::min(o.jobs, targets.size()); ++t) pool.emplace_back(worker_loop);
-  worker_loop();
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
-  progress.finish();
+std::unique_ptr<SettingRunner> make_runner(const ProbeCommandOptions& o,
+                                           const ProbeRunOptions& run) {
+  if (o.isolation == "none") return std::make_unique<InProcessRunner>(run);
+  WorkerConfig w;
+  w.executable = self_executable_path();
+  w.options_argv = to_worker_args(o.target_options);
+  w.result_prefix = o.out + ".worker";
+  w.timeout_seconds = o.timeout;
+  w.cancel = &g_interrupted;
+  w.environment = worker_environment;
+  return std::make_unique<WorkerProcessRunner>(std::move(w));
+}
 
-  const bool interrupted = g_interrupted.load();
-  report["partial"] = interrupted;
-  stats::ToleranceOptions tol;
-  tol.target = o.target;
-  tol.confidence = o.confidence;
-  stats::attach_recommendations(report, tol);
-
-  std::size_t nondet_controlled = 0, raising = 0, nondet_any = 0, errors = 0;
-  for (const auto& p : report["probes"]) {
-    const auto& d = p["diagnosis"];
-    if (d.value("controlled", "") == "nondeterministic") ++nondet_controlled;
-    if (d.value("raises_when_controlled", false)) ++raising;
-    bool any = false, err = false;
-    for (const auto& s : p["settings"]) {
-      any = any || s.value("verdict", "") == "nondeterministic";
-      err = err || (s.value("verdict", "") == "error" && !d.value("raises_when_controlled", false));
-    }
-    nondet_any += any;
-    errors += err;
-  }
-  report["summary"] = {{"probes", report["probes"].size()},
-                       {"nondeterministic_under_some_setting", nondet_any},
-                       {"nondeterministic_when_controlled", nondet_controlled},
-                       {"raise_when_controlled", raising},
-                       {"with_errors", errors}};
-  write_file_atomic(o.out, report.dump(1));
-  append_step_summary("probe", render_report(report, ReportFormat::kMarkdown), a.err);
-
+// The table (or the JSON) and the exit code.
+int finish_probe(const ProbeCommandOptions& o, const nlohmann::json& report, const CommandArgs& a) {
   if (o.json) {
     a.out << report.dump(2) << "\n";
   } else {
@@ -348,12 +160,61 @@ int cmd_probe(const CommandArgs& a) {
     a.out << render_report(report, ReportFormat::kTerminal, ro);
     a.out << "report: " << o.out << "\n";
   }
-  if (interrupted) {
+  if (report["partial"].get<bool>()) {
     a.err << "flakescope probe: interrupted; the report is partial\n";
     return kExitInterrupted;
   }
-  if (o.expect_deterministic && nondet_controlled > 0) return kExitFinding;
-  return kExitOk;
+  const bool nondet = report["summary"]["nondeterministic_when_controlled"].get<std::size_t>() > 0;
+  return o.expect_deterministic && nondet ? kExitFinding : kExitOk;
+}
+
+}  // namespace
+
+int cmd_probe(const CommandArgs& a) {
+  ProbeCommandOptions o;
+  if (!parse_probe_options(a, o)) return kExitOk;
+  const ProbeRunOptions run = to_run_options(o.target_options);
+  const bool cpu = !run.probe.device.is_cuda();
+  const std::vector<Setting> settings = parse_settings(o.settings, /*skip_cuda_only=*/cpu);
+  const std::vector<ProbeTarget> targets = resolve_targets(o.probes, o.suites);
+  for (const auto& t : targets) validate_torchscript(t, run);
+  if (!run.expected_path.empty()) (void)read_expected_tensors(run.expected_path);  // fail early
+
+  nlohmann::json report = new_cli_report("probe", a.argv);
+  report["config"] = probe_config(o, run, settings, cpu);
+  report["probes"] = nlohmann::json::array();
+  report["partial"] = true;
+
+  std::vector<ProbeJob> jobs;
+  for (const auto& t : targets) jobs.push_back({t.name, t.description, t.torchscript, jobs.size()});
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  Progress progress(a.err, targets.size(), stderr_is_terminal());
+  ScheduleHooks hooks;
+  hooks.on_start = [&](std::size_t done, const ProbeJob& job) { progress.update(done, job.name); };
+  hooks.on_finish = [&](std::size_t done, const ProbeJob& job, const nlohmann::json& finished) {
+    report["probes"] = finished;
+    write_file_atomic(o.out, report.dump(1));  // partial results survive an interruption
+    progress.update(done, job.name);
+  };
+  ScheduleOptions schedule;
+  schedule.jobs = o.jobs;
+  schedule.cancel = &g_interrupted;
+  schedule.device = o.target_options.device;
+  const auto runner = make_runner(o, run);
+  report["probes"] = schedule_probes(jobs, group_by_environment(settings, cpu, worker_environment),
+                                     *runner, schedule, hooks);
+  progress.finish();
+
+  report["partial"] = g_interrupted.load();
+  stats::ToleranceOptions tol;
+  tol.target = run.target;
+  tol.confidence = run.confidence;
+  stats::attach_recommendations(report, tol);
+  report["summary"] = probe_summary(report["probes"]);
+  write_file_atomic(o.out, report.dump(1));
+  append_step_summary("probe", render_report(report, ReportFormat::kMarkdown), a.err);
+  return finish_probe(o, report, a);
 }
 
 }  // namespace flakescope::cli

@@ -5,6 +5,10 @@
 #include "engine/tensor_view.h"
 #include "flakescope/dtype.h"
 #include "flakescope/error.h"
+#include "flakescope/run_count.h"
+
+#include <iomanip>
+#include <sstream>
 
 namespace po = boost::program_options;
 
@@ -14,9 +18,16 @@ void add_target_options(po::options_description& desc, ProbeTargetOptions& o) {
   desc.add_options()
       ("runs", po::value(&o.runs)->default_value(o.runs),
        "runs per setting: N, or 'auto' (adaptive: stop when the measurement is stable)")
-      ("max-runs", po::value(&o.max_runs)->default_value(o.max_runs),
-       "cap for --runs auto (which runs 50, then batches of 50 until the recommended bound of "
-       "every output moves less than 10% between batches)")
+      ("max-runs", po::value(&o.max_runs),
+       ("cap for --runs auto (default " + std::to_string(kDefaultMaxRuns) + "; auto runs " +
+        std::to_string(auto_schedule(RunCountUse::kProbe).min_runs) + ", then batches of " +
+        std::to_string(auto_schedule(RunCountUse::kProbe).batch) +
+        " until the --target bound of every output moves less than 10% between batches)")
+           .c_str())
+      ("target", po::value(&o.target)->default_value(o.target),
+       "per-run failure rate the recommended tolerances keep to (--runs auto stabilizes that bound)")
+      ("confidence", po::value(&o.confidence)->default_value(o.confidence),
+       "confidence of the recommendations")
       ("threads", po::value(&o.threads),
        "intra-op thread counts, e.g. 1,2: the first is used when the threads knob is controlled, "
        "all in turn when it is free (default: current count, 1, hardware threads)")
@@ -72,18 +83,13 @@ c10::ScalarType scalar_type_option(const std::string& name, const std::string& o
 
 ProbeRunOptions to_run_options(const ProbeTargetOptions& o) {
   ProbeRunOptions r;
-  if (o.runs == "auto") {
-    r.adaptive = true;
-    r.min_runs = 50;
-    r.batch = 50;
-    if (o.max_runs < 100) throw InputError("--max-runs must be at least 100 with --runs auto");
-    r.max_runs = o.max_runs;
-    r.runs = r.max_runs;
-  } else {
-    const auto v = parse_int_list(o.runs, "--runs", 2);
-    if (v.size() != 1 || v[0] > 10'000'000) throw InputError("bad --runs '" + o.runs + "': expected an integer >= 2 or 'auto'");
-    r.runs = r.min_runs = r.max_runs = static_cast<int>(v[0]);
-  }
+  r.count = parse_run_count(
+      o.runs, o.max_runs.empty() ? std::nullopt : std::optional<std::string>(o.max_runs),
+      RunCountUse::kProbe);
+  if (!(o.target > 0 && o.target < 1)) throw InputError("--target must be in (0, 1)");
+  if (!(o.confidence > 0 && o.confidence < 1)) throw InputError("--confidence must be in (0, 1)");
+  r.target = o.target;
+  r.confidence = o.confidence;
   if (!o.threads.empty())
     for (auto t : parse_int_list(o.threads, "--threads", 1)) {
       if (t > 1024) throw InputError("--threads value " + std::to_string(t) + " is too large");
@@ -104,15 +110,33 @@ ProbeRunOptions to_run_options(const ProbeTargetOptions& o) {
   return r;
 }
 
+namespace {
+// Shortest text that reads back as the same double.
+std::string exact(double v) {
+  std::ostringstream s;
+  s << std::setprecision(17) << v;
+  return s.str();
+}
+}  // namespace
+
 std::vector<std::string> to_worker_args(const ProbeTargetOptions& o) {
-  std::vector<std::string> a = {"--runs", o.runs, "--max-runs", std::to_string(o.max_runs),
-                                "--dtype", o.dtype, "--device", o.device, "--input-dtype",
-                                o.input_dtype, "--seed", std::to_string(o.seed),
+  std::vector<std::string> a = {"--runs", o.runs, "--target", exact(o.target), "--confidence",
+                                exact(o.confidence), "--dtype", o.dtype, "--device", o.device,
+                                "--input-dtype", o.input_dtype, "--seed", std::to_string(o.seed),
                                 "--train-steps", std::to_string(o.train_steps)};
+  if (!o.max_runs.empty()) a.insert(a.end(), {"--max-runs", o.max_runs});
   if (!o.threads.empty()) a.insert(a.end(), {"--threads", o.threads});
   if (!o.input_shape.empty()) a.insert(a.end(), {"--input-shape", o.input_shape});
   if (!o.expected.empty()) a.insert(a.end(), {"--expected", o.expected});
   return a;
+}
+
+bool operator==(const ProbeTargetOptions& a, const ProbeTargetOptions& b) {
+  return a.runs == b.runs && a.max_runs == b.max_runs && a.target == b.target &&
+         a.confidence == b.confidence && a.threads == b.threads && a.dtype == b.dtype &&
+         a.device == b.device && a.input_shape == b.input_shape &&
+         a.input_dtype == b.input_dtype && a.seed == b.seed && a.train_steps == b.train_steps &&
+         a.expected == b.expected;
 }
 
 }  // namespace flakescope::cli

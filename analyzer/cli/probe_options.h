@@ -12,7 +12,10 @@
 namespace flakescope::cli {
 
 struct ProbeTargetOptions {
-  std::string runs = "20";  // N or "auto"
+  std::string runs = "20";  // N or "auto" (flakescope/run_count.h)
+  std::string max_runs;     // cap for --runs auto; empty: not given (kDefaultMaxRuns)
+  double target = 1e-4;     // per-run failure rate of the bounds (--runs auto stabilizes it)
+  double confidence = 0.95;
   std::string threads;      // comma list, empty: default
   std::string dtype = "float32";
   std::string device = "cpu";
@@ -20,7 +23,6 @@ struct ProbeTargetOptions {
   std::string input_dtype = "float32";
   std::uint64_t seed = 20261125;
   int train_steps = 5;
-  int max_runs = 500;  // cap for --runs auto
   std::string expected;  // tensor file: deviations measured against it instead of run 0
 };
 
@@ -30,8 +32,12 @@ void add_target_options(boost::program_options::options_description& desc, Probe
 // Validates and converts (throws InputError with one line).
 ProbeRunOptions to_run_options(const ProbeTargetOptions& o);
 
-// The argv fragment that reproduces `o` in a worker.
+// The argv fragment that reproduces `o` in a worker: parsed by add_target_options, it gives back
+// `o` field for field (tests/unit_torch/probe_options_test.cpp).
 std::vector<std::string> to_worker_args(const ProbeTargetOptions& o);
+
+// Field-by-field equality, for the round trip.
+bool operator==(const ProbeTargetOptions& a, const ProbeTargetOptions& b);
 
 // "4,3,32,32" -> {4,3,32,32}; throws InputError naming `what`.
 std::vector<std::int64_t> parse_int_list(const std::string& text, const std::string& what,

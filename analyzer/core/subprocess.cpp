@@ -1,5 +1,7 @@
 #include "flakescope/subprocess.h"
 
+#include "core/path_lookup.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -111,26 +113,11 @@ ProcessResult run_process(const ProcessSpec& spec) {
   // Resolve argv[0] on the child's PATH here, so the child only calls execve.
   std::string exe = spec.argv[0];
   if (exe.find('/') == std::string::npos) {
-    std::string found;
-    std::size_t start = 0;
-    const std::string path = path_value.empty() ? "/usr/local/bin:/usr/bin:/bin" : path_value;
-    while (start <= path.size()) {
-      std::size_t end = path.find(':', start);
-      if (end == std::string::npos) end = path.size();
-      std::string dir = path.substr(start, end - start);
-      if (dir.empty()) dir = ".";
-      std::string candidate = dir + "/" + exe;
-      if (access(candidate.c_str(), X_OK) == 0) {
-        found = candidate;
-        break;
-      }
-      start = end + 1;
-    }
-    if (found.empty()) {
-      result.error = "command not found: " + exe;
+    exe = find_on_path(exe, path_value);
+    if (exe.empty()) {
+      result.error = "command not found: " + spec.argv[0];
       return result;
     }
-    exe = found;
   }
 
   int out_pipe[2], err_pipe[2];

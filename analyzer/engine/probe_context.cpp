@@ -3,32 +3,15 @@
 #include <ATen/ops/empty.h>
 #include <c10/util/irange.h>
 
-#include <cstdlib>
 #include <limits>
 #include <mutex>
 #include <string>
 
+#include "engine/probe_faults.h"
 #include "flakescope/probe.h"
 
 namespace flakescope {
 namespace {
-
-// Test hook for the gate's regression test: FLAKESCOPE_TEST_INJECT=unseeded-generator:PROBE makes
-// that probe draw from the unseeded global generator under every setting, the regression a
-// refactoring that drops a `generator=` argument would cause.
-bool inject_unseeded_for(std::string_view probe_name) {
-  const char* spec = std::getenv("FLAKESCOPE_TEST_INJECT");
-  if (!spec || probe_name.empty()) return false;
-  return std::string(spec) == "unseeded-generator:" + std::string(probe_name);
-}
-
-// Test hook for worker crash isolation: FLAKESCOPE_TEST_INJECT=abort:PROBE:SETTING aborts the
-// process when that probe starts that setting, as a crashing kernel would.
-void inject_abort_for(std::string_view probe_name, const std::string& setting_name) {
-  const char* spec = std::getenv("FLAKESCOPE_TEST_INJECT");
-  if (spec && std::string(spec) == "abort:" + std::string(probe_name) + ":" + setting_name)
-    std::abort();
-}
 
 // Generator is a shared handle: a copy reseeds the same underlying generator.
 void reseed(at::Generator gen, std::uint64_t seed) {
@@ -36,13 +19,18 @@ void reseed(at::Generator gen, std::uint64_t seed) {
   gen.set_current_seed(seed);
 }
 
+const ProbeFaults* g_faults = nullptr;
+
 }  // namespace
+
+const ProbeFaults* installed_probe_faults() { return g_faults; }
+void install_probe_faults(const ProbeFaults* faults) { g_faults = faults; }
 
 ProbeContext::ProbeContext(ProbeOptions options, Setting setting, std::string_view probe_name)
     : options_(std::move(options)),
       setting_(std::move(setting)),
-      inject_unseeded_(inject_unseeded_for(probe_name)) {
-  inject_abort_for(probe_name, setting_.name);
+      unseeded_(g_faults && g_faults->unseeded_generator(probe_name)) {
+  if (g_faults) g_faults->on_setting_start(probe_name, setting_.name);
   // A private generator of the device's type: clone() of the default one gives the right
   // implementation (CPU or CUDA) without naming CUDA types, so this builds without CUDA headers.
   explicit_generator_ = at::globalContext().defaultGenerator(options_.device).clone();
@@ -60,7 +48,7 @@ at::Generator ProbeContext::input_generator(std::uint64_t salt) const {
 }
 
 at::Generator ProbeContext::generator() const {
-  if (inject_unseeded_ || setting_.is_free(Knob::kGenerator))
+  if (unseeded_ || setting_.is_free(Knob::kGenerator))
     return at::globalContext().defaultGenerator(options_.device);
   return explicit_generator_;
 }
@@ -85,7 +73,7 @@ at::Tensor ProbeContext::empty(at::IntArrayRef sizes, c10::TensorOptions opts) c
 
 void ProbeContext::begin_run(int index) {
   run_ = index;
-  if (!setting_.is_free(Knob::kGenerator) && !inject_unseeded_) {
+  if (!setting_.is_free(Knob::kGenerator) && !unseeded_) {
     reseed(explicit_generator_, options_.seed);
     // Ops that take no generator (dropout) draw from the global one: reseed it too, as
     // torch.manual_seed in a test would.

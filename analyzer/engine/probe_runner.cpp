@@ -4,9 +4,11 @@
 #include <c10/util/Exception.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "engine/scoped_setting.h"
 #include "engine/tensor_view.h"
@@ -33,13 +35,6 @@ const HostTensor* expected_for(const std::vector<HostTensor>& expected, const st
 }
 
 }  // namespace
-
-nlohmann::json setting_json(const Setting& setting) {
-  nlohmann::json knobs = nlohmann::json::object();
-  for (Knob k : kAllKnobs)
-    knobs[std::string(knob_name(k))] = setting.is_free(k) ? "free" : "controlled";
-  return {{"setting", setting.name}, {"knobs", knobs}};
-}
 
 nlohmann::json torch_build_context() {
   const bool cuda = at::hasCUDA();
@@ -72,98 +67,135 @@ nlohmann::json shift_from(const HostTensor& controlled, const TensorView& run) {
           {"identical", m.identical_to_first == 2}};
 }
 
+// The outputs of one setting's runs: an accumulator per output (in the order the probe returned
+// them), the shifts from the controlled setting, and the --runs auto decision.
+class SettingMeasurement {
+ public:
+  SettingMeasurement(const Setting& setting, const ProbeRunOptions& options,
+                     ControlledReference* reference)
+      : options_(options), reference_(reference), is_controlled_(setting.name == "controlled") {
+    if (!options.expected_path.empty()) expected_ = read_expected_tensors(options.expected_path);
+  }
+
+  void add_run(int index, const NamedTensors& outputs) {
+    if (index == 0) {
+      for (const auto& named : outputs) start_output(named.first, outputs.size());
+    } else if (outputs.size() != order_.size()) {
+      throw InputError("the probe returned " + std::to_string(outputs.size()) +
+                       " outputs in run " + std::to_string(index) + " but " +
+                       std::to_string(order_.size()) + " in run 0");
+    }
+    for (const auto& [name, t] : outputs) {
+      auto it = accumulators_.find(name);
+      if (it == accumulators_.end())
+        throw InputError("output '" + name + "' appeared in run " + std::to_string(index) +
+                         " but not in run 0");
+      at::Tensor holder;
+      const TensorView view = host_view(t, holder);
+      it->second.add(view);
+      if (index == 0 && reference_) {
+        if (is_controlled_) {
+          reference_->outputs[name] = host_copy(view);
+        } else if (auto ref = reference_->outputs.find(name); ref != reference_->outputs.end()) {
+          shifts_[name] = shift_from(ref->second, view);
+        }
+      }
+    }
+  }
+
+  // --runs auto, between batches: whether every output's recommended bound is stable.
+  bool stable(const stats::AdaptiveStopper& stopper, std::string* reason) const {
+    bool all_stable = true;
+    for (const auto& name : order_) {
+      std::string why;
+      const bool ok = stopper.should_stop(accumulators_.at(name).metrics().samples.abs, &why);
+      all_stable = all_stable && ok;
+      if (!ok || reason->empty()) *reason = name + ": " + why;
+    }
+    return all_stable;
+  }
+
+  // Writes the metrics into `entry`; returns whether every output was bitwise deterministic.
+  bool write_metrics(nlohmann::json& entry) const {
+    bool deterministic = true;
+    for (const auto& name : order_) {
+      const OutputMetrics m = accumulators_.at(name).metrics();
+      deterministic = deterministic && m.bitwise_deterministic() && m.shape_changes == 0;
+      entry["metrics"][name] = to_json(m, options_.keep_samples);
+      if (auto sh = shifts_.find(name); sh != shifts_.end())
+        entry["metrics"][name]["shift_from_controlled"] = sh->second;
+    }
+    return deterministic;
+  }
+
+ private:
+  void start_output(const std::string& name, std::size_t count) {
+    order_.push_back(name);
+    auto& acc = accumulators_.emplace(name, OutputAccumulator(name)).first->second;
+    if (options_.expected_path.empty()) return;
+    const HostTensor* h = expected_for(expected_, name, order_.size() - 1, count);
+    if (!h)
+      throw InputError(options_.expected_path + ": no expected tensor for output '" + name + "'");
+    acc.set_expected(TensorView{h->dtype, h->shape, h->data.data()});
+  }
+
+  const ProbeRunOptions& options_;
+  ControlledReference* reference_;
+  bool is_controlled_;
+  std::vector<HostTensor> expected_;
+  std::vector<std::string> order_;
+  std::map<std::string, OutputAccumulator> accumulators_;
+  std::map<std::string, nlohmann::json> shifts_;
+};
+
+stats::AdaptiveOptions adaptive_options(const ProbeRunOptions& options) {
+  stats::AdaptiveOptions a;
+  a.min_runs = options.count.min_runs;
+  a.batch = std::max<std::size_t>(options.count.batch, 1);
+  a.max_runs = options.count.max_runs;
+  a.tail.target = options.target;
+  a.tail.confidence = options.confidence;
+  return a;
+}
+
 }  // namespace
 
 nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFactory& factory,
                                  const Setting& setting, const ProbeRunOptions& options,
                                  const std::function<void(int)>& progress,
                                  ControlledReference* reference) {
-  const bool is_controlled = setting.name == "controlled";
-  std::map<std::string, nlohmann::json> shifts;
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   nlohmann::json entry = setting_json(setting);
-  entry["runs"] = 0;
   entry["metrics"] = nlohmann::json::object();
-
-  std::vector<std::string> order;  // output names in the order the probe returned them
-  std::map<std::string, OutputAccumulator> accumulators;
+  std::optional<SettingMeasurement> measured;
+  const RunCount& count = options.count;
   int done = 0;
   std::string error, stop_reason;
   bool unavailable = false;
   try {
-    if (options.probe.device.is_cuda() && !at::hasCUDA())
-      throw UnavailableError("no CUDA device");
+    if (options.probe.device.is_cuda() && !at::hasCUDA()) throw UnavailableError("no CUDA device");
     ScopedSetting applied(setting, options.threads);
-    std::vector<HostTensor> expected;
-    if (!options.expected_path.empty()) expected = read_expected_tensors(options.expected_path);
+    measured.emplace(setting, options, reference);
     ProbeContext ctx(options.probe, setting, probe_name);
     std::unique_ptr<Probe> probe = factory(options.probe);
     probe->setup(ctx);
-    const int planned = options.adaptive ? options.max_runs : options.runs;
-    stats::AdaptiveOptions adaptive;
-    adaptive.min_runs = static_cast<std::size_t>(options.min_runs);
-    adaptive.batch = static_cast<std::size_t>(options.batch);
-    adaptive.max_runs = static_cast<std::size_t>(options.max_runs);
-    adaptive.tail.target = options.target;
-    adaptive.tail.confidence = options.confidence;
-    const stats::AdaptiveStopper stopper(adaptive);
+    const stats::AdaptiveStopper stopper(adaptive_options(options));
+    const int planned = static_cast<int>(count.adaptive ? count.max_runs : count.runs);
+    const int min_runs = static_cast<int>(stopper.options().min_runs);
+    const int batch = static_cast<int>(stopper.options().batch);
     for (int i = 0; i < planned; ++i) {
       applied.begin_run(i);
       ctx.begin_run(i);
-      NamedTensors outputs = probe->run(ctx);
-      if (i == 0) {
-        for (auto& [name, t] : outputs) {
-          order.push_back(name);
-          auto& acc = accumulators.emplace(name, OutputAccumulator(name)).first->second;
-          if (!options.expected_path.empty()) {
-            const HostTensor* h = expected_for(expected, name, order.size() - 1, outputs.size());
-            if (!h)
-              throw InputError(options.expected_path + ": no expected tensor for output '" + name +
-                               "'");
-            acc.set_expected(TensorView{h->dtype, h->shape, h->data.data()});
-          }
-        }
-      } else if (outputs.size() != order.size()) {
-        throw InputError("the probe returned " + std::to_string(outputs.size()) +
-                         " outputs in run " + std::to_string(i) + " but " +
-                         std::to_string(order.size()) + " in run 0");
-      }
-      for (auto& [name, t] : outputs) {
-        auto it = accumulators.find(name);
-        if (it == accumulators.end())
-          throw InputError("output '" + name + "' appeared in run " + std::to_string(i) +
-                           " but not in run 0");
-        at::Tensor holder;
-        const TensorView view = host_view(t, holder);
-        it->second.add(view);
-        if (i == 0 && reference) {
-          if (is_controlled) {
-            reference->outputs[name] = host_copy(view);
-          } else if (auto ref = reference->outputs.find(name); ref != reference->outputs.end()) {
-            shifts[name] = shift_from(ref->second, view);
-          }
-        }
-      }
+      measured->add_run(i, probe->run(ctx));
       done = i + 1;
       if (progress) progress(i);
-      // --runs auto: between batches, stop once every output's recommended bound is stable.
-      if (options.adaptive && done >= options.min_runs && (done - options.min_runs) % options.batch == 0) {
-        bool all_stable = true;
-        std::string reason;
-        for (const auto& name : order) {
-          std::string why;
-          const bool stable = stopper.should_stop(accumulators.at(name).metrics().samples.abs, &why);
-          all_stable = all_stable && stable;
-          if (!stable || reason.empty()) reason = name + ": " + why;
-        }
-        if (all_stable) {
-          stop_reason = reason;
-          break;
-        }
-      }
+      if (count.adaptive && done >= min_runs && (done - min_runs) % batch == 0 &&
+          measured->stable(stopper, &stop_reason))
+        break;
+      stop_reason.clear();
     }
-    if (options.adaptive && stop_reason.empty()) stop_reason = "reached --max-runs";
+    if (count.adaptive && stop_reason.empty()) stop_reason = "reached --max-runs";
   } catch (const UnavailableError& e) {
     unavailable = true;
     error = e.what();
@@ -173,21 +205,14 @@ nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFacto
     error = first_line(e.what());
   }
 
-  bool deterministic = true;
-  for (const auto& name : order) {
-    const OutputMetrics m = accumulators.at(name).metrics();
-    deterministic = deterministic && m.bitwise_deterministic() && m.shape_changes == 0;
-    entry["metrics"][name] = to_json(m, options.keep_samples);
-    if (auto sh = shifts.find(name); sh != shifts.end())
-      entry["metrics"][name]["shift_from_controlled"] = sh->second;
-  }
+  const bool deterministic = !measured || measured->write_metrics(entry);
   entry["runs"] = done;
-  if (options.adaptive) entry["adaptive_stop"] = stop_reason;
-  if (unavailable) {
-    entry["verdict"] = "unavailable";
-    entry["error"] = error;
-  } else if (!error.empty()) {
-    entry["verdict"] = "error";
+  if (count.adaptive) {
+    entry["adaptive_stop"] = stop_reason;
+    entry["adaptive_target"] = options.target;  // the failure rate whose bound was stabilized
+  }
+  if (unavailable || !error.empty()) {
+    entry["verdict"] = unavailable ? "unavailable" : "error";
     entry["error"] = error;
   } else {
     entry["verdict"] = deterministic ? "bitwise-deterministic" : "nondeterministic";

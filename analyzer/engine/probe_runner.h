@@ -9,19 +9,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/scheduling/setting_runner.h"  // setting_json
 #include "flakescope/knobs.h"
 #include "flakescope/probe.h"
+#include "flakescope/run_count.h"
 #include "flakescope/tensor_file.h"
 
 namespace flakescope {
 
 struct ProbeRunOptions {
-  int runs = 20;
-  int min_runs = 20;       // --runs auto: first batch
-  int batch = 50;          // --runs auto: runs between stability checks
-  int max_runs = 20;       // --runs auto: cap (equal to runs when fixed)
-  bool adaptive = false;   // --runs auto (stats::AdaptiveStopper on each output's max |dev|)
-  double target = 1e-4;    // --runs auto: the bound being stabilized
+  // Fixed N, or --runs auto (stats::AdaptiveStopper on each output's max |dev|, with the probe
+  // schedule of flakescope/run_count.h).
+  RunCount count = fixed_run_count(20);
+  double target = 1e-4;    // --runs auto: the per-run failure rate of the bound being stabilized
   double confidence = 0.95;
   std::vector<int> threads;  // empty: default_thread_counts()
   ProbeOptions probe;
@@ -48,9 +48,6 @@ nlohmann::json run_probe_setting(const std::string& probe_name, const ProbeFacto
                                  const Setting& setting, const ProbeRunOptions& options,
                                  const std::function<void(int)>& progress = {},
                                  ControlledReference* reference = nullptr);
-
-// {"setting": name, "knobs": {knob: "controlled"|"free"}} for a setting.
-nlohmann::json setting_json(const Setting& setting);
 
 // The LibTorch version and CUDA availability of this build, for report headers.
 nlohmann::json torch_build_context();

@@ -72,7 +72,7 @@ class ProbeContext {
   ProbeOptions options_;
   Setting setting_;
   int run_ = 0;
-  bool inject_unseeded_ = false;  // test hook, see probe_context.cpp
+  bool unseeded_ = false;  // fault-injection tests only (analyzer/engine/probe_faults.h)
   at::Generator explicit_generator_;
 };
 

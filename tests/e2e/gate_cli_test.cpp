@@ -140,7 +140,8 @@ TEST(GateCli, DeliberateRegressionUnseededGeneratorFailsTheGate) {
   const Cli again = run_cli(with_out(dir + "/again.json"));
   ASSERT_EQ(again.code, 0) << again.err;
   const Cli injected = run_cli(with_out(dir + "/injected.json"),
-                               {{"FLAKESCOPE_TEST_INJECT", "unseeded-generator:calibration/seeded_noise"}});
+                               {{"FLAKESCOPE_ENGINE", FLAKESCOPE_FAULTS_ENGINE},
+                                {"FLAKESCOPE_TEST_INJECT", "unseeded-generator:calibration/seeded_noise"}});
   ASSERT_EQ(injected.code, 0) << injected.err;
 
   const Cli pass = run_cli({"gate", "--baseline", dir + "/clean.json", "--policy", kPolicy,

@@ -76,7 +76,8 @@ TEST_F(ProbeCli, ConstantIsBitwiseDeterministicUnderEverySetting) {
 TEST_F(ProbeCli, CrashInOneSettingIsIsolatedFromTheOthers) {
   Cli c = run({"probe", "calibration/constant", "--runs", "3", "--settings",
                "controlled,free:threads,free", "--out", path("report.json")},
-              {{"FLAKESCOPE_TEST_INJECT", "abort:calibration/constant:free:threads"}});
+              {{"FLAKESCOPE_ENGINE", FLAKESCOPE_FAULTS_ENGINE},
+               {"FLAKESCOPE_TEST_INJECT", "abort:calibration/constant:free:threads"}});
   EXPECT_EQ(c.code, 0) << c.err;
   auto r = load_report(path("report.json"));
   const auto& p = r["probes"][0];
@@ -87,6 +88,57 @@ TEST_F(ProbeCli, CrashInOneSettingIsIsolatedFromTheOthers) {
       << setting(p, "free:threads")["error"];
   EXPECT_EQ(setting(p, "free")["verdict"], "bitwise-deterministic");
   EXPECT_EQ(setting(p, "free")["runs"], 3);
+}
+
+// The shipped engine has no fault injection: the variable the test engine reads changes nothing.
+TEST_F(ProbeCli, ShippedEngineIgnoresTheTestFaultVariable) {
+  Cli c = run({"probe", "calibration/constant", "--runs", "3", "--settings",
+               "controlled,free:threads", "--out", path("report.json")},
+              {{"FLAKESCOPE_TEST_INJECT", "abort:calibration/constant:free:threads"}});
+  EXPECT_EQ(c.code, 0) << c.err;
+  auto r = load_report(path("report.json"));
+  EXPECT_EQ(setting(r["probes"][0], "free:threads")["verdict"], "bitwise-deterministic");
+}
+
+// --runs auto --target T: the worker stabilizes the bound at T (it stayed at 1e-4 before), and
+// the auto schedule is the documented one: 50 runs, then batches of 50 (a constant output's
+// bound, 0, is stable after the first comparison: 100 runs).
+TEST_F(ProbeCli, RunsAutoStabilizesTheTargetBound) {
+  auto r = probe_report({"calibration/constant", "--runs", "auto", "--target", "1e-3",
+                         "--confidence", "0.9", "--settings", "controlled"});
+  const auto& s = setting(r["probes"][0], "controlled");
+  EXPECT_DOUBLE_EQ(s["adaptive_target"].get<double>(), 1e-3);
+  EXPECT_EQ(s["runs"], 100);
+  EXPECT_NE(s["adaptive_stop"].get<std::string>().find("stable"), std::string::npos);
+  EXPECT_EQ(r["config"]["runs"], "auto");
+  EXPECT_EQ(r["config"]["max_runs"], 500);
+  EXPECT_DOUBLE_EQ(r["config"]["target"].get<double>(), 1e-3);
+  EXPECT_DOUBLE_EQ(r["config"]["confidence"].get<double>(), 0.9);
+}
+
+// --max-runs is the cap of auto, its own option (it shared --runs' field before).
+TEST_F(ProbeCli, MaxRunsCapsRunsAuto) {
+  auto r = probe_report({"calibration/racy_sum", "--runs", "auto", "--max-runs", "60",
+                         "--settings", "controlled"});
+  const auto& s = setting(r["probes"][0], "controlled");
+  EXPECT_LE(s["runs"].get<int>(), 60);
+  EXPECT_EQ(r["config"]["max_runs"], 60);
+  expect_one_line_error(run({"probe", "calibration/constant", "--runs", "5", "--max-runs", "60"}),
+                        "--max-runs is the cap of --runs auto");
+}
+
+// One run-count parser for probe and audit: the same bounds and the same words.
+TEST_F(ProbeCli, RunCountErrorsAreOneLine) {
+  for (const std::string bad : {"99999999999999999999999", "1", "-3", "10x", ""})
+    expect_one_line_error(run({"probe", "calibration/constant", "--runs", bad}),
+                          "--runs must be an integer in 2..10000000 or 'auto', got '" + bad + "'");
+  expect_one_line_error(run({"audit", "--runs", "99999999999999999999999", "--", "true"}),
+                        "--runs must be an integer in 1..10000000 or 'auto', got "
+                        "'99999999999999999999999'");
+  expect_one_line_error(run({"audit", "--runs", "auto", "--max-runs", "0", "--", "true"}),
+                        "--max-runs must be an integer in 1..10000000, got '0'");
+  expect_one_line_error(run({"audit", "--runs", "5", "--max-runs", "40", "--", "true"}),
+                        "--max-runs is the cap of --runs auto");
 }
 
 // --jobs runs probes concurrently; the report still lists them in the order they were named.

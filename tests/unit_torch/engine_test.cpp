@@ -119,7 +119,7 @@ TEST(RunProbeSetting, ConstantProbeInProcess) {
   const ProbeInfo* info = ProbeRegistry::instance().find("calibration/constant");
   ASSERT_NE(info, nullptr);
   ProbeRunOptions o;
-  o.runs = 5;
+  o.count = fixed_run_count(5);
   o.threads = {1};
   nlohmann::json e = run_probe_setting(info->name, info->make, all_controlled(), o);
   EXPECT_EQ(e["verdict"], "bitwise-deterministic");
@@ -132,7 +132,7 @@ TEST(RunProbeSetting, ProbeErrorsBecomeVerdictsNotExceptions) {
     NamedTensors run(ProbeContext&) override { throw std::runtime_error("boom\nbacktrace"); }
   };
   ProbeRunOptions o;
-  o.runs = 3;
+  o.count = fixed_run_count(3);
   nlohmann::json e = run_probe_setting(
       "test/throwing", [](const ProbeOptions&) { return std::make_unique<Throwing>(); },
       all_controlled(), o);
@@ -144,7 +144,7 @@ TEST(RunProbeSetting, CudaWithoutADeviceIsUnavailable) {
   if (at::hasCUDA()) GTEST_SKIP() << "a CUDA device is present";
   const ProbeInfo* info = ProbeRegistry::instance().find("calibration/constant");
   ProbeRunOptions o;
-  o.runs = 2;
+  o.count = fixed_run_count(2);
   o.probe.device = c10::Device(c10::kCUDA, 0);
   nlohmann::json e = run_probe_setting(info->name, info->make, all_controlled(), o);
   EXPECT_EQ(e["verdict"], "unavailable");
@@ -187,7 +187,7 @@ TEST(RunProbeSetting, ShiftFromControlledIsMeasured) {
     return std::make_unique<FollowsDeterministicMode>();
   };
   ProbeRunOptions o;
-  o.runs = 3;
+  o.count = fixed_run_count(3);
   o.threads = {1};
   ControlledReference reference;
   nlohmann::json c = run_probe_setting("test/mode", make, all_controlled(), o, {}, &reference);

@@ -9,6 +9,7 @@
 
 #include "flakescope/audit/junit_plan.h"
 #include "flakescope/knobs.h"
+#include "flakescope/run_count.h"
 
 namespace flakescope::audit {
 
@@ -27,8 +28,9 @@ struct AuditOptions {
 
   std::size_t runs = 20;           // per setting; with runs_auto, the cap (--max-runs)
   bool runs_auto = false;          // adaptive: batches until the rates are known well enough
-  std::size_t auto_min_runs = 30;  // stats::PassFailOptions defaults
-  std::size_t auto_batch = 10;
+  // The `auto` schedule (flakescope/run_count.h, RunCountUse::kAudit), set by parse_run_count.
+  std::size_t auto_min_runs = auto_schedule(RunCountUse::kAudit).min_runs;
+  std::size_t auto_batch = auto_schedule(RunCountUse::kAudit).batch;
   std::size_t jobs = 1;  // processes at a time (with kInprocess: also the processes per setting)
   Isolation isolation = Isolation::kProcess;
   double timeout_seconds = 600;
