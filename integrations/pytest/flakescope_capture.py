@@ -6,8 +6,11 @@ originals return and raise exactly what they raise.
 """
 
 import json
+import linecache
 import math
+import operator
 import os
+import re
 import sys
 import threading
 
@@ -34,6 +37,8 @@ class _State(threading.local):
         self.seed = None
         self.repeat = 0
         self.recording = False  # guards against recording nested wrapped calls
+        self.suffix_for = None  # the test whose file suffix is cached
+        self.suffix = None
 
 
 _state = _State()
@@ -54,15 +59,34 @@ def _append_line(path, obj):
 # Wrapping the assertion functions
 
 
-class _Api:
-    """How one assertion function takes its arguments and what its defaults are."""
+# The names a helper's parameters take when they carry a tolerance the helper passes on.
+_TOLERANCE_PARAMETERS = ("rtol", "atol", "tol", "tolerance", "decimal", "places", "delta", "eps",
+                         "precision", "prec")
 
-    def __init__(self, name, positional, defaults, equal_nan_default, torch_defaults):
+
+class _Api:
+    """How one assertion function takes its arguments, what its defaults are, and what passing
+    means for it.
+
+    kind: "raises"    fails by raising AssertionError (assert_close, assert_allclose)
+          "predicate" returns a bool (allclose, equal)
+          "elementwise" returns a boolean tensor/array; the check is its .all() (isclose)
+    exact: the comparison is bitwise (torch.equal, assert_array_equal, assertEqual of tensors)
+    tolerances(bound) -> (rtol, atol) for the call, or None for assert_close's per-dtype defaults
+    wants(bound): whether the call compares numbers at all (assertEqual of two strings: not ours)
+    """
+
+    def __init__(self, name, positional, kind, tolerances, equal_nan_default=False, exact=False,
+                 wants=None, checks_dtype=False):
         self.name = name
         self.positional = positional  # parameter names that may be passed positionally
-        self.defaults = defaults  # (rtol, atol) when not given
+        self.kind = kind
+        self.tolerances = tolerances
         self.equal_nan_default = equal_nan_default
-        self.torch_defaults = torch_defaults  # assert_close: dtype-dependent defaults
+        self.exact = exact
+        self.wants = wants
+        self.checks_dtype = checks_dtype
+        self.first, self.second = [p for p in positional if p != "self"][:2]
 
     def bind(self, args, kwargs):
         bound = dict(zip(self.positional, args))
@@ -70,24 +94,93 @@ class _Api:
         return bound
 
 
+def _given(bound, name, default):
+    value = bound.get(name, default)
+    return default if value is None else value
+
+
+def _decimal_rule(default_decimal):
+    # assert_array_almost_equal / assert_almost_equal: abs(desired - actual) < 1.5 * 10**-decimal
+    return lambda b: (0.0, 1.5 * 10.0 ** (-int(_given(b, "decimal", default_decimal))))
+
+
+def _almost_equal_rule(bound):
+    # unittest: abs(first - second) <= delta, or round(abs(first - second), places) == 0, which
+    # holds below half a unit of the last place.
+    if bound.get("delta") is not None:
+        return 0.0, float(bound["delta"])
+    return 0.0, 0.5 * 10.0 ** (-int(_given(bound, "places", 7)))
+
+
+def _is_array(value):
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return True
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.ndarray)
+
+
+def _compares_arrays(bound):
+    return _is_array(bound.get("first")) or _is_array(bound.get("second"))
+
+
+def _compares_numbers(bound):
+    return all(_scalar(bound.get(k)) is not None for k in ("first", "second"))
+
+
+_UNITTEST = ["self", "first", "second"]
 _APIS = {
     "torch.testing.assert_close": _Api(
-        "torch.testing.assert_close", ["actual", "expected"], None, False, True
+        "torch.testing.assert_close", ["actual", "expected"], "raises",
+        lambda b: None if b.get("rtol") is None and b.get("atol") is None else (b.get("rtol"), b.get("atol")),
+        checks_dtype=True,
     ),
     "torch.allclose": _Api(
-        "torch.allclose", ["input", "other", "rtol", "atol", "equal_nan"], (1e-5, 1e-8), False, False
+        "torch.allclose", ["input", "other", "rtol", "atol", "equal_nan"], "predicate",
+        lambda b: (_given(b, "rtol", 1e-5), _given(b, "atol", 1e-8)),
     ),
+    "torch.isclose": _Api(
+        "torch.isclose", ["input", "other", "rtol", "atol", "equal_nan"], "elementwise",
+        lambda b: (_given(b, "rtol", 1e-5), _given(b, "atol", 1e-8)),
+    ),
+    "torch.equal": _Api("torch.equal", ["input", "other"], "predicate", lambda b: (0.0, 0.0),
+                        exact=True),
     "numpy.testing.assert_allclose": _Api(
-        "numpy.testing.assert_allclose",
-        ["actual", "desired", "rtol", "atol", "equal_nan"],
-        (1e-7, 0.0),
-        True,
-        False,
+        "numpy.testing.assert_allclose", ["actual", "desired", "rtol", "atol", "equal_nan"], "raises",
+        lambda b: (_given(b, "rtol", 1e-7), _given(b, "atol", 0.0)), equal_nan_default=True,
+    ),
+    "numpy.testing.assert_array_almost_equal": _Api(
+        "numpy.testing.assert_array_almost_equal", ["x", "y", "decimal"], "raises", _decimal_rule(6),
+        equal_nan_default=True,
+    ),
+    "numpy.testing.assert_almost_equal": _Api(
+        "numpy.testing.assert_almost_equal", ["actual", "desired", "decimal"], "raises",
+        _decimal_rule(7), equal_nan_default=True,
+    ),
+    "numpy.testing.assert_array_equal": _Api(
+        "numpy.testing.assert_array_equal", ["x", "y"], "raises", lambda b: (0.0, 0.0),
+        equal_nan_default=True, exact=True,
     ),
     "numpy.allclose": _Api(
-        "numpy.allclose", ["a", "b", "rtol", "atol", "equal_nan"], (1e-5, 1e-8), False, False
+        "numpy.allclose", ["a", "b", "rtol", "atol", "equal_nan"], "predicate",
+        lambda b: (_given(b, "rtol", 1e-5), _given(b, "atol", 1e-8)),
+    ),
+    "numpy.isclose": _Api(
+        "numpy.isclose", ["a", "b", "rtol", "atol", "equal_nan"], "elementwise",
+        lambda b: (_given(b, "rtol", 1e-5), _given(b, "atol", 1e-8)),
+    ),
+    "unittest.assertAlmostEqual": _Api(
+        "unittest.assertAlmostEqual", _UNITTEST + ["places", "msg", "delta"], "raises",
+        _almost_equal_rule, wants=_compares_numbers,
+    ),
+    "unittest.assertEqual": _Api(
+        "unittest.assertEqual", _UNITTEST + ["msg"], "raises", lambda b: (0.0, 0.0), exact=True,
+        wants=_compares_arrays,
     ),
 }
+# unittest threshold comparisons: (method, operator as written `first OP second`)
+_UNITTEST_THRESHOLDS = {"assertLess": "<", "assertLessEqual": "<=", "assertGreater": ">",
+                        "assertGreaterEqual": ">="}
 
 
 class _Patcher:
@@ -98,21 +191,30 @@ class _Patcher:
 
     def patch_libraries(self):
         """Wraps the functions of the libraries imported so far; True when it wrapped any."""
-        targets = []
+        import unittest
+
+        targets = [(unittest.TestCase, "assertAlmostEqual", _APIS["unittest.assertAlmostEqual"]),
+                   (unittest.TestCase, "assertEqual", _APIS["unittest.assertEqual"])]
+        for method, op in _UNITTEST_THRESHOLDS.items():
+            targets.append((unittest.TestCase, method, _ThresholdApi(op)))
         numpy = sys.modules.get("numpy")
         if numpy is not None:
-            targets.append((numpy.testing, "assert_allclose", "numpy.testing.assert_allclose"))
-            targets.append((numpy, "allclose", "numpy.allclose"))
+            for name in ("assert_allclose", "assert_array_almost_equal", "assert_almost_equal",
+                         "assert_array_equal"):
+                targets.append((numpy.testing, name, _APIS["numpy.testing." + name]))
+            targets.append((numpy, "allclose", _APIS["numpy.allclose"]))
+            targets.append((numpy, "isclose", _APIS["numpy.isclose"]))
         torch = sys.modules.get("torch")
         if torch is not None and hasattr(torch, "testing") and hasattr(torch, "allclose"):
-            targets.append((torch.testing, "assert_close", "torch.testing.assert_close"))
-            targets.append((torch, "allclose", "torch.allclose"))
+            targets.append((torch.testing, "assert_close", _APIS["torch.testing.assert_close"]))
+            for name in ("allclose", "isclose", "equal"):
+                targets.append((torch, name, _APIS["torch." + name]))
         before = len(self.wrappers)
-        for owner, attribute, api_name in targets:
-            original = getattr(owner, attribute, None)
+        for owner, attribute, api in targets:
+            original = owner.__dict__.get(attribute) if isinstance(owner, type) else getattr(owner, attribute, None)
             if original is None or getattr(original, "__flakescope_original__", None) is not None:
                 continue  # absent, or already wrapped
-            wrapper = _make_wrapper(original, _APIS[api_name], self.capture_path)
+            wrapper = _make_wrapper(original, api, self.capture_path)
             self.wrappers[id(original)] = (original, wrapper)
             setattr(owner, attribute, wrapper)
             self.patched_attrs.append((owner, attribute, original))
@@ -144,26 +246,118 @@ def _make_wrapper(original, api, capture_path):
         __tracebackhide__ = True  # pytest shows the failure at the test's line, as without us
         if _state.recording:  # called from inside another wrapped assertion: not a test's call
             return original(*args, **kwargs)
+        if api.wants is not None and not api.wants(api.bind(args, kwargs)):
+            return original(*args, **kwargs)
         caller = sys._getframe(1)
-        site = "%s:%d" % (_relative(caller.f_code.co_filename), caller.f_lineno)
         _state.recording = True
         try:
             try:
                 result = original(*args, **kwargs)
             except BaseException as exc:
-                _record(capture_path, api, site, args, kwargs, result=None, exception=exc)
+                _record(capture_path, api, caller, args, kwargs, result=None, exception=exc)
                 raise
-            _record(capture_path, api, site, args, kwargs, result=result, exception=None)
+            _record(capture_path, api, caller, args, kwargs, result=result, exception=None)
             return result
         finally:
             _state.recording = False
 
     wrapper.__flakescope_original__ = original
     wrapper.__name__ = getattr(original, "__name__", api.name.rsplit(".", 1)[-1])
-    wrapper.__qualname__ = wrapper.__name__
+    wrapper.__qualname__ = getattr(original, "__qualname__", wrapper.__name__)
     wrapper.__doc__ = getattr(original, "__doc__", None)
     wrapper.__wrapped__ = original
     return wrapper
+
+
+# --------------------------------------------------------------------------------------------
+# Where the call is: the test's line, and the helper it went through
+
+
+def _test_file_suffix():
+    test = _state.test
+    if not test:
+        return None
+    if _state.suffix_for != test:
+        path = test.split("::", 1)[0]
+        _state.suffix_for, _state.suffix = test, os.sep + path.replace("/", os.sep)
+    return _state.suffix
+
+
+def _locate(caller):
+    """(site frame, via frame or None): the innermost frame in the collected test's own file, and
+    the frame that made the call when that is a helper elsewhere (or further down the test file)."""
+    suffix = _test_file_suffix()
+    if suffix is not None:
+        frame, depth = caller, 0
+        while frame is not None and depth < 64:
+            name = frame.f_code.co_filename
+            if name.endswith(suffix) or name == suffix[1:]:
+                return frame, (None if frame is caller else caller)
+            frame, depth = frame.f_back, depth + 1
+    return caller, None
+
+
+def _where(frame):
+    return "%s:%d" % (_relative(frame.f_code.co_filename), frame.f_lineno)
+
+
+_NEGATION_CACHE = {}
+_NEGATED_LINE = re.compile(r"\bassert\s+not\b|\bassertFalse\s*\(")
+_RAISES_ASSERTION = re.compile(r"^\s*with\b.*\b(raises|assertRaises)\s*\(\s*\(?\s*AssertionError\b")
+
+
+def _negation(frame):
+    """How the source at the site says the test wants the comparison to fail, or None:
+    "assert not", "assertFalse", or "raises(AssertionError)" for a call inside such a block."""
+    key = (frame.f_code.co_filename, frame.f_lineno)
+    if key in _NEGATION_CACHE:
+        return _NEGATION_CACHE[key]
+    found = None
+    filename, lineno = key
+    line = linecache.getline(filename, lineno)
+    match = _NEGATED_LINE.search(line)
+    if match:
+        found = "assertFalse" if "assertFalse" in match.group(0) else "assert not"
+    else:
+        indent = len(line) - len(line.lstrip())
+        first = frame.f_code.co_firstlineno
+        for number in range(lineno - 1, max(first, lineno - 40) - 1, -1):
+            text = linecache.getline(filename, number)
+            if not text.strip() or text.lstrip().startswith("#"):
+                continue
+            level = len(text) - len(text.lstrip())
+            if level >= indent:
+                continue
+            if _RAISES_ASSERTION.match(text):
+                found = "raises(AssertionError)"
+                break
+            if text.lstrip().startswith(("def ", "async def ", "class ")):
+                break
+            indent = level
+    _NEGATION_CACHE[key] = found
+    return found
+
+
+_TOLERANCE_AT_SITE = re.compile(r"\b(%s)\s*=" % "|".join(_TOLERANCE_PARAMETERS))
+
+
+def _site_fields(caller):
+    site_frame, via_frame = _locate(caller)
+    fields = {"site": _where(site_frame)}
+    if via_frame is not None:
+        code = via_frame.f_code
+        fields["via"] = _where(via_frame)
+        fields["via_function"] = code.co_name
+        names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        fields["via_accepts"] = [n for n in names if n in _TOLERANCE_PARAMETERS]
+        line = linecache.getline(site_frame.f_code.co_filename, site_frame.f_lineno)
+        fields["tolerance_at"] = "site" if _TOLERANCE_AT_SITE.search(line) else "via"
+    negated = _negation(site_frame)
+    if negated is None and via_frame is not None:
+        negated = _negation(via_frame)
+    if negated is not None:
+        fields["negated"] = negated
+    return fields
 
 
 def _relative(path):
@@ -174,29 +368,98 @@ def _relative(path):
     return path if rel.startswith("..") else rel
 
 
-def _record(capture_path, api, site, args, kwargs, result, exception):
-    line = {"test": _state.test, "site": site, "api": api.name}
+def _record(capture_path, api, caller, args, kwargs, result, exception):
+    line = {"test": _state.test, "api": api.name}
+    try:
+        line.update(_site_fields(caller))
+    except Exception:
+        line["site"] = _where(caller)
     try:
         if exception is not None and not isinstance(exception, Exception):
             return  # KeyboardInterrupt, SystemExit: not an assertion outcome
-        if api.name.endswith("allclose") and not api.name.startswith("numpy.testing"):
-            passed = exception is None and bool(result)
+        if isinstance(api, _ThresholdApi):
+            line.update(api.measure(args, kwargs, exception))
         else:
-            passed = exception is None
-        line["passed"] = passed
-        if exception is not None and not isinstance(exception, AssertionError):
-            # The call itself was invalid (bad arguments, unsupported types): no tolerance fixes it.
-            line["exception"] = "%s: %s" % (type(exception).__name__, str(exception).split("\n")[0])
-        line.update(_measure(api, args, kwargs))
+            _check(api, line, args, kwargs, result, exception)
     except Exception as exc:  # recording must never change the test's outcome
         line["error"] = "%s: %s" % (type(exc).__name__, exc)
-        line["passed"] = exception is None and (result is None or bool(_safe_bool(result)))
+        if "passed" not in line:
+            line["passed"] = exception is None and (result is None or bool(_safe_bool(result)))
     line["seed"] = _state.seed
     line["repeat"] = _state.repeat
     try:
         _append_line(capture_path, line)
     except Exception:
         pass  # an unwritable capture file must not fail the test either
+
+
+def _check(api, line, args, kwargs, result, exception):
+    """The call's own outcome, why it failed, and its measurements."""
+    if api.kind == "predicate":
+        passed = exception is None and bool(result)
+        if exception is None:
+            line["returned"] = bool(result)
+    elif api.kind == "elementwise":
+        passed = exception is None and bool(result.all())
+        if exception is None:
+            line["returned"] = passed
+    else:
+        passed = exception is None
+    line["passed"] = passed
+    if api.exact:
+        line["exact"] = True
+    if exception is not None and not isinstance(exception, AssertionError):
+        # The call itself was invalid (bad arguments, unsupported types): no tolerance fixes it.
+        line["exception"] = "%s: %s" % (type(exception).__name__, str(exception).split("\n")[0])
+    bound = api.bind(args, kwargs)
+    kind = _failure_kind(api, bound, exception) if not passed else None
+    if kind is not None:
+        line["failure_kind"], line["failure_detail"] = kind
+    if kind is not None and kind[0] == "shape":
+        return  # nothing element-wise to measure
+    line.update(_measure(api, bound))
+    if not passed and kind is None:
+        nonfinite = line.get("nonfinite_mismatch")
+        line["failure_kind"] = "nonfinite" if nonfinite else "values"
+        if nonfinite:
+            line["failure_detail"] = "NaN/Inf positions differ"
+
+
+_ATTRIBUTE_MISMATCH = re.compile(r"The values for attribute '(\w+)' do not match: (.*?)\.?$", re.M)
+
+
+def _failure_kind(api, bound, exception):
+    """(kind, detail) for a failure no tolerance fixes (dtype, shape, device, exception), or None
+    for one that the values decide."""
+    text = str(exception) if exception is not None else ""
+    match = _ATTRIBUTE_MISMATCH.search(text)
+    if match:  # assert_close says exactly which attribute differs
+        attribute, values = match.group(1), match.group(2).replace("torch.", "")
+        return attribute, "%s %s" % (attribute, values)
+    a, e = bound.get(api.first), bound.get(api.second)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(a, torch.Tensor) and isinstance(e, torch.Tensor):
+        if a.device != e.device:
+            return "device", "device %s != %s" % (a.device, e.device)
+        if api.checks_dtype and a.dtype != e.dtype:
+            return "dtype", "dtype %s != %s" % (str(a.dtype)[6:], str(e.dtype)[6:])
+    if exception is not None and not isinstance(exception, AssertionError):
+        return "exception", "%s: %s" % (type(exception).__name__, text.split("\n")[0][:200])
+    import numpy as np
+
+    try:
+        sa, se = np.shape(a), np.shape(e)
+    except Exception:
+        return None
+    if sa != se:
+        try:
+            np.broadcast_shapes(sa, se)
+            broadcastable = api.name not in ("torch.testing.assert_close",)
+        except ValueError:
+            broadcastable = False
+        if not broadcastable:
+            return "shape", "shape %s != %s" % (list(sa), list(se))
+    return None
 
 
 def _safe_bool(value):
@@ -206,16 +469,16 @@ def _safe_bool(value):
         return True
 
 
-def _measure(api, args, kwargs):
+def _measure(api, bound):
     import numpy as np
 
-    bound = api.bind(args, kwargs)
-    actual = bound.get(api.positional[0])
-    expected = bound.get(api.positional[1])
+    actual = bound.get(api.first)
+    expected = bound.get(api.second)
     equal_nan = bound.get("equal_nan", api.equal_nan_default)
     if equal_nan is None:
         equal_nan = api.equal_nan_default
-    leaves = list(_leaf_pairs(actual, expected)) if api.torch_defaults else [(actual, expected)]
+    is_assert_close = api.name == "torch.testing.assert_close"
+    leaves = list(_leaf_pairs(actual, expected)) if is_assert_close else [(actual, expected)]
 
     rtol_atol = []
     totals = _Totals()
@@ -223,15 +486,13 @@ def _measure(api, args, kwargs):
     for leaf_actual, leaf_expected in leaves:
         a, a_dtype = _to_numpy(leaf_actual)
         e, e_dtype = _to_numpy(leaf_expected)
-        if api.torch_defaults:
-            rtol, atol = bound.get("rtol"), bound.get("atol")
-            if rtol is None and atol is None:
-                rtol, atol = _torch_defaults(a_dtype, e_dtype)
-            elif rtol is None or atol is None:
-                raise ValueError("only one of rtol and atol given")  # assert_close rejects it too
+        given = api.tolerances(bound)
+        if given is None:
+            rtol, atol = _torch_defaults(a_dtype, e_dtype)
+        elif given[0] is None or given[1] is None:
+            raise ValueError("only one of rtol and atol given")  # assert_close rejects it too
         else:
-            rtol = bound.get("rtol", api.defaults[0])
-            atol = bound.get("atol", api.defaults[1])
+            rtol, atol = given
         rtol, atol = float(rtol), float(atol)
         rtol_atol.append((rtol, atol))
         if shape is None:
@@ -243,12 +504,134 @@ def _measure(api, args, kwargs):
         "rtol": rtol_atol[0][0] if rtol_atol else None,
         "atol": rtol_atol[0][1] if rtol_atol else None,
     }
+    if "decimal" in api.positional:
+        line["decimal"] = int(_given(bound, "decimal", 6 if "array" in api.name else 7))
+    if api.name == "unittest.assertAlmostEqual":
+        if bound.get("delta") is not None:
+            line["delta"] = float(bound["delta"])
+        else:
+            line["places"] = int(_given(bound, "places", 7))
     if len(leaves) != 1:
         line["leaves"] = len(leaves)
     if len(set(rtol_atol)) > 1:
         line["mixed_tolerances"] = True
     line.update(totals.as_json())
     return line
+
+
+# --------------------------------------------------------------------------------------------
+# Threshold comparisons: `assert deviation < 1e-3`, `self.assertLess(diff, tol)`
+
+
+def _scalar(value):
+    """A float for a Python/numpy number or a one-element tensor/array, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    torch = sys.modules.get("torch")
+    try:
+        if torch is not None and isinstance(value, torch.Tensor):
+            return float(value.detach().cpu().double().item()) if value.numel() == 1 else None
+        numpy = sys.modules.get("numpy")
+        if numpy is not None and isinstance(value, (numpy.ndarray, numpy.generic)):
+            return float(value.item()) if value.size == 1 and value.dtype.kind in "fiu" else None
+    except Exception:
+        return None
+    return None
+
+
+def _threshold_fields(op, left, right, passed):
+    """The capture line of `left OP right` where one side is the deviation and the other its
+    bound: for < and <= the bound is on the right (`diff < tol`), for > and >= as well
+    (`similarity > 0.999`: the value must stay above)."""
+    below = op in ("<", "<=")
+    value, bound = left, right
+    fields = {"op": op, "value": _json_number(value), "threshold": _json_number(bound),
+              "direction": "below" if below else "above", "passed": passed, "rtol": 0.0,
+              "atol": _json_number(bound), "dtype": None, "shape": []}
+    if below:
+        fields.update({"max_abs": _json_number(abs(value)), "max_rel": 0.0,
+                       "atol_needed": _json_number(max(0.0, value)),
+                       "margin": _json_number(value - bound)})
+    else:
+        fields["margin"] = _json_number(bound - value)
+    fields["nonfinite_mismatch"] = not math.isfinite(value)
+    if not passed:
+        fields["failure_kind"] = "nonfinite" if not math.isfinite(value) else "values"
+    return fields
+
+
+class _ThresholdApi:
+    """unittest's assertLess & co. on two numbers: first OP second."""
+
+    def __init__(self, op):
+        self.op = op
+        self.name = "threshold"
+        self.positional = ["self", "first", "second"]
+
+    def wants(self, bound):
+        return _compares_numbers(bound)
+
+    def bind(self, args, kwargs):
+        bound = dict(zip(self.positional, args))
+        bound.update(kwargs)
+        return bound
+
+    def measure(self, args, kwargs, exception):
+        bound = self.bind(args, kwargs)
+        left, right = _scalar(bound.get("first")), _scalar(bound.get("second"))
+        return _threshold_fields(self.op, left, right, exception is None)
+
+
+class AssertionHooks:
+    """pytest's assertion machinery as a capture source for plain comparisons of a computed
+    deviation with a number (`assert (a - b).abs().max() < 1e-3`): with the assertion-pass hook
+    enabled, pytest's rewritten asserts format their explanation on pass as well as on failure, and
+    that formatting hands each comparison's two values to pytest_assertrepr_compare. Registered by
+    the pytest plugin when capture is on."""
+
+    def __init__(self, config, capture_path):
+        self.capture_path = capture_path
+        # Only asserts rewritten from now on call the pass hook, and a cached rewrite from a run
+        # without it would not: rewrite the test modules afresh.
+        config._inicache["enable_assertion_pass_hook"] = True
+        try:
+            from _pytest.assertion import rewrite
+
+            rewrite._read_pyc = lambda *args, **kwargs: None
+        except Exception:
+            pass
+
+    def pytest_assertion_pass(self, item, lineno, orig, expl):
+        """Implemented so that pytest formats the explanation of passing asserts too, which is
+        where it calls the comparison-repr hook below with the compared values."""
+
+    def pytest_assertrepr_compare(self, config, op, left, right):
+        if _state.recording or op not in _OPERATORS:
+            return None
+        a, b = _scalar(left), _scalar(right)
+        if a is not None and b is not None:
+            self._record(op, a, b, bool(_OPERATORS[op](a, b)), "_call_reprcompare")
+        return None
+
+    def _record(self, op, left, right, passed, entry_point):
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_name != entry_point:
+            frame = frame.f_back
+        if frame is None or frame.f_back is None:
+            return
+        line = {"test": _state.test, "api": "threshold"}
+        try:
+            line.update(_site_fields(frame.f_back))
+            line.update(_threshold_fields(op, left, right, passed))
+            line["seed"], line["repeat"] = _state.seed, _state.repeat
+            _append_line(self.capture_path, line)
+        except Exception:
+            pass  # never change the test's outcome
+
+
+_OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def _leaf_pairs(actual, expected):

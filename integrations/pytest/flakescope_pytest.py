@@ -31,7 +31,7 @@ import pytest
 
 import flakescope_knobs
 import flakescope_retries
-from flakescope_capture import _Patcher, _append_line, _state
+from flakescope_capture import AssertionHooks, _Patcher, _append_line, _state
 from flakescope_outcomes import GeneratorStates, environment_error, outcome_of, xfail_strict
 
 _ENV_CAPTURE = "FLAKESCOPE_CAPTURE"
@@ -71,6 +71,8 @@ def pytest_configure(config):
         return  # inert: nothing asked for, so change nothing
     plugin = FlakescopePlugin(config, options)
     config.pluginmanager.register(plugin, "flakescope_plugin")
+    if options["capture"]:  # plain `assert deviation < tol` comparisons, through pytest's hooks
+        config.pluginmanager.register(AssertionHooks(config, options["capture"]), "flakescope_assertions")
 
 
 def _read_options(config):
