@@ -27,6 +27,15 @@ std::optional<AssertionCall> find_assertion_call(const std::string& line, const 
 std::string rewrite_call(const AssertionCall& call, const std::string& api, double rtol,
                          double atol);
 
+// The call with one keyword argument set (replaced where given, appended where not): a testing
+// helper's per-call override (`atol=`).
+std::string rewrite_keyword(const AssertionCall& call, const std::string& keyword, double value);
+
+// `line` with the one numeric literal equal to `value` (outside a comment) written as
+// `replacement`: a threshold comparison's bound. nullopt when there is none or several.
+std::optional<std::string> replace_number_literal(const std::string& line, double value,
+                                                  double replacement);
+
 // The call as it would read with placeholder arguments, when the source cannot be read.
 std::string canonical_call(const std::string& api, double rtol, double atol);
 

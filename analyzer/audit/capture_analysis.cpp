@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "audit/assertion_rewrite.h"
+#include "audit/capture_verdict.h"
 #include "flakescope/dtype.h"
 #include "flakescope/error.h"
 #include "flakescope/report.h"
@@ -33,9 +34,20 @@ struct TrialSample {
   double atol_needed = 0;
   double max_abs = 0;
   double max_rel = 0;
+  double value = 0;       // threshold comparisons: the compared value (lowest for "above")
   bool measured = false;  // at least one call carried the measurements
-  bool failed = false;
+  bool failed = false;    // a call failed by its own rule
   bool nonfinite_mismatch = false;
+  std::set<std::string> failure_kinds;
+};
+
+// One (test, site, dtype, rtol, atol) group: a line called with several argument sets gets one
+// entry (and one recommendation) per set.
+struct SiteKey {
+  std::string test, site, dtype, tolerances;
+  bool operator<(const SiteKey& o) const {
+    return std::tie(test, site, dtype, tolerances) < std::tie(o.test, o.site, o.dtype, o.tolerances);
+  }
 };
 
 struct SiteAccumulator {
@@ -44,6 +56,7 @@ struct SiteAccumulator {
   std::size_t unmeasured_calls = 0;  // the plugin recorded {"error": ...} instead
   std::map<std::pair<double, double>, std::size_t> arguments;     // (rtol, atol) -> calls
   std::map<std::pair<long long, long long>, TrialSample> trials;  // (run, repeat) -> worst call
+  ci::SiteFacts facts;
 };
 
 // A sample value: "inf"/"-inf" strings and null (a NaN the plugin could not write) mean the run
@@ -62,13 +75,45 @@ long long integer_or(const nlohmann::json& j, const char* key, long long fallbac
   return fallback;
 }
 
+std::string string_or(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
+  if (facts.negated.empty()) facts.negated = string_or(line, "negated");
+  facts.exact = facts.exact || line.value("exact", false);
+  if (facts.direction.empty()) facts.direction = string_or(line, "direction");
+  if (facts.via.empty() && line.contains("via")) {
+    facts.via = string_or(line, "via");
+    facts.via_function = string_or(line, "via_function");
+    facts.tolerance_at = string_or(line, "tolerance_at");
+    if (line.contains("via_accepts") && line["via_accepts"].is_array()) {
+      for (const auto& name : line["via_accepts"]) {
+        if (name.is_string()) facts.via_accepts.push_back(name.get<std::string>());
+      }
+    }
+  }
+  const std::string kind = string_or(line, "failure_kind");
+  if (!kind.empty() && !facts.failure_details.count(kind)) {
+    facts.failure_details[kind] = string_or(line, "failure_detail");
+  }
+}
+
 void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run) {
   if (site.calls == 0) site.first_call = line;
   ++site.calls;
-  TrialSample& trial = site.trials[{run, integer_or(line, "repeat", 0)}];
+  const auto [slot, fresh] = site.trials.try_emplace({run, integer_or(line, "repeat", 0)});
+  TrialSample& trial = slot->second;
   const bool passed =
       line.contains("passed") && line["passed"].is_boolean() ? line["passed"].get<bool>() : false;
   trial.failed = trial.failed || !passed;
+  add_facts(site.facts, line);
+  const std::string kind = string_or(line, "failure_kind");
+  if (!passed && !kind.empty()) trial.failure_kinds.insert(kind);
+  if (line.contains("value") && line["value"].is_number()) {
+    const double v = line["value"].get<double>();
+    trial.value = fresh || !trial.measured ? v : std::min(trial.value, v);
+  }
   if (line.contains("error") || !line.contains("atol_needed")) {
     ++site.unmeasured_calls;
     return;
@@ -82,6 +127,16 @@ void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run) 
   trial.max_abs = std::max(trial.max_abs, sample_value(line, "max_abs"));
   trial.max_rel = std::max(trial.max_rel, sample_value(line, "max_rel"));
   if (line.value("nonfinite_mismatch", false)) trial.nonfinite_mismatch = true;
+}
+
+SiteKey site_key(const std::string& test, const nlohmann::json& line) {
+  SiteKey key{test, line["site"].get<std::string>(), string_or(line, "dtype"), ""};
+  if (line.contains("rtol") && line.contains("atol") && line["rtol"].is_number() &&
+      line["atol"].is_number()) {
+    key.tolerances = ci::format_tolerance(line["rtol"].get<double>()) + "," +
+                     ci::format_tolerance(line["atol"].get<double>());
+  }
+  return key;
 }
 
 nlohmann::json interval(const stats::Interval& i) {
@@ -128,16 +183,60 @@ std::string source_path(const std::string& root, const std::string& file) {
   return root.back() == '/' ? root + file : root + "/" + file;
 }
 
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// The test's line rewritten for `atol` (and `rtol`), or nullopt when it cannot be done safely.
+// `helper_note` says where the tolerance lives when a testing helper holds it.
+std::optional<std::string> rewritten_line(const std::string& source, const std::string& api,
+                                          const ci::SiteFacts& facts, const nlohmann::json& entry,
+                                          double rtol, double atol, std::string* shown,
+                                          std::string* helper_note) {
+  if (api == "threshold") {
+    auto line = ci::replace_number_literal(source, entry["atol"].get<double>(), atol);
+    if (line) *shown = "threshold " + ci::format_tolerance(atol);
+    return line;
+  }
+  if (!facts.via.empty() && facts.tolerance_at == "via") {
+    *helper_note = "the tolerance lives in the helper " + facts.via_function + "() at " +
+                   facts.via;
+    if (!contains(facts.via_accepts, "atol")) {
+      *helper_note += ", which takes no per-call override: change it there (every caller)";
+      return std::nullopt;
+    }
+    *helper_note += ", which takes atol= per call: pass it at the test's line";
+    const auto call = ci::find_assertion_call(source, "helper:" + facts.via_function);
+    if (!call) return std::nullopt;
+    *shown = ci::rewrite_keyword(*call, "atol", atol);
+    return source.substr(0, call->begin) + *shown + source.substr(call->end);
+  }
+  const std::string callee = facts.via.empty() ? api : "helper:" + facts.via_function;
+  const auto call = ci::find_assertion_call(source, callee);
+  if (!call) return std::nullopt;
+  *shown = facts.via.empty() ? ci::rewrite_call(*call, api, rtol, atol)
+                             : ci::rewrite_keyword(*call, "atol", atol);
+  return source.substr(0, call->begin) + *shown + source.substr(call->end);
+}
+
 // Fills "suggestion" and "diff" from the recommendation.
 void suggest(nlohmann::json& entry, const std::string& api, const std::string& file,
              std::size_t line_number, const CaptureAnalysisOptions& capture_options,
-             const stats::ToleranceOptions& options) {
+             const stats::ToleranceOptions& options, const ci::SiteFacts& facts,
+             const ci::Verdict& verdict) {
   entry["diff"] = nullptr;
   const nlohmann::json& rec = entry["recommendation"];
-  const std::string keeps = " keeps failures <= " + format_target(options.target) + " at " +
-                            format_confidence(options.confidence);
+  const std::string action = rec["action"].get<std::string>();
+  if (verdict.kind != "statistical" && action != "loosen") {
+    entry["suggestion"] = verdict.message;  // nothing to write on the line
+    return;
+  }
+  const std::string keeps = verdict.kind == "deterministic"
+                                ? " (" + verdict.message + ")"
+                                : " keeps failures <= " + format_target(options.target) + " at " +
+                                      format_confidence(options.confidence);
   std::string retry_text;
-  if (!entry["retries"].is_null()) {
+  if (!entry["retries"].is_null() && verdict.kind == "statistical") {
     const auto k = entry["retries"].get<std::size_t>();
     retry_text = k == 0 ? ""
                         : "; or keep the arguments and retry up to " + std::to_string(k) +
@@ -151,7 +250,7 @@ void suggest(nlohmann::json& entry, const std::string& api, const std::string& f
   }
   const double rtol = rec["rtol"].get<double>();
   const double atol = rec["atol"].get<double>();
-  if (rec["action"] == "keep") {
+  if (action == "keep") {
     entry["suggestion"] =
         "the current arguments (rtol=" + ci::format_tolerance(entry["rtol"].get<double>()) +
         ", atol=" + ci::format_tolerance(entry["atol"].get<double>()) + ")" + keeps +
@@ -159,17 +258,21 @@ void suggest(nlohmann::json& entry, const std::string& api, const std::string& f
     return;
   }
   const auto source = read_source_line(source_path(capture_options.source_root, file), line_number);
-  std::optional<ci::AssertionCall> call;
-  if (source) call = ci::find_assertion_call(*source, api);
-  if (!call) {
-    entry["suggestion"] = "`" + ci::canonical_call(api, rtol, atol) + "`" + keeps + retry_text;
+  std::string shown;
+  std::string helper_note;
+  std::optional<std::string> new_line;
+  if (source) {
+    new_line = rewritten_line(*source, api, facts, entry, rtol, atol, &shown, &helper_note);
+  }
+  const std::string note = helper_note.empty() ? "" : "; " + helper_note;
+  if (!new_line) {
+    const std::string call = api == "threshold" ? "threshold " + ci::format_tolerance(atol)
+                                                : ci::canonical_call(api, rtol, atol);
+    entry["suggestion"] = "`" + call + "`" + keeps + retry_text + note;
     return;
   }
-  const std::string new_call = ci::rewrite_call(*call, api, rtol, atol);
-  const std::string new_line =
-      source->substr(0, call->begin) + new_call + source->substr(call->end);
-  entry["suggestion"] = "`" + new_call + "`" + keeps + retry_text;
-  entry["diff"] = ci::one_line_diff(file, line_number, *source, new_line);
+  entry["suggestion"] = "`" + shown + "`" + keeps + retry_text + note;
+  entry["diff"] = ci::one_line_diff(file, line_number, *source, *new_line);
 }
 
 // The "recommendation" object: atol from the statistics engine's pair rule at the current rtol.
@@ -217,34 +320,79 @@ nlohmann::json recommendation(const SiteAccumulator& site, const std::vector<Tri
   return rec;
 }
 
-nlohmann::json analyze_site(const std::string& test, const std::string& site_name,
-                            const SiteAccumulator& site, const stats::ToleranceOptions& options,
-                            const CaptureAnalysisOptions& capture_options) {
+// A failed site never gets "keep": when the tail fit's bound is under what a failing run
+// needed, the bound becomes what the worst observed run needed (plus the deterministic margin).
+void never_keep_a_failing_site(nlohmann::json& rec, const std::vector<TrialSample>& trials,
+                               double current_atol) {
+  double worst_failing = -1;
+  for (const TrialSample& t : trials) {
+    if (t.failed && t.measured) worst_failing = std::max(worst_failing, t.atol_needed);
+  }
+  if (worst_failing < 0 || !std::isfinite(worst_failing)) return;
+  const double covering = ci::round_up_two_digits(worst_failing * (1 + ci::kDeterministicMargin));
+  if (!rec["atol"].is_number() || rec["atol"].get<double>() < covering) {
+    rec["atol"] = std::max(covering, current_atol);
+    rec["method"] = "observed maximum";
+    rec["reason"] = "the tail bound was below what a failing run needed";
+  }
+  if (rec["action"] == "keep" || rec["action"] == "none") rec["action"] = "loosen";
+}
+
+nlohmann::json verdict_recommendation(const ci::Verdict& verdict, double rtol,
+                                      const stats::ToleranceOptions& options) {
+  return {{"rtol", rtol},
+          {"atol", verdict.atol ? nlohmann::json(*verdict.atol) : nlohmann::json(nullptr)},
+          {"target", options.target},
+          {"confidence", options.confidence},
+          {"action", verdict.action},
+          {"method", verdict.kind},
+          {"reason", verdict.message}};
+}
+
+nlohmann::json site_header(const std::string& test, const std::string& site_name,
+                           const SiteAccumulator& site) {
   const auto [file, line_number] = split_site(site_name);
   const nlohmann::json& first = site.first_call;
-  const std::string api = first.value("api", std::string());
   nlohmann::json entry = {{"test", test},
                           {"site", site_name},
                           {"file", file},
                           {"line", line_number},
-                          {"api", api},
+                          {"api", first.value("api", std::string())},
                           {"name", first.value("name", nlohmann::json())},
                           {"dtype", first.value("dtype", nlohmann::json())},
                           {"shape", first.value("shape", nlohmann::json())},
                           {"calls", site.calls},
                           {"unmeasured_calls", site.unmeasured_calls},
                           {"trials", site.trials.size()}};
-  // The arguments in force: the most frequent pair (a site called with several is flagged).
+  const ci::SiteFacts& f = site.facts;
+  entry["via"] = f.via.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.via);
+  if (!f.via.empty()) {
+    entry["via_function"] = f.via_function;
+    entry["via_accepts"] = f.via_accepts;
+    entry["tolerance_at"] = f.tolerance_at;
+  }
+  entry["negated"] = f.negated.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.negated);
+  entry["exact"] = f.exact;
+  if (!f.direction.empty()) entry["direction"] = f.direction;
+  if (first.contains("op")) entry["op"] = first["op"];
+  return entry;
+}
+
+nlohmann::json analyze_site(const std::string& test, const std::string& site_name,
+                            const SiteAccumulator& site, const stats::ToleranceOptions& options,
+                            const CaptureAnalysisOptions& capture_options) {
+  nlohmann::json entry = site_header(test, site_name, site);
+  const std::string api = entry["api"].get<std::string>();
+  // One argument set per entry (grouped by it); lines without one leave 0.
   double rtol = 0;
   double atol = 0;
-  std::size_t best = 0;
-  for (const auto& [pair, count] : site.arguments) {
-    if (count > best) std::tie(rtol, atol, best) = std::tuple(pair.first, pair.second, count);
-  }
+  if (!site.arguments.empty()) std::tie(rtol, atol) = site.arguments.begin()->first;
   entry["rtol"] = rtol;
   entry["atol"] = atol;
   entry["mixed_arguments"] = site.arguments.size() > 1;
 
+  ci::SiteFacts facts = site.facts;
+  const bool negated = !facts.negated.empty();
   std::vector<TrialSample> trials;
   nlohmann::json atol_needed = nlohmann::json::array();
   nlohmann::json max_abs = nlohmann::json::array();
@@ -253,15 +401,24 @@ nlohmann::json analyze_site(const std::string& test, const std::string& site_nam
   std::size_t nonfinite = 0;
   for (const auto& [key, trial] : site.trials) {
     trials.push_back(trial);
-    failures += trial.failed ? 1 : 0;
+    // A negated check fails the test when the call passes (the values came close).
+    failures += (negated ? !trial.failed : trial.failed) ? 1 : 0;
+    facts.passing_trials += trial.failed ? 0 : 1;
     nonfinite += trial.nonfinite_mismatch ? 1 : 0;
+    for (const std::string& kind : trial.failure_kinds) ++facts.failure_kinds[kind];
     if (!trial.measured) continue;
+    if (!facts.direction.empty()) facts.values.push_back(trial.value);
     atol_needed.push_back(json_number(trial.atol_needed));
     max_abs.push_back(json_number(trial.max_abs));
     max_rel.push_back(json_number(trial.max_rel));
   }
   entry["samples"] = {{"atol_needed", atol_needed}, {"max_abs", max_abs}, {"max_rel", max_rel}};
   entry["nonfinite_mismatches"] = nonfinite;
+  nlohmann::json kinds = nlohmann::json::object();
+  for (const auto& [kind, n] : facts.failure_kinds) {
+    kinds[kind] = {{"runs", n}, {"detail", facts.failure_details[kind]}};
+  }
+  entry["failure_kinds"] = kinds;
 
   const stats::RateEstimate rate =
       stats::estimate_rate(failures, trials.size(), options.confidence);
@@ -275,8 +432,19 @@ nlohmann::json analyze_site(const std::string& test, const std::string& site_nam
   const std::size_t retries = stats::retries_needed(rate.upper_one_sided, options.target);
   entry["retries"] = retries == std::numeric_limits<std::size_t>::max() ? nlohmann::json(nullptr)
                                                                         : nlohmann::json(retries);
-  entry["recommendation"] = recommendation(site, trials, rtol, atol, options);
-  suggest(entry, api, file, line_number, capture_options, options);
+  const ci::Verdict verdict = ci::judge_site(facts, entry);
+  entry["class"] = verdict.kind;
+  entry["verdict"] = verdict.message;
+  if (!verdict.cause.empty()) entry["cause"] = verdict.cause;
+  if (verdict.kind == "statistical") {
+    nlohmann::json rec = recommendation(site, trials, rtol, atol, options);
+    if (failures > 0) never_keep_a_failing_site(rec, trials, atol);
+    entry["recommendation"] = rec;
+  } else {
+    entry["recommendation"] = verdict_recommendation(verdict, rtol, options);
+  }
+  const auto [file, line_number] = split_site(site_name);
+  suggest(entry, api, file, line_number, capture_options, options, facts, verdict);
   return entry;
 }
 
@@ -290,7 +458,7 @@ nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
 nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
                                 const stats::ToleranceOptions& options,
                                 const CaptureAnalysisOptions& capture_options) {
-  std::map<std::pair<std::string, std::string>, SiteAccumulator> sites;
+  std::map<SiteKey, SiteAccumulator> sites;
   std::size_t dropped = 0;
   for (std::size_t index = 0; index < run_records.size(); ++index) {
     const nlohmann::json& record = run_records[index];
@@ -306,12 +474,12 @@ nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
       const std::string test = line.contains("test") && line["test"].is_string()
                                    ? line["test"].get<std::string>()
                                    : std::string();
-      add_call(sites[{test, line["site"].get<std::string>()}], line, run);
+      add_call(sites[site_key(test, line)], line, run);
     }
   }
   nlohmann::json assertions = nlohmann::json::array();
   for (const auto& [key, site] : sites) {
-    assertions.push_back(analyze_site(key.first, key.second, site, options, capture_options));
+    assertions.push_back(analyze_site(key.test, key.site, site, options, capture_options));
   }
   std::stable_sort(
       assertions.begin(), assertions.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
@@ -347,6 +515,28 @@ CaptureFile read_capture_file(const std::string& path) {
     }
   }
   return result;
+}
+
+}  // namespace flakescope
+
+namespace flakescope {
+
+void annotate_test_causes(nlohmann::json& report) {
+  if (!report.contains("assertions") || !report.contains("tests")) return;
+  std::map<std::string, std::string> causes;  // test -> the first site's cause
+  for (const auto& a : report["assertions"]) {
+    if (a.contains("cause") && a["cause"].is_string() && a["test"].is_string()) {
+      causes.emplace(a["test"].get<std::string>(), a["cause"].get<std::string>());
+    }
+  }
+  for (auto& t : report["tests"]) {
+    if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) continue;
+    const auto found = causes.find(t["name"].get<std::string>());
+    // A deterministic mismatch fails every run: broken, not flaky; the cause says why.
+    if (found != causes.end() && t.value("classification", std::string()) == "stable-fail") {
+      t["cause"] = found->second;
+    }
+  }
 }
 
 }  // namespace flakescope

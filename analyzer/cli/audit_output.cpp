@@ -21,6 +21,7 @@ nlohmann::json write_audit_report(const audit::AuditReportInputs& in,
     t.target = in.target;
     t.confidence = in.confidence;
     report["assertions"] = analyze_captures(lines, t);
+    annotate_test_causes(report);
   }
   if (amend) amend(report);  // sections of one caller, e.g. merge's per-environment rates
   write_file_atomic(out_path,

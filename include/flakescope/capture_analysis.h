@@ -55,6 +55,10 @@ nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
                                 const stats::ToleranceOptions& options,
                                 const CaptureAnalysisOptions& capture_options);
 
+// Sets "cause" on the report's stable-fail "tests" entries whose assertion sites say why
+// ("deterministic mismatch", "dtype mismatch", ...): a broken test, not a flaky one.
+void annotate_test_causes(nlohmann::json& report);
+
 // A capture file (JSON lines, as the plugin and expect_close append them) read back. A test process
 // that is killed mid-write leaves a torn last line, and a target may write garbage: such lines are
 // counted, not fatal, because they are evidence about the target, not bad input to flakescope.

@@ -1,0 +1,154 @@
+// The verdicts that come before tail statistics (see capture_verdict.h).
+#include "audit/capture_verdict.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "audit/assertion_rewrite.h"
+#include "flakescope/report.h"
+
+namespace flakescope::capture_internal {
+namespace {
+
+std::string fmt(double v) {
+  return std::isfinite(v) ? format_tolerance(v) : (v > 0 ? "inf" : "-inf");
+}
+
+std::vector<double> numbers(const nlohmann::json& list) {
+  std::vector<double> out;
+  if (!list.is_array()) return out;
+  for (const auto& v : list) out.push_back(number_from_json(v));
+  return out;
+}
+
+bool all_equal(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
+}
+
+std::size_t count(const nlohmann::json& entry, const char* key) {
+  return entry["failure_rate"][key].get<std::size_t>();
+}
+
+std::optional<Verdict> broken(const SiteFacts& facts) {
+  for (const auto& [kind, trials] : facts.failure_kinds) {
+    if (!tolerance_cannot_fix(kind) || trials == 0) continue;
+    Verdict v;
+    v.kind = "broken";
+    v.action = "fix";
+    const auto detail = facts.failure_details.find(kind);
+    const std::string what = detail != facts.failure_details.end() && !detail->second.empty()
+                                 ? detail->second
+                                 : kind + " mismatch";
+    v.message = "fails for a reason no tolerance fixes: " + what + " (" + std::to_string(trials) +
+                (trials == 1 ? " run)" : " runs)");
+    v.cause = kind == "exception" ? "exception in the compared code" : kind + " mismatch";
+    return v;
+  }
+  return std::nullopt;
+}
+
+Verdict negated(const SiteFacts& facts, const nlohmann::json& entry) {
+  Verdict v;
+  v.kind = "negated";
+  const std::vector<double> needed = numbers(entry["samples"]["atol_needed"]);
+  const double atol = entry["atol"].get<double>();
+  const double closest = needed.empty() ? 0 : *std::min_element(needed.begin(), needed.end());
+  const std::size_t trials = count(entry, "trials");
+  // The check is wanted to fail: a trial where the call passed is a trial the test failed.
+  const std::size_t close = facts.passing_trials;
+  v.message = "negated check (" + facts.negated +
+              "): the test wants the values apart; the closest run needs atol >= " +
+              fmt(closest) + " to count as close, current atol=" + fmt(atol);
+  if (atol > 0 && std::isfinite(closest)) {
+    v.message += " (separation " + fmt(std::round(closest / atol * 10) / 10) + "x)";
+  }
+  v.message += "; never loosen a negated check";
+  if (close > 0) {
+    v.action = "review";
+    v.message += "; the values came within the tolerance in " + std::to_string(close) + " of " +
+                 std::to_string(trials) + " runs";
+  } else {
+    v.action = "keep";
+  }
+  return v;
+}
+
+std::optional<Verdict> deterministic(const SiteFacts& facts, const nlohmann::json& entry) {
+  const std::vector<double> needed = numbers(entry["samples"]["atol_needed"]);
+  const std::vector<double> abs = numbers(entry["samples"]["max_abs"]);
+  const std::size_t trials = count(entry, "trials");
+  const std::size_t failures = count(entry, "failures");
+  if (trials < 2 || needed.size() != trials || !all_equal(needed) || !all_equal(abs)) {
+    return std::nullopt;
+  }
+  if (!std::isfinite(needed.front())) return std::nullopt;
+  if (failures != 0 && failures != trials) return std::nullopt;  // same values, mixed outcomes
+  Verdict v;
+  const double x = needed.front();
+  const std::string runs = " (" + std::to_string(trials) + " runs)";
+  if (facts.exact || x == 0) {
+    v.kind = x == 0 ? "bitwise" : "deterministic";
+    v.action = failures == 0 ? "keep" : "fix";
+    v.message = x == 0 ? "bitwise stable: identical on every run" + runs
+                       : "deterministic: off by " + fmt(abs.front()) + " on every run" + runs +
+                             " and the check is exact";
+    if (failures != 0) v.cause = "deterministic mismatch";
+    return v;
+  }
+  v.kind = "deterministic";
+  v.message = "deterministic: off by " + fmt(x) + " on every run" + runs;
+  if (failures == 0) {
+    v.action = "keep";
+    v.message += "; the current atol=" + fmt(entry["atol"].get<double>()) + " covers it";
+    return v;
+  }
+  v.action = "loosen";
+  v.atol = round_up_two_digits(x * (1 + kDeterministicMargin));
+  v.message += "; atol=" + fmt(*v.atol) + " covers it with a " +
+               fmt(kDeterministicMargin * 100) +
+               "% margin (rounded up to two digits), no tail fit: the error is the code's, not "
+               "noise";
+  v.cause = "deterministic mismatch";
+  return v;
+}
+
+Verdict threshold_above(const SiteFacts& facts, const nlohmann::json& entry) {
+  Verdict v;
+  v.kind = "threshold-above";
+  const double lowest = facts.values.empty()
+                            ? std::numeric_limits<double>::quiet_NaN()
+                            : *std::min_element(facts.values.begin(), facts.values.end());
+  const std::size_t failures = count(entry, "failures");
+  v.action = failures == 0 ? "keep" : "review";
+  v.message = "threshold comparison (value must stay above " + fmt(entry["atol"].get<double>()) +
+              "): the lowest of " + std::to_string(count(entry, "trials")) + " runs was " +
+              fmt(lowest);
+  return v;
+}
+
+}  // namespace
+
+bool tolerance_cannot_fix(const std::string& kind) {
+  return kind != "values";
+}
+
+Verdict judge_site(const SiteFacts& facts, const nlohmann::json& entry) {
+  if (auto b = broken(facts)) return *b;
+  if (!facts.negated.empty()) return negated(facts, entry);
+  if (facts.direction == "above") return threshold_above(facts, entry);
+  if (auto d = deterministic(facts, entry)) return *d;
+  Verdict v;
+  if (facts.exact) {
+    v.kind = "bitwise";
+    const std::vector<double> abs = numbers(entry["samples"]["max_abs"]);
+    const double worst = abs.empty() ? 0 : *std::max_element(abs.begin(), abs.end());
+    v.action = count(entry, "failures") == 0 ? "keep" : "review";
+    v.message = worst == 0 ? "bitwise stable: identical on every run"
+                           : "not bitwise stable: differs by up to " + fmt(worst) +
+                                 " across runs; an exact check cannot absorb that";
+  }
+  return v;
+}
+
+}  // namespace flakescope::capture_internal
