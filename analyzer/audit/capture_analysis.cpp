@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -214,6 +215,22 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
   const std::string callee = facts.via.empty() ? api : "helper:" + facts.via_function;
   const auto call = ci::find_assertion_call(source, callee);
   if (!call) return std::nullopt;
+  for (const std::string& arg : call->args) {
+    // `atol=TOL` or `atol=atol`: the number lives where the name is defined; a literal here
+    // would silently fork it.
+    for (const char* keyword : {"atol", "rtol"}) {
+      const std::string prefix = std::string(keyword) + "=";
+      if (arg.rfind(prefix, 0) != 0) continue;
+      const std::string value = arg.substr(prefix.size());
+      char* end = nullptr;
+      std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0') {
+        *helper_note = std::string(keyword) + " is given as `" + value +
+                       "`: set the value where that is defined";
+        return std::nullopt;
+      }
+    }
+  }
   *shown = facts.via.empty() ? ci::rewrite_call(*call, api, rtol, atol)
                              : ci::rewrite_keyword(*call, "atol", atol);
   return source.substr(0, call->begin) + *shown + source.substr(call->end);
@@ -477,9 +494,22 @@ nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
       add_call(sites[site_key(test, line)], line, run);
     }
   }
+  std::map<std::pair<std::string, std::string>, std::size_t> groups_per_site;
+  for (const auto& [key, site] : sites) ++groups_per_site[{key.test, key.site}];
   nlohmann::json assertions = nlohmann::json::array();
   for (const auto& [key, site] : sites) {
-    assertions.push_back(analyze_site(key.test, key.site, site, options, capture_options));
+    nlohmann::json entry = analyze_site(key.test, key.site, site, options, capture_options);
+    const std::size_t groups = groups_per_site[{key.test, key.site}];
+    entry["argument_sets_at_site"] = groups;
+    if (groups > 1 && entry["diff"].is_string()) {
+      // One line, several argument sets (a loop, a parametrized helper): one literal cannot be
+      // right for all of them.
+      entry["diff"] = nullptr;
+      entry["suggestion"] = entry["suggestion"].get<std::string>() + "; this line runs with " +
+                            std::to_string(groups) +
+                            " argument sets: change the value for this set where it is defined";
+    }
+    assertions.push_back(std::move(entry));
   }
   std::stable_sort(
       assertions.begin(), assertions.end(), [](const nlohmann::json& a, const nlohmann::json& b) {

@@ -10,6 +10,7 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "flakescope/error.h"
+#include "cli/assertion_patch.h"
 #include "flakescope/report.h"
 #include "flakescope/stats/failure_rate.h"
 #include "flakescope/stats/recommend.h"
@@ -107,6 +108,7 @@ int cmd_tolerance(const CommandArgs& a) {
     dtype = parse_dtype(dtype_name);
     if (!dtype) throw InputError("unknown --dtype '" + dtype_name + "'");
   }
+  if (print_audit_tolerances(samples, json, a.out)) return kExitOk;  // audit --capture report
   const auto series = stats::read_sample_series(samples, field, dtype);
   nlohmann::json doc = {{"target", options.target},
                         {"confidence", options.confidence},

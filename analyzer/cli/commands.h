@@ -26,6 +26,7 @@ int cmd_tolerance(const CommandArgs& a);
 int cmd_gate(const CommandArgs& a);
 int cmd_report(const CommandArgs& a);
 int cmd_merge(const CommandArgs& a);
+int cmd_fix(const CommandArgs& a);
 
 // A new report header for this build: new_report() plus the LibTorch version and CUDA device
 // (implemented in the LibTorch-aware part of the CLI).

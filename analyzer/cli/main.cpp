@@ -30,6 +30,8 @@ const Subcommand kSubcommands[] = {
     {"gate", flakescope::cli::cmd_gate, "compare a report with a baseline (pre-merge gate)", false},
     {"report", flakescope::cli::cmd_report, "render a report as terminal, md, html or junit", false},
     {"merge", flakescope::cli::cmd_merge, "combine audit run logs from several shards", false},
+    {"fix", flakescope::cli::cmd_fix, "write an audit's tolerance recommendations as a patch",
+     false},
     {"__worker", nullptr, "internal: one probe's runs in a fresh process", true},
 };
 

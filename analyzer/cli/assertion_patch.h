@@ -1,0 +1,26 @@
+#pragma once
+// The audit's per-assertion recommendations as one unified diff (`flakescope fix`) and as text
+// (`flakescope tolerance AUDIT.json`). LibTorch-free.
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace flakescope::cli {
+
+struct AssertionPatch {
+  std::string diff;                   // one file section per file, hunks by line; empty: nothing
+  std::size_t hunks = 0;
+  std::vector<std::string> skipped;   // why a recommended edit was left out (one line each)
+};
+
+// The "diff" of every assertion entry that loosens, checked against the source under `root`
+// (the folder the audit ran in): a line that changed since the audit, or two edits of one line,
+// is left out and said why.
+AssertionPatch assertion_patch(const nlohmann::json& report, const std::string& root);
+
+// True (and the per-site recommendations printed) when `path` is an audit report.
+bool print_audit_tolerances(const std::string& path, bool json, std::ostream& out);
+
+}  // namespace flakescope::cli

@@ -1,0 +1,80 @@
+// `flakescope fix REPORT [--out PATCH] [--root DIR]`: the audit's per-assertion recommendations
+// (`audit --capture`) as one unified diff for the maintainer to review and apply with `git apply`.
+// Never edits a source file; --out never replaces an existing file.
+#include <cerrno>
+#include <cstring>
+#include <ostream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+
+#include "cli/assertion_patch.h"
+#include "cli/command_line.h"
+#include "cli/commands.h"
+#include "flakescope/error.h"
+#include "flakescope/report.h"
+
+namespace po = boost::program_options;
+
+namespace flakescope::cli {
+namespace {
+
+// O_EXCL: an existing file (or a link planted under that name) is never replaced or followed.
+void write_new_file(const std::string& path, const std::string& content) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw InputError(path + ": cannot create it (" + std::strerror(errno) +
+                     "); flakescope fix writes only a new file");
+  }
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      ::unlink(path.c_str());
+      throw InputError(path + ": write failed (disk full?)");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) throw InputError(path + ": write failed");
+}
+
+}  // namespace
+
+int cmd_fix(const CommandArgs& a) {
+  std::string report_path, out_path, root = ".";
+  po::options_description desc(
+      "usage: flakescope fix REPORT [--out PATCH] [--root DIR]\n\n"
+      "REPORT: an audit report written with --capture. Writes its tolerance recommendations\n"
+      "(the lines to loosen) as a unified diff, to stdout or to PATCH (a new file), for review and\n"
+      "`git apply PATCH`. Source files are never edited. Lines that changed since the audit are\n"
+      "left out and listed on stderr");
+  desc.add_options()("help,h", "show this help")("out,o", po::value(&out_path),
+                                                 "write the patch to this new file")(
+      "root", po::value(&root)->default_value(root),
+      "folder the report's file:line sites are relative to (where the audit ran)");
+  if (!parse_command_line(a.args, desc, "report", po::value(&report_path), 1, a.out)) {
+    return kExitOk;
+  }
+  if (report_path.empty()) throw InputError("give a REPORT (see --help)");
+  const nlohmann::json report = load_report(report_path);
+  if (report.value("kind", std::string()) != "audit" || !report.contains("assertions")) {
+    throw InputError(report_path + ": not an audit report with assertions (run audit --capture)");
+  }
+  const AssertionPatch patch = assertion_patch(report, root);
+  for (const auto& why : patch.skipped) a.err << "flakescope fix: left out " << why << "\n";
+  if (out_path.empty()) {
+    a.out << patch.diff;
+  } else {
+    write_new_file(out_path, patch.diff);
+    a.err << "flakescope fix: " << patch.hunks << (patch.hunks == 1 ? " edit" : " edits")
+          << " written to " << out_path << " (review, then `git apply " << out_path << "`)\n";
+  }
+  if (patch.hunks == 0) a.err << "flakescope fix: no assertion needs its arguments changed\n";
+  return kExitOk;
+}
+
+}  // namespace flakescope::cli

@@ -1,0 +1,241 @@
+// The capture analysis's verdicts before tail statistics: deterministic errors, failures no
+// tolerance fixes, negated checks, argument sets per line, helpers, threshold comparisons, and the
+// patch `flakescope fix` writes from them.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/assertion_rewrite.h"
+#include "flakescope/capture_analysis.h"
+#include "flakescope/stats/recommend.h"
+
+namespace flakescope {
+namespace {
+
+using nlohmann::json;
+namespace ci = capture_internal;
+
+json call(const std::string& site, double needed, bool passed, double atol = 1e-5) {
+  return {{"test", "tests/test_x.py::test_a"},
+          {"site", site},
+          {"api", "torch.testing.assert_close"},
+          {"shape", {8}},
+          {"dtype", "float32"},
+          {"rtol", 0.0},
+          {"atol", atol},
+          {"max_abs", needed},
+          {"max_rel", needed},
+          {"margin", needed - atol},
+          {"atol_needed", needed},
+          {"nonfinite_mismatch", false},
+          {"passed", passed},
+          {"repeat", 0}};
+}
+
+std::vector<json> runs_of(const std::vector<std::vector<json>>& calls_per_run) {
+  std::vector<json> runs;
+  for (std::size_t i = 0; i < calls_per_run.size(); ++i) {
+    runs.push_back({{"run", i}, {"seed", i}, {"outcome", "pass"}, {"captures", calls_per_run[i]}});
+  }
+  return runs;
+}
+
+struct Source {
+  Source() {
+    char pattern[] = "/tmp/flakescope-verdict-XXXXXX";
+    dir = mkdtemp(pattern);
+  }
+  ~Source() { std::filesystem::remove_all(dir); }
+  void write(const std::string& name, const std::string& text) const {
+    std::filesystem::create_directories(std::filesystem::path(dir + "/" + name).parent_path());
+    std::ofstream(dir + "/" + name) << text;
+  }
+  CaptureAnalysisOptions options() const {
+    CaptureAnalysisOptions o;
+    o.source_root = dir;
+    return o;
+  }
+  std::string dir;
+};
+
+TEST(CaptureVerdict, ConstantErrorIsDeterministicNotATailFit) {
+  Source src;
+  src.write("tests/test_x.py", "\n    assert_close(half, ref, rtol=0, atol=1e-5)\n");
+  std::vector<std::vector<json>> runs(30, {call("tests/test_x.py:2", 4.2e-4, false)});
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{}, src.options());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["class"], "deterministic");
+  EXPECT_EQ(out[0]["cause"], "deterministic mismatch");
+  const json& rec = out[0]["recommendation"];
+  EXPECT_EQ(rec["action"], "loosen");
+  // 4.2e-4 plus 1%, rounded up to two digits: 4.3e-4, not a 15x tail bound.
+  EXPECT_DOUBLE_EQ(rec["atol"].get<double>(), 4.3e-4);
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("deterministic: off by 0.00042 on every run (30 runs)"), std::string::npos) << s;
+  EXPECT_NE(out[0]["diff"].get<std::string>().find("+    assert_close(half, ref, rtol=0, atol=0.00043)"),
+            std::string::npos);
+}
+
+TEST(CaptureVerdict, ConstantErrorThatPassesIsKept) {
+  std::vector<std::vector<json>> runs(10, {call("t.py:2", 8.1e-5, true, 1e-3)});
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  EXPECT_EQ(out[0]["class"], "deterministic");
+  EXPECT_EQ(out[0]["recommendation"]["action"], "keep");
+  EXPECT_EQ(out[0]["suggestion"],
+            "deterministic: off by 8.1e-05 on every run (10 runs); the current atol=0.001 covers it");
+}
+
+TEST(CaptureVerdict, DtypeMismatchFailsForAReasonNoToleranceFixes) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 30; ++i) {
+    json c = call("t.py:2", 1e-7 * (i + 1), false);
+    c["failure_kind"] = "dtype";
+    c["failure_detail"] = "dtype float16 != float32";
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  EXPECT_EQ(out[0]["class"], "broken");
+  EXPECT_EQ(out[0]["recommendation"]["action"], "fix");
+  EXPECT_TRUE(out[0]["recommendation"]["atol"].is_null());
+  EXPECT_EQ(out[0]["suggestion"],
+            "fails for a reason no tolerance fixes: dtype float16 != float32 (30 runs)");
+  EXPECT_EQ(out[0]["diff"], nullptr);
+  EXPECT_EQ(out[0]["cause"], "dtype mismatch");
+}
+
+TEST(CaptureVerdict, NegatedCheckReportsSeparationAndNeverLoosens) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 20; ++i) {
+    json c = call("t.py:2", 0.1 + 0.01 * i, false, 1e-6);
+    c["api"] = "torch.allclose";
+    c["negated"] = "assert not";
+    c["returned"] = false;
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  EXPECT_EQ(out[0]["class"], "negated");
+  EXPECT_EQ(out[0]["recommendation"]["action"], "keep");
+  EXPECT_TRUE(out[0]["recommendation"]["atol"].is_null());
+  EXPECT_EQ(out[0]["failure_rate"]["failures"], 0);  // the test passed every run
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("closest run needs atol >= 0.1"), std::string::npos) << s;
+  EXPECT_NE(s.find("never loosen"), std::string::npos) << s;
+  EXPECT_EQ(out[0]["diff"], nullptr);
+}
+
+TEST(CaptureVerdict, OneLineWithTwoToleranceSetsGetsOneRecommendationEach) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> noise(0, 1e-7);
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 200; ++i) {
+    const double d = std::abs(noise(rng));
+    runs.push_back({call("t.py:2", d, d <= 1e-3, 1e-3), call("t.py:2", d, d <= 1.5e-7, 1.5e-7)});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["atol"], 1.5e-7);  // the failing set sorts first
+  EXPECT_EQ(out[0]["recommendation"]["action"], "loosen");
+  EXPECT_EQ(out[1]["atol"], 1e-3);
+  EXPECT_EQ(out[1]["failure_rate"]["failures"], 0);
+  EXPECT_EQ(out[0]["argument_sets_at_site"], 2);
+}
+
+TEST(CaptureVerdict, AFailedSiteNeverGetsKeep) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 300; ++i) runs.push_back({call("t.py:2", i == 7 ? 3e-5 : 1e-7 * (i % 5), i != 7)});
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  EXPECT_EQ(out[0]["failure_rate"]["failures"], 1);
+  EXPECT_NE(out[0]["recommendation"]["action"], "keep");
+  EXPECT_GE(out[0]["recommendation"]["atol"].get<double>(), 3e-5);
+}
+
+TEST(CaptureVerdict, HelperToleranceIsOverriddenAtTheTestsLine) {
+  Source src;
+  src.write("tests/test_x.py", "\n    check_close(out, ref)  # via helper\n");
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> noise(0, 1e-6);
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 300; ++i) {
+    const double d = std::abs(noise(rng));
+    json c = call("tests/test_x.py:2", d, d <= 1e-6, 1e-6);
+    c["via"] = "pkg/testing.py:8";
+    c["via_function"] = "check_close";
+    c["via_accepts"] = {"rtol", "atol"};
+    c["tolerance_at"] = "via";
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{}, src.options());
+  EXPECT_EQ(out[0]["site"], "tests/test_x.py:2");
+  EXPECT_EQ(out[0]["via"], "pkg/testing.py:8");
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("the tolerance lives in the helper check_close() at pkg/testing.py:8, which "
+                   "takes atol= per call"),
+            std::string::npos)
+      << s;
+  const std::string atol = ci::format_tolerance(out[0]["recommendation"]["atol"].get<double>());
+  EXPECT_NE(out[0]["diff"].get<std::string>().find("+    check_close(out, ref, atol=" + atol + ")"),
+            std::string::npos)
+      << out[0]["diff"];
+}
+
+TEST(CaptureVerdict, ThresholdComparisonRecommendsTheThreshold) {
+  Source src;
+  src.write("t.py", "\n    assert (a - b).abs().max() < 1e-6  # bound\n");
+  std::mt19937_64 rng(2);
+  std::normal_distribution<double> noise(0, 5e-7);
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 300; ++i) {
+    const double d = std::abs(noise(rng));
+    json c = call("t.py:2", d, d < 1e-6, 1e-6);
+    c["api"] = "threshold";
+    c["op"] = "<";
+    c["direction"] = "below";
+    c["dtype"] = nullptr;
+    c["value"] = d;
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{}, src.options());
+  const double t = out[0]["recommendation"]["atol"].get<double>();
+  EXPECT_GT(t, 1e-6);
+  EXPECT_NE(out[0]["diff"].get<std::string>().find("+    assert (a - b).abs().max() < " +
+                                                   ci::format_tolerance(t) + "  # bound"),
+            std::string::npos)
+      << out[0]["diff"];
+}
+
+TEST(CaptureVerdict, ExactCheckReportsBitwiseStability) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 12; ++i) {
+    json c = call("t.py:2", i % 2 ? 1e-7 : 0, i % 2 == 0, 0);
+    c["api"] = "torch.equal";
+    c["exact"] = true;
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  EXPECT_EQ(out[0]["class"], "bitwise");
+  EXPECT_EQ(out[0]["suggestion"],
+            "not bitwise stable: differs by up to 1e-07 across runs; an exact check cannot absorb "
+            "that");
+}
+
+TEST(AssertionRewrite, ThresholdLiteralAndHelperKeyword) {
+  EXPECT_EQ(*ci::replace_number_literal("assert d < 1e-3  # 1e-3", 1e-3, 2e-3),
+            "assert d < 0.002  # 1e-3");
+  EXPECT_FALSE(ci::replace_number_literal("assert 1e-3 < d < 1e-3", 1e-3, 2e-3));
+  EXPECT_FALSE(ci::replace_number_literal("assert d < tol", 1e-3, 2e-3));
+  const auto c = ci::find_assertion_call("helper(a, b, atol=1e-6)", "helper:helper");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(ci::rewrite_keyword(*c, "atol", 3e-6), "helper(a, b, atol=3e-06)");
+}
+
+}  // namespace
+}  // namespace flakescope
