@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "audit/assertion_rewrite.h"
@@ -11,8 +12,12 @@
 namespace flakescope::capture_internal {
 namespace {
 
+// Four significant digits for the sentences (the bounds to write use format_tolerance).
 std::string fmt(double v) {
-  return std::isfinite(v) ? format_tolerance(v) : (v > 0 ? "inf" : "-inf");
+  if (!std::isfinite(v)) return v > 0 ? "inf" : "-inf";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4g", v);
+  return buffer;
 }
 
 std::vector<double> numbers(const nlohmann::json& list) {
@@ -105,7 +110,7 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const nlohmann::jso
   }
   v.action = "loosen";
   v.atol = round_up_two_digits(x * (1 + kDeterministicMargin));
-  v.message += "; atol=" + fmt(*v.atol) + " covers it with a " +
+  v.message += "; atol=" + format_tolerance(*v.atol) + " covers it with a " +
                fmt(kDeterministicMargin * 100) +
                "% margin (rounded up to two digits), no tail fit: the error is the code's, not "
                "noise";

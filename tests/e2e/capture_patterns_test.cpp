@@ -1,0 +1,168 @@
+// End to end: `flakescope audit --capture` of the pattern fixture (tests/fixtures/capture: a
+// package whose testing helper wraps assert_close, and one test per assertion style), then the
+// report's site, class and advice per pattern, the terminal/Markdown/HTML section, `tolerance
+// AUDIT.json`, and `fix --out` applied by `git apply`. Needs /usr/bin/python3 with torch and pytest.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+#include "flakescope/report.h"
+#include "flakescope/subprocess.h"
+
+namespace flakescope {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+constexpr const char* kPython = "/usr/bin/python3";
+
+class CapturePatterns : public e2e::ScratchDirTest {
+ protected:
+  void SetUp() override {
+    e2e::ScratchDirTest::SetUp();
+    ProcessSpec check;
+    check.argv = {kPython, "-c", "import torch, pytest"};
+    if (!run_process(check).succeeded()) GTEST_SKIP() << kPython << " lacks torch or pytest";
+    fs::copy(std::string(FLAKESCOPE_TEST_FIXTURES) + "/capture", dir_,
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    // Line numbers by the `# site:<key>` markers.
+    std::ifstream in(path("tests/test_patterns.py"));
+    std::string text;
+    for (int n = 1; std::getline(in, text); ++n) {
+      const auto at = text.find("# site:");
+      if (at != std::string::npos) lines_[text.substr(at + 7)] = n;
+    }
+  }
+  e2e::EnvChanges env() const {
+    return {{"PYTHONPATH", dir_.string()}, {"PYTHONDONTWRITEBYTECODE", "1"}};
+  }
+  // The report entries at a marker's line.
+  std::vector<json> at(const json& report, const std::string& key) const {
+    const std::string site = "tests/test_patterns.py:" + std::to_string(lines_.at(key));
+    std::vector<json> out;
+    for (const auto& a : report["assertions"])
+      if (a["site"] == site) out.push_back(a);
+    return out;
+  }
+  std::map<std::string, int> lines_;
+};
+
+std::string text_of(const json& e) {
+  return e["suggestion"].get<std::string>();
+}
+
+TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
+  const auto audit = e2e::run_cli({"audit", "--capture", "--runs", "6", "--seed", "11",
+                                   "--isolation", "inprocess", "--out", "audit.json", "--",
+                                   kPython, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                   "tests/test_patterns.py"},
+                                  dir_.string(), env(), 600);
+  ASSERT_LE(audit.code, 1) << audit.err;
+  const json report = json::parse(read_file(path("audit.json")));
+  ASSERT_TRUE(report.contains("assertions")) << audit.err;
+
+  // 1. Helper: the site is the test's line, the helper kept as via.
+  auto helper = at(report, "helper_override");
+  ASSERT_EQ(helper.size(), 1u) << report["assertions"].dump();
+  EXPECT_EQ(helper[0]["via"], "minipkg/testing.py:8");
+  EXPECT_EQ(helper[0]["tolerance_at"], "site");
+  auto fixed = at(report, "helper_fixed");
+  ASSERT_EQ(fixed.size(), 1u);
+  EXPECT_NE(text_of(fixed[0]).find("the tolerance lives in the helper assert_outputs_match() at "
+                                   "minipkg/testing.py:13, which takes no per-call override"),
+            std::string::npos)
+      << text_of(fixed[0]);
+  EXPECT_EQ(fixed[0]["diff"], nullptr);
+
+  // 2. Constant fp16 error: deterministic, the smallest covering bound, the test broken.
+  auto constant = at(report, "constant_fail");
+  ASSERT_EQ(constant.size(), 1u);
+  EXPECT_EQ(constant[0]["class"], "deterministic");
+  EXPECT_EQ(constant[0]["recommendation"]["action"], "loosen");
+  EXPECT_DOUBLE_EQ(constant[0]["recommendation"]["atol"].get<double>(), 8.3e-5);
+  EXPECT_NE(text_of(constant[0]).find("deterministic: off by 8.138e-05 on every run (6 runs)"),
+            std::string::npos)
+      << text_of(constant[0]);
+  for (const auto& t : report["tests"])
+    if (t["name"] == "tests/test_patterns.py::test_constant_error_fails") {
+      EXPECT_EQ(t["classification"], "stable-fail");
+      EXPECT_EQ(t["cause"], "deterministic mismatch");
+    }
+  EXPECT_EQ(at(report, "constant_pass")[0]["recommendation"]["action"], "keep");
+
+  // 3. dtype mismatch: no tolerance fixes it, never "keep".
+  auto dtype = at(report, "dtype");
+  ASSERT_EQ(dtype.size(), 1u);
+  EXPECT_EQ(dtype[0]["class"], "broken");
+  EXPECT_EQ(text_of(dtype[0]),
+            "fails for a reason no tolerance fixes: dtype float16 != float32 (6 runs)");
+
+  // 4. Negated checks: detected, never loosened.
+  for (const char* key : {"negated_not", "negated_raises", "false_allclose"}) {
+    auto n = at(report, key);
+    ASSERT_EQ(n.size(), 1u) << key;
+    EXPECT_EQ(n[0]["class"], "negated") << key;
+    EXPECT_EQ(n[0]["recommendation"]["action"], "keep") << key;
+    EXPECT_EQ(n[0]["diff"], nullptr) << key;
+    EXPECT_NE(text_of(n[0]).find("never loosen"), std::string::npos) << key;
+  }
+
+  // 5. One line, two tolerances: two entries, the tight one loosened, the loose one kept.
+  auto two = at(report, "two_tolerances");
+  ASSERT_EQ(two.size(), 2u);
+  for (const auto& e : two) {
+    EXPECT_EQ(e["argument_sets_at_site"], 2);
+    EXPECT_EQ(e["diff"], nullptr);  // `atol=atol` comes from the loop: no literal to write
+    if (e["atol"] == 1e-3) EXPECT_EQ(e["failure_rate"]["failures"], 0);
+  }
+
+  // 6. Styles: thresholds (the recommendation is the threshold), unittest, exact.
+  for (const char* key : {"threshold_abs", "threshold_cos", "less"}) {
+    auto t = at(report, key);
+    ASSERT_EQ(t.size(), 1u) << key;
+    EXPECT_EQ(t[0]["api"], "threshold") << key;
+    EXPECT_EQ(t[0]["trials"], 6) << key;
+  }
+  EXPECT_EQ(at(report, "almost")[0]["api"], "unittest.assertAlmostEqual");
+  EXPECT_EQ(at(report, "almost")[0]["atol"], 5e-7);
+  EXPECT_EQ(at(report, "true_allclose")[0]["api"], "torch.allclose");
+  auto exact = at(report, "exact");
+  ASSERT_EQ(exact.size(), 1u);
+  EXPECT_EQ(exact[0]["class"], "bitwise");
+  EXPECT_EQ(text_of(exact[0]), "bitwise stable: identical on every run (6 runs)");
+
+  // 7. Where people look: terminal summary, Markdown, HTML, tolerance, fix.
+  EXPECT_NE(audit.out.find("Assertions: "), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("tests/test_patterns.py:" + std::to_string(lines_["dtype"]) + "  fix"),
+            std::string::npos)
+      << audit.out;
+  const auto md = e2e::run_cli({"report", "audit.json", "--format", "md"}, dir_.string());
+  EXPECT_NE(md.out.find("### Assertions"), std::string::npos);
+  const auto html = e2e::run_cli({"report", "audit.json", "--format", "html"}, dir_.string());
+  EXPECT_NE(html.out.find("<h2>Assertions</h2>"), std::string::npos);
+  EXPECT_NE(html.out.find("recommended"), std::string::npos);
+  const auto tolerance = e2e::run_cli({"tolerance", "audit.json"}, dir_.string());
+  EXPECT_EQ(tolerance.code, 0) << tolerance.err;
+  EXPECT_NE(tolerance.out.find("deterministic: off by"), std::string::npos) << tolerance.out;
+
+  const auto fix = e2e::run_cli({"fix", "audit.json", "--out", "fix.patch"}, dir_.string());
+  ASSERT_EQ(fix.code, 0) << fix.err;
+  const std::string patch = read_file(path("fix.patch"));
+  EXPECT_NE(patch.find("atol=8.3e-05"), std::string::npos) << patch;
+  ProcessSpec apply;
+  apply.argv = {"git", "apply", "--check", "fix.patch"};
+  apply.cwd = dir_.string();
+  const ProcessResult applied = run_process(apply);
+  EXPECT_TRUE(applied.succeeded()) << applied.stderr_tail << patch;
+  // --out never replaces a file.
+  const auto again = e2e::run_cli({"fix", "audit.json", "--out", "fix.patch"}, dir_.string());
+  EXPECT_EQ(again.code, 2);
+  EXPECT_NE(again.err.find("writes only a new file"), std::string::npos) << again.err;
+}
+
+}  // namespace
+}  // namespace flakescope
