@@ -248,10 +248,16 @@ void suggest(nlohmann::json& entry, const std::string& api, const std::string& f
     entry["suggestion"] = verdict.message;  // nothing to write on the line
     return;
   }
-  const std::string keeps = verdict.kind == "deterministic"
-                                ? " (" + verdict.message + ")"
-                                : " keeps failures <= " + format_target(options.target) + " at " +
-                                      format_confidence(options.confidence);
+  std::string keeps = " keeps failures <= " + format_target(options.target) + " at " +
+                      format_confidence(options.confidence);
+  if (verdict.kind == "deterministic") {
+    keeps = " (" + verdict.message + ")";
+  } else if (rec.value("method", std::string()) == "observed maximum") {
+    // No tail bound backs it: say what it is, and what would give one.
+    keeps = " covers the worst of " + std::to_string(entry["trials"].get<std::size_t>()) +
+            " runs, no more (a bound for failures <= " + format_target(options.target) +
+            " needs about " + rec.value("runs_needed", nlohmann::json(0)).dump() + " runs)";
+  }
   std::string retry_text;
   if (!entry["retries"].is_null() && verdict.kind == "statistical") {
     const auto k = entry["retries"].get<std::size_t>();
@@ -551,12 +557,31 @@ CaptureFile read_capture_file(const std::string& path) {
 
 namespace flakescope {
 
+// "tests/test_x.py::TestA::test_b[1]" -> "tests.test_x.TestA::test_b[1]", the testcase name the
+// audit's tests[] carry (pytest's JUnit classname :: name); other names are kept as they are.
+static std::string junit_style(const std::string& nodeid) {
+  const auto py = nodeid.find(".py::");
+  if (py == std::string::npos) return nodeid;
+  std::string path = nodeid.substr(0, py);
+  for (char& c : path) c = c == '/' ? '.' : c;
+  std::string rest = nodeid.substr(py + 5);
+  const auto last = rest.rfind("::", rest.find('[') == std::string::npos ? std::string::npos
+                                                                          : rest.find('['));
+  if (last != std::string::npos) {
+    std::string classes = rest.substr(0, last);
+    for (std::size_t at; (at = classes.find("::")) != std::string::npos;) classes.replace(at, 2, ".");
+    return path + "." + classes + "::" + rest.substr(last + 2);
+  }
+  return path + "::" + rest;
+}
+
 void annotate_test_causes(nlohmann::json& report) {
   if (!report.contains("assertions") || !report.contains("tests")) return;
   std::map<std::string, std::string> causes;  // test -> the first site's cause
   for (const auto& a : report["assertions"]) {
     if (a.contains("cause") && a["cause"].is_string() && a["test"].is_string()) {
       causes.emplace(a["test"].get<std::string>(), a["cause"].get<std::string>());
+      causes.emplace(junit_style(a["test"].get<std::string>()), a["cause"].get<std::string>());
     }
   }
   for (auto& t : report["tests"]) {

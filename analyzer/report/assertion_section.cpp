@@ -79,6 +79,26 @@ std::string note_of(const json& e) {
   return note;
 }
 
+std::size_t undecided_count(const json& report) {
+  std::size_t n = 0;
+  for (const auto& e : report["assertions"]) {
+    if (e.is_object() && e.contains("recommendation") && !assertion_needs_action(e) &&
+        str(e["recommendation"], "action") == "none") {
+      ++n;
+    }
+  }
+  return n;
+}
+
+std::string fine_text(std::size_t fine, std::size_t undecided) {
+  std::string t = std::to_string(fine) + " fine";
+  if (undecided > 0) {
+    t += " (" + std::to_string(undecided) + " of them passed every run but have too few runs for "
+         "a bound)";
+  }
+  return t;
+}
+
 std::vector<const json*> listed(const json& report, std::size_t* fine) {
   std::vector<const json*> out;
   *fine = 0;
@@ -106,9 +126,9 @@ std::string md_cell(std::string s) {
   return out;
 }
 
-std::string terminal(const std::vector<const json*>& sites, std::size_t fine) {
+std::string terminal(const std::vector<const json*>& sites, const std::string& fine) {
   std::ostringstream o;
-  o << "\nAssertions: " << sites.size() << " need action, " << fine << " fine\n";
+  o << "\nAssertions: " << sites.size() << " need action, " << fine << "\n";
   for (const json* e : sites) {
     o << "  " << str(*e, "site") << "  " << action_of(*e) << "  (" << str(*e, "test") << ")\n"
       << "    current: " << current_args(*e) << "  recommended: " << recommended_args(*e)
@@ -118,9 +138,9 @@ std::string terminal(const std::vector<const json*>& sites, std::size_t fine) {
   return o.str();
 }
 
-std::string markdown(const std::vector<const json*>& sites, std::size_t fine) {
+std::string markdown(const std::vector<const json*>& sites, const std::string& fine) {
   std::ostringstream o;
-  o << "\n### Assertions\n\n" << sites.size() << " sites need action, " << fine << " fine.\n\n";
+  o << "\n### Assertions\n\n" << sites.size() << " sites need action, " << md_cell(fine) << ".\n\n";
   if (sites.empty()) return o.str();
   o << "| Site | Test | Action | Current | Recommended | Failure rate | Advice |\n"
     << "|---|---|---|---|---|---|---|\n";
@@ -177,10 +197,10 @@ std::string margins_histogram(const json& e) {
   return o.str();
 }
 
-std::string html(const std::vector<const json*>& sites, std::size_t fine) {
+std::string html(const std::vector<const json*>& sites, const std::string& fine) {
   std::ostringstream o;
-  o << "<h2>Assertions</h2><p>" << sites.size() << " sites need action, " << fine
-    << " fine.</p>";
+  o << "<h2>Assertions</h2><p>" << sites.size() << " sites need action, " << xml_escape(fine)
+    << ".</p>";
   if (sites.empty()) return o.str();
   o << "<table><tr><th>Site</th><th>Test</th><th>Action</th><th>Current</th><th>Recommended</th>"
        "<th>Failure rate</th><th>Advice</th></tr>";
@@ -211,7 +231,9 @@ bool assertion_needs_action(const json& e) {
   const json& fr = e["failure_rate"];
   const bool failed = fr.contains("failures") && fr["failures"].is_number() &&
                       fr["failures"].get<std::size_t>() > 0;
-  return action != "keep" || failed;
+  // "none" without a failure: too few runs for a bound, nothing to change yet.
+  return failed || action == "loosen" || action == "tighten" || action == "fix" ||
+         action == "review";
 }
 
 std::string assertion_section(const json& report, ReportFormat format) {
@@ -221,10 +243,11 @@ std::string assertion_section(const json& report, ReportFormat format) {
   }
   std::size_t fine = 0;
   const std::vector<const json*> sites = listed(report, &fine);
+  const std::string fine_line = fine_text(fine, undecided_count(report));
   switch (format) {
-    case ReportFormat::kTerminal: return terminal(sites, fine);
-    case ReportFormat::kMarkdown: return markdown(sites, fine);
-    case ReportFormat::kHtml: return html(sites, fine);
+    case ReportFormat::kTerminal: return terminal(sites, fine_line);
+    case ReportFormat::kMarkdown: return markdown(sites, fine_line);
+    case ReportFormat::kHtml: return html(sites, fine_line);
     default: return "";
   }
 }
