@@ -1,7 +1,9 @@
 // The recommendations of an audit report as a patch and as text (see assertion_patch.h).
 #include "cli/assertion_patch.h"
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -38,15 +40,68 @@ bool parse_one_line_diff(const std::string& diff, std::string* file, std::size_t
   return *line > 0;
 }
 
-std::string source_line(const std::string& root, const std::string& file, std::size_t number) {
+std::string source_path(const std::string& root, const std::string& file) {
   std::string path = file.rfind("a/", 0) == 0 ? file.substr(2) : file;
   if (!path.empty() && path[0] != '/' && !root.empty()) path = root + "/" + path;
-  std::ifstream in(path);
-  std::string text;
-  for (std::size_t i = 1; std::getline(in, text); ++i) {
-    if (i == number) return text;
+  return path;
+}
+
+struct SourceFile {
+  std::vector<std::string> lines;
+  bool final_newline = true;
+};
+
+SourceFile read_lines(const std::string& path) {
+  SourceFile f;
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find('\n', start);
+    if (end == std::string::npos) {
+      f.lines.push_back(text.substr(start));
+      f.final_newline = false;
+      break;
+    }
+    f.lines.push_back(text.substr(start, end - start));
+    start = end + 1;
   }
-  return "\x01";  // no such line: never equal to a recorded one
+  return f;
+}
+
+// Unified-diff hunks with three lines of context (git apply refuses context-free hunks) for
+// one-line replacements `edits` (1-based line -> new text) of `file`.
+std::string hunks_of(const SourceFile& file, const std::map<std::size_t, std::string>& edits) {
+  constexpr std::size_t kContext = 3;
+  const std::size_t n = file.lines.size();
+  std::string out;
+  auto emit = [&](char mark, std::size_t line, const std::string& text) {
+    out += mark + text + "\n";
+    if (line == n && !file.final_newline) out += "\\ No newline at end of file\n";
+  };
+  auto it = edits.begin();
+  while (it != edits.end()) {
+    const std::size_t first = it->first > kContext ? it->first - kContext : 1;
+    std::size_t last = std::min(n, it->first + kContext);
+    auto end = std::next(it);
+    while (end != edits.end() && end->first <= last + kContext + 1) {
+      last = std::min(n, end->first + kContext);
+      ++end;
+    }
+    const std::string range = std::to_string(first) + "," + std::to_string(last - first + 1);
+    out += "@@ -" + range + " +" + range + " @@\n";
+    for (std::size_t line = first; line <= last; ++line) {
+      const auto edit = edits.find(line);
+      if (edit == edits.end()) {
+        emit(' ', line, file.lines[line - 1]);
+      } else {
+        emit('-', line, file.lines[line - 1]);
+        emit('+', line, edit->second);
+      }
+    }
+    it = end;
+  }
+  return out;
 }
 
 }  // namespace
@@ -66,7 +121,8 @@ AssertionPatch assertion_patch(const nlohmann::json& report, const std::string& 
       patch.skipped.push_back(hunk.site + ": its diff is not a one-line diff");
       continue;
     }
-    if (source_line(root, file, line) != hunk.before) {
+    const SourceFile source = read_lines(source_path(root, file));
+    if (line > source.lines.size() || source.lines[line - 1] != hunk.before) {
       patch.skipped.push_back(hunk.site + ": the line changed since the audit (re-run it)");
       continue;
     }
@@ -74,20 +130,20 @@ AssertionPatch assertion_patch(const nlohmann::json& report, const std::string& 
     if (!fresh && it->second.after != hunk.after) conflicting[{file, line}] = true;
   }
   for (auto& [file, hunks] : files) {
-    std::string section;
+    std::map<std::size_t, std::string> edits;
     for (const auto& [line, hunk] : hunks) {
       if (conflicting.count({file, line})) {
         patch.skipped.push_back(hunk.site + ": two argument sets recommend different edits of "
                                             "this line; edit it by hand");
         continue;
       }
-      const std::string n = std::to_string(line);
-      section += "@@ -" + n + " +" + n + " @@\n-" + hunk.before + "\n+" + hunk.after + "\n";
-      ++patch.hunks;
+      edits[line] = hunk.after;
     }
-    if (section.empty()) continue;
+    if (edits.empty()) continue;
+    patch.hunks += edits.size();
     const std::string b = file.rfind("a/", 0) == 0 ? "b/" + file.substr(2) : file;
-    patch.diff += "--- " + file + "\n+++ " + b + "\n" + section;
+    patch.diff += "--- " + file + "\n+++ " + b + "\n" +
+                  hunks_of(read_lines(source_path(root, file)), edits);
   }
   return patch;
 }
@@ -118,7 +174,10 @@ bool print_audit_tolerances(const std::string& path, bool json, std::ostream& ou
   // The section collapses fine sites to a count; `tolerance` lists every one.
   for (const auto& e : report["assertions"]) {
     if (report::assertion_needs_action(e)) continue;
-    out << "  " << e.value("site", "") << "  keep  (" << e.value("test", "") << ")\n    "
+    const std::string action = e.contains("recommendation") && e["recommendation"].is_object()
+                                   ? e["recommendation"].value("action", std::string("none"))
+                                   : std::string("none");
+    out << "  " << e.value("site", "") << "  " << action << "  (" << e.value("test", "") << ")\n    "
         << e.value("suggestion", "") << "\n";
   }
   return true;
