@@ -44,15 +44,24 @@ class _State(threading.local):
 _state = _State()
 
 
+_OPEN_FILES = {}  # (path, pid) -> fd, kept open: an open(2)/close(2) per call cost more than the line
+
+
 def _append_line(path, obj):
     # One write(2) per line in append mode: concurrent writers (pytest-xdist workers, several
     # processes of one audit) never interleave inside a line.
     data = (json.dumps(obj, allow_nan=False) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    key = (path, os.getpid())  # a forked child opens its own
+    fd = _OPEN_FILES.get(key)
+    if fd is None:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        _OPEN_FILES[key] = fd
     try:
         os.write(fd, data)
-    finally:
+    except OSError:
+        _OPEN_FILES.pop(key, None)
         os.close(fd)
+        raise
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,6 +170,10 @@ _APIS = {
         "numpy.testing.assert_array_equal", ["x", "y"], "raises", lambda b: (0.0, 0.0),
         equal_nan_default=True, exact=True,
     ),
+    "numpy.array_equal": _Api(
+        "numpy.array_equal", ["a1", "a2", "equal_nan"], "predicate", lambda b: (0.0, 0.0),
+        exact=True,
+    ),
     "numpy.allclose": _Api(
         "numpy.allclose", ["a", "b", "rtol", "atol", "equal_nan"], "predicate",
         lambda b: (_given(b, "rtol", 1e-5), _given(b, "atol", 1e-8)),
@@ -203,6 +216,7 @@ class _Patcher:
                          "assert_array_equal"):
                 targets.append((numpy.testing, name, _APIS["numpy.testing." + name]))
             targets.append((numpy, "allclose", _APIS["numpy.allclose"]))
+            targets.append((numpy, "array_equal", _APIS["numpy.array_equal"]))
             targets.append((numpy, "isclose", _APIS["numpy.isclose"]))
         torch = sys.modules.get("torch")
         if torch is not None and hasattr(torch, "testing") and hasattr(torch, "allclose"):
@@ -309,8 +323,10 @@ def _is_test_code(filename):
     if found is None:
         suffix = _test_file_suffix()
         parts = _relative(filename).replace("\\", "/").split("/")
-        found = bool(suffix and filename.endswith(suffix)) or any(
-            "test" in part.lower() for part in parts
+        installed = "site-packages" in parts or "dist-packages" in parts
+        # torch/testing/_comparison.py calling torch.isclose is torch's own code, not a test's.
+        found = bool(suffix and filename.endswith(suffix)) or (
+            not installed and any("test" in part.lower() for part in parts)
         )
         _TEST_CODE_CACHE[filename] = found
     return found
@@ -399,12 +415,21 @@ def _site_fields(caller):
     return fields
 
 
+_RELATIVE_CACHE = {}
+
+
 def _relative(path):
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
+    """`path` relative to the working directory (where the audit reads the sources), cached: a
+    relpath per call was a quarter of the capture's cost."""
+    found = _RELATIVE_CACHE.get(path)
+    if found is None:
+        try:
+            rel = os.path.relpath(path)
+        except ValueError:
+            rel = ".."
+        found = path if rel.startswith("..") else rel
+        _RELATIVE_CACHE[path] = found
+    return found
 
 
 def _record(capture_path, api, caller, args, kwargs, result, exception):
