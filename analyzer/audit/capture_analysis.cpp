@@ -83,6 +83,7 @@ std::string string_or(const nlohmann::json& j, const char* key) {
 void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
   if (facts.negated.empty()) facts.negated = string_or(line, "negated");
   facts.exact = facts.exact || line.value("exact", false);
+  facts.unchecked = facts.unchecked || line.value("unchecked", false);
   if (facts.direction.empty()) facts.direction = string_or(line, "direction");
   if (facts.via.empty() && line.contains("via")) {
     facts.via = string_or(line, "via");
@@ -396,6 +397,7 @@ nlohmann::json site_header(const std::string& test, const std::string& site_name
   }
   entry["negated"] = f.negated.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.negated);
   entry["exact"] = f.exact;
+  if (f.unchecked) entry["unchecked"] = true;
   if (!f.direction.empty()) entry["direction"] = f.direction;
   if (first.contains("op")) entry["op"] = first["op"];
   return entry;

@@ -139,6 +139,18 @@ bool tolerance_cannot_fix(const std::string& kind) {
 }
 
 Verdict judge_site(const SiteFacts& facts, const nlohmann::json& entry) {
+  if (facts.unchecked) {
+    Verdict v;
+    v.kind = "unchecked";
+    const std::size_t falses = count(entry, "failures");
+    v.action = "fix";
+    v.message = "the result of " + entry["api"].get<std::string>() +
+                " is discarded (a bare call, no assert), so this comparison can never fail the "
+                "test; it returned False in " +
+                std::to_string(falses) + " of " + std::to_string(count(entry, "trials")) +
+                " runs: assert it";
+    return v;
+  }
   if (auto b = broken(facts)) return *b;
   if (!facts.negated.empty()) return negated(facts, entry);
   if (facts.direction == "above") return threshold_above(facts, entry);

@@ -17,6 +17,7 @@ namespace flakescope::capture_internal {
 struct SiteFacts {
   std::string negated;    // how the source negates the check ("assert not", ...), or empty
   bool exact = false;     // torch.equal, assert_array_equal, assertEqual of tensors
+  bool unchecked = false;  // a predicate called as a bare statement: its result is discarded
   std::string direction;  // threshold comparisons: "below" (`d < t`) or "above" (`s > t`)
   std::string via;        // the helper's frame (file:line) when the call went through one
   std::string via_function;
@@ -29,7 +30,8 @@ struct SiteFacts {
 };
 
 struct Verdict {
-  // "broken", "negated", "deterministic", "bitwise", "threshold-above", or "statistical"
+  // "broken", "unchecked", "negated", "deterministic", "bitwise", "threshold-above", or
+  // "statistical"
   // (the tail statistics decide).
   std::string kind = "statistical";
   std::string action;  // "keep", "loosen", "fix", "review", or empty (statistical: decided later)

@@ -298,9 +298,31 @@ def _not_an_assertion(api, args, kwargs, caller):
     first = bound.get(api.first)
     if first is not None and first is bound.get(api.second):
         return True  # torch.equal(t, t): a NaN self-check inside a helper, not two results
+    filename = caller.f_code.co_filename
+    if _is_compared_library(filename):
+        return True  # torch.jit.trace checking its trace with assert_close: torch's, not a test's
     # torch.equal / allclose in the library under test decide control flow; only a call from the
     # tests or their testing helpers is an assertion.
-    return api.kind != "raises" and not _is_test_code(caller.f_code.co_filename)
+    return api.kind != "raises" and not _is_test_code(filename)
+
+
+_LIBRARY_DIRS = None
+
+
+def _is_compared_library(filename):
+    """Whether `filename` is inside torch or numpy themselves."""
+    global _LIBRARY_DIRS
+    if _LIBRARY_DIRS is None:
+        dirs = []
+        for name in ("torch", "numpy"):
+            module = sys.modules.get(name)
+            path = getattr(module, "__file__", None)
+            if path:
+                dirs.append(os.path.dirname(os.path.abspath(path)) + os.sep)
+        if "torch" not in sys.modules:
+            return False  # decide once both can be known
+        _LIBRARY_DIRS = tuple(dirs)
+    return filename.startswith(_LIBRARY_DIRS)
 
 
 def _test_file_suffix():
@@ -323,10 +345,8 @@ def _is_test_code(filename):
     if found is None:
         suffix = _test_file_suffix()
         parts = _relative(filename).replace("\\", "/").split("/")
-        installed = "site-packages" in parts or "dist-packages" in parts
-        # torch/testing/_comparison.py calling torch.isclose is torch's own code, not a test's.
-        found = bool(suffix and filename.endswith(suffix)) or (
-            not installed and any("test" in part.lower() for part in parts)
+        found = bool(suffix and filename.endswith(suffix)) or any(
+            "test" in part.lower() for part in parts
         )
         _TEST_CODE_CACHE[filename] = found
     return found
@@ -396,7 +416,10 @@ def _negation(frame):
 _TOLERANCE_AT_SITE = re.compile(r"\b(%s)\s*=" % "|".join(_TOLERANCE_PARAMETERS))
 
 
-def _site_fields(caller):
+_BARE_CALL = re.compile(r"^[A-Za-z_][\w.]*\(.*\)\s*(#.*)?$")
+
+
+def _site_fields(caller, api_kind=None):
     site_frame, via_frame = _locate(caller)
     fields = {"site": _where(site_frame)}
     if via_frame is not None:
@@ -407,6 +430,10 @@ def _site_fields(caller):
         fields["via_accepts"] = [n for n in names if n in _TOLERANCE_PARAMETERS]
         line = linecache.getline(site_frame.f_code.co_filename, site_frame.f_lineno)
         fields["tolerance_at"] = "site" if _TOLERANCE_AT_SITE.search(line) else "via"
+    if api_kind in ("predicate", "elementwise"):
+        line = linecache.getline(caller.f_code.co_filename, caller.f_lineno).strip()
+        if _BARE_CALL.match(line) and not line.startswith(("assert", "return ", "yield ")):
+            fields["unchecked"] = True  # `check_equal(a, b)`: the result is thrown away
     negated = _negation(site_frame)
     if negated is None and via_frame is not None:
         negated = _negation(via_frame)
@@ -435,7 +462,7 @@ def _relative(path):
 def _record(capture_path, api, caller, args, kwargs, result, exception):
     line = {"test": _state.test, "api": api.name}
     try:
-        line.update(_site_fields(caller))
+        line.update(_site_fields(caller, getattr(api, "kind", None)))
     except Exception:
         line["site"] = _where(caller)
     try:
