@@ -22,6 +22,10 @@
 #include "flakescope/error.h"
 #include "flakescope/report.h"
 #include "flakescope/stats/rates.h"
+#if __has_include("flakescope/stats/failure_rate.h")
+#include "flakescope/stats/failure_rate.h"
+#define FLAKESCOPE_HAVE_FAILURE_RATE 1
+#endif
 #include "flakescope/stats/recommend.h"
 
 namespace flakescope {
@@ -279,6 +283,13 @@ void suggest(nlohmann::json& entry, const std::string& api, const std::string& f
         "the current arguments (rtol=" + ci::format_tolerance(entry["rtol"].get<double>()) +
         ", atol=" + ci::format_tolerance(entry["atol"].get<double>()) + ")" + keeps +
         " (atol=" + ci::format_tolerance(atol) + " would suffice)";
+    if (entry.contains("estimated_failure_rate")) {
+      entry["suggestion"] = entry["suggestion"].get<std::string>() + "; they " +
+                            entry["estimated_failure_rate"]["text"].get<std::string>() +
+                            ", though " + std::to_string(entry["failure_rate"]["failures"].get<std::size_t>()) +
+                            " of " + std::to_string(entry["trials"].get<std::size_t>()) +
+                            " observed runs failed";
+    }
     return;
   }
   const auto source = read_source_line(source_path(capture_options.source_root, file), line_number);
@@ -403,6 +414,34 @@ nlohmann::json site_header(const std::string& test, const std::string& site_name
   return entry;
 }
 
+// P(this call fails) for the current atol from the per-run margins (the statistics engine's
+// estimator: counts inside the observed range, the fitted tail beyond it), so that "0 of 60 runs
+// failed" still says how often it will.
+void add_estimated_failure_rate(nlohmann::json& entry, const std::vector<TrialSample>& trials,
+                                double atol, const stats::ToleranceOptions& options, bool skip) {
+#ifdef FLAKESCOPE_HAVE_FAILURE_RATE
+  std::vector<double> needed;
+  for (const TrialSample& t : trials) {
+    if (t.measured) needed.push_back(t.atol_needed);
+  }
+  if (skip || needed.empty() || !std::isfinite(atol)) return;
+  try {
+    stats::FailureRateOptions rate_options;
+    rate_options.confidence = options.confidence;
+    const stats::FailureRate r = stats::estimate_failure_rate(needed, atol, rate_options);
+    entry["estimated_failure_rate"] = {{"point", r.point},
+                                       {"interval", {r.interval.lower, r.interval.upper}},
+                                       {"method", r.method},
+                                       {"reason", r.reason},
+                                       {"text", stats::describe_failure_rate(r)}};
+  } catch (const InputError&) {
+    // no estimate: the counts in "failure_rate" stand alone
+  }
+#else
+  (void)entry, (void)trials, (void)atol, (void)options, (void)skip;
+#endif
+}
+
 nlohmann::json analyze_site(const std::string& test, const std::string& site_name,
                             const SiteAccumulator& site, const stats::ToleranceOptions& options,
                             const CaptureAnalysisOptions& capture_options) {
@@ -457,6 +496,7 @@ nlohmann::json analyze_site(const std::string& test, const std::string& site_nam
   const std::size_t retries = stats::retries_needed(rate.upper_one_sided, options.target);
   entry["retries"] = retries == std::numeric_limits<std::size_t>::max() ? nlohmann::json(nullptr)
                                                                         : nlohmann::json(retries);
+  add_estimated_failure_rate(entry, trials, atol, options, negated || facts.direction == "above");
   const ci::Verdict verdict = ci::judge_site(facts, entry);
   entry["class"] = verdict.kind;
   entry["verdict"] = verdict.message;
