@@ -117,7 +117,9 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
   for (const auto& e : two) {
     EXPECT_EQ(e["argument_sets_at_site"], 2);
     EXPECT_EQ(e["diff"], nullptr);  // `atol=atol` comes from the loop: no literal to write
-    if (e["atol"] == 1e-3) EXPECT_EQ(e["failure_rate"]["failures"], 0);
+    if (e["atol"] == 1e-3) {
+      EXPECT_EQ(e["failure_rate"]["failures"], 0);
+    }
   }
 
   // 6. Styles: thresholds (the recommendation is the threshold), unittest, exact.

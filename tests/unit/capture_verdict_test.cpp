@@ -91,7 +91,20 @@ TEST(CaptureVerdict, ConstantErrorThatPassesIsKept) {
   EXPECT_EQ(out[0]["class"], "deterministic");
   EXPECT_EQ(out[0]["recommendation"]["action"], "keep");
   EXPECT_EQ(out[0]["suggestion"],
-            "deterministic: off by 8.1e-05 on every run (10 runs); the current atol=0.001 covers it");
+            "deterministic: off by 8.1e-05 on every run (10 runs); the current atol=0.001 covers it; "
+            "the per-run seeds never changed it: the test likely fixes its own seed, so "
+            "seed-dependent flakiness is out of this audit's reach");
+}
+
+TEST(CaptureVerdict, WithinRtolOnEveryRunIsNotBitwise) {
+  std::vector<std::vector<json>> runs(5, {call("t.py:2", 0, true)});
+  for (auto& r : runs) r[0]["max_abs"] = 3e-7;  // inside rtol: needs no atol, yet not identical
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  EXPECT_EQ(out[0]["class"], "deterministic");
+  EXPECT_EQ(out[0]["suggestion"].get<std::string>().rfind(
+                "deterministic: off by 3e-07 on every run (5 runs, needs atol 0 at rtol=0)", 0),
+            0u)
+      << out[0]["suggestion"];
 }
 
 TEST(CaptureVerdict, DtypeMismatchFailsForAReasonNoToleranceFixes) {
