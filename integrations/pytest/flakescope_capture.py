@@ -432,7 +432,8 @@ def _site_fields(caller, api_kind=None):
         fields["tolerance_at"] = "site" if _TOLERANCE_AT_SITE.search(line) else "via"
     if api_kind in ("predicate", "elementwise"):
         line = linecache.getline(caller.f_code.co_filename, caller.f_lineno).strip()
-        if _BARE_CALL.match(line) and not line.startswith(("assert", "return ", "yield ")):
+        callee = line.split("(", 1)[0].lower()
+        if _BARE_CALL.match(line) and "assert" not in callee and "expect" not in callee:
             fields["unchecked"] = True  # `check_equal(a, b)`: the result is thrown away
     negated = _negation(site_frame)
     if negated is None and via_frame is not None:
