@@ -1,6 +1,7 @@
 #include "cli/audit_output.h"
 
 #include "cli/report_output.h"
+#include "report/assertion_section.h"
 #include "flakescope/capture_analysis.h"
 #include "flakescope/error.h"
 #include "flakescope/report.h"
@@ -30,7 +31,8 @@ nlohmann::json write_audit_report(const audit::AuditReportInputs& in,
   // The terminal reporter, as `flakescope report AUDIT.json --format terminal` prints it.
   RenderOptions render;
   render.color = wants_color(out);
-  out << render_report(report, ReportFormat::kTerminal, render);
+  out << render_report(report, ReportFormat::kTerminal, render) +
+             report::assertion_section(report, ReportFormat::kTerminal);
   return report;
 }
 

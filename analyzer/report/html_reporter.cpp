@@ -12,7 +12,6 @@
 #include <sstream>
 
 #include "flakescope/report.h"
-#include "report/assertion_section.h"
 #include "report/format_renderers.h"
 #include "report/report_tables.h"
 #include "report/svg_plots.h"
@@ -228,7 +227,6 @@ std::string HtmlReporter::render(const model::Report& report) const {
     o << "<details id=\"rest\"><summary>" << esc(passed_checks_line(view.checks)) << "</summary>"
       << html_table(gate_checks_table(view.checks)) << "</details>";
   }
-  o << assertion_section(report, ReportFormat::kHtml);
   o << "</body></html>\n";
   return o.str();
 }

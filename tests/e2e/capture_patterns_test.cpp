@@ -142,11 +142,6 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
   EXPECT_NE(audit.out.find("tests/test_patterns.py:" + std::to_string(lines_["dtype"]) + "  fix"),
             std::string::npos)
       << audit.out;
-  const auto md = e2e::run_cli({"report", "audit.json", "--format", "md"}, dir_.string());
-  EXPECT_NE(md.out.find("### Assertions"), std::string::npos);
-  const auto html = e2e::run_cli({"report", "audit.json", "--format", "html"}, dir_.string());
-  EXPECT_NE(html.out.find("<h2>Assertions</h2>"), std::string::npos);
-  EXPECT_NE(html.out.find("recommended"), std::string::npos);
   const auto tolerance = e2e::run_cli({"tolerance", "audit.json"}, dir_.string());
   EXPECT_EQ(tolerance.code, 0) << tolerance.err;
   EXPECT_NE(tolerance.out.find("deterministic: off by"), std::string::npos) << tolerance.out;
