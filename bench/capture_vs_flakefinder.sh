@@ -36,6 +36,8 @@ if [[ -z "$CLI" ]]; then
         "$ROOT"/../build*/analyzer/cli/flakescope "$ROOT"/build*/analyzer/cli/flakescope \
         2>/dev/null | head -1 || true)
 fi
+# The commands run in a scratch folder: a relative FLAKESCOPE_CLI would name nothing there.
+if [[ -n "$CLI" ]]; then CLI=$(realpath -e "$CLI" 2>/dev/null || echo "$CLI"); fi
 AUDIT=1
 if [[ -z "$CLI" || ! -x "$CLI" ]]; then
   echo "flakescope CLI not found (set FLAKESCOPE_CLI): audit timings skipped"
@@ -60,8 +62,15 @@ timed() {
   start=$(date +%s.%N)
   set +e
   (cd "$WORK" && "$@") > "$WORK/output-$name" 2>&1
-  STATUS[$name]=$?  # a flaky test may fail some repetitions: recorded, not fatal
+  STATUS[$name]=$?  # a flaky test may fail some repetitions (exit 1): recorded, not fatal
   set -e
+  # Anything else (a usage error, a command not found: 2, 126, 127, ...) measured nothing: the
+  # benchmark fails instead of printing ratios of a command that did not run.
+  if ((STATUS[$name] > 1)); then
+    echo "benchmark failed: '$name' exited ${STATUS[$name]}: $*" >&2
+    tail -n 5 "$WORK/output-$name" >&2
+    exit 1
+  fi
   end=$(date +%s.%N)
   TIMES[$name]+="$(echo "$end - $start" | bc -l) "
 }

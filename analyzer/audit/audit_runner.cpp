@@ -16,6 +16,7 @@
 #include "flakescope/audit/pytest_outcomes.h"
 #include "flakescope/audit/pytest_plugin.h"
 #include "flakescope/audit/run_environment.h"
+#include "flakescope/audit/scratch_cleanup.h"
 #include "flakescope/audit/test_tally.h"
 #include "flakescope/error.h"
 
@@ -46,10 +47,13 @@ class ScratchRoot {
       return;
     }
     const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/flakescope-audit-XXXXXX";
+    const std::string tmp_dir = tmp && *tmp ? tmp : "/tmp";
+    remove_stale_scratch(tmp_dir);  // of audits killed before they could clean up
+    std::string pattern = tmp_dir + "/" + kScratchPrefix + "XXXXXX";
     if (!mkdtemp(pattern.data())) throw InputError("cannot create a scratch folder in $TMPDIR");
     path_ = fs::absolute(pattern).string();
     owned_ = true;
+    mark_scratch_owner(path_);
   }
   ~ScratchRoot() {
     std::error_code ec;

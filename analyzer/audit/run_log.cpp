@@ -6,12 +6,17 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <map>
 
 #include "flakescope/error.h"
 #include "flakescope/report.h"
 
 namespace flakescope::audit {
+namespace {
+// Run lines carry bounded output tails (a few KiB each): 4 GiB is millions of runs.
+constexpr std::uintmax_t kMaxRunLogBytes = std::uintmax_t{4} << 30;
+}  // namespace
 
 nlohmann::json header_to_json(const RunLogHeader& header) {
   return {{"runlog", std::string(kRunLogSchema)},
@@ -21,21 +26,24 @@ nlohmann::json header_to_json(const RunLogHeader& header) {
 }
 
 RunLog read_run_log(const std::string& path) {
-  const std::string text = read_file(path);
+  // Streamed line by line: memory is the records, not a copy of the file's text.
+  check_input_file(path, kMaxRunLogBytes, "run logs");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open run log (missing or unreadable)");
   RunLog log;
   log.path = path;
   std::size_t pos = 0, line_no = 0;
   bool have_header = false;
-  while (pos < text.size()) {
-    const std::size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) {
+  std::string text_line;
+  while (std::getline(in, text_line)) {
+    if (in.eof()) {
       // No newline: the writer was killed mid-line. Everything before it stands.
-      log.had_partial_line = true;
+      if (!text_line.empty()) log.had_partial_line = true;
       break;
     }
-    const std::string_view line(text.data() + pos, nl - pos);
+    const std::string_view line(text_line);
     ++line_no;
-    pos = nl + 1;
+    pos += text_line.size() + 1;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
       log.complete_bytes = pos;
       continue;
@@ -68,6 +76,7 @@ RunLog read_run_log(const std::string& path) {
     }
     log.complete_bytes = pos;
   }
+  if (in.bad()) throw InputError(path + ": read error");
   if (!have_header) throw InputError(path + ": empty run log (no header line)");
   return log;
 }

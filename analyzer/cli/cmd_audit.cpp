@@ -9,6 +9,7 @@
 #include <boost/program_options.hpp>
 #include <csignal>
 #include <filesystem>
+#include <map>
 
 #include "cli/audit_output.h"
 #include "core/path_lookup.h"
@@ -23,11 +24,14 @@
 #include "flakescope/audit/platform_info.h"
 #include "flakescope/audit/run_log.h"
 #include "flakescope/audit/shard_source.h"
+#include "flakescope/audit/scratch_cleanup.h"
 #include "flakescope/capture_analysis.h"
 #include "flakescope/error.h"
+#include "flakescope/output_file.h"
 #include "flakescope/report.h"
 #include "flakescope/reporters.h"
 #include "flakescope/run_count.h"
+#include "flakescope/subprocess.h"
 #include "flakescope/stats/recommend.h"
 
 namespace po = boost::program_options;
@@ -101,6 +105,19 @@ void check_resumable(const audit::RunLog& log, const audit::AuditOptions& o) {
                        ", this audit has " + now.value(key, nlohmann::json()).dump() +
                        "; resume with the same options");
   }
+}
+
+// A log with more runs than asked for would be reported whole: --runs 50 must not say 100 runs.
+void check_resume_runs(const audit::RunLog& log, const audit::AuditOptions& o) {
+  if (o.runs_auto) return;
+  std::map<std::string, std::size_t> per_setting;
+  for (const auto& r : log.records) ++per_setting[r.setting];
+  for (const auto& [setting, count] : per_setting)
+    if (count > o.runs)
+      throw InputError(log.path + ": the log already has " + std::to_string(count) +
+                       " runs of setting " + setting + ", more than --runs " +
+                       std::to_string(o.runs) + "; resume with --runs " + std::to_string(count) +
+                       " or more (or report the log with flakescope merge)");
 }
 
 }  // namespace
@@ -212,13 +229,19 @@ int cmd_audit(const CommandArgs& a) {
   nlohmann::json config = o.to_json();
   config["platform"] = audit::describe_platform(o.command);
 
-  // The log is opened (or resumed) before the first run, so a bad path fails at once.
+  // The report and log paths are checked, and the log opened (or resumed), before the first run,
+  // so a bad path fails at once instead of after hours of runs.
+  check_output_path(out);
+  if (!log_path.empty()) check_distinct_outputs("--out", out, "--log", log_path);
   std::vector<audit::RunRecord> previous;
   std::optional<audit::RunLogWriter> log;
   if (!log_path.empty()) {
+    if (resume && !std::filesystem::exists(log_path))
+      a.err << "flakescope audit: no run log at " << log_path << " yet; starting a new audit\n";
     if (resume && std::filesystem::exists(log_path)) {
       audit::RunLog existing = audit::read_run_log(log_path);
       check_resumable(existing, o);
+      check_resume_runs(existing, o);
       previous = existing.records;
       log.emplace(audit::RunLogWriter::resume(existing));
       a.err << "flakescope audit: resuming " << log_path << " (" << previous.size()
@@ -229,6 +252,16 @@ int cmd_audit(const CommandArgs& a) {
     }
   }
 
+  kill_orphans_of_dead_runs();  // what a killed earlier audit's runs left behind
+  // When this audit ends, even by kill -9, what its runs left behind (descendants that left their
+  // process group) is killed and its scratch folder removed, at once.
+  const pid_t self = ::getpid();
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string tmp_dir = tmp && *tmp ? tmp : "/tmp";
+  start_death_watcher([self, tmp_dir] {
+    kill_processes_of_runs_of(self);
+    audit::remove_stale_scratch(tmp_dir);
+  });
   SignalScope signals;
   // A pytest suite in-process: runs are allocated per test (screening, then undecided tests only).
   if (o.runs_auto && o.isolation == audit::Isolation::kInprocess) {
@@ -263,6 +296,8 @@ int cmd_audit(const CommandArgs& a) {
   in.ablation = o.ablation;
   const nlohmann::json report = write_audit_report(in, result.records, o.capture, out, a.out);
   append_step_summary("audit", render_report(report, ReportFormat::kMarkdown), a.err);
+  if (report.contains("junit_fallback"))
+    a.err << "flakescope audit: warning: " << report["junit_fallback"].get<std::string>() << "\n";
   a.err << "flakescope audit: report written to " << out
         << (log ? ", run log " + log->path() : std::string()) << "\n";
   if (result.interrupted) {

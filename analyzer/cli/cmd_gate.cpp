@@ -12,6 +12,7 @@
 #include "cli/report_output.h"
 #include "cli/step_summary.h"
 #include "flakescope/error.h"
+#include "flakescope/output_file.h"
 #include "flakescope/gate.h"
 #include "flakescope/report.h"
 #include "flakescope/reporters.h"
@@ -94,7 +95,12 @@ int cmd_gate(const CommandArgs& a) {
   const auto format = parse_report_format(o.format);
   if (!format) throw InputError("unknown --format '" + o.format + "'");
 
-  // Read the inputs before any long suite run, so a bad baseline or policy fails fast.
+  // Check the output and read the inputs before any long suite run, so a bad path fails fast.
+  if (!o.out.empty()) {
+    check_output_path(o.out);
+    check_distinct_outputs("--out", o.out, "the baseline", o.baseline);
+    if (!o.current.empty()) check_distinct_outputs("--out", o.out, "the current report", o.current);
+  }
   const nlohmann::json baseline = load_report(o.baseline);
   const GatePolicy policy = o.policy.empty() ? GatePolicy{} : load_gate_policy(o.policy);
   std::string current_path = o.current;

@@ -11,8 +11,10 @@
 #include "flakescope/audit/audit_report.h"
 #include "flakescope/audit/environment_matrix.h"
 #include "flakescope/audit/run_log.h"
+#include "flakescope/audit/shard_set.h"
 #include "flakescope/capture_analysis.h"
 #include "flakescope/error.h"
+#include "flakescope/output_file.h"
 #include "flakescope/report.h"
 #include "flakescope/reporters.h"
 #include "flakescope/stats/recommend.h"
@@ -20,24 +22,66 @@
 namespace po = boost::program_options;
 
 namespace flakescope::cli {
+namespace {
+
+// Before anything is read or written: the report and the merged log are distinct files and
+// neither overwrites an input log.
+void check_merge_outputs(const std::vector<std::string>& logs, const std::string& out,
+                         const std::string& merged_log) {
+  check_output_path(out);
+  if (!merged_log.empty()) check_distinct_outputs("--out", out, "--log", merged_log);
+  for (const auto& input : logs) {
+    check_distinct_outputs("--out", out, "the input log", input);
+    if (!merged_log.empty()) check_distinct_outputs("--log", merged_log, "the input log", input);
+  }
+}
+
+// The logs must be shards of one audit; missing or interrupted ones are refused unless allowed.
+audit::ShardCoverage check_shards(const std::vector<audit::RunLog>& parts, bool allow_partial,
+                                  std::ostream& err) {
+  audit::check_same_audit(parts);
+  audit::ShardCoverage coverage = audit::shard_coverage(parts);
+  if (coverage.complete()) return coverage;
+  if (!allow_partial)
+    throw InputError(audit::describe_gaps(coverage) +
+                     " (give every shard's log, or --allow-partial for a partial report)");
+  err << "flakescope merge: warning: " << audit::describe_gaps(coverage)
+      << "; the report is marked partial\n";
+  return coverage;
+}
+
+}  // namespace
 
 int cmd_merge(const CommandArgs& a) {
   std::vector<std::string> logs;
   std::string out = "flakescope-audit.json", merged_log;
+  bool allow_partial = false;
   po::options_description desc(
       "usage: flakescope merge RUNLOG... [--out REPORT]\n\n"
       "Merges audit run logs (shards of the same command, e.g. CI matrix jobs run with\n"
       "--shard K/N) into one audit report. Overlapping shards or logs of different commands are\n"
-      "refused. Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input");
+      "refused, and so are shards made with other options (--runs, --seed, settings, ...). Missing
+or interrupted shards are refused (they are listed) unless --allow-partial. Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input");
   desc.add_options()("help,h", "show this help")("out,o", po::value(&out)->default_value(out),
                                                  "the JSON report")(
-      "log", po::value(&merged_log), "also write the merged run log here (resumable)");
+      "log", po::value(&merged_log), "also write the merged run log here (resumable)")(
+      "allow-partial", po::bool_switch(&allow_partial),
+      "merge even when shards are missing or interrupted; the report is marked partial");
   if (!parse_command_line(a.args, desc, "logs", po::value(&logs)->composing(), -1, a.out)) return kExitOk;
   if (logs.empty()) throw InputError("merge needs at least one run log (flakescope merge LOG...)");
 
+  check_merge_outputs(logs, out, merged_log);
   std::vector<audit::RunLog> parts;
   for (const auto& path : logs) parts.push_back(audit::read_run_log(path));
-  // Shards of a test matrix (different config.platform) are merged per environment.
+  // Shards of a test matrix (different config.platform) are merged per environment; within each
+  // environment the logs must be shards of one audit, missing ones refused unless allowed.
+  audit::ShardCoverage coverage;
+  for (const auto& group : audit::group_by_environment(parts)) {
+    const audit::ShardCoverage part = check_shards(group.logs, allow_partial, a.err);
+    coverage.missing.insert(coverage.missing.end(), part.missing.begin(), part.missing.end());
+    coverage.incomplete.insert(coverage.incomplete.end(), part.incomplete.begin(),
+                                part.incomplete.end());
+  }
   const audit::MatrixMerge matrix = audit::merge_by_environment(parts);
   const audit::RunLog& merged = matrix.merged;
   if (!merged_log.empty() && !matrix.environments.empty())
@@ -60,6 +104,8 @@ int cmd_merge(const CommandArgs& a) {
   in.target = config.value("target", in.target);
   in.confidence = config.value("confidence", in.confidence);
   in.ablation = config.value("ablation", false);
+  in.partial = !coverage.complete();
+  if (in.partial) in.config["merge_gaps"] = audit::describe_gaps(coverage);
   nlohmann::json matrix_section;
   const auto add_matrix = [&](nlohmann::json& report) {
     if (matrix.environments.empty()) return;

@@ -7,6 +7,7 @@
 #include "cli/report_output.h"
 #include "cli/step_summary.h"
 #include "flakescope/error.h"
+#include "flakescope/output_file.h"
 #include "flakescope/report.h"
 #include "flakescope/reporters.h"
 
@@ -33,6 +34,7 @@ int cmd_report(const CommandArgs& a) {
   if (!format)
     throw InputError("unknown format '" + format_name + "' (terminal, md, html, junit, json)");
 
+  if (!out_path.empty()) check_distinct_outputs("--out", out_path, "the input report", input);
   const nlohmann::json report = load_report(input);
   RenderOptions options;
   options.color = out_path.empty() && *format == ReportFormat::kTerminal && wants_color(a.out);

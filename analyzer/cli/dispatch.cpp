@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <ostream>
 
 #include "flakescope/error.h"
@@ -30,16 +32,28 @@ int run_guarded(const std::string& command, const std::function<int()>& body, st
   try {
     return body();
   } catch (const InputError& e) {
-    err << "flakescope " << command << ": error: " << first_line(e.what()) << "\n";
+    err << "flakescope " << command << ": error: " << excerpt(first_line(e.what()), 400) << "\n";
     return kExitUsage;
   } catch (const boost::program_options::error& e) {
     err << "flakescope " << command << ": error: " << e.what() << " (see flakescope " << command
         << " --help)\n";
     return kExitUsage;
   } catch (const std::exception& e) {
-    err << "flakescope " << command << ": internal error: " << first_line(e.what()) << "\n";
+    err << "flakescope " << command << ": internal error: " << excerpt(first_line(e.what()), 400)
+        << "\n";
     return kExitInternal;
   }
+}
+
+int finish_stdout(const std::string& command, int code, std::ostream& err) {
+  std::cout.flush();
+  errno = 0;
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout;
+  if (!failed) return code;
+  const int e = errno;
+  err << "flakescope " << command << ": error: cannot write to stdout"
+      << (e ? std::string(": ") + std::strerror(e) : std::string()) << "\n";
+  return code == kExitInternal ? code : kExitUsage;
 }
 
 int exec_engine(const std::vector<std::string>& argv, std::ostream& err) {

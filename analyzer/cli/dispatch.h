@@ -28,6 +28,10 @@ inline constexpr const char* kEngineExecutable = "flakescope-torch";
 // Replaces this process with the engine executable for `argv` (argv[0] is kept, so reports record
 // the command as the user typed it). Returns only on failure, with exit code 2 and one line on
 // `err` naming what is missing.
+// After a command: flushes stdout and turns a failed write (a closed pipe, /dev/full) into one
+// line on stderr and exit 2, instead of a silent exit 0. Returns `code` when stdout was fine.
+int finish_stdout(const std::string& command, int code, std::ostream& err);
+
 int exec_engine(const std::vector<std::string>& argv, std::ostream& err);
 
 }  // namespace flakescope::cli

@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
     if (!c.run) return flakescope::cli::exec_engine(all, std::cerr);
     CommandArgs args{std::vector<std::string>(all.begin() + 2, all.end()), std::cout, std::cerr,
                      all};
-    return flakescope::cli::run_guarded(cmd, [&] { return c.run(args); }, std::cerr);
+    const int code = flakescope::cli::run_guarded(cmd, [&] { return c.run(args); }, std::cerr);
+    return flakescope::cli::finish_stdout(cmd, code, std::cerr);
   }
   std::cerr << "flakescope: error: unknown command '" << cmd
             << "' (commands: list, probe, audit, tolerance, gate, report, merge)\n";

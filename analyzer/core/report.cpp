@@ -1,5 +1,6 @@
 #include "flakescope/report.h"
 
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -65,7 +66,18 @@ nlohmann::json new_report(std::string_view kind, const std::vector<std::string>&
   return r;
 }
 
+void check_input_file(const std::string& path, std::uintmax_t limit, const char* what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw InputError(path + ": cannot open (missing or unreadable)");
+  if (S_ISDIR(st.st_mode)) throw InputError(path + ": is a directory, not a file");
+  if (S_ISREG(st.st_mode) && static_cast<std::uintmax_t>(st.st_size) > limit)
+    throw InputError(path + ": " + std::to_string(st.st_size >> 20) + " MiB is above the " +
+                     std::to_string(limit >> 20) + " MiB flakescope reads for " + what);
+}
+
 std::string read_file(const std::string& path) {
+  check_input_file(path, kMaxDocumentBytes, "reports, run logs and policies");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open (missing or unreadable)");
   std::ostringstream ss;
@@ -94,23 +106,7 @@ nlohmann::json load_report(const std::string& path) {
   return j;
 }
 
-void write_file_atomic(const std::string& path, std::string_view content) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw InputError(path + ": cannot write (folder missing or not writable)");
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw InputError(path + ": write failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError(path + ": cannot replace the file");
-  }
-}
+// write_file_atomic is in output_file.cpp (the safe output-file rules).
 
 nlohmann::json json_number(double v) {
   if (std::isnan(v)) return nullptr;

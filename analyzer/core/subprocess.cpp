@@ -5,17 +5,25 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <fstream>
+#include <functional>
 #include <map>
+#include <mutex>
+#include <set>
+#include <thread>
 
 extern char** environ;
 
@@ -56,7 +64,233 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
   return out;
 }
 
+// The direct children that run_process calls are waiting for. The sweep below reaps adopted
+// orphans (flakescope is a child subreaper) but never one of these: their status belongs to the
+// thread that waits for it. Spawning and sweeping both hold the mutex.
+std::mutex g_children_mutex;
+std::set<pid_t> g_children;
+std::atomic<unsigned long> g_run_counter{0};
+
+// Descendants that leave their run's process group (setsid, daemons) are re-parented to us instead
+// of init when their parent dies, so they can be found, killed and reaped.
+void become_subreaper() {
+  static std::once_flag once;
+  std::call_once(once, [] { (void)::prctl(PR_SET_CHILD_SUBREAPER, 1); });
+}
+
+struct ProcStat {
+  pid_t ppid = 0;
+  char state = '?';
+  unsigned long long start_ticks = 0;
+};
+
+// /proc/PID/stat: the fields after the command name (which may hold spaces and parentheses).
+bool read_proc_stat(pid_t pid, ProcStat& out) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(in, text)) return false;
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return false;
+  const char* p = text.c_str() + close + 2;
+  // state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime cutime
+  // cstime priority nice num_threads itrealvalue starttime
+  int ppid = 0;
+  if (std::sscanf(p, "%c %d", &out.state, &ppid) != 2) return false;
+  out.ppid = ppid;
+  const char* q = p;
+  for (int field = 0; field < 19 && q; ++field) {
+    q = std::strchr(q, ' ');
+    if (q) ++q;
+  }
+  if (!q || std::sscanf(q, "%llu", &out.start_ticks) != 1) return false;
+  return true;
+}
+
+bool environ_has(pid_t pid, const std::string& entry) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  std::string var;
+  while (std::getline(in, var, '\0'))
+    if (var == entry) return true;
+  return false;
+}
+
+std::vector<pid_t> all_pids() {
+  std::vector<pid_t> pids;
+  DIR* d = ::opendir("/proc");
+  if (!d) return pids;
+  while (dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    const long v = std::strtol(e->d_name, &end, 10);
+    if (end && *end == '\0' && v > 0) pids.push_back(static_cast<pid_t>(v));
+  }
+  ::closedir(d);
+  return pids;
+}
+
+void reap_if_ours(pid_t pid, const ProcStat& st) {
+  if (st.ppid != ::getpid() || g_children.count(pid)) return;
+  for (int i = 0; i < 200; ++i) {  // a killed process is gone within milliseconds
+    if (::waitpid(pid, nullptr, WNOHANG) != 0) return;
+    ::usleep(5000);
+  }
+}
+
+// Every process that carries the run's token (and started after the run did) is killed; adopted
+// orphans are reaped. `token` empty: only reaps adopted zombies.
+// Returns how many it killed; a process forking while it is swept is caught by the next pass.
+int sweep_pass(const std::string& token, unsigned long long run_start_ticks) {
+  const pid_t self = ::getpid();
+  int killed = 0;
+  for (pid_t pid : all_pids()) {
+    if (pid == self) continue;
+    ProcStat st;
+    if (!read_proc_stat(pid, st)) continue;
+    const bool adopted_zombie = st.ppid == self && st.state == 'Z' && !g_children.count(pid);
+    const bool of_this_run =
+        !token.empty() && st.start_ticks >= run_start_ticks && environ_has(pid, token);
+    if (of_this_run && st.state != 'Z') killed += ::kill(pid, SIGKILL) == 0 ? 1 : 0;
+    if (of_this_run || adopted_zombie) reap_if_ours(pid, st);
+  }
+  return killed;
+}
+
+void sweep_run(const std::string& token, unsigned long long run_start_ticks) {
+  std::lock_guard<std::mutex> lock(g_children_mutex);
+  for (int pass = 0; pass < 5 && sweep_pass(token, run_start_ticks) > 0; ++pass) {
+  }
+}
+
+// The child side of spawn_child, between vfork and execve: system calls only (it shares the
+// parent's memory), no allocation, no locks.
+[[noreturn]] void exec_child(const char* exe, char* const* argv, char* const* envp, int out_fd,
+                             int err_fd, const char* cwd, pid_t parent, volatile int* error) {
+  ::setpgid(0, 0);  // its own process group, so a timeout ends all of it
+  // Killed when the thread that spawned it (and so flakescope) dies, even by SIGKILL.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+  ::dup2(out_fd, STDOUT_FILENO);
+  ::dup2(err_fd, STDERR_FILENO);
+  const int null_fd = ::open("/dev/null", O_RDONLY);
+  if (null_fd >= 0 && null_fd != STDIN_FILENO) {
+    ::dup2(null_fd, STDIN_FILENO);
+    ::close(null_fd);
+  }
+  if (cwd && ::chdir(cwd) != 0) {
+    *error = errno;
+    ::_exit(127);
+  }
+  // flakescope's handlers (and an inherited SIG_IGN of SIGPIPE/SIGINT/SIGTERM) are not the test's.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) != 0) continue;
+    const bool reset_ignored = sig == SIGPIPE || sig == SIGINT || sig == SIGTERM;
+    if (old.sa_handler == SIG_DFL || (old.sa_handler == SIG_IGN && !reset_ignored)) continue;
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(sig, &dfl, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(exe, argv, envp);
+  *error = errno;
+  ::_exit(127);
+}
+
+// vfork (no page-table copy: copying this large, LibTorch-linked process cost ~9 ms per run, as it
+// did with fork) with PR_SET_PDEATHSIG, which posix_spawn cannot set. Returns the pid, or -1 with
+// `error` set. Signals are blocked around vfork so no handler runs in the child.
+pid_t spawn_child(const std::string& exe, std::vector<char*>& argv, std::vector<char*>& envp,
+                  int out_fd, int err_fd, const std::string& cwd, int& error) {
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  volatile int child_error = 0;
+  const pid_t parent = ::getpid();
+  std::lock_guard<std::mutex> lock(g_children_mutex);
+  const pid_t pid = ::vfork();
+  if (pid == 0)
+    exec_child(exe.c_str(), argv.data(), envp.data(), out_fd, err_fd,
+               cwd.empty() ? nullptr : cwd.c_str(), parent, &child_error);
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    error = errno;
+    return -1;
+  }
+  if (child_error != 0) {
+    error = child_error;
+    ::waitpid(pid, nullptr, 0);
+    return -1;
+  }
+  g_children.insert(pid);
+  return pid;
+}
+
+// Reaps the child if it has exited, and forgets it in the same step: its pid may be reused at once.
+bool try_reap_child(pid_t pid, int& status) {
+  std::lock_guard<std::mutex> lock(g_children_mutex);
+  if (::waitpid(pid, &status, WNOHANG) != pid) return false;
+  g_children.erase(pid);
+  return true;
+}
+
 }  // namespace
+
+void kill_processes_of_runs_of(pid_t owner) {
+  const std::string entry_prefix =
+      std::string(kRunTokenVariable) + "=" + std::to_string(owner) + "-";
+  for (pid_t pid : all_pids()) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+    std::string var;
+    while (std::getline(in, var, '\0')) {
+      if (var.compare(0, entry_prefix.size(), entry_prefix) != 0) continue;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+  }
+}
+
+void start_death_watcher(const std::function<void()>& on_death) {
+  const pid_t parent = ::getpid();
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGUSR1);
+  ::pthread_sigmask(SIG_BLOCK, &term, &old);
+  const pid_t pid = ::fork();
+  if (pid != 0) {  // the parent (or a failed fork: the watcher is a safety net, not a must)
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return;
+  }
+  // The watcher: no terminal, no pipes held open for whoever reads flakescope's output.
+  const int null_fd = ::open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
+  ::setpgid(0, 0);  // not in the way of a Ctrl-C to the audit's group
+  ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
+  if (::getppid() == parent) {
+    int sig = 0;
+    ::sigwait(&term, &sig);
+  }
+  on_death();
+  ::_exit(0);
+}
+
+void kill_orphans_of_dead_runs() {
+  // A token is "<pid of the flakescope that started the run>-<n>"; that flakescope being gone
+  // means nothing will end the process (it escaped its run's process group before a kill -9).
+  const std::string prefix = std::string(kRunTokenVariable) + "=";
+  for (pid_t pid : all_pids()) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+    std::string var;
+    while (std::getline(in, var, '\0')) {
+      if (var.compare(0, prefix.size(), prefix) != 0) continue;
+      const long owner = std::strtol(var.c_str() + prefix.size(), nullptr, 10);
+      if (owner > 0 && owner != ::getpid() && ::kill(static_cast<pid_t>(owner), 0) != 0 &&
+          errno == ESRCH)
+        ::kill(pid, SIGKILL);
+      break;
+    }
+  }
+}
 
 std::string signal_name(int sig) {
   switch (sig) {
@@ -102,7 +336,16 @@ ProcessResult run_process(const ProcessSpec& spec) {
     return result;
   }
   // Everything the child needs is prepared before spawning.
+  // Every descendant inherits the run's token, so those that leave the process group (setsid)
+  // are still found and killed when the run ends.
+  const std::string token = std::string(kRunTokenVariable) + "=" + std::to_string(::getpid()) +
+                            "-" + std::to_string(g_run_counter++);
   std::vector<std::string> env_strings = build_environment(spec);
+  const std::string token_prefix = std::string(kRunTokenVariable) + "=";
+  for (auto& e : env_strings)
+    if (e.compare(0, token_prefix.size(), token_prefix) == 0) e = token;  // a nested flakescope
+  if (std::find(env_strings.begin(), env_strings.end(), token) == env_strings.end())
+    env_strings.push_back(token);
   std::vector<char*> envp = c_strings(env_strings);
   std::vector<std::string> argv_strings = spec.argv;
   std::vector<char*> argv = c_strings(argv_strings);
@@ -126,39 +369,20 @@ ProcessResult run_process(const ProcessSpec& spec) {
     return result;
   }
 
-  // posix_spawn (vfork semantics in glibc) instead of fork: copying the page tables of this large,
-  // LibTorch-linked process cost ~9 ms per run. It also reports exec failures by its return value.
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setpgroup(&attr, 0);  // its own process group, so a timeout ends all of it
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-
+  become_subreaper();
   const auto t0 = Clock::now();
-  pid_t pid = -1;
-  const int spawn_error = posix_spawn(&pid, exe.c_str(), &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  int spawn_error = 0;
+  const pid_t pid = spawn_child(exe, argv, envp, out_pipe[1], err_pipe[1], spec.cwd, spawn_error);
   close(out_pipe[1]);
   close(err_pipe[1]);
-  if (spawn_error != 0) {
+  if (pid < 0) {
     close(out_pipe[0]);
     close(err_pipe[0]);
     result.error = spec.argv[0] + ": " + std::strerror(spawn_error);
     return result;
   }
+  ProcStat child_stat;
+  const unsigned long long run_start = read_proc_stat(pid, child_stat) ? child_stat.start_ticks : 0;
 
   bool timed_out = false, cancelled = false, term_sent = false;
   Clock::time_point term_time{};
@@ -196,8 +420,7 @@ ProcessResult run_process(const ProcessSpec& spec) {
     } else {
       usleep(timeout_ms * 1000);
     }
-    pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) reaped = true;
+    if (try_reap_child(pid, status)) reaped = true;
     if (reaped && open_fds > 0) {
       // Drain what the child wrote before exiting; grandchildren may keep the pipe open, so only
       // read what is already there.
@@ -225,8 +448,10 @@ ProcessResult run_process(const ProcessSpec& spec) {
       kill(-pid, SIGKILL);
     }
   }
-  // Whatever the group left behind (a grandchild holding the pipes) goes with it.
+  // Whatever the group left behind (a grandchild holding the pipes) goes with it, and so does
+  // every descendant that left the group (found by the run's token).
   kill(-pid, SIGKILL);
+  sweep_run(token, run_start);
   for (auto& f : fds)
     if (f.fd >= 0) close(f.fd);
 

@@ -14,6 +14,7 @@
 #include "flakescope/report.h"
 #include "report/format_renderers.h"
 #include "report/report_tables.h"
+#include "report/sanitize.h"
 #include "report/svg_plots.h"
 
 namespace flakescope::report {
@@ -32,7 +33,8 @@ const char* kStyle =
     ".pair{display:flex;gap:6px;border:1px solid #eee;padding:4px}"
     ".plot h4{margin:2px 0;font-size:12px;font-weight:normal}.why{color:#777;font-size:12px}";
 
-std::string esc(const std::string& s) { return xml_escape(s); }
+// Untrusted text: control characters removed, then escaped.
+std::string esc(const std::string& s) { return sanitize_html(s); }
 
 std::string anchor(const std::string& name) {
   std::string out = "i-";
@@ -207,6 +209,7 @@ std::string HtmlReporter::render(const model::Report& report) const {
   if (!view.libtorch.empty()) o << "LibTorch " << esc(view.libtorch) << " · ";
   if (!view.machine.empty()) o << esc(view.machine) << " · ";
   o << esc(view.created) << "</p>";
+  for (const auto& w : view.input_warnings) o << "<p class=\"warning\">warning: " << esc(w) << "</p>";
   if (view.kind == ReportKind::kProbe) {
     summary_and_toc(view, view.probes, o);
     bool rest_open = false;

@@ -9,6 +9,7 @@
 
 #include "report/format_renderers.h"
 #include "report/report_tables.h"
+#include "report/sanitize.h"
 
 namespace flakescope::report {
 namespace {
@@ -194,6 +195,19 @@ Context context_of(const model::Report& report) {
   return ctx;
 }
 
+// Every attribute and text node is untrusted text (test names, messages, output): characters XML
+// 1.0 forbids are removed before saving (pugixml would write them as &#27;, which strict parsers
+// reject).
+void scrub_xml(pugi::xml_node node) {
+  for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute())
+    a.set_value(sanitize_xml(a.value()).c_str());
+  for (pugi::xml_node child = node.first_child(); child; child = child.next_sibling()) {
+    if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata)
+      child.set_value(sanitize_xml(child.value()).c_str());
+    else scrub_xml(child);
+  }
+}
+
 }  // namespace
 
 std::string JunitReporter::render(const model::Report& report) const {
@@ -219,6 +233,7 @@ std::string JunitReporter::render(const model::Report& report) const {
   root.append_attribute("failures") = total.failures;
   root.append_attribute("errors") = total.errors;
   set_attr(root, "time", seconds(total.time));
+  scrub_xml(root);
   std::ostringstream out;
   doc.save(out, "  ");
   return out.str();

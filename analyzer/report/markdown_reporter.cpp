@@ -3,6 +3,7 @@
 
 #include "report/format_renderers.h"
 #include "report/report_tables.h"
+#include "report/sanitize.h"
 
 namespace flakescope::report {
 namespace {
@@ -29,13 +30,14 @@ void render_probes(const ReportView& view, std::ostringstream& out) {
   std::vector<std::string> quiet;
   for (const auto& p : view.probes) {
     if (p.severity == Severity::kOk) {
-      quiet.push_back("`" + p.name + "`");
+      quiet.push_back(markdown_code(p.name));
       continue;
     }
-    out << "### " << (p.severity == Severity::kFinding ? "❌ " : "⚠️ ") << "`" << p.name << "`\n\n";
-    if (!p.diagnosis.empty()) out << p.diagnosis << "\n\n";
+    out << "### " << (p.severity == Severity::kFinding ? "❌ " : "⚠️ ") << markdown_code(p.name)
+        << "\n\n";
+    if (!p.diagnosis.empty()) out << sanitize_markdown(p.diagnosis) << "\n\n";
     out << render_markdown_table(probe_settings_table(p)) << "\n";
-    for (const auto& fix : p.fixes) out << "- fix: " << fix << "\n";
+    for (const auto& fix : p.fixes) out << "- fix: " << sanitize_markdown(fix) << "\n";
     if (!p.fixes.empty()) out << "\n";
   }
   if (!quiet.empty()) {
@@ -55,12 +57,12 @@ void render_audit(const ReportView& view, std::ostringstream& out) {
     if (t.severity != Severity::kFinding || t.replay.empty()) continue;
     if (!header) out << "\nReplay a failing run:\n\n";
     header = true;
-    out << "- `" << t.name << "` (" << t.replay_outcome << "): `" << t.replay << "`\n";
+    out << "- " << markdown_code(t.name) << " (" << t.replay_outcome << "): " << markdown_code(t.replay) << "\n";
   }
 }
 
 void render_gate(const ReportView& view, std::ostringstream& out) {
-  if (!view.gate_baseline.empty()) out << "Baseline: `" << view.gate_baseline << "`\n\n";
+  if (!view.gate_baseline.empty()) out << "Baseline: " << markdown_code(view.gate_baseline) << "\n\n";
   const TextTable table = gate_checks_table(view.checks, /*include_passes=*/false);
   if (!table.rows.empty()) out << render_markdown_table(table) << "\n";
   out << passed_checks_line(view.checks)
@@ -78,6 +80,8 @@ std::string MarkdownReporter::render(const model::Report& report) const {
   if (!view.libtorch.empty()) out << " · LibTorch " << view.libtorch;
   if (!view.created.empty()) out << " · " << view.created;
   out << "\n\n";
+  for (const auto& w : view.input_warnings) out << "- ⚠️ " << sanitize_markdown(w) << "\n";
+  if (!view.input_warnings.empty()) out << "\n";
   switch (view.kind) {
     case model::ReportKind::kProbe: render_probes(view, out); break;
     case model::ReportKind::kAudit: render_audit(view, out); break;

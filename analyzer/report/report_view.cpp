@@ -11,6 +11,7 @@ namespace {
 
 using model::ProbeVerdict;
 using model::TestClass;
+using json = nlohmann::json;
 
 // `raises_when_controlled`: the op raises under deterministic mode (PyTorch's "no deterministic
 // implementation"), which the diagnosis explains; that error is information, not a finding.
@@ -142,6 +143,34 @@ void audit_view(const model::Report& report, ReportView& view) {
   }
 }
 
+// Runs whose JUnit XML could not be read lose their per-testcase results: a counted warning per
+// run, naming the run and the reason (the first few; the rest as a count).
+void add_junit_warnings(const model::Report& report, ReportView& view) {
+  const json& top = report.extra;
+  const json errors = top.value("junit_errors", json::object());
+  if (!errors.is_object()) return;
+  const json count_json = errors.value("count", json(0));
+  const std::size_t total = count_json.is_number_unsigned() ? count_json.get<std::size_t>() : 0;
+  if (total == 0) return;
+  std::size_t shown = 0;
+  for (const auto& e : errors.value("examples", json::array())) {
+    if (!e.is_object()) continue;
+    const json run = e.value("run", json());
+    const std::string setting = e.value("setting", std::string());
+    view.input_warnings.push_back("JUnit of run " + (run.is_number() ? run.dump() : "?") +
+                                  (setting.empty() ? "" : " (" + setting + ")") +
+                                  " unreadable: " + e.value("error", std::string()));
+    ++shown;
+  }
+  if (total > shown)
+    view.input_warnings.push_back("JUnit of " + std::to_string(total - shown) +
+                                  " more runs unreadable");
+  const json fallback = top.value("junit_fallback", json());
+  if (fallback.is_string() && !fallback.get<std::string>().empty())
+    view.input_warnings.push_back(fallback.get<std::string>());
+  view.warnings += static_cast<int>(total);
+}
+
 }  // namespace
 
 ReportView make_view(const model::Report& report) {
@@ -161,7 +190,10 @@ ReportView make_view(const model::Report& report) {
       findings_first(view.probes);
       count(view.probes, view);
       break;
-    case model::ReportKind::kAudit: audit_view(report, view); break;
+    case model::ReportKind::kAudit:
+      audit_view(report, view);
+      add_junit_warnings(report, view);
+      break;
     case model::ReportKind::kGate:
       for (const auto& c : report.gate.checks) view.checks.push_back(make_check(c));
       findings_first(view.checks);

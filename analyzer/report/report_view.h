@@ -84,6 +84,9 @@ struct ReportView {
   long isolation_jobs = 1;
   int findings = 0;                  // probes/tests/checks with Severity::kFinding
   int warnings = 0;
+  // Trouble with the inputs of the report (kind audit: unreadable JUnit), one line each, counted in
+  // `warnings`; shown by every human-readable format.
+  std::vector<std::string> input_warnings;
 };
 
 // The view of `report`; it points into `report`, which must outlive it.

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "report/report_view.h"
+#include "report/sanitize.h"
 
 namespace flakescope::report {
 namespace {
@@ -55,19 +56,8 @@ std::string empty_plot(const std::string& why) {
 
 }  // namespace
 
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+// SVG sits inside the HTML report: the HTML sanitizer (control characters removed, escaped).
+std::string xml_escape(const std::string& s) { return sanitize_html(s); }
 
 std::string svg_histogram(const std::vector<double>& raw, std::optional<double> marker,
                           const std::string& x_label) {

@@ -6,6 +6,7 @@
 
 #include "report/format_renderers.h"
 #include "report/report_tables.h"
+#include "report/sanitize.h"
 
 namespace flakescope::report {
 namespace {
@@ -23,17 +24,18 @@ std::string label(Severity s, bool color) {
 }
 
 void render_probe(const ProbeView& p, const RenderOptions& o, std::ostringstream& out) {
-  out << label(p.severity, o.color) << " " << p.name;
+  out << label(p.severity, o.color) << " " << sanitize_terminal(p.name);
   if (!p.causes.empty()) {
     out << "  (cause:";
-    for (const auto& c : p.causes) out << " " << c;
+    for (const auto& c : p.causes) out << " " << sanitize_terminal(c);
     out << ")";
   }
   out << "\n" << render_aligned(probe_settings_table(p), "    ", o.color);
   for (const auto& s : p.settings)
-    if (!s.error.empty()) out << "    " << s.setting << ": " << s.error << "\n";
-  if (!p.diagnosis.empty()) out << "    " << p.diagnosis << "\n";
-  for (const auto& fix : p.fixes) out << "    fix: " << fix << "\n";
+    if (!s.error.empty())
+      out << "    " << sanitize_terminal(s.setting) << ": " << sanitize_terminal(s.error) << "\n";
+  if (!p.diagnosis.empty()) out << "    " << sanitize_terminal(p.diagnosis) << "\n";
+  for (const auto& fix : p.fixes) out << "    fix: " << sanitize_terminal(fix) << "\n";
 }
 
 void render_probes(const ReportView& view, const RenderOptions& o, std::ostringstream& out) {
@@ -61,21 +63,22 @@ void render_audit_details(const ReportView& view, std::ostringstream& out) {
   for (const auto& t : view.tests) {
     if (t.replay.empty() || replayed.size() >= 5 || !replayed.insert(t.test).second) continue;
     if (replayed.size() == 1) out << "\nreplay a failing run:\n";
-    out << "  " << t.test << " (" << t.replay_outcome << "): " << t.replay << "\n";
+    out << "  " << sanitize_terminal(t.test) << " (" << t.replay_outcome << "): " << sanitize_terminal(t.replay) << "\n";
   }
   for (const auto& t : view.tests)
     if (t.severity == Severity::kFinding && !t.retries_statement.empty())
-      out << "  " << t.test << (view.several_settings ? " (" + t.setting + ")" : std::string())
+      out << "  " << sanitize_terminal(t.test) << (view.several_settings ? " (" + t.setting + ")" : std::string())
           << ": " << t.retries_statement << "\n";
   if (!view.ablation.empty()) {
     out << "\nablation";
     if (!view.ablation_reference.empty()) out << " (" << view.ablation_reference << " against all controlled)";
     out << ":\n";
-    for (const auto& [test, summary] : view.ablation) out << "  " << test << ": " << summary << "\n";
+    for (const auto& [test, summary] : view.ablation)
+      out << "  " << sanitize_terminal(test) << ": " << sanitize_terminal(summary) << "\n";
   } else {
     for (const auto& t : view.tests)
       if (t.severity == Severity::kFinding && !t.cause.empty())
-        out << t.name << ": " << t.cause << "\n";
+        out << sanitize_terminal(t.name) << ": " << sanitize_terminal(t.cause) << "\n";
   }
 }
 
@@ -98,7 +101,7 @@ void render_tests(const ReportView& view, const RenderOptions& o, std::ostringst
 }
 
 void render_gate(const ReportView& view, const RenderOptions& o, std::ostringstream& out) {
-  if (!view.gate_baseline.empty()) out << "baseline: " << view.gate_baseline << "\n";
+  if (!view.gate_baseline.empty()) out << "baseline: " << sanitize_terminal(view.gate_baseline) << "\n";
   const TextTable table = gate_checks_table(view.checks, /*include_passes=*/o.verbose);
   if (!table.rows.empty()) out << render_aligned(table, "", o.color);
   out << passed_checks_line(view.checks) << "\n";
@@ -122,6 +125,8 @@ std::string TerminalReporter::render(const model::Report& report) const {
     case model::ReportKind::kAudit: render_tests(view, options_, out); break;
     case model::ReportKind::kGate: render_gate(view, options_, out); break;
   }
+  for (const auto& w : view.input_warnings)
+    out << label(Severity::kWarning, o.color) << " " << sanitize_terminal(w) << "\n";
   out << summary_line(view) << "\n";
   return out.str();
 }

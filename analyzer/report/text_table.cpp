@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "report/sanitize.h"
+
 namespace flakescope::report {
 namespace {
 
@@ -21,14 +23,9 @@ std::string pad(const std::string& s, std::size_t width, Align align) {
   return align == Align::kLeft ? s + fill : fill + s;
 }
 
+// Cells carry untrusted text (test names, messages): table and HTML metacharacters escaped.
 std::string escape_markdown_cell(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
-  }
-  return out;
+  return sanitize_markdown(s);
 }
 
 Align align_of(const TextTable& t, std::size_t col) {
@@ -74,7 +71,12 @@ std::string paint(const std::string& text, Tone tone, bool color) {
   return code + text + "\x1b[0m";
 }
 
-std::string render_aligned(const TextTable& t, const std::string& indent, bool color) {
+std::string render_aligned(const TextTable& raw, const std::string& indent, bool color) {
+  // Cells carry untrusted text (test names, messages): no escape sequence reaches the terminal.
+  TextTable t = raw;
+  for (auto& h : t.header) h = sanitize_terminal(h);
+  for (auto& row : t.rows)
+    for (auto& cell : row) cell.text = sanitize_terminal(cell.text);
   std::vector<std::size_t> width(t.header.size(), 0);
   for (std::size_t c = 0; c < t.header.size(); ++c) width[c] = display_width(t.header[c]);
   for (const auto& row : t.rows)

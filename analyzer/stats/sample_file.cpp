@@ -3,6 +3,9 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <cstdlib>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -67,67 +70,100 @@ std::optional<double> parse_sample(const std::string& text) {
   return v;
 }
 
-std::vector<NamedSeries> read_sample_series(const std::string& path, const std::string& field,
-                                            std::optional<DType> dtype) {
-  const std::string content = read_file(path);
-  std::istringstream lines(content);
-  std::string line;
-  // A report is one JSON document with a schema string.
-  const std::string head = trim(content.substr(0, 4096));
-  if (!head.empty() && head.front() == '{') {
-    try {
-      const auto doc = nlohmann::json::parse(content);
-      if (doc.is_object() && doc.contains("schema")) return from_report(path);
-    } catch (const nlohmann::json::parse_error&) {
-      // Several objects: JSON lines.
+namespace {
+
+// Sample files are streamed: memory is the samples (8 bytes each), never a copy of the text.
+constexpr std::uintmax_t kMaxSampleFileBytes = std::uintmax_t{4} << 30;
+constexpr std::size_t kMaxLineBytes = 1 << 20;
+
+// Lines in a regular file, so the sample vector is allocated once (no doubling: 10 M samples cost
+// 80 MB, not up to 3x that while growing).
+std::size_t count_lines(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return 0;
+  std::size_t lines = 1;
+  char buf[1 << 16];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;)
+    for (const char* p = buf; (p = static_cast<const char*>(std::memchr(p, '\n', buf + n - p)));
+         ++p)
+      ++lines;
+  std::fclose(f);
+  return lines;
+}
+
+double value_from_json_line(const std::string& t, const std::string& field,
+                            const std::string& where, std::string& used) {
+  nlohmann::json object = nlohmann::json::parse(t, nullptr, /*allow_exceptions=*/false);
+  if (object.is_discarded() || !object.is_object()) throw InputError(where + ": not a JSON object");
+  const nlohmann::json* value = nullptr;
+  used = field;
+  if (!field.empty()) {
+    if (object.contains(field)) value = &object[field];
+  } else {
+    for (const char* name : {"value", "abs", "max_abs"}) {
+      if (object.contains(name)) {
+        value = &object[name];
+        used = name;
+        break;
+      }
     }
   }
+  if (!value)
+    throw InputError(where + ": no field " +
+                     (field.empty() ? std::string("value, abs or max_abs") : "'" + excerpt(field) + "'"));
+  const double v = number_from_json(*value);
+  if (std::isnan(v)) throw InputError(where + ": field '" + excerpt(used) + "' is not a number");
+  return v;
+}
+
+// A flakescope report is one JSON document whose first line is not a whole object by itself
+// (reports are pretty-printed) or is a one-line object with a "schema".
+bool looks_like_report(const std::string& first_line) {
+  const std::string t = trim(first_line);
+  if (t.empty() || t.front() != '{') return false;
+  const auto j = nlohmann::json::parse(t, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() || (j.is_object() && j.contains("schema"));
+}
+
+}  // namespace
+
+std::vector<NamedSeries> read_sample_series(const std::string& path, const std::string& field,
+                                            std::optional<DType> dtype) {
+  check_input_file(path, kMaxSampleFileBytes, "sample files");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open (missing or unreadable)");
+  std::string line;
+  std::size_t number = 0;
+  bool first = true;
   NamedSeries series;
   series.series.dtype = dtype;
-  std::size_t number = 0;
-  while (std::getline(lines, line)) {
+  series.series.abs.reserve(count_lines(path));
+  while (std::getline(in, line)) {
     ++number;
+    if (first) {
+      first = false;
+      if (looks_like_report(line)) {
+        in.close();
+        return from_report(path);
+      }
+    }
+    const std::string where = path + ":" + std::to_string(number);
+    if (line.size() > kMaxLineBytes) throw InputError(where + ": line longer than 1 MiB");
     const std::string t = trim(line);
     if (t.empty() || t.front() == '#') continue;
-    const std::string where = path + ":" + std::to_string(number);
     double v = 0;
     if (t.front() == '{') {
-      nlohmann::json object;
-      try {
-        object = nlohmann::json::parse(t);
-      } catch (const nlohmann::json::parse_error&) {
-        throw InputError(where + ": not a JSON object");
-      }
-      const nlohmann::json* value = nullptr;
-      std::string used = field;
-      if (!field.empty()) {
-        if (object.contains(field)) value = &object[field];
-      } else {
-        for (const char* name : {"value", "abs", "max_abs"}) {
-          if (object.contains(name)) {
-            value = &object[name];
-            used = name;
-            break;
-          }
-        }
-      }
-      if (!value) {
-        throw InputError(
-            where + ": no field " +
-            (field.empty() ? std::string("value, abs or max_abs") : "'" + field + "'"));
-      }
-      series.name = used;
-      v = number_from_json(*value);
-      if (std::isnan(v)) throw InputError(where + ": field '" + used + "' is not a number");
+      v = value_from_json_line(t, field, where, series.name);
     } else {
       const auto parsed = parse_sample(t);
-      if (!parsed) throw InputError(where + ": not a number: '" + t + "'");
+      if (!parsed) throw InputError(where + ": not a number: '" + excerpt(t) + "'");
       v = *parsed;
       series.name = "values";
     }
     check_sample(v, where);
     series.series.abs.push_back(v);
   }
+  if (in.bad()) throw InputError(path + ": read error");
   if (series.series.abs.empty()) throw InputError(path + ": no samples");
   return {series};
 }

@@ -36,4 +36,36 @@ inline std::string first_line(std::string_view message) {
   return std::string(message.substr(0, message.find('\n')));
 }
 
+// Untrusted text quoted in an error line: control characters and bytes that are not UTF-8 as
+// \xNN (a binary file or an escape sequence never reaches the terminal raw), cut to about `max`
+// characters.
+inline std::string excerpt(std::string_view text, std::size_t max = 200) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    if (out.size() >= max) return out + "...";
+    const auto c = static_cast<unsigned char>(text[i]);
+    // A well-formed UTF-8 sequence (not a C1 control) is kept: names and messages may be Unicode.
+    std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+    if (c >= 0xF5) n = 0;
+    bool ok = n > 0 && i + n <= text.size() && !(c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0);
+    for (std::size_t k = 1; ok && k < n; ++k)
+      ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (ok) {
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+    ++i;
+  }
+  return out;
+}
+
 }  // namespace flakescope

@@ -2,6 +2,7 @@
 // The JSON report: flakescope's source of truth. Every renderer (terminal, Markdown, HTML, JUnit),
 // the gate, `tolerance` and `merge` read this document; nothing reads the engine's internals.
 // The schema is reports/schema/report.schema.json.
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,11 +29,19 @@ std::string utc_timestamp();
 // the file: missing, unreadable, not JSON, or another schema.
 nlohmann::json load_report(const std::string& path);
 
-// Reads a whole file; throws InputError naming the file when it cannot.
+// The size limit of whole-document inputs (reports, run logs, gate policies): parsing JSON costs a
+// multiple of the text, so larger files are refused with one line instead of exhausting memory.
+inline constexpr std::uintmax_t kMaxDocumentBytes = std::uintmax_t{512} << 20;
+
+// Throws InputError when `path` is missing, a directory, or a regular file above `limit` bytes
+// (`what` names the kind of input in the message).
+void check_input_file(const std::string& path, std::uintmax_t limit, const char* what);
+
+// Reads a whole file (at most kMaxDocumentBytes); throws InputError naming the file when it cannot.
 std::string read_file(const std::string& path);
 
-// Writes via a temporary file in the same folder and rename(2), so a reader never sees half a file
-// and an interrupted write leaves the old one. Throws InputError when the folder is not writable.
+// Writes by the safe output-file rules of output_file.h (atomic rename onto a regular file or a new
+// path, devices and FIFOs in place, symlinks followed, directories refused, every write checked).
 void write_file_atomic(const std::string& path, std::string_view content);
 
 // JSON numbers for doubles that may be infinite or NaN ("inf", "-inf", null), and back.

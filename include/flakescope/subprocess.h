@@ -2,9 +2,13 @@
 // Runs a command from its argv (never through a shell) in its own process group, with a timeout,
 // bounded capture of its output, and a clear outcome. Used by the probe engine (one worker process
 // per probe) and by `audit` (the user's test command).
+#include <sys/types.h>
+
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -37,7 +41,25 @@ struct ProcessResult {
   bool succeeded() const { return status == ProcessStatus::kExited && exit_code == 0; }
 };
 
+// The child gets PR_SET_PDEATHSIG (SIGKILL), so it dies with flakescope even on kill -9, and this
+// process becomes a child subreaper. Every descendant inherits FLAKESCOPE_RUN_TOKEN (unique per
+// run); when the run ends, its process group and every process carrying its token (those that
+// left the group with setsid) are killed, and adopted orphans are reaped.
 ProcessResult run_process(const ProcessSpec& spec);
+
+inline constexpr std::string_view kRunTokenVariable = "FLAKESCOPE_RUN_TOKEN";
+
+// Kills processes whose run token names a flakescope that is no longer running (descendants that
+// had left their run's process group when that flakescope was killed). Called when an audit starts.
+void kill_orphans_of_dead_runs();
+
+// SIGKILLs every process carrying a run token of flakescope process `owner`.
+void kill_processes_of_runs_of(pid_t owner);
+
+// Forks a small watcher that waits for this process to end (by exit or kill -9, through
+// PR_SET_PDEATHSIG) and then calls `on_death` (e.g. kill_processes_of_runs_of(parent) and removing
+// scratch folders). Call it while the process has one thread (fork copies only the caller).
+void start_death_watcher(const std::function<void()>& on_death);
 
 // "SIGSEGV" for 11, "signal 77" for unknown numbers.
 std::string signal_name(int signal);
