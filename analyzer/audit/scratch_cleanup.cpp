@@ -49,8 +49,8 @@ bool owner_alive(long pid, const std::string& start) {
 
 void mark_scratch_owner(const std::string& scratch_root) {
   const long self = static_cast<long>(::getpid());
-  std::ofstream(fs::path(scratch_root) / kScratchOwnerFile) << self << " " << start_time_of(self)
-                                                              << "\n";
+  std::ofstream(fs::path(scratch_root) / kScratchOwnerFile)
+      << self << " " << start_time_of(self) << "\n";
 }
 
 std::size_t remove_stale_scratch(const std::string& tmp_dir) {

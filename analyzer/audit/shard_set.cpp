@@ -45,8 +45,8 @@ std::size_t expected_runs_per_setting(const RunLog& log) {
 
 const std::vector<std::string>& shard_config_keys() {
   static const std::vector<std::string> keys = {
-      "runs",    "max_runs", "settings", "seed",   "isolation",  "junit",
-      "timeout_seconds", "ablation", "capture", "target", "confidence"};
+      "runs",     "max_runs", "settings", "seed",      "isolation", "junit", "timeout_seconds",
+      "ablation", "capture",  "target",   "confidence"};
   return keys;
 }
 
@@ -105,7 +105,8 @@ std::string describe_gaps(const ShardCoverage& c) {
     out = c.missing.size() == 1 ? "missing shard " : "missing shards ";
     for (std::size_t i = 0; i < c.missing.size(); ++i) out += (i ? ", " : "") + c.missing[i];
   }
-  for (const auto& gap : c.incomplete) out += (out.empty() ? "incomplete log " : "; incomplete log ") + gap;
+  for (const auto& gap : c.incomplete)
+    out += (out.empty() ? "incomplete log " : "; incomplete log ") + gap;
   return out;
 }
 

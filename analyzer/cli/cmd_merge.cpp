@@ -60,8 +60,9 @@ int cmd_merge(const CommandArgs& a) {
       "usage: flakescope merge RUNLOG... [--out REPORT]\n\n"
       "Merges audit run logs (shards of the same command, e.g. CI matrix jobs run with\n"
       "--shard K/N) into one audit report. Overlapping shards or logs of different commands are\n"
-      "refused, and so are shards made with other options (--runs, --seed, settings, ...). Missing
-or interrupted shards are refused (they are listed) unless --allow-partial. Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input");
+      "refused, and so are shards made with other options (--runs, --seed, settings, ...).\n"
+      "Missing or interrupted shards are refused (they are listed) unless --allow-partial.\n"
+      "Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input");
   desc.add_options()("help,h", "show this help")("out,o", po::value(&out)->default_value(out),
                                                  "the JSON report")(
       "log", po::value(&merged_log), "also write the merged run log here (resumable)")(

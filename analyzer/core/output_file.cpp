@@ -65,7 +65,8 @@ void write_all(int fd, std::string_view content, const std::string& path) {
   while (done < content.size()) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw InputError(path + ": write failed: " + (n < 0 ? errno_text() : "no progress"));
+    if (n <= 0)
+      throw InputError(path + ": write failed: " + (n < 0 ? errno_text() : "no progress"));
     done += static_cast<std::size_t>(n);
   }
 }
@@ -144,8 +145,9 @@ OutputTarget check_output_path(const std::string& path) {
   } else if (S_ISDIR(st.st_mode)) {
     throw InputError(path + ": is a directory, not a file to write");
   } else {
-    throw InputError(path + ": is a block device or socket; flakescope writes only files, "
-                            "character devices and FIFOs");
+    throw InputError(path +
+                     ": is a block device or socket; flakescope writes only files, "
+                     "character devices and FIFOs");
   }
   const std::string folder = folder_of(t.resolved);
   if (::access(folder.c_str(), W_OK | X_OK) != 0)
@@ -155,8 +157,10 @@ OutputTarget check_output_path(const std::string& path) {
 
 void write_output_file(const std::string& path, std::string_view content) {
   const OutputTarget t = check_output_path(path);
-  if (t.kind == OutputKind::kInPlace) write_in_place(t, content);
-  else write_by_rename(t, content);
+  if (t.kind == OutputKind::kInPlace)
+    write_in_place(t, content);
+  else
+    write_by_rename(t, content);
 }
 
 bool same_output_file(const std::string& a, const std::string& b) {
@@ -167,7 +171,8 @@ bool same_output_file(const std::string& a, const std::string& b) {
   } catch (const InputError&) {
     return false;  // a path that cannot be resolved is reported by its own check
   }
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   if (::stat(ra.c_str(), &sa) == 0 && ::stat(rb.c_str(), &sb) == 0)
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
   return ra == rb;

@@ -64,10 +64,14 @@ std::string clean_document_text(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for_each_code_point(s, [&](char32_t cp, std::string_view bytes) {
-    if (cp == kInvalid) out += kReplacement;
-    else if (cp == '\n' || cp == '\t' || cp == '\r') out += ' ';
-    else if (is_control(cp) || is_bidi_control(cp)) return;
-    else out += bytes;
+    if (cp == kInvalid)
+      out += kReplacement;
+    else if (cp == '\n' || cp == '\t' || cp == '\r')
+      out += ' ';
+    else if (is_control(cp) || is_bidi_control(cp))
+      return;
+    else
+      out += bytes;
   });
   return out;
 }
@@ -78,15 +82,22 @@ std::string sanitize_terminal(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for_each_code_point(s, [&](char32_t cp, std::string_view bytes) {
-    if (cp == kInvalid) out += hex_escape("\\x%02x", static_cast<unsigned char>(bytes[0]));
-    else if (cp == '\n') out += "\\n";
-    else if (cp == '\t') out += "\\t";
-    else if (cp == '\r') out += "\\r";
-    else if (cp == '\\') out += "\\\\";
-    else if (cp < 0x80 && is_control(cp)) out += hex_escape("\\x%02x", static_cast<unsigned>(cp));
+    if (cp == kInvalid)
+      out += hex_escape("\\x%02x", static_cast<unsigned char>(bytes[0]));
+    else if (cp == '\n')
+      out += "\\n";
+    else if (cp == '\t')
+      out += "\\t";
+    else if (cp == '\r')
+      out += "\\r";
+    else if (cp == '\\')
+      out += "\\\\";
+    else if (cp < 0x80 && is_control(cp))
+      out += hex_escape("\\x%02x", static_cast<unsigned>(cp));
     else if (is_control(cp) || is_bidi_control(cp))
       out += hex_escape("\\u{%04x}", static_cast<unsigned>(cp));
-    else out += bytes;
+    else
+      out += bytes;
   });
   return out;
 }
@@ -95,15 +106,32 @@ std::string sanitize_markdown(std::string_view s) {
   std::string out;
   for (char c : clean_document_text(s)) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '|': out += "\\|"; break;
-      case '\\': case '`': case '*': case '_': case '[': case ']': case '#': case '~': case '!':
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '|':
+        out += "\\|";
+        break;
+      case '\\':
+      case '`':
+      case '*':
+      case '_':
+      case '[':
+      case ']':
+      case '#':
+      case '~':
+      case '!':
         out += '\\';
         out += c;
         break;
-      default: out += c;
+      default:
+        out += c;
     }
   }
   return out;
@@ -116,8 +144,10 @@ std::string markdown_code(std::string_view s) {
   for (char c : clean) {
     run = c == '`' ? run + 1 : 0;
     if (run > longest) longest = run;
-    if (c == '|') body += "\\|";  // GFM splits table cells before it parses code spans
-    else body += c;
+    if (c == '|')
+      body += "\\|";  // GFM splits table cells before it parses code spans
+    else
+      body += c;
   }
   const std::string fence(longest + 1, '`');
   // A span that starts or ends with a backtick needs a space inside its fence.
@@ -129,12 +159,23 @@ std::string sanitize_html(std::string_view s) {
   std::string out;
   for (char c : clean_document_text(s)) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -144,10 +185,14 @@ std::string sanitize_xml(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for_each_code_point(s, [&](char32_t cp, std::string_view bytes) {
-    if (cp == kInvalid) out += kReplacement;
-    else if (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') return;
-    else if (cp == 0xFFFE || cp == 0xFFFF) return;
-    else out += bytes;
+    if (cp == kInvalid)
+      out += kReplacement;
+    else if (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r')
+      return;
+    else if (cp == 0xFFFE || cp == 0xFFFF)
+      return;
+    else
+      out += bytes;
   });
   return out;
 }

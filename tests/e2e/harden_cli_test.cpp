@@ -9,8 +9,8 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -139,8 +139,8 @@ TEST_F(HardenCli, OutEqualToLogIsRefusedBeforeAnyRun) {
 
 TEST_F(HardenCli, BadOutputPathFailsBeforeTheFirstRun) {
   const auto t0 = std::chrono::steady_clock::now();
-  const Cli c = run({"audit", "--runs", "50", "--out", "missing/dir/r.json", "--log", "a.log",
-                     "--", "/bin/sleep", "1"});
+  const Cli c = run({"audit", "--runs", "50", "--out", "missing/dir/r.json", "--log", "a.log", "--",
+                     "/bin/sleep", "1"});
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(c.code, 2);
   EXPECT_LT(wall, 5.0);
@@ -170,8 +170,8 @@ TEST_F(HardenCli, EscapeSequencesInTestNamesNeverReachOutputsRaw) {
       "<testsuite><testcase classname=\"c\" name=\"t&#27;[2J&#27;]0;pwned&#7;&lt;b&gt;|x\"/>"
       "</testsuite>";
   write("ok.xml", xml);
-  const Cli c = run({"audit", "--runs", "2", "--out", "r.json", "--", "/bin/cp",
-                     path("ok.xml"), "{junit}"});
+  const Cli c =
+      run({"audit", "--runs", "2", "--out", "r.json", "--", "/bin/cp", path("ok.xml"), "{junit}"});
   ASSERT_EQ(c.code, 0) << c.err;
   EXPECT_EQ(c.out.find('\x1b'), std::string::npos);
   EXPECT_EQ(c.out.find('\x07'), std::string::npos);
@@ -240,7 +240,8 @@ TEST_F(HardenCli, InputsAreCheckedAndErrorLinesAreShortAndPrintable) {
   EXPECT_NE(dir.err.find("is a directory"), std::string::npos) << dir.err;
 
   std::string binary = "1e-7\n";
-  for (int i = 0; i < 100000; ++i) binary += static_cast<char>(i * 37 % 256 == '\n' ? 1 : i * 37 % 256);
+  for (int i = 0; i < 100000; ++i)
+    binary += static_cast<char>(i * 37 % 256 == '\n' ? 1 : i * 37 % 256);
   binary += "\n";
   write("binary.txt", binary);
   const Cli bad = run({"tolerance", "binary.txt"});
@@ -310,10 +311,16 @@ TEST_F(HardenCli, SetsidDescendantsDieWithTheirRun) {
 }
 
 TEST_F(HardenCli, KillNineOfTheAuditKillsItsRunsAndRemovesItsScratch) {
-  const std::vector<std::string> escaped = {"/bin/sleep", "317.25"}, inside = {"/bin/sleep", "319.25"};
-  std::vector<std::string> argv = {FLAKESCOPE_CLI, "audit", "--runs", "1", "--timeout", "120",
-                                   "--junit", "none", "--out", path("r.json"), "--", "/bin/sh",
-                                   "-c", "/usr/bin/setsid /bin/sleep 317.25 & /bin/sleep 319.25"};
+  const std::vector<std::string> escaped = {"/bin/sleep", "317.25"},
+                                 inside = {"/bin/sleep", "319.25"};
+  std::vector<std::string> argv = {
+      FLAKESCOPE_CLI, "audit",
+      "--runs",       "1",
+      "--timeout",    "120",
+      "--junit",      "none",
+      "--out",        path("r.json"),
+      "--",           "/bin/sh",
+      "-c",           "/usr/bin/setsid /bin/sleep 317.25 & /bin/sleep 319.25"};
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -335,8 +342,8 @@ TEST_F(HardenCli, KillNineOfTheAuditKillsItsRunsAndRemovesItsScratch) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(started) << "the run's processes did not start";
-  EXPECT_TRUE(wait_until([&] { return processes_running(escaped) + processes_running(inside) == 0; },
-                         5.0))
+  EXPECT_TRUE(
+      wait_until([&] { return processes_running(escaped) + processes_running(inside) == 0; }, 5.0))
       << "after kill -9: " << processes_running(escaped) << " setsid'd, "
       << processes_running(inside) << " in-group sleeps still running";
   EXPECT_TRUE(wait_until([&] { return scratch_folders(dir_.string()) == 0; }, 5.0));

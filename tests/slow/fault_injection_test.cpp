@@ -27,7 +27,8 @@ namespace fs = std::filesystem;
 // 2 abort, 3 exit 1, else pass: 50 of each fault in 1000 runs.
 const char* kFaultScript =
     "s=$((FLAKESCOPE_SEED % 20)); "
-    "case $s in 0) kill -SEGV $$;; 1) /bin/sleep 331.5;; 2) kill -ABRT $$;; 3) exit 1;; esac; exit 0";
+    "case $s in 0) kill -SEGV $$;; 1) /bin/sleep 331.5;; 2) kill -ABRT $$;; 3) exit 1;; esac; exit "
+    "0";
 
 class FaultInjection : public ::testing::Test {
  protected:
@@ -40,8 +41,8 @@ class FaultInjection : public ::testing::Test {
   std::string path(const std::string& n) const { return (dir_ / n).string(); }
   std::vector<std::string> audit_args(const std::string& out, const std::string& log,
                                       bool resume) const {
-    std::vector<std::string> a = {FLAKESCOPE_CLI, "audit", "--runs", "1000", "--jobs", "2",
-                                  "--timeout", "1", "--junit", "none", "--out", out};
+    std::vector<std::string> a = {FLAKESCOPE_CLI, "audit", "--runs",  "1000", "--jobs", "2",
+                                  "--timeout",    "1",     "--junit", "none", "--out",  out};
     if (!log.empty()) a.insert(a.end(), {"--log", log});
     if (resume) a.push_back("--resume");
     a.insert(a.end(), {"--", "/bin/sh", "-c", kFaultScript});

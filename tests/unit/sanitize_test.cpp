@@ -11,8 +11,12 @@ namespace {
 const std::string kAnsi = "test_\x1b[31mred\x1b[0m";
 const std::string kOscTitle = "t\x1b]0;pwned\x07";
 const std::string kClear = "t\x1b[2J\x1b[H";
-const std::string kC1Csi = "t\xc2\x9b" "31m";  // U+009B, the one-byte CSI
-const std::string kBidi = "t\xe2\x80\xae" "gpj.exe";  // U+202E right-to-left override
+const std::string kC1Csi =
+    "t\xc2\x9b"
+    "31m";  // U+009B, the one-byte CSI
+const std::string kBidi =
+    "t\xe2\x80\xae"
+    "gpj.exe";  // U+202E right-to-left override
 
 bool has_byte_below_0x20(const std::string& s, bool allow_whitespace) {
   for (unsigned char c : s)
@@ -33,7 +37,7 @@ TEST(SanitizeTerminal, EscapesC1AndBidiControlsAndInvalidUtf8) {
   EXPECT_EQ(sanitize_terminal(kC1Csi), "t\\u{009b}31m");
   EXPECT_EQ(sanitize_terminal(kBidi), "t\\u{202e}gpj.exe");
   EXPECT_EQ(sanitize_terminal("bad\xff\xfe"), "bad\\xff\\xfe");
-  EXPECT_EQ(sanitize_terminal("\xc0\xaf"), "\\xc0\\xaf");      // overlong '/'
+  EXPECT_EQ(sanitize_terminal("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
   EXPECT_EQ(sanitize_terminal("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
   EXPECT_EQ(sanitize_terminal("trunc\xe2\x82"), "trunc\\xe2\\x82");
 }
@@ -47,7 +51,8 @@ TEST(SanitizeTerminal, KeepsPrintableTextAndUnicode) {
 
 TEST(SanitizeMarkdown, EscapesTableAndHtmlMetacharacters) {
   EXPECT_EQ(sanitize_markdown("a|b"), "a\\|b");
-  EXPECT_EQ(sanitize_markdown("<img src=x onerror=alert(1)>"), "&lt;img src=x onerror=alert(1)&gt;");
+  EXPECT_EQ(sanitize_markdown("<img src=x onerror=alert(1)>"),
+            "&lt;img src=x onerror=alert(1)&gt;");
   EXPECT_EQ(sanitize_markdown("a & b"), "a &amp; b");
   EXPECT_EQ(sanitize_markdown("*bold* _it_ `code` [l](u) #h ~s~ !"),
             "\\*bold\\* \\_it\\_ \\`code\\` \\[l\\](u) \\#h \\~s\\~ \\!");
@@ -82,7 +87,7 @@ TEST(SanitizeHtml, EscapesAndRemovesControls) {
 TEST(SanitizeXml, RemovesWhatXml10Forbids) {
   EXPECT_EQ(sanitize_xml(kAnsi), "test_[31mred[0m");
   EXPECT_EQ(sanitize_xml(std::string("a\0b\x01\x08\x0b\x0c\x1f", 8)), "ab");
-  EXPECT_EQ(sanitize_xml("tab\tnl\ncr\r"), "tab\tnl\ncr\r");  // allowed in XML 1.0
+  EXPECT_EQ(sanitize_xml("tab\tnl\ncr\r"), "tab\tnl\ncr\r");    // allowed in XML 1.0
   EXPECT_EQ(sanitize_xml("x\xef\xbf\xbe\xef\xbf\xbfy"), "xy");  // U+FFFE, U+FFFF
   EXPECT_EQ(sanitize_xml("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
   EXPECT_EQ(sanitize_xml("<&> stay for the writer"), "<&> stay for the writer");

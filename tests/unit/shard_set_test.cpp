@@ -14,8 +14,11 @@ RunLog shard(std::size_t k, std::size_t n, std::size_t runs, std::size_t done = 
   RunLog log;
   log.path = "s" + std::to_string(k) + ".log";
   log.header.command = {"./t"};
-  log.header.config = {{"runs", runs},      {"max_runs", runs},        {"seed", 1},
-                       {"settings", {"controlled"}}, {"isolation", isolation}};
+  log.header.config = {{"runs", runs},
+                       {"max_runs", runs},
+                       {"seed", 1},
+                       {"settings", {"controlled"}},
+                       {"isolation", isolation}};
   if (n > 1) log.header.config["shard"] = std::to_string(k) + "/" + std::to_string(n);
   std::size_t count = 0;
   for (std::size_t run = 0; run < runs && count < done; ++run) {
