@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(cmake ninja-build g++ libtorch-dev libboost-program-options-dev libboost-dev
           libeigen3-dev nlohmann-json3-dev libpugixml-dev libgtest-dev libgmock-dev
           python3-torch python3-pytest python3-numpy python3-jsonschema python3-venv
-          python3-pip python3-setuptools shellcheck)
+          python3-pip python3-setuptools shellcheck libxml2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -126,7 +126,7 @@ std::string TerminalReporter::render(const model::Report& report) const {
     case model::ReportKind::kGate: render_gate(view, options_, out); break;
   }
   for (const auto& w : view.input_warnings)
-    out << label(Severity::kWarning, o.color) << " " << sanitize_terminal(w) << "\n";
+    out << label(Severity::kWarning, options_.color) << " " << sanitize_terminal(w) << "\n";
   out << summary_line(view) << "\n";
   return out.str();
 }

@@ -2,6 +2,7 @@
 // simulated pytest process (tests in order, each repeated FLAKESCOPE_REPEAT times, seed + i, dying
 // where the script says), so the block planning, the crash/timeout relaunches and the records are
 // checked with exact counts, and against process isolation of the same simulated suite.
+#include <filesystem>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -545,7 +546,11 @@ TEST(InprocessAudit, TheRequestCarriesThePluginAndTheBlock) {
   EXPECT_EQ(env_of(r, "FLAKESCOPE_SEED"), "4");
   EXPECT_EQ(env_of(r, "FLAKESCOPE_REPEAT"), "4");
   EXPECT_TRUE(env_of(r, "FLAKESCOPE_CAPTURE").value().find("/capture.jsonl") != std::string::npos);
-  EXPECT_NE(env_of(r, "PYTHONPATH").value().find("integrations/pytest"), std::string::npos);
+  // The plugin's folder (found next to the binary: build/share/flakescope/pytest) comes first.
+  const std::string pythonpath = env_of(r, "PYTHONPATH").value();
+  const std::string first = pythonpath.substr(0, pythonpath.find(':'));
+  EXPECT_TRUE(std::filesystem::is_regular_file(std::filesystem::path(first) / "flakescope_pytest.py"))
+      << pythonpath;
   const std::vector<std::string>& argv = r.process.argv;
   ASSERT_GE(argv.size(), 7u);
   EXPECT_EQ(argv[3], "-p");
