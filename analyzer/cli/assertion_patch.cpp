@@ -2,6 +2,8 @@
 #include "cli/assertion_patch.h"
 
 #include <algorithm>
+#include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -149,8 +151,17 @@ AssertionPatch assertion_patch(const nlohmann::json& report, const std::string& 
 }
 
 bool print_audit_tolerances(const std::string& path, bool json, std::ostream& out) {
+  // Only a regular file whose first character opens a JSON object can be an audit report; the
+  // rest (a directory, a samples file) is left to the samples reader and its own errors.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
   std::ifstream in(path);
   if (!in) return false;
+  char first = 0;
+  while (in.get(first) && std::isspace(static_cast<unsigned char>(first))) {
+  }
+  if (!in || first != '{') return false;
+  in.seekg(0);
   const nlohmann::json report = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (!report.is_object() || report.value("kind", std::string()) != "audit") return false;
   if (!report.contains("assertions") || !report["assertions"].is_array()) {
