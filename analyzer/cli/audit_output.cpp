@@ -31,8 +31,7 @@ nlohmann::json write_audit_report(const audit::AuditReportInputs& in,
   // The terminal reporter, as `flakescope report AUDIT.json --format terminal` prints it.
   RenderOptions render;
   render.color = wants_color(out);
-  out << render_report(report, ReportFormat::kTerminal, render) +
-             report::assertion_section(report, ReportFormat::kTerminal);
+  out << render_report(report, ReportFormat::kTerminal, render);
   return report;
 }
 

@@ -14,6 +14,7 @@
 #include "flakescope/report.h"
 #include "report/format_renderers.h"
 #include "report/report_tables.h"
+#include "report/assertion_section.h"
 #include "report/sanitize.h"
 #include "report/svg_plots.h"
 
@@ -223,6 +224,7 @@ std::string HtmlReporter::render(const model::Report& report) const {
   } else if (view.kind == ReportKind::kAudit) {
     summary_and_toc(view, view.tests, o);
     audit_body(view, o);
+    o << assertion_section({{"assertions", report.audit.assertions}}, ReportFormat::kHtml);
   } else {
     o << "<div class=\"summary\"><p><b>" << esc(summary_line(view)) << "</b></p></div>";
     if (!view.gate_baseline.empty()) o << "<p>Baseline: <code>" << esc(view.gate_baseline) << "</code></p>";

@@ -3,6 +3,7 @@
 
 #include "report/format_renderers.h"
 #include "report/report_tables.h"
+#include "report/assertion_section.h"
 #include "report/sanitize.h"
 
 namespace flakescope::report {
@@ -84,7 +85,10 @@ std::string MarkdownReporter::render(const model::Report& report) const {
   if (!view.input_warnings.empty()) out << "\n";
   switch (view.kind) {
     case model::ReportKind::kProbe: render_probes(view, out); break;
-    case model::ReportKind::kAudit: render_audit(view, out); break;
+    case model::ReportKind::kAudit:
+      render_audit(view, out);
+      out << assertion_section({{"assertions", report.audit.assertions}}, ReportFormat::kMarkdown);
+      break;
     case model::ReportKind::kGate: render_gate(view, out); break;
   }
   return fit_github(out.str());

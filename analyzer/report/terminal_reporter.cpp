@@ -6,6 +6,7 @@
 
 #include "report/format_renderers.h"
 #include "report/report_tables.h"
+#include "report/assertion_section.h"
 #include "report/sanitize.h"
 
 namespace flakescope::report {
@@ -122,7 +123,10 @@ std::string TerminalReporter::render(const model::Report& report) const {
   out << "\n";
   switch (view.kind) {
     case model::ReportKind::kProbe: render_probes(view, options_, out); break;
-    case model::ReportKind::kAudit: render_tests(view, options_, out); break;
+    case model::ReportKind::kAudit:
+      render_tests(view, options_, out);
+      out << assertion_section({{"assertions", report.audit.assertions}}, ReportFormat::kTerminal);
+      break;
     case model::ReportKind::kGate: render_gate(view, options_, out); break;
   }
   for (const auto& w : view.input_warnings)
