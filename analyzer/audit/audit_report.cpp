@@ -9,6 +9,7 @@
 #include "flakescope/audit/pytest_plugin.h"
 #include "flakescope/audit/retry_verdict.h"
 #include "flakescope/audit/run_environment.h"
+#include "flakescope/audit/traceback_cost.h"
 #include "flakescope/knobs.h"
 #include "flakescope/report.h"
 #include "flakescope/stats/rates.h"
@@ -198,6 +199,8 @@ nlohmann::json build_audit_report(const AuditReportInputs& in,
   for (const auto& t : tests) ++by_class[t["classification"].get<std::string>()];
   report["summary"] = by_class;
   if (in.ablation) report["ablation"] = diagnose_ablation(tallies, settings, in.confidence);
+  const nlohmann::json traceback = to_json(traceback_cost(tallies.tests, in.command));
+  if (!traceback.is_null()) report["traceback_cost"] = traceback;
   const nlohmann::json retried = retry_verdicts(tallies.tests, in.target, in.confidence);
   if (!retried.empty()) report["retries_measured"] = retried;
   // What the pytest plugin read back from torch in each setting (the first run that says).

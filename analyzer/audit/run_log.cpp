@@ -151,7 +151,7 @@ RunLog merge_run_logs(const std::vector<RunLog>& logs) {
       throw InputError(log.path + ": written with --seed " + std::to_string(seed_of(log)) +
                        " but " + logs.front().path + " with --seed " +
                        std::to_string(seed_of(logs.front())));
-    for (const RunRecord& r : log.records) {
+    for (const RunRecord& r : without_superseded(log.records)) {
       auto [it, inserted] = seen.emplace(std::make_pair(r.setting, r.run), log.path);
       if (!inserted)
         throw InputError("run " + std::to_string(r.run) + " (setting " + r.setting + ") is in " +
@@ -161,6 +161,25 @@ RunLog merge_run_logs(const std::vector<RunLog>& logs) {
     }
   }
   return merged;
+}
+
+std::vector<RunRecord> without_superseded(const std::vector<RunRecord>& records) {
+  // The last record of a (setting, run) wins when the earlier ones were incomplete: `--resume`
+  // appends the whole run again after the interrupted part of it.
+  std::map<std::pair<std::string, std::size_t>, std::size_t> last;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto key = std::make_pair(records[i].setting, records[i].run);
+    const auto it = last.find(key);
+    if (it == last.end() || records[it->second].incomplete) last[key] = i;
+  }
+  std::vector<RunRecord> out;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto key = std::make_pair(records[i].setting, records[i].run);
+    const std::size_t keep = last.at(key);
+    // A complete duplicate (not superseding an incomplete one) stays, for the overlap error.
+    if (i == keep || !records[i].incomplete) out.push_back(records[i]);
+  }
+  return out;
 }
 
 }  // namespace flakescope::audit

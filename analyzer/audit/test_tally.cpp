@@ -32,6 +32,7 @@ void add(TestTally& t, const RunRecord& r, Outcome outcome, double duration,
 void add_plugin_fields(TestTally& t, const TestcaseResult& tc) {
   if (t.replay_id.empty()) t.replay_id = tc.replay_id;
   if (t.retry.is_null()) t.retry = tc.retry;
+  t.report_seconds += tc.report_seconds;
   if (!tc.environment.empty() && is_failure(tc.outcome)) ++t.environment_errors[tc.environment];
   if (tc.drew_random) {
     ++t.drew_random_known;

@@ -170,6 +170,15 @@ void summary_and_toc(const ReportView& view, const std::vector<Item>& items, std
   o << "<a href=\"#rest\">everything else</a></p></div>";
 }
 
+void retries_measured(const ReportView& view, std::ostringstream& o) {
+  if (view.retries_measured.empty()) return;
+  o << "<h2>Retry decorators, measured one attempt at a time</h2><ul>";
+  for (const auto& r : view.retries_measured)
+    o << "<li><b>" << esc(r.test) << "</b>: <code>" << esc(r.decorator) << "</code>, "
+      << esc(attempts_text(r)) << ": " << esc(r.verdict) << "</li>";
+  o << "</ul>";
+}
+
 void audit_body(const ReportView& view, std::ostringstream& o) {
   if (view.isolation == "inprocess")
     o << "<p>Isolation: in-process (pytest repetitions inside one interpreter per job)</p>";
@@ -182,6 +191,7 @@ void audit_body(const ReportView& view, std::ostringstream& o) {
       o << "<li id=\"" << anchor(t.name) << "\"><b>" << esc(t.name) << "</b>: " << esc(t.retries_statement);
       if (!t.replay.empty()) o << "<br/>replay: <code>" << esc(t.replay) << "</code>";
       if (!t.cause.empty()) o << "<br/>cause: " << esc(t.cause);
+      if (!t.environment_errors.empty()) o << "<br/>" << esc(environment_text(t));
       o << "</li>";
     }
     o << "</ul><h2>Outcome timelines</h2><div class=\"plots\">";
@@ -192,6 +202,7 @@ void audit_body(const ReportView& view, std::ostringstream& o) {
     }
     o << "</div>";
   }
+  retries_measured(view, o);
   o << "<details id=\"rest\"><summary>" << rest.size() << " tests without failures</summary>"
     << html_table(audit_tests_table(rest, view.confidence, view.several_settings)) << "</details>";
 }

@@ -60,6 +60,18 @@ void render_audit(const ReportView& view, std::ostringstream& out) {
     header = true;
     out << "- " << markdown_code(t.name) << " (" << t.replay_outcome << "): " << markdown_code(t.replay) << "\n";
   }
+  if (!view.retries_measured.empty()) out << "\nRetry decorators, measured one attempt at a time:\n\n";
+  for (const auto& r : view.retries_measured)
+    out << "- " << markdown_code(r.test) << ": " << markdown_code(r.decorator) << ", "
+        << attempts_text(r) << ": " << sanitize_markdown(r.verdict) << "\n";
+  header = false;
+  for (const auto& t : view.tests) {
+    const std::string env = environment_text(t);
+    if (env.empty()) continue;
+    if (!header) out << "\nFailures of the machine, not the test:\n\n";
+    header = true;
+    out << "- " << markdown_code(t.name) << ": " << sanitize_markdown(env) << "\n";
+  }
 }
 
 void render_gate(const ReportView& view, std::ostringstream& out) {

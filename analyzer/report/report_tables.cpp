@@ -79,6 +79,23 @@ std::string retries_text(const TestView& test) {
   return std::to_string(*test.retries);
 }
 
+std::string attempts_text(const RetryView& retry) {
+  return std::to_string(retry.failures) + " of " + std::to_string(retry.trials) +
+         (retry.trials == 1 ? " attempt" : " attempts") + " failed";
+}
+
+std::string environment_text(const TestView& test) {
+  if (test.environment_errors.empty()) return "";
+  long runs = 0;
+  std::string kinds;
+  for (const auto& [kind, n] : test.environment_errors) {
+    runs += n;
+    kinds += (kinds.empty() ? "" : ", ") + kind;
+  }
+  return "environment error in " + std::to_string(runs) + " of " + std::to_string(test.runs) +
+         " runs (" + kinds + ")";
+}
+
 TextTable audit_tests_table(const std::vector<TestView>& tests, double confidence,
                             bool setting_column) {
   TextTable t;

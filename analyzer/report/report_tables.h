@@ -28,6 +28,13 @@ Tone verdict_tone(model::GateStatus s);
 // test failing often).
 std::string retries_text(const TestView& test);
 
+// "2 of 300 attempts failed" (a retry-decorated test, measured one attempt at a time).
+std::string attempts_text(const RetryView& retry);
+
+// "environment error in 30 of 30 runs (network: OSError)": failures of the machine, not the test.
+// Empty when the test had none.
+std::string environment_text(const TestView& test);
+
 // A one-line summary: "2 findings, 1 warning in 7 probes".
 std::string summary_line(const ReportView& view);
 

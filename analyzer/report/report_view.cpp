@@ -88,6 +88,10 @@ TestView make_test(const model::AuditTest& t, const model::Report& report, bool 
   if (report.audit.ablation)
     for (const auto& a : report.audit.ablation->tests)
       if (a.name == t.name) v.cause = a.summary;
+  const json env = t.extra.value("environment_errors", json::object());
+  if (env.is_object())
+    for (const auto& [kind, runs] : env.items())
+      if (runs.is_number_integer()) v.environment_errors.emplace_back(kind, runs.get<long>());
   if (model::is_finding(t.classification)) v.severity = Severity::kFinding;
   else if (t.classification == TestClass::kStableFail || v.failures > 0) v.severity = Severity::kWarning;
   return v;
@@ -143,6 +147,32 @@ void audit_view(const model::Report& report, ReportView& view) {
   }
 }
 
+// Tests with a retry decorator, measured per attempt by the pytest plugin.
+void add_retries_measured(const model::Report& report, ReportView& view) {
+  const json list = report.extra.value("retries_measured", json::array());
+  if (!list.is_array()) return;
+  for (const auto& r : list) {
+    if (!r.is_object()) continue;
+    RetryView v;
+    v.test = r.value("name", std::string());
+    v.setting = r.value("setting", std::string());
+    v.decorator = r.value("decorator", std::string());
+    const json failures = r.value("failures", json(0)), trials = r.value("trials", json(0));
+    v.failures = failures.is_number_integer() ? failures.get<long>() : 0;
+    v.trials = trials.is_number_integer() ? trials.get<long>() : 0;
+    v.verdict = r.value("verdict", std::string());
+    view.retries_measured.push_back(std::move(v));
+  }
+}
+
+// pytest spent most of the audit formatting tracebacks: the line with the fix.
+void add_traceback_warning(const model::Report& report, ReportView& view) {
+  const json cost = report.extra.value("traceback_cost", json());
+  if (!cost.is_object() || !cost.contains("advice") || !cost["advice"].is_string()) return;
+  view.input_warnings.push_back(cost["advice"].get<std::string>());
+  ++view.warnings;
+}
+
 // Runs whose JUnit XML could not be read lose their per-testcase results: a counted warning per
 // run, naming the run and the reason (the first few; the rest as a count).
 void add_junit_warnings(const model::Report& report, ReportView& view) {
@@ -192,7 +222,9 @@ ReportView make_view(const model::Report& report) {
       break;
     case model::ReportKind::kAudit:
       audit_view(report, view);
+      add_retries_measured(report, view);
       add_junit_warnings(report, view);
+      add_traceback_warning(report, view);
       break;
     case model::ReportKind::kGate:
       for (const auto& c : report.gate.checks) view.checks.push_back(make_check(c));

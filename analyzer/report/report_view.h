@@ -51,7 +51,21 @@ struct TestView {
   std::string replay;                 // the line that replays the first failing run
   std::string replay_outcome;
   std::string cause;                  // the ablation's summary for this test
+  // Failures of the machine, not the test (no network, a missing module, no GPU, out of memory):
+  // "network: OSError" -> runs, from the pytest plugin.
+  std::vector<std::pair<std::string, long>> environment_errors;
   Severity severity = Severity::kOk;
+};
+
+// A test that carries a retry decorator or marker, measured one attempt at a time (the report's
+// "retries_measured").
+struct RetryView {
+  std::string test;
+  std::string setting;
+  std::string decorator;  // as written in the test ("@is_flaky(max_attempts=5)")
+  long failures = 0;
+  long trials = 0;
+  std::string verdict;    // "`@is_flaky(max_attempts=5)` -> `max_attempts=2` suffices", ...
 };
 
 struct GateCheckView {
@@ -77,6 +91,7 @@ struct ReportView {
   bool several_settings = false;     // kind audit: the tests ran under several settings
   std::string ablation_reference;    // kind audit with --ablation
   std::vector<std::pair<std::string, std::string>> ablation;  // test -> diagnosis
+  std::vector<RetryView> retries_measured;                     // kind audit
   long audit_runs = 0;
   bool gate_passed = true;           // kind gate
   std::string gate_baseline;         // kind gate: where the baseline came from

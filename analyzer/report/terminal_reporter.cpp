@@ -53,6 +53,24 @@ void render_probes(const ReportView& view, const RenderOptions& o, std::ostrings
         << " bitwise-deterministic under every setting (report --verbose lists them)\n";
 }
 
+// Retry decorators measured per attempt, with the paste-ready verdict; failures of the machine.
+void render_retries_and_environment(const ReportView& view, std::ostringstream& out) {
+  if (!view.retries_measured.empty()) out << "\nretry decorators, measured one attempt at a time:\n";
+  for (const auto& r : view.retries_measured)
+    out << "  " << sanitize_terminal(r.test)
+        << (view.several_settings ? " (" + sanitize_terminal(r.setting) + ")" : std::string()) << ": "
+        << sanitize_terminal(r.decorator) << ", " << attempts_text(r) << ": "
+        << sanitize_terminal(r.verdict) << "\n";
+  bool header = false;
+  for (const auto& t : view.tests) {
+    const std::string env = environment_text(t);
+    if (env.empty()) continue;
+    if (!header) out << "\nfailures of the machine, not the test (fix the environment or skip there):\n";
+    header = true;
+    out << "  " << sanitize_terminal(t.name) << ": " << sanitize_terminal(env) << "\n";
+  }
+}
+
 // Replay lines, retry advice, the ablation: what a reader of the table needs next.
 void render_audit_details(const ReportView& view, std::ostringstream& out) {
   // Process isolation is the default and says nothing; in-process repetition changes what a run
@@ -70,6 +88,7 @@ void render_audit_details(const ReportView& view, std::ostringstream& out) {
     if (t.severity == Severity::kFinding && !t.retries_statement.empty())
       out << "  " << sanitize_terminal(t.test) << (view.several_settings ? " (" + t.setting + ")" : std::string())
           << ": " << t.retries_statement << "\n";
+  render_retries_and_environment(view, out);
   if (!view.ablation.empty()) {
     out << "\nablation";
     if (!view.ablation_reference.empty()) out << " (" << view.ablation_reference << " against all controlled)";

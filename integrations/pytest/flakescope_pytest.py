@@ -140,6 +140,7 @@ class FlakescopePlugin:
             self.runs_report = flakescope_runs.RunsReport(config, options)
             self.outcomes_path = self.runs_report.outcomes_path
         self.knobs_written = False
+        self.report_seconds = 0.0  # building failure reports in the current repetition
         capture_path = options["capture"]
         self.patcher = _Patcher(capture_path) if capture_path else None
         if self.free is not None:
@@ -181,11 +182,15 @@ class FlakescopePlugin:
             self.patcher.patch_libraries()
             self.patcher.patch_module_globals(str(session.config.rootpath))
 
-    @pytest.hookimpl(hookwrapper=True)
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
+        # Outermost, so the time covers pytest building the traceback (repr_failure): with
+        # --tb=auto/long and big tensors in the frames it can dominate an audit.
+        start = time.perf_counter()
         result = yield
         report = result.get_result()
         if call.excinfo is not None and report.failed:
+            self.report_seconds += time.perf_counter() - start
             environment = environment_error(call.excinfo.value)
             if environment:
                 report.flakescope_environment = environment
@@ -202,6 +207,7 @@ class FlakescopePlugin:
         for i in range(self.repeat):
             last = i == self.repeat - 1
             seed, before = self._prepare(item, i)
+            self.report_seconds = 0.0
             ihook = item.ihook
             ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
             start = time.perf_counter()
@@ -268,6 +274,8 @@ class FlakescopePlugin:
                 line[key] = fixed[key]
         if environment:
             line["environment"] = environment
+        if self.report_seconds > 0:
+            line["report_seconds"] = round(self.report_seconds, 6)
         if not self.knobs_written and self.free is not None:
             # Once per process: what torch had in force during its first measured repetition.
             line["knobs"] = flakescope_knobs.read_back()

@@ -116,3 +116,15 @@ def test_global_reruns_option_is_recorded(tmp_path):
     assert t["test_torch_draw"][0]["retry"]["decorator"] == "--reruns 2"
     # The real plugin did not rerun anything: no "R" in pytest's progress line.
     assert "rerun" not in done.stdout.splitlines()[-1], done.stdout
+
+
+def test_failed_phases_carry_the_time_spent_building_their_report(tmp_path):
+    # The audit warns when tracebacks dominate a run: the plugin times pytest's report building
+    # (repr_failure) of each failed repetition, and says nothing for passing ones.
+    done, lines = _audit_like(tmp_path, "test_outcome_kinds.py",
+                              env={"FLAKESCOPE_SEED": "3", "FLAKESCOPE_REPEAT": "2"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    t = _by_test(lines)
+    for line in t["test_real_failure"]:
+        assert 0 < line["report_seconds"] <= line["duration"]
+    assert all("report_seconds" not in line for line in t["test_skip"])

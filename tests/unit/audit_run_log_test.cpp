@@ -117,5 +117,32 @@ TEST(AuditRunLog, MergeCombinesShardsAndRejectsOverlapOrOtherCommands) {
   EXPECT_THROW(merge_run_logs({a, other_seed}), InputError);
 }
 
+// An in-process audit interrupted mid-run logs that run as incomplete; `--resume` runs it again
+// whole and appends it. Merging the resumed log counts the run once, with the complete record.
+TEST(AuditRunLog, MergeCountsAResumedIncompleteRunOnce) {
+  RunLog resumed, other;
+  resumed.path = "resumed";
+  other.path = "other";
+  resumed.header = other.header = header();
+  RunRecord interrupted = record(1, Outcome::kPass);
+  interrupted.incomplete = true;
+  interrupted.testcases.resize(1);
+  resumed.records = {record(0, Outcome::kPass), interrupted, record(1, Outcome::kFail)};
+  other.records = {record(2, Outcome::kPass)};
+  const RunLog m = merge_run_logs({resumed, other});
+  ASSERT_EQ(m.records.size(), 3u);
+  EXPECT_EQ(m.records[1].run, 1u);
+  EXPECT_FALSE(m.records[1].incomplete);
+  EXPECT_EQ(m.records[1].testcases.size(), 2u);
+  // Still interrupted (never resumed): the incomplete record is all there is, and it stays.
+  RunLog only_partial = other;
+  only_partial.records = {interrupted};
+  EXPECT_EQ(merge_run_logs({only_partial}).records.size(), 1u);
+  // Two complete records of one run in one log are an overlap, not a resume.
+  RunLog doubled = other;
+  doubled.records = {record(4, Outcome::kPass), record(4, Outcome::kPass)};
+  EXPECT_THROW(merge_run_logs({doubled}), InputError);
+}
+
 }  // namespace
 }  // namespace flakescope::audit

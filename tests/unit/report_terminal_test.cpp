@@ -102,6 +102,51 @@ TEST(TerminalReport, NumbersForPeople) {
   EXPECT_NE(text.find("too few runs: 29956 needed"), std::string::npos) << text;
 }
 
+// What the pytest plugin measures beyond pass/fail is printed, not only kept in the JSON: retry
+// decorators measured per attempt with their paste-ready verdict, failures of the machine, and the
+// advice when tracebacks dominate the run time.
+TEST(TerminalReport, AuditShowsRetryVerdictsEnvironmentErrorsAndTracebackCost) {
+  json offline = audit_test("tests/test_hub.py::test_download", "environment-error",
+                            {"fail", "fail", "fail", "fail"});
+  offline["environment_errors"] = {{"network: requests.exceptions.ConnectionError", 4}};
+  json retried = audit_test("tests/test_m.py::test_x", "stable-pass", {"pass", "pass", "pass", "pass"});
+  json r = audit_report({retried, offline});
+  r["retries_measured"] = json::array(
+      {{{"name", "tests/test_m.py::test_x"},
+        {"setting", "controlled"},
+        {"mechanism", "is_flaky"},
+        {"decorator", "@is_flaky(max_attempts=5)"},
+        {"attempts_declared", 5},
+        {"failures", 0},
+        {"trials", 4},
+        {"verdict", "not flaky in 4 runs (upper bound 53%): remove the decorator"}}});
+  r["traceback_cost"] = {{"report_seconds", 24.4},
+                         {"test_seconds", 32.0},
+                         {"share", 0.76},
+                         {"advice", "pytest spent 76% of the test time formatting failure "
+                                    "tracebacks: add --tb=line to the pytest command"}};
+  const std::string text = render_report(r, ReportFormat::kTerminal);
+  EXPECT_NE(text.find("retry decorators, measured one attempt at a time:\n"
+                      "  tests/test_m.py::test_x: @is_flaky(max_attempts=5), 0 of 4 attempts "
+                      "failed: not flaky in 4 runs (upper bound 53%): remove the decorator\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  tests/test_hub.py::test_download: environment error in 4 of 4 runs "
+                      "(network: requests.exceptions.ConnectionError)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("WARNING pytest spent 76% of the test time formatting failure tracebacks: "
+                      "add --tb=line"),
+            std::string::npos)
+      << text;
+  for (auto format : {ReportFormat::kMarkdown, ReportFormat::kHtml}) {
+    const std::string doc = render_report(r, format);
+    EXPECT_NE(doc.find("remove the decorator"), std::string::npos) << doc;
+    EXPECT_NE(doc.find("environment error in 4 of 4 runs"), std::string::npos) << doc;
+    EXPECT_NE(doc.find("--tb=line"), std::string::npos) << doc;
+  }
+}
+
 TEST(TerminalReport, AuditHeaderFollowsTheConfidence) {
   json r = audit_report({audit_test("t::flaky", "flaky", {"pass", "fail"})});
   r["config"]["confidence"] = 0.99;

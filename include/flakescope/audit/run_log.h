@@ -66,4 +66,8 @@ nlohmann::json header_to_json(const RunLogHeader& header);
 // The merged header is the first log's, with the shard removed from its config.
 RunLog merge_run_logs(const std::vector<RunLog>& logs);
 
+// The records of one log with every incomplete record dropped that a later record of the same
+// (setting, run) replaces (an interrupted in-process run that `--resume` ran again).
+std::vector<RunRecord> without_superseded(const std::vector<RunRecord>& records);
+
 }  // namespace flakescope::audit

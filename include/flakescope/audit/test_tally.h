@@ -19,6 +19,7 @@ struct TestTally {
   std::string setting;
   std::array<std::size_t, std::size(kAllOutcomes)> counts{};  // indexed by Outcome
   std::vector<double> durations;                              // seconds, per run it appeared in
+  double report_seconds = 0;  // of those, building failure reports (tracebacks); plugin only
   struct RunOutcome {
     std::size_t run;
     std::uint64_t seed;
