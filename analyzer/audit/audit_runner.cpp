@@ -15,6 +15,7 @@
 #include "flakescope/audit/progress_watchdog.h"
 #include "flakescope/audit/pytest_outcomes.h"
 #include "flakescope/audit/pytest_plugin.h"
+#include "flakescope/audit/run_log.h"
 #include "flakescope/audit/run_environment.h"
 #include "flakescope/audit/scratch_cleanup.h"
 #include "flakescope/audit/test_tally.h"
@@ -193,9 +194,11 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
   options.validate();
   ScratchRoot scratch(options.scratch_root);
   AuditRunResult result;
-  // An incomplete run (interrupted in-process) is run again whole; its partial record goes.
-  for (RunRecord& r : previous)
-    if (!r.incomplete) result.records.push_back(std::move(r));
+  // An incomplete run (interrupted in-process) continues: its chunk keeps the tests it recorded
+  // and runs the rest; the complete record then replaces it (in the log too: the later one wins).
+  std::vector<RunRecord> unfinished;
+  for (RunRecord& r : without_superseded(previous))
+    (r.incomplete ? unfinished : result.records).push_back(std::move(r));
 
   std::set<std::pair<std::string, std::size_t>> done;
   for (const auto& r : result.records) done.insert({r.setting, r.run});
@@ -224,6 +227,10 @@ AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
   auto execute_block = [&](const PlannedRun& planned, std::size_t planned_total) {
     const Setting& setting = options.settings[planned.setting_index];
     InprocessChunk chunk(planned.run, planned.count, options.seed, setting.name);
+    std::vector<RunRecord> restored;
+    for (const RunRecord& r : unfinished)
+      if (r.setting == setting.name) restored.push_back(r);
+    chunk.restore(restored);
     auto deliver_partial = [&] {
       for (RunRecord& record : chunk.partial_records()) deliver(std::move(record), planned_total);
     };

@@ -7,6 +7,8 @@ namespace flakescope::audit {
 namespace {
 
 constexpr std::size_t kUnknownOrder = std::numeric_limits<std::size_t>::max();
+// The attempt of a pair restored from a run log (no process of this chunk ran it).
+constexpr std::size_t kRestoredAttempt = std::numeric_limits<std::size_t>::max();
 
 long long integer_field(const nlohmann::json& j, const char* key, long long fallback) {
   if (j.is_object() && j.contains(key) && j[key].is_number_integer())
@@ -75,9 +77,46 @@ std::vector<RunRecord> InprocessChunk::partial_records() const {
   for (RunRecord& r : records()) {
     if (r.testcases.empty()) continue;  // nothing measured: the resumed audit runs it
     r.incomplete = !collected_ || r.testcases.size() < collected_->size();
+    if (r.incomplete && collected_) r.collected = *collected_;
     out.push_back(std::move(r));
   }
   return out;
+}
+
+void InprocessChunk::restore(const std::vector<RunRecord>& incomplete) {
+  for (const RunRecord& r : incomplete) {
+    if (r.run < first_run_ || r.run >= first_run_ + count_ || r.collected.empty()) continue;
+    if (!collected_) collected_ = r.collected;
+    RunState& s = state(r.run);
+    for (const TestcaseResult& tc : r.testcases)
+      add_pair(r.run, {tc.name, tc, kRestoredAttempt});
+    s.captures = r.captures;
+    s.knobs = r.knobs;
+    // A repetition that died ended there, as its own process would have: nothing after it runs.
+    if (r.outcome == Outcome::kCrash || r.outcome == Outcome::kTimeout) {
+      s.died = r.outcome;
+      s.signal = r.signal;
+      s.died_in = kRestoredAttempt;
+    }
+  }
+  if (!collected_) return;  // nothing restored: the one process of the constructor does it all
+  pending_.clear();
+  std::vector<std::string> previous;
+  for (std::size_t q = 0; q < count_; ++q) {
+    const std::size_t run = first_run_ + q;
+    std::vector<std::string> missing;
+    if (!state(run).died)
+      for (const auto& test : *collected_)
+        if (!has_pair(run, test)) missing.push_back(test);
+    if (missing.empty()) continue;
+    const bool extends = !pending_.empty() && missing == previous &&
+                         pending_.back().first_run + pending_.back().count == run;
+    if (extends)
+      ++pending_.back().count;
+    else
+      pending_.push_back({run, 1, missing});
+    previous = std::move(missing);
+  }
 }
 
 void InprocessChunk::finish(const InprocessOutput& out) {

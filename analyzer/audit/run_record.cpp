@@ -129,6 +129,7 @@ nlohmann::json to_json(const RunRecord& r) {
   if (!r.error.empty()) j["error"] = r.error;
   if (!r.knobs.is_null()) j["knobs"] = r.knobs;
   if (r.incomplete) j["incomplete"] = true;
+  if (r.incomplete && !r.collected.empty()) j["collected"] = r.collected;
   return j;
 }
 
@@ -169,6 +170,9 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
     for (const auto& c : j["captures"]) r.captures.push_back(c);
   if (j.contains("knobs") && j["knobs"].is_object()) r.knobs = j["knobs"];
   r.incomplete = j.value("incomplete", false) == true;
+  if (r.incomplete && j.contains("collected") && j["collected"].is_array())
+    for (const auto& id : j["collected"])
+      if (id.is_string()) r.collected.push_back(id.get<std::string>());
   return r;
 }
 

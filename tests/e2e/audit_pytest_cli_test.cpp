@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -213,6 +214,8 @@ TEST_F(PytestAudit, InterruptedInprocessAuditKeepsItsOutcomesAndResumes) {
 def test_step(i):
     if i == 11 and not os.path.exists("reached"):
         open("reached", "w").close()
+    with open("ran.txt", "a") as f:
+        f.write("%d %s\n" % (i, os.environ["FLAKESCOPE_SEED"]))
     time.sleep(0.2)
     assert int(os.environ["FLAKESCOPE_SEED"]) % 3 != 0 or i != 5
 )";
@@ -248,6 +251,21 @@ def test_step(i):
   EXPECT_EQ(full["tests"].size(), 30u);
   for (const auto& t : full["tests"]) EXPECT_EQ(t["runs"], 3) << t["name"];
   EXPECT_EQ(test_named(full, "::test_step[5]")["failures"], 1);
+  // The resumed audit ran only what had no outcome: each (test, seed) once, but for the one
+  // running when SIGINT came (its outcome was never recorded).
+  std::map<std::string, int> executions;
+  std::ifstream ran(path("ran.txt"));
+  for (std::string line; std::getline(ran, line);) ++executions[line];
+  EXPECT_EQ(executions.size(), 90u);
+  int again = 0;
+  for (const auto& [pair, n] : executions) again += n - 1;
+  EXPECT_LE(again, 1) << "tests recorded before the interrupt ran again";
+  // The log holds the interrupted runs and their completions; merge counts each run once.
+  const Cli merged = e2e::run_cli({"merge", "a.log", "--out", "merged.json"}, dir_.string());
+  ASSERT_EQ(merged.code, 1) << merged.err;
+  const auto m = report("merged.json");
+  for (const auto& t : m["tests"]) EXPECT_EQ(t["runs"], 3) << t["name"];
+  EXPECT_EQ(test_named(m, "::test_step[5]")["failures"], 1);
 }
 
 TEST_F(PytestAudit, FlakescopeRunsInsideTheUsersOwnPytestRun) {

@@ -507,6 +507,43 @@ TEST(InprocessAudit, ResumeRunsOnlyWhatIsMissing) {
   EXPECT_EQ(tests_of(o, resumed.records), tests_of(o, full.records));
 }
 
+// An interrupt in the middle of an in-process block leaves every run of it incomplete (the plugin
+// runs test-major); `--resume` keeps what was recorded and runs only the missing tests.
+TEST(InprocessAudit, ResumeOfAnInterruptedBlockRunsOnlyTheMissingTests) {
+  const AuditOptions o = options(Isolation::kInprocess, 20, 1);
+  ScriptedExecutor exec([](const RunRequest& r) { return simulated_pytest(r); });
+  const auto full = run_audit(o, exec, {}, nullptr, nullptr);
+  std::vector<std::string> all;
+  for (const auto& t : suite()) all.push_back(t.id);
+  std::vector<RunRecord> interrupted;
+  for (RunRecord r : full.records) {
+    // Stable::passes recorded for every run, Seeded::crashy for runs 0..9 only.
+    r.testcases.resize(std::min<std::size_t>(r.testcases.size(), r.run < 10 ? 2 : 1));
+    // What the interrupted chunk records: the repetition's worst recorded outcome.
+    const bool died = std::any_of(r.testcases.begin(), r.testcases.end(),
+                                  [](const TestcaseResult& t) { return t.outcome == Outcome::kCrash; });
+    if (!died) r.outcome = Outcome::kPass, r.signal.reset();
+    r.incomplete = true;
+    r.collected = all;
+    interrupted.push_back(r);
+  }
+  std::vector<nlohmann::json> selections;
+  ScriptedExecutor counting([&](const RunRequest& r) {
+    const auto select = env_of(r, "FLAKESCOPE_SELECT");
+    selections.push_back(select ? nlohmann::json::parse(std::ifstream(*select)) : nullptr);
+    return simulated_pytest(r);
+  });
+  const auto resumed = run_audit(o, counting, interrupted, nullptr, nullptr);
+  ASSERT_FALSE(selections.empty());
+  for (const auto& sel : selections) {
+    ASSERT_TRUE(sel.is_array()) << "a resumed block ran every test";
+    EXPECT_EQ(std::count(sel.begin(), sel.end(), "Stable::passes"), 0) << sel;
+  }
+  EXPECT_EQ(resumed.records.size(), 20u);
+  for (const auto& r : resumed.records) EXPECT_FALSE(r.incomplete);
+  EXPECT_EQ(tests_of(o, resumed.records), tests_of(o, full.records));
+}
+
 TEST(InprocessAudit, OnlyPytestCommandsAndNoJunitPath) {
   AuditOptions o = options(Isolation::kInprocess, 5, 1);
   o.command = {"./my_gtest_binary"};

@@ -73,6 +73,12 @@ class InprocessChunk {
   void finish_interrupted(const InprocessOutput& output);
   std::vector<RunRecord> partial_records() const;
 
+  // `--resume` of an interrupted audit: the recorded tests of these incomplete runs (of this
+  // chunk) stand, and the chunk's processes run only what is missing, grouped into consecutive
+  // runs missing the same tests. Before the first next(); records without a `collected` list
+  // (written by an older flakescope) are dropped and their runs done whole.
+  void restore(const std::vector<RunRecord>& incomplete);
+
  private:
   struct Pair {
     std::string nodeid;

@@ -69,8 +69,9 @@ struct RunRecord {
   std::vector<nlohmann::json> captures;  // assertion capture lines (with --capture)
   nlohmann::json knobs;                  // what the pytest plugin read back from torch, or null
   // An interrupted in-process run: its testcases are those recorded before the interrupt; a
-  // resumed audit runs it again whole.
+  // resumed audit keeps them and runs only the tests of `collected` that have no result yet.
   bool incomplete = false;
+  std::vector<std::string> collected;  // incomplete runs: every test the run was to run, in order
 };
 
 nlohmann::json to_json(const RunRecord& record);
