@@ -83,7 +83,7 @@ double gpd_excess_quantile(double exceed_probability, double shape, double scale
   return scale * std::expm1(-shape * log_p) / shape;
 }
 
-double gpd_log_likelihood(const std::vector<double>& excesses, double shape, double scale) {
+static double log_likelihood_unscaled(const std::vector<double>& excesses, double shape, double scale) {
   if (!(scale > 0)) return -kInf;
   const double k = static_cast<double>(excesses.size());
   double sum = 0;
@@ -95,7 +95,7 @@ double gpd_log_likelihood(const std::vector<double>& excesses, double shape, dou
   return -k * std::log(scale) - (shape + 1) * sum;
 }
 
-GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape, double max_shape) {
+static GpdFit fit_unscaled(const std::vector<double>& excesses, double min_shape, double max_shape) {
   if (!(min_shape >= kMinShape && min_shape <= 0))
     throw InputError("GPD: minimum shape out of range");
   if (!(max_shape >= 0 && max_shape <= kMaxShape)) {
@@ -143,7 +143,7 @@ GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape, double max
   return fit;
 }
 
-double anderson_darling_statistic(const std::vector<double>& excesses, double shape, double scale) {
+static double anderson_darling_unscaled(const std::vector<double>& excesses, double shape, double scale) {
   std::vector<double> cdf;
   cdf.reserve(excesses.size());
   for (double x : excesses) {
@@ -206,7 +206,7 @@ double profile_quantile(const std::vector<double>& x, double z, double log_ratio
   const auto ll_at = [&](double shape) {
     const double scale =
         std::abs(shape) < kShapeZero ? z / log_ratio : z * shape / std::expm1(shape * log_ratio);
-    return gpd_log_likelihood(x, shape, scale);
+    return log_likelihood_unscaled(x, shape, scale);
   };
   if (max_shape <= min_shape) return ll_at(min_shape);  // the shape is fixed
   constexpr int kGrid = 41;
@@ -230,7 +230,7 @@ double profile_quantile(const std::vector<double>& x, double z, double log_ratio
 
 }  // namespace
 
-double gpd_quantile_upper_bound(const std::vector<double>& excesses, const GpdFit& fit,
+static double quantile_upper_bound_unscaled(const std::vector<double>& excesses, const GpdFit& fit,
                                 double ratio, double confidence, double min_shape,
                                 double max_shape) {
   if (!(ratio > 1)) throw InputError("quantile bound needs an exceedance ratio above 1");
@@ -258,7 +258,7 @@ double gpd_quantile_upper_bound(const std::vector<double>& excesses, const GpdFi
   return bracket.second;  // the upper end: rounding never lowers the bound
 }
 
-SurvivalInterval gpd_survival_interval(const std::vector<double>& excesses, const GpdFit& fit,
+static SurvivalInterval survival_interval_unscaled(const std::vector<double>& excesses, const GpdFit& fit,
                                        double z, double confidence, double min_shape,
                                        double max_shape) {
   if (!(z > 0) || !std::isfinite(z)) throw InputError("survival interval needs an excess z > 0");
@@ -311,6 +311,80 @@ SurvivalInterval gpd_survival_interval(const std::vector<double>& excesses, cons
   }
   if (interval.lower < 1e-300) interval.lower = 0;
   return interval;
+}
+
+// ---- the public entry points: rescaled by a power of two first ----
+// Deviations near the largest double overflow the fit's intermediate sums (x^2, theta * x), and
+// ones near the smallest normals lose precision, although the model is scale-free: the excesses
+// are multiplied by 2^-e (exact) so that the largest is in [1, 2), fitted, and the results that
+// carry units are scaled back. The shape, the GoF statistic and the probabilities do not change.
+namespace {
+
+struct Rescaled {
+  std::vector<double> x;
+  double factor = 1;  // x = excesses * factor
+};
+
+Rescaled rescaled(const std::vector<double>& excesses) {
+  Rescaled r;
+  double max_x = 0;
+  for (double v : excesses)
+    if (std::isfinite(v)) max_x = std::max(max_x, v);
+  if (max_x > 0 && (max_x > 0x1p100 || max_x < 0x1p-100)) r.factor = std::ldexp(1.0, -std::ilogb(max_x));
+  if (r.factor == 1) return r;
+  r.x.reserve(excesses.size());
+  for (double v : excesses) r.x.push_back(v * r.factor);
+  return r;
+}
+
+GpdFit scaled_fit(GpdFit fit, double factor) {
+  fit.scale *= factor;
+  fit.exponential_scale *= factor;
+  fit.log_likelihood -= static_cast<double>(fit.excesses) * std::log(factor);
+  return fit;
+}
+
+}  // namespace
+
+double gpd_log_likelihood(const std::vector<double>& excesses, double shape, double scale) {
+  const Rescaled r = rescaled(excesses);
+  if (r.factor == 1) return log_likelihood_unscaled(excesses, shape, scale);
+  // log f_X(x) = log f_Y(x * factor) + log factor, per excess.
+  return log_likelihood_unscaled(r.x, shape, scale * r.factor) +
+         static_cast<double>(excesses.size()) * std::log(r.factor);
+}
+
+GpdFit fit_gpd(const std::vector<double>& excesses, double min_shape, double max_shape) {
+  const Rescaled r = rescaled(excesses);
+  if (r.factor == 1) return fit_unscaled(excesses, min_shape, max_shape);
+  return scaled_fit(fit_unscaled(r.x, min_shape, max_shape), 1 / r.factor);
+}
+
+double anderson_darling_statistic(const std::vector<double>& excesses, double shape, double scale) {
+  const Rescaled r = rescaled(excesses);
+  if (r.factor == 1) return anderson_darling_unscaled(excesses, shape, scale);
+  return anderson_darling_unscaled(r.x, shape, scale * r.factor);
+}
+
+double gpd_quantile_upper_bound(const std::vector<double>& excesses, const GpdFit& fit,
+                                double ratio, double confidence, double min_shape,
+                                double max_shape) {
+  const Rescaled r = rescaled(excesses);
+  if (r.factor == 1)
+    return quantile_upper_bound_unscaled(excesses, fit, ratio, confidence, min_shape, max_shape);
+  return quantile_upper_bound_unscaled(r.x, scaled_fit(fit, r.factor), ratio, confidence,
+                                       min_shape, max_shape) /
+         r.factor;
+}
+
+SurvivalInterval gpd_survival_interval(const std::vector<double>& excesses, const GpdFit& fit,
+                                       double z, double confidence, double min_shape,
+                                       double max_shape) {
+  const Rescaled r = rescaled(excesses);
+  if (r.factor == 1)
+    return survival_interval_unscaled(excesses, fit, z, confidence, min_shape, max_shape);
+  return survival_interval_unscaled(r.x, scaled_fit(fit, r.factor), z * r.factor, confidence,
+                                    min_shape, max_shape);
 }
 
 }  // namespace flakescope::stats

@@ -165,7 +165,10 @@ std::vector<NamedSeries> read_sample_series(const std::string& path, const std::
   }
   if (in.bad()) throw InputError(path + ": read error");
   if (series.series.abs.empty()) throw InputError(path + ": no samples");
-  return {series};
+  // Moved, not `return {series}`: an initializer list copies, twice (10 M samples: +160 MB).
+  std::vector<NamedSeries> out;
+  out.push_back(std::move(series));
+  return out;
 }
 
 }  // namespace flakescope::stats

@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -254,6 +256,33 @@ TEST_F(HardenCli, InputsAreCheckedAndErrorLinesAreShortAndPrintable) {
   EXPECT_LT(bad.err.size(), 700u) << bad.err.size();
   for (unsigned char ch : bad.err) EXPECT_TRUE(ch == '\n' || (ch >= 0x20 && ch < 0x7f)) << int(ch);
   EXPECT_NE(bad.err.find("binary.txt:2"), std::string::npos) << bad.err;
+}
+
+// Deviations near the largest double are data like any other: the same recommendation as the
+// same samples scaled down, scaled up (before: "GPD fit failed: no admissible shape").
+TEST_F(HardenCli, SamplesNearTheLargestDoubleGetTheScaledRecommendation) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal(0, 1);
+  std::ostringstream unit, huge;
+  unit.precision(17);
+  huge.precision(17);
+  for (int i = 0; i < 200; ++i) {
+    const double v = std::fabs(normal(rng));
+    unit << v << "\n";
+    huge << v * 0x1p1015 << "\n";  // up to ~1.3e306 * |N(0, 1)|
+  }
+  write("unit.txt", unit.str());
+  write("huge.txt", huge.str());
+  const Cli a = run({"tolerance", "unit.txt", "--json"});
+  const Cli b = run({"tolerance", "huge.txt", "--json"});
+  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(b.code, 0) << b.err;
+  const auto ra = nlohmann::json::parse(a.out)["series"][0]["recommendation"]["atol"];
+  const auto rb = nlohmann::json::parse(b.out)["series"][0]["recommendation"]["atol"];
+  ASSERT_TRUE(rb.contains("bound") && rb["bound"].is_number()) << b.out;
+  EXPECT_EQ(ra["method"], rb["method"]);
+  const double expected = ra["bound"].get<double>() * 0x1p1015;
+  EXPECT_NEAR(rb["bound"].get<double>(), expected, 1e-5 * expected) << b.out;
 }
 
 TEST_F(HardenCli, FailedWriteToStdoutIsAnError) {

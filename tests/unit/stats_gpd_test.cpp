@@ -72,6 +72,28 @@ TEST(GpdFit, RejectsPathologicalExcesses) {
   EXPECT_THROW(fit_gpd({1.0, 2.0, 3.0}, 0.5), InputError);  // min shape must be <= 0
 }
 
+// The model is scale-free, so deviations near the largest double (or the smallest normal) fit as
+// the same data scaled to 1 do: the same shape, the scale and the bound scaled by the factor.
+TEST(GpdFit, IsScaleFreeFromTheSmallestToTheLargestDoubles) {
+  const std::vector<double> x = gpd_sample(0.2, 1.0, 300, 17);
+  const GpdFit unit = fit_gpd(x);
+  const double unit_bound = gpd_quantile_upper_bound(x, unit, 1e4, 0.95);
+  for (double factor : {0x1p1000, 0x1p-1000}) {
+    std::vector<double> y = x;
+    for (double& v : y) v *= factor;
+    const GpdFit fit = fit_gpd(y);
+    // To the optimizer's precision (the fits run at scales 2^-4 apart).
+    EXPECT_NEAR(fit.shape, unit.shape, 1e-6) << factor;
+    EXPECT_NEAR(fit.scale / factor, unit.scale, 1e-6 * unit.scale) << factor;
+    EXPECT_NEAR(anderson_darling_statistic(y, fit.shape, fit.scale),
+                anderson_darling_statistic(x, unit.shape, unit.scale), 1e-6);
+    EXPECT_NEAR(gpd_quantile_upper_bound(y, fit, 1e4, 0.95) / factor, unit_bound, 1e-5 * unit_bound);
+    const SurvivalInterval a = gpd_survival_interval(x, unit, 10.0, 0.95);
+    const SurvivalInterval b = gpd_survival_interval(y, fit, 10.0 * factor, 0.95);
+    EXPECT_NEAR(a.upper, b.upper, 1e-6) << factor;
+  }
+}
+
 TEST(AndersonDarling, AcceptsTheTrueModelAndRejectsAWrongOne) {
   const auto x = gpd_sample(0.1, 1.0, 200, 3);
   const GpdFit fit = fit_gpd(x);
