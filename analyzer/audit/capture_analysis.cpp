@@ -11,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -44,6 +45,7 @@ struct TrialSample {
   bool failed = false;    // a call failed by its own rule
   bool nonfinite_mismatch = false;
   std::set<std::string> failure_kinds;
+  std::optional<bool> test_passed;  // the test's own outcome in that run, when the record says
 };
 
 // One (test, site, dtype, rtol, atol) group: a line called with several argument sets gets one
@@ -105,11 +107,13 @@ void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
   }
 }
 
-void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run) {
+void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run,
+              std::optional<bool> test_passed) {
   if (site.calls == 0) site.first_call = line;
   ++site.calls;
   const auto [slot, fresh] = site.trials.try_emplace({run, integer_or(line, "repeat", 0)});
   TrialSample& trial = slot->second;
+  if (test_passed) trial.test_passed = test_passed;
   const bool passed =
       line.contains("passed") && line["passed"].is_boolean() ? line["passed"].get<bool>() : false;
   trial.failed = trial.failed || !passed;
@@ -133,6 +137,37 @@ void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run) 
   trial.max_abs = std::max(trial.max_abs, sample_value(line, "max_abs"));
   trial.max_rel = std::max(trial.max_rel, sample_value(line, "max_rel"));
   if (line.value("nonfinite_mismatch", false)) trial.nonfinite_mismatch = true;
+}
+
+// Whether `test` passed in this run record (its testcase named so), when the record says.
+std::optional<bool> outcome_of_test(const nlohmann::json& record, const std::string& test) {
+  if (test.empty() || !record.contains("testcases") || !record["testcases"].is_array()) return {};
+  for (const auto& tc : record["testcases"]) {
+    if (!tc.is_object() || string_or(tc, "name") != test) continue;
+    const std::string outcome = string_or(tc, "outcome");
+    if (outcome == "pass") return true;
+    if (outcome == "fail" || outcome == "error") return false;
+    return {};  // skipped, xfail, crash: says nothing about what the check wanted
+  }
+  return {};
+}
+
+// A check the source does not visibly negate, whose test passed in every run where the call said
+// "not close" and failed where it said "close": the test wants the values to differ (a helper
+// returning `not torch.allclose(...)`, an `assertNotAlmostEqual`-style wrapper, a caught
+// AssertionError). Needs at least one such passing run and no run that contradicts it.
+std::string negation_from_outcomes(const SiteAccumulator& site) {
+  if (!site.facts.negated.empty() || site.facts.unchecked || !site.facts.direction.empty())
+    return "";
+  std::size_t wanted_difference = 0;
+  for (const auto& [key, trial] : site.trials) {
+    if (!trial.test_passed) continue;
+    if (*trial.test_passed == !trial.failed) return "";  // the test follows the call: not negated
+    if (*trial.test_passed) ++wanted_difference;
+  }
+  if (wanted_difference == 0) return "";
+  return "inferred: the test passed in " + std::to_string(wanted_difference) +
+         (wanted_difference == 1 ? " run" : " runs") + " where this call found the values not close";
 }
 
 SiteKey site_key(const std::string& test, const nlohmann::json& line) {
@@ -456,6 +491,7 @@ nlohmann::json analyze_site(const std::string& test, const std::string& site_nam
   entry["mixed_arguments"] = site.arguments.size() > 1;
 
   ci::SiteFacts facts = site.facts;
+  if (facts.negated.empty()) facts.negated = negation_from_outcomes(site);
   const bool negated = !facts.negated.empty();
   std::vector<TrialSample> trials;
   nlohmann::json atol_needed = nlohmann::json::array();
@@ -539,7 +575,7 @@ nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
       const std::string test = line.contains("test") && line["test"].is_string()
                                    ? line["test"].get<std::string>()
                                    : std::string();
-      add_call(sites[site_key(test, line)], line, run);
+      add_call(sites[site_key(test, line)], line, run, outcome_of_test(record, test));
     }
   }
   std::map<std::pair<std::string, std::string>, std::size_t> groups_per_site;

@@ -102,7 +102,7 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
             "fails for a reason no tolerance fixes: dtype float16 != float32 (6 runs)");
 
   // 4. Negated checks: detected, never loosened.
-  for (const char* key : {"negated_not", "negated_raises", "false_allclose"}) {
+  for (const char* key : {"negated_not", "negated_raises", "false_allclose", "negated_inferred"}) {
     auto n = at(report, key);
     ASSERT_EQ(n.size(), 1u) << key;
     EXPECT_EQ(n[0]["class"], "negated") << key;
@@ -110,6 +110,11 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
     EXPECT_EQ(n[0]["diff"], nullptr) << key;
     EXPECT_NE(text_of(n[0]).find("never loosen"), std::string::npos) << key;
   }
+  // No "not" in the source: the helper negates in its body; the outcomes tell.
+  EXPECT_NE(at(report, "negated_inferred")[0]["verdict"].get<std::string>().find(
+                "inferred: the test passed in 6 runs where this call found the values not close"),
+            std::string::npos)
+      << at(report, "negated_inferred")[0].dump();
 
   // 5. One line, two tolerances: two entries, the tight one loosened, the loose one kept.
   auto two = at(report, "two_tolerances");
