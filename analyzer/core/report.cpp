@@ -87,8 +87,12 @@ std::string read_file(const std::string& path) {
 }
 
 nlohmann::json load_report(const std::string& path) {
-  const std::string text = read_file(path);
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // Parsed from the stream: memory is the document, not the document plus a copy of its text.
+  check_input_file(path, kMaxDocumentBytes, "reports, run logs and policies");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open (missing or unreadable)");
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (in.bad()) throw InputError(path + ": read error");
   if (j.is_discarded()) throw InputError(path + ": not a JSON document");
   if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string())
     throw InputError(path + ": not a flakescope report (no \"schema\" field)");

@@ -116,13 +116,24 @@ double value_from_json_line(const std::string& t, const std::string& field,
   return v;
 }
 
-// A flakescope report is one JSON document whose first line is not a whole object by itself
-// (reports are pretty-printed) or is a one-line object with a "schema".
-bool looks_like_report(const std::string& first_line) {
-  const std::string t = trim(first_line);
-  if (t.empty() || t.front() != '{') return false;
-  const auto j = nlohmann::json::parse(t, nullptr, /*allow_exceptions=*/false);
-  return j.is_discarded() || (j.is_object() && j.contains("schema"));
+// A flakescope report is one JSON document: pretty-printed (its first line is a lone "{") or
+// compact, with "schema" among its first fields. Decided from the head of the file, so that a
+// compact 100 MB report is not read (and parsed) whole as a "first line" before it is loaded.
+bool looks_like_report(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  const auto first = head.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || head[first] != '{') return false;
+  const auto end_of_line = head.find('\n', first);
+  if (trim(head.substr(first, end_of_line == std::string::npos ? std::string::npos
+                                                                : end_of_line - first)) == "{")
+    return true;
+  const std::string line = head.substr(first, end_of_line == std::string::npos
+                                                  ? std::string::npos
+                                                  : end_of_line - first);
+  return line.find("\"schema\"") != std::string::npos;
 }
 
 }  // namespace
@@ -134,19 +145,12 @@ std::vector<NamedSeries> read_sample_series(const std::string& path, const std::
   if (!in) throw InputError(path + ": cannot open (missing or unreadable)");
   std::string line;
   std::size_t number = 0;
-  bool first = true;
   NamedSeries series;
   series.series.dtype = dtype;
+  if (looks_like_report(path)) return from_report(path);
   series.series.abs.reserve(count_lines(path));
   while (std::getline(in, line)) {
     ++number;
-    if (first) {
-      first = false;
-      if (looks_like_report(line)) {
-        in.close();
-        return from_report(path);
-      }
-    }
     const std::string where = path + ":" + std::to_string(number);
     if (line.size() > kMaxLineBytes) throw InputError(where + ": line longer than 1 MiB");
     const std::string t = trim(line);
