@@ -7,6 +7,7 @@
 
 #include "cli_runner.h"
 #include "flakescope/report.h"
+#include "flakescope/subprocess.h"
 
 namespace flakescope::e2e {
 namespace {
@@ -28,6 +29,22 @@ nlohmann::json statistics(const nlohmann::json& report) {
     out.push_back({t["name"], t["setting"], t["runs"], t["failures"], t["classification"],
                    t["failing_runs"].size()});
   return out;
+}
+
+// The committed schema describes the sections these audits add (allocation, matrix): checked by
+// an independent validator (Python's jsonschema) and by flakescope's own loader (`report`).
+void expect_valid_report(const std::string& report_path) {
+  ProcessSpec spec;
+  spec.argv = {"/usr/bin/python3", "-c",
+               "import json,sys,jsonschema\n"
+               "jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
+               std::string(FLAKESCOPE_SOURCE_DIR) + "/reports/schema/report.schema.json",
+               report_path};
+  spec.timeout_seconds = 60;
+  const ProcessResult r = run_process(spec);
+  EXPECT_TRUE(r.succeeded()) << report_path << ": " << r.stderr_tail;
+  const auto shown = run_cli({"report", report_path, "--format", "terminal"});
+  EXPECT_EQ(shown.code, 0) << shown.err;
 }
 
 class SuiteCliTest : public ScratchDirTest {};
@@ -106,6 +123,7 @@ TEST_F(SuiteCliTest, MatrixMergeReportsRatesPerEnvironment) {
   EXPECT_NE(matrix["homogeneity_test"].get<std::string>().find("Fisher"), std::string::npos);
   ASSERT_EQ(matrix["flagged"].size(), 1u);
   EXPECT_NE(matrix["flagged"][0].get<std::string>().find("test_only_on_b"), std::string::npos);
+  expect_valid_report(path("m.json"));
   // A merged run log of two environments would mix their runs: refused.
   const auto l = run_cli({"merge", path("A.jsonl"), path("B.jsonl"), "--out", path("m2.json"),
                           "--log", path("m.jsonl")});
@@ -119,6 +137,7 @@ TEST_F(SuiteCliTest, RunsAutoAllocatesPerTest) {
   ASSERT_EQ(r.code, 1) << r.err << r.out;
   const nlohmann::json report = read_json(path("a.json"));
   const nlohmann::json& alloc = report["allocation"];
+  expect_valid_report(path("a.json"));
   std::map<std::string, nlohmann::json> by;
   for (const auto& t : alloc["tests"]) by[t["test"].get<std::string>().substr(t["test"].get<std::string>().rfind("::") + 2)] = t;
   EXPECT_EQ(by["test_flaky"]["verdict"], "flaky");
