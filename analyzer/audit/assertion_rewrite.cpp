@@ -1,6 +1,7 @@
 // Rewriting the tolerance arguments of an assertion call (see assertion_rewrite.h).
 #include "audit/assertion_rewrite.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -34,20 +35,37 @@ ApiShape shape_of(const std::string& api) {
   return {{}, -1, -1, false};
 }
 
+constexpr const char* kBlank = " \t\r\n";
+
 std::string trim(const std::string& s) {
-  const auto first = s.find_first_not_of(" \t");
+  const auto first = s.find_first_not_of(kBlank);
   if (first == std::string::npos) return "";
-  const auto last = s.find_last_not_of(" \t");
+  const auto last = s.find_last_not_of(kBlank);
   return s.substr(first, last - first + 1);
 }
 
+// The span of `current` (which started at `start` in the text) without its surrounding blanks.
+std::pair<std::size_t, std::size_t> trimmed_span(const std::string& current, std::size_t start) {
+  const auto first = current.find_first_not_of(kBlank);
+  if (first == std::string::npos) return {start, start};
+  const auto last = current.find_last_not_of(kBlank);
+  return {start + first, start + last + 1};
+}
+
 // Splits the text between the parentheses at top-level commas; sets *end to one past the closing
-// parenthesis. False when the parenthesis does not close on the line.
-bool split_arguments(const std::string& line, std::size_t open, std::vector<std::string>* args,
+// parenthesis. False when the parenthesis does not close in the text. A `#` comment runs to the
+// end of its line (in one line of text: the call continues on the next, so it does not close).
+bool split_arguments(const std::string& line, std::size_t open, AssertionCall* call,
                      std::size_t* end) {
+  std::vector<std::string>* args = &call->args;
   int depth = 0;
   char quote = 0;
   std::string current;
+  std::size_t start = open + 1;
+  auto push = [&] {
+    call->spans.push_back(trimmed_span(current, start));
+    args->push_back(trim(current));
+  };
   for (std::size_t i = open + 1; i < line.size(); ++i) {
     const char c = line[i];
     if (quote) {
@@ -66,16 +84,23 @@ bool split_arguments(const std::string& line, std::size_t open, std::vector<std:
     } else if (c == ')' || c == ']' || c == '}') {
       if (depth == 0) {
         if (c != ')') return false;
-        if (!trim(current).empty() || !args->empty()) args->push_back(trim(current));
+        if (!trim(current).empty() || !args->empty()) push();
+        // A trailing comma (`b,\n)`) leaves an empty last argument: not an argument.
+        if (!args->empty() && args->back().empty()) args->pop_back(), call->spans.pop_back();
         *end = i + 1;
         return true;
       }
       --depth;
     } else if (c == '#') {
-      return false;  // a Python comment before the call closes: it continues on the next line
+      const std::size_t newline = line.find('\n', i);
+      if (newline == std::string::npos) return false;  // one line: the call goes on below
+      current.append(newline - i, ' ');  // the comment is blank to the argument's text
+      i = newline - 1;
+      continue;
     } else if (c == ',' && depth == 0) {
-      args->push_back(trim(current));
+      push();
       current.clear();
+      start = i + 1;
       continue;
     }
     current += c;
@@ -124,7 +149,7 @@ std::optional<AssertionCall> find_assertion_call(const std::string& line, const 
       AssertionCall call;
       call.begin = begin;
       call.callee = line.substr(begin, after - begin);
-      if (!split_arguments(line, open, &call.args, &call.end)) return std::nullopt;
+      if (!split_arguments(line, open, &call, &call.end)) return std::nullopt;
       return call;
     }
   }
@@ -188,6 +213,78 @@ std::string rewrite_keyword(const AssertionCall& call, const std::string& keywor
   std::string text = call.callee + "(";
   for (std::size_t i = 0; i < args.size(); ++i) text += (i ? ", " : "") + args[i];
   return text + ")";
+}
+
+namespace {
+
+// Applies (span, replacement) edits, and an insertion after the last argument, to `text`.
+std::string apply_edits(const std::string& text, const AssertionCall& call,
+                        std::vector<std::pair<std::size_t, std::string>> replacements,
+                        const std::string& appended) {
+  std::string out = text;
+  std::size_t insert_at = call.spans.empty() ? call.end - 1 : call.spans.back().second;
+  std::string insertion = call.spans.empty() ? appended.substr(appended.empty() ? 0 : 2) : appended;
+  // Back to front, so the offsets of the edits still to do stay valid.
+  std::sort(replacements.begin(), replacements.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  bool inserted = insertion.empty();
+  for (const auto& [index, value] : replacements) {
+    const auto [from, to] = call.spans[index];
+    if (!inserted && insert_at >= to) out.insert(insert_at, insertion), inserted = true;
+    out.replace(from, to - from, value);
+  }
+  if (!inserted) out.insert(insert_at, insertion);
+  return out;
+}
+
+}  // namespace
+
+std::string rewrite_in_place(const std::string& text, const AssertionCall& call,
+                             const std::string& api, double rtol, double atol) {
+  const ApiShape shape = shape_of(api);
+  std::vector<std::pair<std::size_t, std::string>> replacements;
+  bool rtol_set = false, atol_set = false;
+  int position = 0;
+  for (std::size_t i = 0; i < call.args.size(); ++i) {
+    const std::string keyword = keyword_of(call.args[i]);
+    if (keyword == "rtol" || keyword == "atol") {
+      const bool is_rtol = keyword == "rtol";
+      replacements.emplace_back(i, keyword + "=" + format_tolerance(is_rtol ? rtol : atol));
+      (is_rtol ? rtol_set : atol_set) = true;
+    } else if (keyword.empty()) {
+      if (position == shape.rtol_position) replacements.emplace_back(i, format_tolerance(rtol)), rtol_set = true;
+      if (position == shape.atol_position) replacements.emplace_back(i, format_tolerance(atol)), atol_set = true;
+      ++position;
+    }
+  }
+  std::string appended;
+  if (!rtol_set) appended += ", rtol=" + format_tolerance(rtol);
+  if (!atol_set) appended += ", atol=" + format_tolerance(atol);
+  return apply_edits(text, call, std::move(replacements), appended);
+}
+
+std::string rewrite_keyword_in_place(const std::string& text, const AssertionCall& call,
+                                     const std::string& keyword, double value) {
+  std::vector<std::pair<std::size_t, std::string>> replacements;
+  for (std::size_t i = 0; i < call.args.size(); ++i)
+    if (keyword_of(call.args[i]) == keyword)
+      replacements.emplace_back(i, keyword + "=" + format_tolerance(value));
+  const std::string appended =
+      replacements.empty() ? ", " + keyword + "=" + format_tolerance(value) : "";
+  return apply_edits(text, call, std::move(replacements), appended);
+}
+
+std::string lines_diff(const std::string& file, std::size_t line_number,
+                       const std::vector<std::string>& before, const std::vector<std::string>& after) {
+  const bool absolute = !file.empty() && file[0] == '/';
+  const std::string a = absolute ? file : "a/" + file;
+  const std::string b = absolute ? file : "b/" + file;
+  const std::string n = std::to_string(line_number);
+  std::string out = "--- " + a + "\n+++ " + b + "\n@@ -" + n + "," + std::to_string(before.size()) +
+                    " +" + n + "," + std::to_string(after.size()) + " @@\n";
+  for (const auto& line : before) out += "-" + line + "\n";
+  for (const auto& line : after) out += "+" + line + "\n";
+  return out;
 }
 
 std::optional<std::string> replace_number_literal(const std::string& line, double value,

@@ -2,8 +2,10 @@
 // Finding an assertion call on one source line and rewriting its rtol/atol arguments, for the
 // capture analysis's suggested line and diff. Internal to flakescope_audit.
 //
-// Only calls that open and close on the recorded line are rewritten: a call spread over several
-// lines gets a suggestion with placeholder argument names and no diff, never a wrong edit.
+// A call that opens on the recorded line and closes there is rewritten as one line; a call spread
+// over several lines (black's style) is edited in place, argument by argument, so its layout
+// stays; a call that cannot be found whole gets placeholder arguments and no diff, never a wrong
+// edit.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -16,6 +18,8 @@ struct AssertionCall {
   std::size_t end = 0;            // one past the closing parenthesis
   std::string callee;             // as written: "torch.testing.assert_close", "np.allclose", ...
   std::vector<std::string> args;  // top-level arguments, trimmed
+  // Where each argument's trimmed text lies in the searched text (offsets, end exclusive).
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
 };
 
 // The call of `api` (a capture line's "api") on `line`, or nullopt when there is none or it does
@@ -31,10 +35,22 @@ std::string rewrite_call(const AssertionCall& call, const std::string& api, doub
 // helper's per-call override (`atol=`).
 std::string rewrite_keyword(const AssertionCall& call, const std::string& keyword, double value);
 
+// `text` (holding `call`, found in it) with the call's rtol/atol (or, with an empty `api`, only
+// the keyword `keyword`) replaced in place where given and appended after the last argument where
+// not: every other character of the text, line breaks and indentation included, stays.
+std::string rewrite_in_place(const std::string& text, const AssertionCall& call,
+                             const std::string& api, double rtol, double atol);
+std::string rewrite_keyword_in_place(const std::string& text, const AssertionCall& call,
+                                     const std::string& keyword, double value);
+
 // `line` with the one numeric literal equal to `value` (outside a comment) written as
 // `replacement`: a threshold comparison's bound. nullopt when there is none or several.
 std::optional<std::string> replace_number_literal(const std::string& line, double value,
                                                   double replacement);
+
+// A unified diff replacing lines [line_number, line_number + before.size()) by `after`.
+std::string lines_diff(const std::string& file, std::size_t line_number,
+                       const std::vector<std::string>& before, const std::vector<std::string>& after);
 
 // The call as it would read with placeholder arguments, when the source cannot be read.
 std::string canonical_call(const std::string& api, double rtol, double atol);

@@ -230,11 +230,23 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
 
 // The test's line rewritten for `atol` (and `rtol`), or nullopt when it cannot be done safely.
 // `helper_note` says where the tolerance lives when a testing helper holds it.
+// `source` is the site's line, or (`in_place`) the lines from it to where its call closes, which
+// are edited argument by argument so that their layout stays.
 std::optional<std::string> rewritten_line(const std::string& source, const std::string& api,
                                           const ci::SiteFacts& facts, const nlohmann::json& entry,
                                           double rtol, double atol, std::string* shown,
-                                          std::string* helper_note) {
+                                          std::string* helper_note, bool in_place = false) {
+  const auto keyword_edit = [&](const ci::AssertionCall& call) {
+    if (!in_place) {
+      *shown = ci::rewrite_keyword(call, "atol", atol);
+      return source.substr(0, call.begin) + *shown + source.substr(call.end);
+    }
+    const std::string text = ci::rewrite_keyword_in_place(source, call, "atol", atol);
+    *shown = ci::rewrite_keyword(call, "atol", atol);
+    return text;
+  };
   if (api == "threshold") {
+    if (in_place) return std::nullopt;
     auto line = ci::replace_number_literal(source, entry["atol"].get<double>(), atol);
     if (line) *shown = "threshold " + ci::format_tolerance(atol);
     return line;
@@ -249,8 +261,7 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
     *helper_note += ", which takes atol= per call: pass it at the test's line";
     const auto call = ci::find_assertion_call(source, "helper:" + facts.via_function);
     if (!call) return std::nullopt;
-    *shown = ci::rewrite_keyword(*call, "atol", atol);
-    return source.substr(0, call->begin) + *shown + source.substr(call->end);
+    return keyword_edit(*call);
   }
   const std::string callee = facts.via.empty() ? api : "helper:" + facts.via_function;
   const auto call = ci::find_assertion_call(source, callee);
@@ -271,9 +282,72 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
       }
     }
   }
-  *shown = facts.via.empty() ? ci::rewrite_call(*call, api, rtol, atol)
-                             : ci::rewrite_keyword(*call, "atol", atol);
+  if (!facts.via.empty()) return keyword_edit(*call);
+  *shown = ci::rewrite_call(*call, api, rtol, atol);
+  if (in_place) return ci::rewrite_in_place(source, *call, api, rtol, atol);
   return source.substr(0, call->begin) + *shown + source.substr(call->end);
+}
+
+// "f(\n    a,\n    b,\n)" as one line of text: "f( a, b, )" with runs of blanks as one space.
+std::string collapse_blanks(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool blank = c == ' ' || c == '\n' || c == '\t';
+    if (blank && (out.empty() || out.back() == ' ')) continue;
+    out += blank ? ' ' : c;
+  }
+  return out;
+}
+
+// The lines from `number` on, up to kMaxCallLines (a call spread over several lines).
+constexpr std::size_t kMaxCallLines = 30;
+std::vector<std::string> read_source_block(const std::string& path, std::size_t number) {
+  std::vector<std::string> out;
+  if (number == 0) return out;
+  std::ifstream in(path);
+  std::string line;
+  for (std::size_t i = 1; out.size() < kMaxCallLines && std::getline(in, line); ++i) {
+    if (i < number) continue;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+    out.push_back(text.substr(start, nl - start));
+  out.push_back(text.substr(start));
+  return out;
+}
+
+// A call that opens on the site's line and closes on a later one: the edited lines, as a diff.
+std::optional<std::string> multi_line_diff(const std::string& path, const std::string& file,
+                                           std::size_t line_number, const std::string& api,
+                                           const ci::SiteFacts& facts, const nlohmann::json& entry,
+                                           double rtol, double atol, std::string* shown,
+                                           std::string* helper_note) {
+  const std::vector<std::string> block = read_source_block(path, line_number);
+  std::string text;
+  for (std::size_t i = 0; i < block.size(); ++i) text += (i ? "\n" : "") + block[i];
+  const std::string callee = facts.via.empty() ? api : "helper:" + facts.via_function;
+  const auto call = ci::find_assertion_call(text, callee);
+  // The call must open on the site's own line, and span more than it.
+  if (block.empty() || !call || call->begin >= block[0].size() ||
+      text.find('\n', call->begin) > call->end)
+    return std::nullopt;
+  const auto edited =
+      rewritten_line(text, api, facts, entry, rtol, atol, shown, helper_note, /*in_place=*/true);
+  if (!edited) return std::nullopt;
+  const std::size_t lines = split_lines(text.substr(0, call->end)).size();
+  const std::vector<std::string> before(block.begin(), block.begin() + std::ptrdiff_t(lines));
+  std::vector<std::string> after = split_lines(*edited);
+  after.resize(after.size() - (block.size() - lines));  // the untouched lines after the call
+  for (char& c : *shown)
+    if (c == '\n') c = ' ';
+  return ci::lines_diff(file, line_number, before, after);
 }
 
 // Fills "suggestion" and "diff" from the recommendation.
@@ -334,7 +408,20 @@ void suggest(nlohmann::json& entry, const std::string& api, const std::string& f
   if (source) {
     new_line = rewritten_line(*source, api, facts, entry, rtol, atol, &shown, &helper_note);
   }
+  std::optional<std::string> diff;
+  if (source && !new_line) {
+    // Perhaps a call spread over several lines; its own notes replace the one-line attempt's.
+    std::string multi_note;
+    diff = multi_line_diff(source_path(capture_options.source_root, file), file, line_number, api,
+                           facts, entry, rtol, atol, &shown, &multi_note);
+    if (!multi_note.empty()) helper_note = multi_note;
+  }
   const std::string note = helper_note.empty() ? "" : "; " + helper_note;
+  if (diff) {
+    entry["suggestion"] = "`" + collapse_blanks(shown) + "`" + keeps + retry_text + note;
+    entry["diff"] = *diff;
+    return;
+  }
   if (!new_line) {
     const std::string call = api == "threshold" ? "threshold " + ci::format_tolerance(atol)
                                                 : ci::canonical_call(api, rtol, atol);

@@ -93,6 +93,15 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
       EXPECT_EQ(t["cause"], "deterministic mismatch");
     }
   EXPECT_EQ(at(report, "constant_pass")[0]["recommendation"]["action"], "keep");
+  // The same call in black's layout: the diff edits atol on its own line.
+  auto spread = at(report, "multiline");
+  ASSERT_EQ(spread.size(), 1u) << report["assertions"].dump();
+  EXPECT_EQ(spread[0]["class"], "deterministic");
+  ASSERT_TRUE(spread[0]["diff"].is_string()) << spread[0].dump();
+  EXPECT_NE(spread[0]["diff"].get<std::string>().find("-        atol=1e-5,\n"), std::string::npos)
+      << spread[0]["diff"];
+  EXPECT_NE(spread[0]["diff"].get<std::string>().find("+        atol=8.3e-05,\n"), std::string::npos)
+      << spread[0]["diff"];
 
   // 3. dtype mismatch: no tolerance fixes it, never "keep".
   auto dtype = at(report, "dtype");

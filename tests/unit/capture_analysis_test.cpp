@@ -227,6 +227,62 @@ TEST(CaptureAnalysis, DiffRewritesTheRecordedLine) {
   EXPECT_NE(entry["suggestion"].get<std::string>().find("retry up to"), std::string::npos);
 }
 
+// black's layout: the call opens on the recorded line and closes lines later. The diff edits its
+// arguments where they are and keeps the layout, comments and the lines after it.
+TEST(CaptureAnalysis, DiffEditsACallSpreadOverSeveralLinesInPlace) {
+  TempDir dir;
+  dir.file("tests/test_noise.py",
+           "import torch\n\ndef test_noise():\n"
+           "    torch.testing.assert_close(\n"
+           "        out,  # the model's\n"
+           "        ref,\n"
+           "        atol=2e-6,\n"
+           "        rtol=1.3e-6,\n"
+           "    )\n"
+           "    assert True\n");
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> noise(0, 2e-6);
+  std::vector<json> runs;
+  for (int run = 0; run < 300; ++run) {
+    const double needed = std::max(0.0, std::abs(noise(rng)) - 1.3e-6);
+    runs.push_back(run_record(run, {capture("tests/test_noise.py:4", needed, needed <= 2e-6)}));
+  }
+  CaptureAnalysisOptions capture_options;
+  capture_options.source_root = dir.path();
+  const json entry = analyze_captures(runs, stats::ToleranceOptions{}, capture_options)[0];
+  ASSERT_FALSE(entry["recommendation"]["atol"].is_null()) << entry["recommendation"].dump();
+  const std::string atol = ci::format_tolerance(entry["recommendation"]["atol"].get<double>());
+  EXPECT_EQ(entry["diff"],
+            "--- a/tests/test_noise.py\n+++ b/tests/test_noise.py\n@@ -4,6 +4,6 @@\n"
+            "-    torch.testing.assert_close(\n-        out,  # the model's\n-        ref,\n"
+            "-        atol=2e-6,\n-        rtol=1.3e-6,\n-    )\n"
+            "+    torch.testing.assert_close(\n+        out,  # the model's\n+        ref,\n"
+            "+        atol=" + atol + ",\n+        rtol=1.3e-06,\n+    )\n");
+  EXPECT_EQ(entry["suggestion"].get<std::string>().rfind(
+                "`torch.testing.assert_close(out, ref, atol=" + atol + ", rtol=1.3e-06)` keeps", 0),
+            0u)
+      << entry["suggestion"];
+}
+
+TEST(AssertionRewrite, InPlaceEditsKeepTheLayoutAndAppendMissingArguments) {
+  const std::string text = "assert_close(\n    a,\n    b,\n)";
+  const auto call = ci::find_assertion_call(text, "torch.testing.assert_close");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->args, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ci::rewrite_in_place(text, *call, "torch.testing.assert_close", 0, 1e-5),
+            "assert_close(\n    a,\n    b, rtol=0, atol=1e-05,\n)");
+  const std::string positional = "torch.allclose(x,\n               y, 1e-5, 1e-8)";
+  const auto p = ci::find_assertion_call(positional, "torch.allclose");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(ci::rewrite_in_place(positional, *p, "torch.allclose", 1e-4, 1e-6),
+            "torch.allclose(x,\n               y, 0.0001, 1e-06)");
+  const std::string helper = "check(\n    out,  # note, with a comma\n    ref, atol=1e-6)";
+  const auto h = ci::find_assertion_call(helper, "helper:check");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(ci::rewrite_keyword_in_place(helper, *h, "atol", 2e-6),
+            "check(\n    out,  # note, with a comma\n    ref, atol=2e-06)");
+}
+
 TEST(CaptureAnalysis, UnreadableSourceGivesPlaceholderSuggestionAndNoDiff) {
   std::vector<json> runs;
   for (int run = 0; run < 50; ++run) {
