@@ -35,10 +35,13 @@ void AuditOptions::validate() const {
     throw InputError("--timeout must be a number of seconds >= 0 (0: no timeout)");
   if (shard_count == 0 || shard_index >= shard_count)
     throw InputError("--shard K/N needs 0 <= K < N");
-  if (runs_auto && shard_count > 1)
+  // A suite audit (--runs auto, in-process) shards its tests, each decided within its shard; the
+  // stopping rule of a process-isolated --runs auto needs every run's data in one place.
+  if (runs_auto && shard_count > 1 && isolation != Isolation::kInprocess)
     throw InputError(
-        "--runs auto cannot be sharded (each shard would stop on its own data); "
-        "give shards a fixed --runs");
+        "--runs auto with --isolation process cannot be sharded (each shard would stop on its "
+        "own data): give shards a fixed --runs, or audit a pytest suite with --isolation "
+        "inprocess, whose shards split the tests");
   if (!(target > 0 && target < 1)) throw InputError("--target must be in (0, 1)");
   if (!(confidence > 0 && confidence < 1)) throw InputError("--confidence must be in (0, 1)");
   if (settings.empty()) throw InputError("no setting to run under");

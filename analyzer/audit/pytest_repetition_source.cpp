@@ -83,6 +83,35 @@ std::vector<std::string> PytestRepetitionSource::collected() const {
   return collected_;
 }
 
+std::vector<std::string> PytestRepetitionSource::collect() {
+  const std::string dir = scratch_root_ + "/collect";
+  fs::create_directories(dir);
+  RunRequest request;
+  request.setting = options_.settings.front().name;
+  request.seed = options_.seed;
+  request.scratch_dir = dir;
+  request.process.argv = options_.command;
+  request.process.argv.push_back("--collect-only");
+  request.process.argv.push_back("-q");
+  EnvChanges& env = request.process.env;
+  env = run_environment(options_.settings.front(), request.seed);
+  env.emplace_back("TMPDIR", dir);
+  env.emplace_back("FLAKESCOPE_COLLECTED", dir + "/collected.json");
+  add_pytest_plugin(request.process.argv, env);
+  request.process.output_tail_bytes = options_.output_tail_bytes;
+  request.process.cancel = cancel_;
+  const ProcessResult result = executor_.execute(request);
+  if (result.status == ProcessStatus::kFailedToStart)
+    throw InputError("cannot start " + options_.command.front() + ": " + result.error);
+  const auto selected = read_pytest_collected(dir + "/collected.json");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (!selected || selected->empty())
+    throw InputError("pytest --collect-only of the audited command selected no test (exit " +
+                     std::to_string(result.exit_code) + ")");
+  return *selected;
+}
+
 std::vector<RepetitionObservation> PytestRepetitionSource::run(const std::vector<std::string>& tests,
                                                                std::size_t first_run,
                                                                std::size_t count) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "flakescope/error.h"
 #include "flakescope/report.h"
@@ -135,6 +136,34 @@ void RunLogWriter::append(const RunRecord& record) {
   write_line(to_json(record));
 }
 
+namespace {
+
+// A shard of `audit --runs auto --isolation inprocess`: its shards split the tests, not the runs.
+bool splits_tests(const RunLog& log) {
+  const nlohmann::json& c = log.header.config;
+  return c.value("runs", nlohmann::json()) == "auto" && c.contains("shard") &&
+         c.value("isolation", std::string()) == "inprocess";
+}
+
+// Adds `other`'s testcases to `into` (the same run of another shard of the tests); false when a
+// testcase is in both (the shards overlap).
+bool join_testcases(RunRecord& into, const RunRecord& other) {
+  std::set<std::string> names;
+  for (const auto& t : into.testcases) names.insert(t.name);
+  for (const auto& t : other.testcases)
+    if (!names.insert(t.name).second) return false;
+  into.testcases.insert(into.testcases.end(), other.testcases.begin(), other.testcases.end());
+  into.captures.insert(into.captures.end(), other.captures.begin(), other.captures.end());
+  into.duration += other.duration;
+  if (is_failure(other.outcome) && !is_failure(into.outcome)) {
+    into.outcome = other.outcome;
+    into.exit_code = other.exit_code;
+  }
+  return true;
+}
+
+}  // namespace
+
 RunLog merge_run_logs(const std::vector<RunLog>& logs) {
   if (logs.empty()) throw InputError("merge needs at least one run log");
   RunLog merged;
@@ -142,6 +171,7 @@ RunLog merge_run_logs(const std::vector<RunLog>& logs) {
   merged.header.config.erase("shard");
   merged.path = logs.front().path;
   std::map<std::pair<std::string, std::size_t>, std::string> seen;
+  std::map<std::pair<std::string, std::size_t>, std::size_t> index;  // into merged.records
   for (const RunLog& log : logs) {
     if (log.header.command != logs.front().header.command)
       throw InputError(log.path + ": a run log of another command than " + logs.front().path +
@@ -151,13 +181,19 @@ RunLog merge_run_logs(const std::vector<RunLog>& logs) {
       throw InputError(log.path + ": written with --seed " + std::to_string(seed_of(log)) +
                        " but " + logs.front().path + " with --seed " +
                        std::to_string(seed_of(logs.front())));
+    const bool tests_split = splits_tests(log);
     for (const RunRecord& r : without_superseded(log.records)) {
       auto [it, inserted] = seen.emplace(std::make_pair(r.setting, r.run), log.path);
-      if (!inserted)
+      if (inserted) {
+        index[{r.setting, r.run}] = merged.records.size();
+        merged.records.push_back(r);
+        continue;
+      }
+      // Shards of a suite audit hold the same runs of different tests: one run, their union.
+      if (!tests_split || !join_testcases(merged.records[index[{r.setting, r.run}]], r))
         throw InputError("run " + std::to_string(r.run) + " (setting " + r.setting + ") is in " +
                          it->second + " and " + log.path +
                          ": the shards overlap (give each shard its own --shard K/N)");
-      merged.records.push_back(r);
     }
   }
   return merged;

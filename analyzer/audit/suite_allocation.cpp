@@ -283,7 +283,7 @@ SuiteAuditResult run_suite_allocation(
     ++result.batches;
   };
 
-  run_batch({}, 0, options.screening_runs);
+  run_batch(options.tests, 0, options.screening_runs);
   std::size_t done = options.screening_runs;
   allocator.decide(done);
   while (true) {
@@ -300,6 +300,14 @@ SuiteAuditResult run_suite_allocation(
   }
   result.tests = allocator.allocations();
   return result;
+}
+
+std::vector<std::string> shard_tests(const std::vector<std::string>& collected, std::size_t index,
+                                     std::size_t count) {
+  std::vector<std::string> out;
+  for (std::size_t i = index; count > 0 && i < collected.size(); i += count)
+    out.push_back(collected[i]);
+  return out;
 }
 
 std::vector<RunRecord> allocation_records(const std::vector<RepetitionObservation>& observations,

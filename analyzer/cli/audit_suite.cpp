@@ -42,6 +42,16 @@ int run_suite_audit(const CommandArgs& a, const audit::AuditOptions& o, const nl
   alloc.seed = o.seed;
   audit::ProcessExecutor executor;
   audit::PytestRepetitionSource source(o, executor, cancel);
+  if (o.shard_count > 1) {
+    const std::vector<std::string> collected = source.collect();
+    alloc.tests = audit::shard_tests(collected, o.shard_index, o.shard_count);
+    a.err << "flakescope audit: shard " << o.shard_index << "/" << o.shard_count << ": "
+          << alloc.tests.size() << " of " << collected.size() << " tests\n";
+    if (alloc.tests.empty())
+      throw InputError("shard " + std::to_string(o.shard_index) + "/" +
+                       std::to_string(o.shard_count) + " has no test: the suite has only " +
+                       std::to_string(collected.size()) + " (use fewer shards)");
+  }
   const auto on_batch = [&](std::size_t tests, std::size_t first, std::size_t count) {
     a.err << "flakescope audit: runs " << first << ".." << first + count - 1 << " of "
           << (tests == 0 ? std::string("every test") : std::to_string(tests) + " undecided tests")

@@ -1,6 +1,7 @@
 // Whole-suite audits from the CLI: --shard auto under a (simulated) Slurm array and Kubernetes
 // Indexed Job equals one run; a test matrix merged with per-environment rates; adaptive runs per
 // test on a pytest suite in-process.
+#include <algorithm>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -154,6 +155,43 @@ TEST_F(SuiteCliTest, RunsAutoAllocatesPerTest) {
       EXPECT_EQ(t["runs"], by["test_flaky"]["runs"]);
     }
   }
+}
+
+// `--runs auto` inside each shard: the shards split the suite's tests (every N-th collected test),
+// each is allocated within its shard, and merging their logs gives the unsharded audit's counts.
+TEST_F(SuiteCliTest, RunsAutoShardsSplitTheTestsAndMergeToOneRun) {
+  const std::vector<std::string> cmd = {"--", "/usr/bin/python3", "-m", "pytest", "-q", "-p",
+                                        "no:cacheprovider", kFixtures + "test_suite_allocation.py"};
+  auto audit = [&](const std::string& name, const std::string& shard) {
+    std::vector<std::string> args = {"audit", "--runs", "auto", "--isolation", "inprocess",
+                                     "--log", path(name + ".jsonl"), "--out", path(name + ".json")};
+    if (!shard.empty()) args.insert(args.end(), {"--shard", shard});
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    return run_cli(args);
+  };
+  const auto whole = audit("whole", "");
+  ASSERT_EQ(whole.code, 1) << whole.err;
+  std::size_t tests = 0;
+  for (const std::string k : {"0", "1"}) {
+    const auto part = audit("s" + k, k + "/2");
+    ASSERT_EQ(part.code, 1) << part.err;
+    EXPECT_NE(part.err.find("flakescope audit: shard " + k + "/2: "), std::string::npos) << part.err;
+    tests += read_json(path("s" + k + ".json"))["allocation"]["tests"].size();
+  }
+  EXPECT_EQ(tests, read_json(path("whole.json"))["allocation"]["tests"].size());
+  const auto m = run_cli({"merge", path("s0.jsonl"), path("s1.jsonl"), "--out", path("m.json")});
+  EXPECT_EQ(m.code, 1) << m.err;
+  // The same per-test counts (listed shard by shard, not in collection order).
+  auto sorted = [](nlohmann::json stats) {
+    std::sort(stats.begin(), stats.end());
+    return stats;
+  };
+  EXPECT_EQ(sorted(statistics(read_json(path("m.json")))),
+            sorted(statistics(read_json(path("whole.json")))));
+  // Process isolation's --runs auto stops on all runs' data: it cannot be split.
+  const auto refused = run_cli({"audit", "--runs", "auto", "--shard", "0/2", "--", "true"});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.err.find("cannot be sharded"), std::string::npos) << refused.err;
 }
 
 }  // namespace

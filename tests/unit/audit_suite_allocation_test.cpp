@@ -176,3 +176,17 @@ TEST(SuiteAllocation, BadOptions) {
 
 }  // namespace
 }  // namespace flakescope::audit
+
+namespace flakescope::audit {
+namespace {
+
+TEST(SuiteShards, EveryNthCollectedTestFromTheKth) {
+  const std::vector<std::string> ids = {"a", "b", "c", "d", "e"};
+  EXPECT_EQ(shard_tests(ids, 0, 2), (std::vector<std::string>{"a", "c", "e"}));
+  EXPECT_EQ(shard_tests(ids, 1, 2), (std::vector<std::string>{"b", "d"}));
+  EXPECT_EQ(shard_tests(ids, 0, 1), ids);
+  EXPECT_TRUE(shard_tests(ids, 5, 6).empty());
+}
+
+}  // namespace
+}  // namespace flakescope::audit

@@ -27,6 +27,9 @@ class PytestRepetitionSource final : public RepetitionSource {
                                          std::size_t first_run, std::size_t count) override;
   // The node ids the first process selected (FLAKESCOPE_COLLECTED), empty before.
   std::vector<std::string> collected() const;
+  // The node ids the command selects, from a `--collect-only` run of it (nothing is run).
+  // Throws InputError when pytest collected nothing or could not start.
+  std::vector<std::string> collect();
 
  private:
   const AuditOptions& options_;

@@ -41,7 +41,14 @@ struct AllocationOptions {
   double rate_floor = 0.02;        // failure rates at or above this must not go unnoticed
   double confidence = 0.95;
   std::uint64_t seed = 1;  // run i has FLAKESCOPE_SEED = seed + i
+  // The tests to audit (node ids: a shard's share of the suite); empty: every test selected.
+  std::vector<std::string> tests;
 };
+
+// Shard K of N of a suite: every N-th of the collected node ids from the K-th on (collection
+// order is the same in every shard, so the shards split the suite without talking).
+std::vector<std::string> shard_tests(const std::vector<std::string>& collected, std::size_t index,
+                                     std::size_t count);
 
 // One repetition of one test, as the plugin reports it.
 struct RepetitionObservation {
