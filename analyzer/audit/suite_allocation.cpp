@@ -318,7 +318,7 @@ std::vector<RunRecord> allocation_records(const std::vector<RepetitionObservatio
     r.run = o.run;
     r.seed = seed + o.run;
     r.setting = setting;
-    r.testcases.push_back({junit_name_of_nodeid(o.test), o.outcome, o.duration, o.message});
+    r.testcases.push_back(make_testcase(junit_name_of_nodeid(o.test), o.outcome, o.duration, o.message));
     r.duration += o.duration;
     if (is_failure(o.outcome)) r.outcome = Outcome::kFail;
     for (const auto& c : o.captures) r.captures.push_back(c);

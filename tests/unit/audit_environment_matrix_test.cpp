@@ -39,8 +39,8 @@ RunLog shard_log(const std::string& path, const std::string& label, std::size_t 
     r.seed = 1 + run;
     const bool fail = fail_every && run % fail_every == 0;
     r.outcome = fail ? Outcome::kFail : Outcome::kPass;
-    r.testcases = {{"t::stable", Outcome::kPass, 0.01, ""},
-                   {"t::gpu_only", fail ? Outcome::kFail : Outcome::kPass, 0.01, ""}};
+    r.testcases = {make_testcase("t::stable", Outcome::kPass, 0.01, ""),
+                   make_testcase("t::gpu_only", fail ? Outcome::kFail : Outcome::kPass, 0.01, "")};
     log.records.push_back(r);
   }
   return log;

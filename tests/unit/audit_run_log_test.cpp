@@ -26,7 +26,8 @@ RunRecord record(std::size_t run, Outcome outcome, const std::string& setting = 
   r.outcome = outcome;
   r.exit_code = outcome == Outcome::kPass ? 0 : 1;
   r.duration = 0.25;
-  r.testcases = {{"suite::a", Outcome::kPass, 0.1, ""}, {"suite::b", outcome, 0.1, "boom"}};
+  r.testcases = {make_testcase("suite::a", Outcome::kPass, 0.1, ""),
+                 make_testcase("suite::b", outcome, 0.1, "boom")};
   r.stdout_tail = "out \xff invalid utf-8";
   return r;
 }
