@@ -89,6 +89,41 @@ void bound_from_model(const TailModel& model, double p, double confidence, TailB
                 "), profile-likelihood upper bound";
 }
 
+// A separate component whose rate may exceed the target puts the target quantile inside it, where
+// a handful of values say nothing about its own tail: refused, with its rate and the runs that
+// would give it a tail fit of its own.
+bool refuse_for_component(const std::vector<double>& positive, double confidence,
+                          const TailOptions& options, TailBound* b) {
+  const SeparateComponent c = detect_separate_component(positive, options);
+  if (!c.detected) return false;
+  b->component_count = c.count;
+  b->component_start = c.start;
+  b->component_p_value = c.p_value;
+  b->component_rate_upper = estimate_rate(c.count, b->n, confidence).upper_one_sided;
+  if (b->component_rate_upper <= options.target) return false;
+  b->method = "refused";
+  b->reason = "a separate component: the largest " + std::to_string(c.count) + " of " +
+              std::to_string(b->n) + " runs (from " + format_number(c.start) +
+              ", the rest at most " + format_number(c.rest_max) +
+              ") lie beyond the tail of the others (p " + format_number(c.p_value) +
+              "); it occurs in up to " + format_number(b->component_rate_upper) +
+              " of runs, above the target, and its own tail cannot be extrapolated from " +
+              std::to_string(c.count) +
+              " values: no tolerance below it is safe, and none above "
+              "it is calibrated";
+  const double per_run = static_cast<double>(c.count) / static_cast<double>(b->n);
+  b->runs_needed =
+      std::max(b->n, static_cast<std::size_t>(std::ceil((options.min_exceedances + 1) / per_run)));
+  return true;
+}
+
+std::string unseen_note(const TailBound& b) {
+  return "; covers what " + std::to_string(b.n) +
+         " runs can show: a separate failure mode in up "
+         "to " +
+         format_number(b.unseen_rate) + " of runs can be absent from them";
+}
+
 }  // namespace
 
 bool empirical_quantile_bound(const std::vector<double>& sorted, double p, double confidence,
@@ -134,6 +169,7 @@ TailBound bound_tail_quantile(const std::vector<double>& samples, const TailOpti
   std::sort(positive.begin(), positive.end());
   const std::size_t changed = b.n - b.zeros;
   b.runs_distribution_free = runs_to_certify(options.target, options.confidence);
+  b.unseen_rate = estimate_rate(0, b.n, options.confidence).upper_one_sided;
   const auto runs_left = [&](std::size_t total) { return std::max(total, b.n); };
 
   if (changed == 0) {
@@ -204,6 +240,9 @@ TailBound bound_tail_quantile(const std::vector<double>& samples, const TailOpti
     b.runs_needed = runs_for_changed();
     return b;
   }
+  if (refuse_for_component(positive, tail_confidence, options, &b)) {
+    return b;
+  }
   const TailModel model = fit_tail_model(positive, options);
   if (!model.fitted) {
     b.method = "refused";
@@ -219,6 +258,7 @@ TailBound bound_tail_quantile(const std::vector<double>& samples, const TailOpti
     return b;
   }
   bound_from_model(model, tail_target, tail_confidence, &b);
+  if (b.has_bound) b.reason += unseen_note(b);
   if (!b.has_bound) {
     b.runs_needed = runs_left(
         b.reason.find("too uncertain") != std::string::npos ? 2 * b.n : b.runs_distribution_free);
@@ -246,6 +286,13 @@ nlohmann::json to_json(const TailBound& b) {
                  {"tie_jitter", b.jitter}};
   }
   if (b.runs_needed > 0) j["runs_needed"] = b.runs_needed;
+  j["unseen_rate"] = b.unseen_rate;
+  if (b.component_count > 0) {
+    j["separate_component"] = {{"count", b.component_count},
+                               {"start", b.component_start},
+                               {"rate_upper", b.component_rate_upper},
+                               {"p_value", b.component_p_value}};
+  }
   if (!b.assumption.empty()) j["assumption"] = b.assumption;
   j["runs_distribution_free"] = b.runs_distribution_free;
   return j;

@@ -3,6 +3,7 @@
 #include "flakescope/stats/tail_model.h"
 
 #include <algorithm>
+#include <boost/math/special_functions/beta.hpp>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -144,7 +145,49 @@ void adopt(const Candidate& x, bool bounded, TailModel* model) {
   model->fitted = true;
 }
 
+// The p-value of the top `s` of `y` (ascending) under the tail model of the rest, or 1 when the
+// gap prefilter does not pass or the rest has no tail model.
+double component_p_value(const std::vector<double>& y, std::size_t s, const TailOptions& options) {
+  const std::size_t m = y.size();
+  const double start = y[m - s], rest_max = y[m - s - 1], rest_median = y[(m - s) / 2];
+  if (!(start - rest_max >= rest_max - rest_median && start > rest_max)) return 1;
+  const std::vector<double> rest(y.begin(), y.end() - static_cast<long>(s));
+  TailOptions generous = options;  // shape up to 1 even under the light-tail assumption
+  generous.assume_light_tail = false;
+  const TailModel model = fit_tail_model(rest, generous);
+  if (!model.fitted) return 1;
+  // Survival of one draw at `start`: share above the threshold times the upper end of the GPD's
+  // survival interval (generous to the rest, so a heavy tail is not taken for a component).
+  const double z = start - model.threshold;
+  const double zeta =
+      static_cast<double>(model.excesses.size()) / static_cast<double>(model.data.size());
+  const double survival = zeta * gpd_survival_interval(model.excesses, model.fit, z, 0.95,
+                                                       model.min_shape, model.max_shape)
+                                     .upper;
+  if (!(survival > 0)) return 0;
+  if (survival >= 1) return 1;
+  // P(Binomial(m, survival) >= s) = I_survival(s, m - s + 1).
+  return boost::math::ibeta(static_cast<double>(s), static_cast<double>(m - s + 1), survival);
+}
+
 }  // namespace
+
+SeparateComponent detect_separate_component(const std::vector<double>& positive_sorted,
+                                            const TailOptions& options) {
+  SeparateComponent best;
+  const std::size_t m = positive_sorted.size();
+  for (std::size_t s = 1; s <= kMaxComponentCount && s * 4 <= m; ++s) {
+    const double p = component_p_value(positive_sorted, s, options);
+    if (p < best.p_value) {
+      best.p_value = p;
+      best.count = s;
+      best.start = positive_sorted[m - s];
+      best.rest_max = positive_sorted[m - s - 1];
+    }
+  }
+  best.detected = best.p_value < kComponentAlpha;
+  return best;
+}
 
 TailModel fit_tail_model(const std::vector<double>& positive_sorted, const TailOptions& options) {
   TailModel model;

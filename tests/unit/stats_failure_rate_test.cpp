@@ -97,6 +97,22 @@ TEST(FailureRate, ZeroInflatedLatticeCountsTheIdenticalRuns) {
   EXPECT_GT(inside.interval.upper, 0.098);
 }
 
+TEST(FailureRate, ASeparateComponentBelowAtolKeepsItsWholeRateInTheUpperEnd) {
+  // Rounding noise plus a failure mode seen 3 times at about 100; atol 110 passes every run, but
+  // the component's own tail beyond 110 is unknown, so its rate stays in the interval.
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> z(0, 1);
+  std::vector<double> x(197);
+  for (double& v : x) v = std::abs(z(rng));
+  for (double v : {100.4, 101.2, 103.0}) x.push_back(v);
+  const FailureRate r = estimate_failure_rate(x, 110);
+  ASSERT_EQ(r.method, "tail") << r.reason;
+  EXPECT_EQ(r.component_count, 3u);
+  EXPECT_GE(r.interval.upper, estimate_rate(3, 200, 0.95).clopper_pearson.upper);
+  EXPECT_LT(r.point, 1e-3);  // the rest's tail says little fails beyond 110
+  EXPECT_NE(r.reason.find("separate component of 3 runs"), std::string::npos) << r.reason;
+}
+
 TEST(FailureRate, IdenticalRunsGiveZeroWithTheBinomialUpperBound) {
   const FailureRate r = estimate_failure_rate(std::vector<double>(100, 0.0), 0.0);
   EXPECT_EQ(r.method, "counts");

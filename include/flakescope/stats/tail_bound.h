@@ -20,7 +20,14 @@
 //     extrapolating it undercovers; the profile-likelihood upper bound of
 //     the quantile, and with a fitted shape at -1 (a uniform-like top) at least the exact
 //     one-sided bound on the endpoint, max excess / alpha^(1/k);
+//  5a. before the fit: a separate component (tail_model.h, detect_separate_component) whose rate
+//     may exceed the target is "refused": the target quantile lies inside a component seen only a
+//     few times, whose own tail cannot be extrapolated;
 //  6. otherwise "refused", with the reason and the runs that would be needed.
+// Every bound is also limited by what the sample can show: a separate failure mode that did not
+// occur in the n runs is invisible (a 1% component is absent from n runs with probability
+// 0.99^n); `unseen_rate` is the rate up to which such a component is consistent with the data
+// (one-sided Clopper-Pearson for 0 of n), stated with every fitted bound.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -66,6 +73,14 @@ struct TailBound {
   std::size_t runs_needed = 0;  // runs (in total) before a bound can be given; 0 when it was given
   std::size_t runs_distribution_free = 0;  // zero-exceedance runs certifying the target
   std::string assumption;  // "light tail (shape <= 0)" under assume_light_tail, else empty
+  // A rare component that did not occur in the sample is not covered: up to this rate, one is
+  // consistent with the data (1 - (1 - confidence)^(1/n), about 3/n).
+  double unseen_rate = 1;
+  // A separate component that did occur (detect_separate_component).
+  std::size_t component_count = 0;  // 0: none detected
+  double component_start = 0;       // its smallest value
+  double component_rate_upper = 0;  // one-sided Clopper-Pearson upper bound of its rate
+  double component_p_value = 1;
 };
 
 // Throws InputError for an empty sample, NaN or negative values, or options out of range.
