@@ -47,9 +47,11 @@ TEST(TailBound, ZeroInflatedLatticeUsesTheChangeRateAndJitter) {
   EXPECT_GT(b.change_rate_upper, 0.2);
   EXPECT_LT(b.change_rate_upper, 0.26);
   EXPECT_DOUBLE_EQ(b.jitter, kUlp);  // ties on the lattice: jitter of one lattice step
-  // True 1e-4 quantile: 0.2 * 0.7^k <= 1e-4 at k = 22 steps. The bound covers it, within 10x.
+  // True 1e-4 quantile: 0.2 * 0.7^k <= 1e-4 at k = 22 steps. The bound covers it, within 15x:
+  // 29 exceedances of 200 changed runs cannot rule out a heavy shape (11x here; under
+  // --assume light-tail about 1.5x, see reports/calibration).
   EXPECT_GE(b.bound, 22 * kUlp);
-  EXPECT_LT(b.bound, 220 * kUlp);
+  EXPECT_LT(b.bound, 330 * kUlp);
   EXPECT_GE(b.bound, b.estimate);
 }
 

@@ -6,10 +6,11 @@
 // Input: the positive, finite samples, sorted ascending. Ties (ULP lattices, repeated values) are
 // broken by an upward jitter of less than the smallest gap: the jittered data dominate the real
 // data, so any upper bound or exceedance rate computed from them can only be higher. Then a GPD is
-// fitted above the threshold that leaves the top max(min_exceedances, tail_fraction) of the
-// samples, or above higher thresholds (half as many each) while Anderson-Darling rejects it; the
-// shape is restricted to >= 0 unless a bounded tail (shape < 0) is significant at 0.001 there and
-// confirmed at 0.001 above the threshold that keeps half the exceedances.
+// fitted above the threshold that leaves the top max(min_exceedances, min(tail_fraction,
+// tail_sqrt_scale sqrt(m))) of the m samples, or above higher thresholds (half as many each) while
+// Anderson-Darling rejects it; the shape is restricted to >= 0 unless a bounded tail (shape < 0) is
+// significant at 0.001 there and confirmed at 0.001 above the threshold that keeps half the
+// exceedances.
 #include <cstddef>
 #include <string>
 #include <vector>
