@@ -74,6 +74,21 @@ bool tail_rate(const std::vector<double>& positive, std::size_t runs, double ato
   return true;
 }
 
+// A separate component below atol (tail_model.h): its own tail beyond atol is unknown, so the
+// upper end takes its whole rate (two-sided Clopper-Pearson) on top of the rest's tail.
+void add_component(const SeparateComponent& c, const FailureRateOptions& options,
+                   FailureRate* out) {
+  const RateEstimate rate = estimate_rate(c.count, out->runs, options.confidence);
+  out->interval.upper = std::min(1.0, out->interval.upper + rate.clopper_pearson.upper);
+  out->component_count = c.count;
+  char buf[200];
+  std::snprintf(buf, sizeof buf,
+                "; a separate component of %zu runs (from %.3g) lies beyond the rest's tail: its "
+                "own tail beyond atol is unknown, so the upper end includes its rate (up to %s)",
+                c.count, c.start, percent(rate.clopper_pearson.upper).c_str());
+  out->reason += buf;
+}
+
 }  // namespace
 
 FailureRate estimate_failure_rate(const std::vector<double>& needed_atol, double atol,
@@ -93,7 +108,14 @@ FailureRate estimate_failure_rate(const std::vector<double>& needed_atol, double
   r.counts_interval = counts.clopper_pearson;
   if (r.failures == 0 && !positive.empty()) {
     std::sort(positive.begin(), positive.end());
-    if (tail_rate(positive, r.runs, atol, options, &r)) return r;
+    TailOptions detect;
+    detect.seed = options.seed;
+    const SeparateComponent c = detect_separate_component(positive, detect);
+    if (c.detected) positive.resize(positive.size() - c.count);
+    if (tail_rate(positive, r.runs, atol, options, &r)) {
+      if (c.detected) add_component(c, options, &r);
+      return r;
+    }
   } else if (r.failures == 0) {
     r.reason = "no run changed";
   } else {
@@ -124,6 +146,7 @@ nlohmann::json to_json(const FailureRate& rate) {
       {"runs", rate.runs},
       {"failures", rate.failures},
       {"clopper_pearson", {rate.counts_interval.lower, rate.counts_interval.upper}}};
+  if (rate.component_count > 0) j["separate_component_runs"] = rate.component_count;
   if (rate.method == "tail") {
     j["tail"] = {{"threshold", rate.threshold},
                  {"exceedances", rate.exceedances},

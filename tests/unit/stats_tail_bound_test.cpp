@@ -1,6 +1,7 @@
 // The tail bound on constant, zero-inflated, lattice, continuous and pathological samples.
 #include "flakescope/stats/tail_bound.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flakescope/error.h"
+#include "flakescope/stats/tail_model.h"
 
 namespace flakescope::stats {
 namespace {
@@ -45,9 +47,11 @@ TEST(TailBound, ZeroInflatedLatticeUsesTheChangeRateAndJitter) {
   EXPECT_GT(b.change_rate_upper, 0.2);
   EXPECT_LT(b.change_rate_upper, 0.26);
   EXPECT_DOUBLE_EQ(b.jitter, kUlp);  // ties on the lattice: jitter of one lattice step
-  // True 1e-4 quantile: 0.2 * 0.7^k <= 1e-4 at k = 22 steps. The bound covers it, within 10x.
+  // True 1e-4 quantile: 0.2 * 0.7^k <= 1e-4 at k = 22 steps. The bound covers it, within 15x:
+  // 29 exceedances of 200 changed runs cannot rule out a heavy shape (11x here; under
+  // --assume light-tail about 1.5x, see reports/calibration).
   EXPECT_GE(b.bound, 22 * kUlp);
-  EXPECT_LT(b.bound, 220 * kUlp);
+  EXPECT_LT(b.bound, 330 * kUlp);
   EXPECT_GE(b.bound, b.estimate);
 }
 
@@ -167,6 +171,55 @@ TEST(TailBound, LightTailAssumptionIsTighterStatedAndRefusedOnHeavyTails) {
   EXPECT_FALSE(heavy.has_bound);
   EXPECT_EQ(heavy.method, "refused");
   EXPECT_NE(heavy.reason.find("heavy tail"), std::string::npos) << heavy.reason;
+}
+
+std::vector<double> abs_normal_sample(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> z(0, 1);
+  std::vector<double> x(n);
+  for (double& v : x) v = std::abs(z(rng));
+  return x;
+}
+
+TEST(TailBound, SeparateComponentIsReportedAndNotExtrapolated) {
+  // Rounding noise plus a rare failure mode at about 100 that occurred 3 times in 200 runs.
+  std::vector<double> x = abs_normal_sample(197, 5);
+  for (double v : {100.4, 101.2, 103.0}) x.push_back(v);
+  const TailBound b = bound_tail_quantile(x, TailOptions{});
+  EXPECT_FALSE(b.has_bound);
+  EXPECT_EQ(b.method, "refused");
+  EXPECT_EQ(b.component_count, 3u);
+  EXPECT_EQ(b.component_start, 100.4);
+  EXPECT_GT(b.component_rate_upper, 3.0 / 200);
+  EXPECT_NE(b.reason.find("separate component"), std::string::npos) << b.reason;
+  EXPECT_GE(b.runs_needed, 16u * 200 / 3);  // a tail fit of its own needs 16 of its runs
+  EXPECT_EQ(to_json(b)["separate_component"]["count"], 3);
+}
+
+TEST(TailBound, HeavyTailsAndCleanSamplesAreNotASeparateComponent) {
+  // |t3| samples have isolated large maxima; the test must take them for a tail, not a component.
+  int alarms = 0;
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    std::mt19937_64 rng(300 + seed);
+    std::student_t_distribution<double> t(3);
+    std::vector<double> x(200);
+    for (double& v : x) v = std::abs(t(rng));
+    std::sort(x.begin(), x.end());
+    alarms += detect_separate_component(x, TailOptions{}).detected ? 1 : 0;
+    std::vector<double> clean = abs_normal_sample(200, 400 + seed);
+    std::sort(clean.begin(), clean.end());
+    EXPECT_FALSE(detect_separate_component(clean, TailOptions{}).detected) << seed;
+  }
+  EXPECT_LE(alarms, 1);
+}
+
+TEST(TailBound, FittedBoundsStateTheRateOfAComponentTheyCannotSee) {
+  const std::vector<double> x = abs_normal_sample(200, 6);
+  const TailBound b = bound_tail_quantile(x, TailOptions{});
+  ASSERT_TRUE(b.has_bound) << b.reason;
+  EXPECT_NEAR(b.unseen_rate, 1 - std::pow(0.05, 1.0 / 200), 1e-12);  // 1.5%: 0 of 200 seen
+  EXPECT_NE(b.reason.find("can be absent from them"), std::string::npos) << b.reason;
+  EXPECT_EQ(to_json(b)["unseen_rate"], b.unseen_rate);
 }
 
 }  // namespace

@@ -27,6 +27,9 @@
 //    down to -1, so a light tail (normal, uniform) is not assumed away in either direction;
 //  - "counts" also when no run fails and the tail cannot be modelled (fewer than 16 changed runs,
 //    no GPD fits): 0 failures, interval [0, Clopper-Pearson upper], the reason says why.
+//  - a separate component (a few runs far beyond the others, detect_separate_component) when no
+//    run fails: the rest's tail as above, and the upper end adds the component's whole rate;
+//    a component that did not occur in the sample cannot be seen (see tail_bound.h);
 // Lattice data (ULPs) are jittered upward inside the model, which can only raise the rate.
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +62,9 @@ struct FailureRate {
   std::size_t exceedances = 0;
   double shape = 0;
   double scale = 0;
+  // A separate component (tail_model.h) below atol: the tail model is fitted to the rest and the
+  // upper end adds the component's whole rate, since its own tail beyond atol is unknown.
+  std::size_t component_count = 0;
 };
 
 FailureRate estimate_failure_rate(const std::vector<double>& needed_atol, double atol,

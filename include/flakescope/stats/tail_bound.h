@@ -13,14 +13,24 @@
 //  4. "empirical": the distribution-free order-statistic bound, when the data support it;
 //  5. "gpd": peaks over threshold on the positive part (tail_model.h): ties broken by an upward
 //     jitter of less than the smallest gap (it can only raise the data, so it can only raise the
-//     bound); the top max(15, 20%) of it, a higher threshold (half as many) if Anderson-Darling
-//     rejects the GPD fit there; the shape is kept >= 0 (exponential or heavier) unless a bounded
-//     tail is significant at 0.001 there and confirmed at 0.001 at the threshold that keeps half
-//     the exceedances, because light tails mimic a finite endpoint at moderate thresholds and
-//     extrapolating it undercovers; the profile-likelihood upper bound of
-//     the quantile, and with a fitted shape at -1 (a uniform-like top) at least the exact
-//     one-sided bound on the endpoint, max excess / alpha^(1/k);
+//     bound); the top max(15, min(20%, 2 sqrt(m))) of its m values, a higher threshold (half as
+//     many) if Anderson-Darling rejects the GPD fit there; the shape is kept >= 0 (exponential or
+//     heavier) unless a bounded tail is significant at 0.001 there and confirmed at 0.001 at the
+//     threshold that keeps half the exceedances, because light tails mimic a finite endpoint at
+//     moderate thresholds and extrapolating it undercovers; the profile-likelihood upper bound of
+//     the quantile, taken from the two-sided interval at the confidence once there are 25 or more
+//     exceedances (the one-sided cut-off undercovers heavy GPD tails; tail_bound.cpp,
+//     profile_confidence), and with a fitted shape at -1 (a uniform-like top) at least the exact
+//     one-sided bound on the endpoint, max excess / alpha^(1/k); under assume_light_tail the
+//     exact bound for an exponential tail above the threshold (the threshold's share included);
+//  5a. before the fit: a separate component (tail_model.h, detect_separate_component) whose rate
+//     may exceed the target is "refused": the target quantile lies inside a component seen only a
+//     few times, whose own tail cannot be extrapolated;
 //  6. otherwise "refused", with the reason and the runs that would be needed.
+// Every bound is also limited by what the sample can show: a separate failure mode that did not
+// occur in the n runs is invisible (a 1% component is absent from n runs with probability
+// 0.99^n); `unseen_rate` is the rate up to which such a component is consistent with the data
+// (one-sided Clopper-Pearson for 0 of n), stated with every fitted bound.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -36,6 +46,7 @@ struct TailOptions {
   std::uint64_t seed = 20261125;
   std::size_t min_exceedances = 15;  // smallest tail the GPD is fitted to (the highest threshold)
   double tail_fraction = 0.2;        // share of the positive samples above the (first) threshold
+  double tail_sqrt_scale = 2.0;      // ... but at most this times sqrt(positive samples)
   // `--assume light-tail`: the tail is taken as no heavier than exponential (shape <= 0, e.g. the
   // rounding differences of a fixed computation), so the exponential fit above the threshold,
   // whose bound carries only the scale's uncertainty, is its upper envelope; refused when the
@@ -66,6 +77,14 @@ struct TailBound {
   std::size_t runs_needed = 0;  // runs (in total) before a bound can be given; 0 when it was given
   std::size_t runs_distribution_free = 0;  // zero-exceedance runs certifying the target
   std::string assumption;  // "light tail (shape <= 0)" under assume_light_tail, else empty
+  // A rare component that did not occur in the sample is not covered: up to this rate, one is
+  // consistent with the data (1 - (1 - confidence)^(1/n), about 3/n).
+  double unseen_rate = 1;
+  // A separate component that did occur (detect_separate_component).
+  std::size_t component_count = 0;  // 0: none detected
+  double component_start = 0;       // its smallest value
+  double component_rate_upper = 0;  // one-sided Clopper-Pearson upper bound of its rate
+  double component_p_value = 1;
 };
 
 // Throws InputError for an empty sample, NaN or negative values, or options out of range.
