@@ -211,7 +211,8 @@ std::vector<unsigned char> fortran_to_c(const unsigned char* src, const NpyHeade
   std::vector<unsigned char> out(numel * item);
   const std::size_t nd = h.shape.size();
   if (numel == 0 || nd < 2) {
-    std::memcpy(out.data(), src, out.size());
+    // An empty array has no buffer: memcpy's pointers must not be null even for 0 bytes (UBSan).
+    if (!out.empty()) std::memcpy(out.data(), src, out.size());
     return out;
   }
   std::vector<std::size_t> fstride(nd), index(nd, 0);
