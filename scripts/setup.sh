@@ -10,6 +10,8 @@ packages=(cmake ninja-build g++ libtorch-dev libboost-program-options-dev libboo
           libeigen3-dev nlohmann-json3-dev libpugixml-dev libgtest-dev libgmock-dev
           python3-torch python3-pytest python3-numpy python3-jsonschema python3-venv
           python3-pip python3-setuptools shellcheck libxml2-utils)
+# FLAKESCOPE_SLURM=1: also Slurm and munge, for the slow tier's real one-node job-array test.
+[ -n "${FLAKESCOPE_SLURM:-}" ] && packages+=(slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
