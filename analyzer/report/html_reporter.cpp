@@ -25,14 +25,16 @@ using model::ReportKind;
 
 const char* kStyle =
     "body{font-family:sans-serif;margin:2em;color:#222;max-width:1100px}"
-    "table{border-collapse:collapse;margin:.5em 0}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
+    "table{border-collapse:collapse;margin:.5em 0}td,th{padding:2px 8px;border-bottom:1px solid "
+    "#ddd;"
     "text-align:left}th{background:#f4f4f4}.finding{color:#c0392b;font-weight:bold}"
     ".warning{color:#d68910}.note{color:#d68910}.ok{color:#27ae60}"
     ".summary{background:#f8f8f8;border:1px solid #ddd;padding:.5em 1em}"
     "details{margin:.4em 0}summary{cursor:pointer;font-weight:bold}"
     ".plots{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}"
     ".pair{display:flex;gap:6px;border:1px solid #eee;padding:4px}"
-    ".plot h4{margin:2px 0;font-size:12px;font-weight:normal}.why{color:#777;font-size:12px}";
+    ".plot h4{margin:2px 0;font-size:12px;font-weight:normal}.why{color:#777;font-size:12px}"
+    ".plotnote{width:440px;border:1px dashed #ccc;padding:8px;margin:0}";
 
 // Untrusted text: control characters removed, then escaped.
 std::string esc(const std::string& s) { return sanitize_html(s); }
@@ -79,26 +81,60 @@ std::optional<TailFit> tail_fit(const model::AtolRecommendation& rec) {
   return std::nullopt;
 }
 
+// Fewer moving runs than this draw no tail plot (a column of dots says nothing about a tail).
+constexpr std::size_t kMinTailPoints = 16;
+
+std::string runs_hint(const std::optional<model::AtolRecommendation>& rec) {
+  if (!rec || !rec->runs_needed || *rec->runs_needed <= rec->n + 1) return "";
+  const std::string runs = format_number(std::ceil(*rec->runs_needed + 1));
+  return "; about " + runs + " runs would give one (--runs " + runs + ", or --runs auto)";
+}
+
+std::string plot_note(const std::string& title, const std::string& why) {
+  return "<div class=\"plot\"><h4>" + esc(title) + "</h4><p class=\"why plotnote\">" + esc(why) +
+         "</p></div>";
+}
+
 // The histogram and the tail of one output under one setting, side by side in one box, so the
-// two plots of the same samples stay together however the page wraps.
+// two plots of the same samples stay together however the page wraps; the recommended bound and
+// the dtype's default atol are marked on both, and a note says why a plot or a marker is missing.
 void output_plots(const model::OutputMetrics& m, const std::string& setting, std::ostringstream& o) {
   if (!m.samples) return;
   const std::vector<double>& abs = m.samples->abs;
-  bool moves = false;
-  for (double v : abs) moves = moves || v != 0;
-  if (!moves) return;  // bitwise-identical runs: nothing to plot
+  std::size_t moved = 0;
+  for (double v : abs) moved += v != 0;
+  if (moved == 0) return;  // bitwise-identical runs: nothing to plot
   const auto rec = model::atol_recommendation(m);
-  const std::string dtype = m.dtype.value_or("?");
-  const std::string x_label = "max |a - e| per run (" + dtype + ", absolute units)";
+  const auto defaults = model::default_tolerance_check(m);
+  BoundMarkers markers;
+  if (rec) markers.recommended = rec->bound, markers.target = rec->target;
+  if (defaults && defaults->atol > 0) {
+    markers.current = defaults->atol;
+    markers.current_label = (m.dtype ? *m.dtype + " " : std::string()) + "default atol";
+  }
+  const std::string x_label = "max |a \u2212 e| per run" +
+                              (m.dtype ? ", " + *m.dtype : std::string()) +
+                              " (absolute, output units)";
   const std::string where = "'" + m.name + "' under " + setting;
   o << "<div class=\"pair\">";
-  o << plot("per-run |dev| of " + where, svg_histogram(abs, rec ? rec->bound : std::nullopt, x_label));
-  o << plot("tail of " + where, svg_tail(abs, rec ? tail_fit(*rec) : std::nullopt, x_label));
+  o << plot("per-run |dev| of " + where, svg_histogram(abs, markers, x_label));
+  if (moved >= kMinTailPoints) {
+    o << plot("tail of " + where,
+              svg_tail(abs, rec ? tail_fit(*rec) : std::nullopt, markers, x_label));
+  } else {
+    o << plot_note("tail of " + where, "Too few runs for a tail plot: " + std::to_string(moved) +
+                                           " of " + std::to_string(abs.size()) +
+                                           " runs moved, a tail needs at least " +
+                                           std::to_string(kMinTailPoints) + runs_hint(rec) + ".");
+  }
   o << "</div>";
   if (rec && !rec->bound)
-    o << "<p class=\"why\">No recommended bound for " << esc(where) << ": "
-      << esc(rec->reason.empty() ? "the statistics engine refused" : rec->reason) << " ("
-      << format_number(rec->n) << " runs).</p>";
+    o << "<p class=\"why\">No recommended-bound marker for " << esc(where) << ": "
+      << esc(rec->reason.empty() ? "the statistics engine gave no bound" : rec->reason) << " ("
+      << format_number(rec->n) << " runs" << esc(runs_hint(rec)) << ").</p>";
+  else if (!rec)
+    o << "<p class=\"why\">No recommended-bound marker for " << esc(where)
+      << ": the report has no recommendation for this output.</p>";
 }
 
 void probe_plots(const ProbeView& p, std::ostringstream& o) {
@@ -115,7 +151,7 @@ void probe_plots(const ProbeView& p, std::ostringstream& o) {
       for (const auto& m : s.metrics)
         if (m.name == out) labels.push_back(s.setting), values.push_back(m.max_abs_dev.value_or(0));
     o << plot("ablation: max |dev| of '" + out + "' per setting",
-              svg_bars(labels, values, "max abs dev (absolute units)"));
+              svg_bars(labels, values, "max |a \u2212 e| over the runs (output units)"));
     for (const auto& s : p.source->settings)
       for (const auto& m : s.metrics)
         if (m.name == out) output_plots(m, s.setting, o);
