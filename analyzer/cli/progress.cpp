@@ -86,7 +86,8 @@ void Progress::update(std::size_t done, const std::string& what, const std::stri
   last_tally_ = tally;
   const double elapsed = seconds_since(start_);
   if (line_interval_ > 0) {
-    if (seconds_since(last_line_) < line_interval_) return;
+    // The last one comes from finish(), with the total time.
+    if (done >= total_ || seconds_since(last_line_) < line_interval_) return;
     last_line_ = std::chrono::steady_clock::now();
     plain_line(done, elapsed, what);
     return;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <sstream>
 
@@ -175,6 +176,7 @@ std::string tick_label(double v, double step) {
     std::snprintf(buf, sizeof buf, "%.*e", digits - 1, v);
   } else {
     std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strchr(buf, 'e')) std::snprintf(buf, sizeof buf, "%.0f", v);  // 130, not 1.3e+02
   }
   std::string s = buf;  // "4e-06" -> "4e-6", "1.0e+05" -> "1.0e5"
   const auto e = s.find('e');
@@ -202,7 +204,7 @@ std::string svg_histogram(const std::vector<double>& raw, const BoundMarkers& bo
   const auto px = [&](double x) { return kLeft + (x - lo) / (hi - lo) * kPlotW; };
   const auto py = [&](double c) { return kTop + kPlotH - kPlotH * c / peak; };
   Ticks y_ticks;
-  for (double c : nice_ticks(0, peak, 4))
+  for (double c : nice_ticks(0, peak, 5))
     if (c == std::floor(c)) y_ticks.emplace_back(py(c), tick_label(c, 1));
   std::ostringstream s;
   s << open_svg() << axes(x_label, "runs", linear_ticks(lo, hi, px, 5), y_ticks);
@@ -228,9 +230,9 @@ double tail_probability(const TailFit& fit, double x) {
   return fit.exceedance_rate * tail;
 }
 
-// Decades from 1 down to 10^floor(ymin), every one or every other one.
+// Decades from 1 down to the lowest one inside the plot, every one or every other one.
 Ticks decade_ticks(double ymin, const std::function<double(double)>& py) {
-  const int lowest = static_cast<int>(std::floor(ymin));
+  const int lowest = static_cast<int>(std::ceil(ymin));  // inside the plot
   const int stride = -lowest > 6 ? 2 : 1;
   Ticks t;
   for (int k = 0; k >= lowest; k -= stride)

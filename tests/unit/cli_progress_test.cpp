@@ -2,6 +2,7 @@
 // far and the time left; elsewhere plain lines (no carriage return, no escape) and a last line.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 
@@ -34,6 +35,7 @@ TEST(Progress, PlainLinesCarryCountsFailuresElapsedAndLeftAndEndWithALastLine) {
   p.update(30, "models/mlp done", "1 finding, 4 move under a knob");
   p.finish();
   const std::string s = err.str();
+  EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 2) << s;  // the update at 30/30 is the last line
   EXPECT_EQ(s.find('\r'), std::string::npos) << s;
   EXPECT_EQ(s.find('\033'), std::string::npos) << s;
   EXPECT_NE(s.find("flakescope probe: 3/30 probes, 1 finding, 2 move under a knob, "),

@@ -60,7 +60,8 @@ TEST(HtmlReport, ProbePageIsWellFormedSelfContainedWithPlots) {
   EXPECT_EQ(count_nodes(doc, "//details"), 2);
   EXPECT_EQ(count_nodes(doc, "//details[@open]"), 2);  // both moved: both open
   EXPECT_EQ(count_nodes(doc, "//*[local-name()='svg']"), 2 + 2 + 1);
-  EXPECT_NE(html.find("Too few runs for a tail plot: 2 of 3 runs moved, a tail needs at least 16"),
+  EXPECT_NE(html.find("Too few runs for a tail plot: 2 of 3 runs moved from the first, a tail "
+                      "needs at least 16"),
             std::string::npos);
   // The recommended bound and the dtype's default atol are marked on both plots of racy_sum; the
   // fitted tail is drawn down to the target.
