@@ -230,7 +230,7 @@ void recommendations(const ReportView& view, std::ostringstream& o) {
           largest = *rec->bound, where = "'" + m.name + "' under " + s.setting;
       }
     if (count == 0) continue;
-    items << "<li><code>" << esc(p.name) << "</code>: atol " << format_number(largest) << " ("
+    items << "<li><code>" << esc(p.name) << "</code>: atol " << tick_label(largest, 0) << " ("
           << esc(where);
     if (count > 1) items << "; the largest of " << count << " outputs x settings";
     items << ")</li>";
