@@ -116,10 +116,30 @@ TEST(HtmlReport, AuditPageHasOneTimelineSquarePerRun) {
   const json r = audit_report({audit_test("t::a<b>", "flaky", {"pass", "fail", "pass", "error"})});
   const std::string html = render_report(r, ReportFormat::kHtml);
   const auto doc = parse_html(html);
-  EXPECT_EQ(count_nodes(doc, "//*[local-name()='svg']//*[local-name()='rect' and "
-                             "*[local-name()='title']]"),
+  EXPECT_EQ(count_nodes(doc,
+                        "//*[local-name()='svg']//*[local-name()='rect' and "
+                        "*[local-name()='title']]"),
             4);
   EXPECT_NE(html.find("t::a&lt;b&gt;"), std::string::npos);
+}
+
+// A crashing test leaves one unreadable JUnit file per crash: more than two warnings are one
+// collapsed line above the summary, each still named inside; the timelines have a legend.
+TEST(HtmlReport, ManyInputWarningsAreCollapsedAndTimelinesHaveALegend) {
+  json r = audit_report({audit_test("t::crashes", "crashing", {"pass", "error", "pass", "error"})});
+  r["junit_errors"] = {{"count", 3u},
+                       {"examples",
+                        {{{"run", 1}, {"setting", "controlled"}, {"error", "no JUnit XML"}},
+                         {{"run", 3}, {"setting", "controlled"}, {"error", "no JUnit XML"}},
+                         {{"run", 5}, {"setting", "controlled"}, {"error", "no JUnit XML"}}}}};
+  const std::string html = render_report(r, ReportFormat::kHtml);
+  const auto doc = parse_html(html);
+  EXPECT_EQ(count_nodes(doc, "//details/summary[@class='warning']"), 1) << html;
+  EXPECT_EQ(count_nodes(doc, "//details/ul/li[@class='warning']"), 3);
+  EXPECT_NE(html.find("3 warnings (first: JUnit of run 1 (controlled) unreadable"),
+            std::string::npos);
+  EXPECT_NE(html.find("One square per run, in run order"), std::string::npos);
+  EXPECT_NE(html.find("1 finding</span>"), std::string::npos);  // singular
 }
 
 }  // namespace
