@@ -42,7 +42,8 @@ AUDIT=1
 if [[ -z "$CLI" || ! -x "$CLI" ]]; then
   echo "flakescope CLI not found (set FLAKESCOPE_CLI): audit timings skipped"
   AUDIT=0
-elif ! "$CLI" audit --help 2>&1 | grep -q -- "--isolation"; then
+elif [[ "$("$CLI" audit --help 2>&1 || true)" != *--isolation* ]]; then
+  # (Read whole: `| grep -q` closes the pipe early, and under pipefail the SIGPIPE read as "no".)
   echo "$CLI has no 'audit --isolation': in-process audit timings skipped"
   AUDIT=0
 fi

@@ -12,27 +12,28 @@
 #include <map>
 
 #include "cli/audit_output.h"
-#include "core/path_lookup.h"
 #include "cli/audit_suite.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/report_output.h"
 #include "cli/step_summary.h"
+#include "core/path_lookup.h"
 #include "flakescope/audit/audit_options.h"
 #include "flakescope/audit/audit_report.h"
 #include "flakescope/audit/audit_runner.h"
 #include "flakescope/audit/platform_info.h"
 #include "flakescope/audit/run_log.h"
-#include "flakescope/audit/shard_source.h"
 #include "flakescope/audit/scratch_cleanup.h"
+#include "flakescope/audit/shard_source.h"
 #include "flakescope/capture_analysis.h"
 #include "flakescope/error.h"
 #include "flakescope/output_file.h"
 #include "flakescope/report.h"
 #include "flakescope/reporters.h"
 #include "flakescope/run_count.h"
-#include "flakescope/subprocess.h"
 #include "flakescope/stats/recommend.h"
+#include "flakescope/subprocess.h"
 
 namespace po = boost::program_options;
 
@@ -120,6 +121,15 @@ void check_resume_runs(const audit::RunLog& log, const audit::AuditOptions& o) {
                        " or more (or report the log with flakescope merge)");
 }
 
+std::string audit_epilog() {
+  return help_epilog(
+      {"flakescope audit --runs 200 --jobs 2 -- ./build/my_gtest_binary",
+       "flakescope audit --runs auto --ablation -- python3 -m pytest tests/test_model.py",
+       "flakescope audit --capture --runs 60 --isolation inprocess -- python3 -m pytest tests/",
+       "flakescope audit --runs 100 --shard 0/4 --log shard0.jsonl -- ctest -R foo"},
+      {"nothing flaky", "a flaky, crashing or timing-out test", true});
+}
+
 }  // namespace
 
 int cmd_audit(const CommandArgs& a) {
@@ -140,24 +150,24 @@ int cmd_audit(const CommandArgs& a) {
       "Runs a test command (pytest, ctest, a gtest binary, anything) many times, each run in its\n"
       "own process group and scratch folder with its seed and knobs in the environment\n"
       "(FLAKESCOPE_SEED=seed+i, PYTHONHASHSEED, OMP_NUM_THREADS, CUBLAS_WORKSPACE_CONFIG, ...),\n"
-      "and reports per-testcase flakiness from the JUnit XML the command writes.\n"
-      "Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input, 130 interrupted");
+      "and reports per-testcase flakiness from the JUnit XML the command writes",
+      kHelpColumns, kHelpColumns / 2);
   desc.add_options()("help,h", "show this help")(
-      "runs,n", po::value(&runs)->default_value(runs),
+      "runs,n", defaulted(&runs),
       "runs per setting, or 'auto' (batches until every failure rate is settled)")(
       "max-runs", po::value(&max_runs),
       ("with --runs auto: the cap (default " + std::to_string(kDefaultMaxRuns) + ")").c_str())(
-      "jobs,j", po::value(&o.jobs)->default_value(o.jobs),
+      "jobs,j", defaulted(&o.jobs),
       "runs at a time (with --isolation inprocess: pytest processes at a time, each repeating "
       "the tests for its share of the runs)")(
-      "isolation", po::value(&isolation)->default_value(isolation),
+      "isolation", defaulted(&isolation),
       "process (one process per run) or inprocess (pytest only: the flakescope plugin repeats "
       "each test in the process, FLAKESCOPE_SEED+i per repetition; no interpreter start and "
       "imports per run; a repetition that crashes or hangs is recorded as such and the tests it "
       "did not reach run again in a fresh process)")(
-      "timeout", po::value(&o.timeout_seconds)->default_value(o.timeout_seconds),
+      "timeout", defaulted(&o.timeout_seconds),
       "seconds per run before its process group gets SIGTERM, then SIGKILL (0: none)")(
-      "junit", po::value(&junit)->default_value(junit),
+      "junit", defaulted(&junit),
       "auto (recognise pytest, gtest, ctest and add the flag; or write {junit} in the command), "
       "none, or the PATH the command writes its XML to")(
       "vary", po::value(&vary)->composing(),
@@ -166,7 +176,7 @@ int cmd_audit(const CommandArgs& a) {
       "ablation", po::bool_switch(&o.ablation),
       "run all controlled, each knob freed alone (those of --vary, or the defaults), and all "
       "free; say which knob's control makes the failures disappear")(
-      "seed", po::value(&o.seed)->default_value(o.seed), "run i gets FLAKESCOPE_SEED = SEED + i")(
+      "seed", defaulted(&o.seed), "run i gets FLAKESCOPE_SEED = SEED + i")(
       "shard", po::value(&shard),
       "K/N: run only the runs i with i % N == K (merge the logs); with --isolation inprocess the "
       "K-th of N contiguous blocks of runs; 'auto': K/N from a Slurm job array "
@@ -174,19 +184,17 @@ int cmd_audit(const CommandArgs& a) {
       "(JOB_COMPLETION_INDEX with --shard-count or FLAKESCOPE_SHARD_COUNT)")(
       "shard-count", po::value<std::size_t>()->notifier([&](std::size_t n) { shard_count = n; }),
       "with --shard auto under a Kubernetes Indexed Job: N (the Job's completions)")(
-      "target", po::value(&o.target)->default_value(o.target),
-      "spurious failure rate the retry recommendation aims for")(
-      "confidence", po::value(&o.confidence)->default_value(o.confidence),
-      "confidence of intervals and recommendations")(
+      "target", defaulted(&o.target), "spurious failure rate the retry recommendation aims for")(
+      "confidence", defaulted(&o.confidence), "confidence of intervals and recommendations")(
       "log", po::value(&log_path), "append one JSON line per finished run here (fsynced)")(
       "resume", po::bool_switch(&resume), "continue the audit in --log up to the requested runs")(
       "capture", po::bool_switch(&o.capture),
       "set FLAKESCOPE_CAPTURE and analyse the assertion calls the test recorded")(
-      "out,o", po::value(&out)->default_value(out), "the JSON report");
+      "out,o", defaulted(&out), "the JSON report");
   po::variables_map vm;
   po::store(po::command_line_parser(own_args).options(desc).run(), vm);
   if (vm.count("help")) {
-    a.out << desc << "\n";
+    a.out << desc << "\n" << audit_epilog();
     return kExitOk;
   }
   po::notify(vm);
@@ -268,7 +276,8 @@ int cmd_audit(const CommandArgs& a) {
     return run_suite_audit(a, o, config, log ? &*log : nullptr, out, &g_cancel);
   }
   const bool terminal = stderr_is_terminal();
-  Progress progress(a.err, o.runs * o.settings.size(), terminal);
+  Progress progress(a.err, o.runs * o.settings.size(), terminal, "runs");
+  if (o.runs_auto) progress.total_is_cap();
   // A long audit in CI: a line every 10 s with the runs done and the failures so far.
   if (!terminal) progress.lines_every(10.0, "flakescope audit");
   std::size_t failed_runs = 0;
@@ -276,9 +285,9 @@ int cmd_audit(const CommandArgs& a) {
   hooks.on_run = [&](const audit::RunRecord& r, std::size_t done, std::size_t) {
     if (audit::is_failure(r.outcome)) ++failed_runs;
     progress.update(previous.size() + done,
-                    terminal ? r.setting + " run " + std::to_string(r.run) + ": " +
-                                   std::string(audit::outcome_name(r.outcome))
-                             : "runs done, " + std::to_string(failed_runs) + " failed");
+                    r.setting + " run " + std::to_string(r.run) + ": " +
+                        std::string(audit::outcome_name(r.outcome)),
+                    std::to_string(failed_runs) + " failed");
   };
   audit::ProcessExecutor executor;
   const audit::AuditRunResult result =

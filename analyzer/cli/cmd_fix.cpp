@@ -49,14 +49,21 @@ int cmd_fix(const CommandArgs& a) {
   po::options_description desc(
       "usage: flakescope fix REPORT [--out PATCH] [--root DIR]\n\n"
       "REPORT: an audit report written with --capture. Writes its tolerance recommendations\n"
-      "(the lines to loosen) as a unified diff, to stdout or to PATCH (a new file), for review and\n"
+      "(the lines to loosen) as a unified diff, to stdout or to PATCH (a new file), for review "
+      "and\n"
       "`git apply PATCH`. Source files are never edited. Lines that changed since the audit are\n"
-      "left out and listed on stderr");
+      "left out and listed on stderr",
+      kHelpColumns, kHelpColumns / 2);
   desc.add_options()("help,h", "show this help")("out,o", po::value(&out_path),
                                                  "write the patch to this new file")(
-      "root", po::value(&root)->default_value(root),
+      "root", defaulted(&root),
       "folder the report's file:line sites are relative to (where the audit ran)");
-  if (!parse_command_line(a.args, desc, "report", po::value(&report_path), 1, a.out)) {
+  const std::string epilog = help_epilog(
+      {"flakescope audit --capture --runs 60 -- python3 -m pytest tests/",
+       "flakescope fix flakescope-audit.json --out fix.patch && git apply fix.patch",
+       "flakescope fix audit.json --root ../checkout      (sites relative to another folder)"},
+      {"done (also when no assertion needs a change)", "", false});
+  if (!parse_command_line(a.args, desc, "report", po::value(&report_path), 1, a.out, "", epilog)) {
     return kExitOk;
   }
   if (report_path.empty()) throw InputError("give a REPORT (see --help)");

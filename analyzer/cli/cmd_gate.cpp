@@ -69,26 +69,32 @@ int cmd_gate(const CommandArgs& a) {
   po::options_description desc(
       "usage: flakescope gate --baseline BASE.json [--policy POLICY.json] CURRENT.json\n"
       "       flakescope gate --baseline BASE.json [--policy POLICY.json] --run-suite default\n\n"
-      "Compares a probe (or audit) report with a stored baseline. Rules on sampled quantities need\n"
-      "a significant difference (Bonferroni over all comparisons, level --policy alpha) and an\n"
-      "effect beyond the policy's margin, so sampling noise does not fail the gate.\n"
-      "Exit 0 pass, 1 regression, 2 bad input (missing, unreadable or mismatched files)");
-  desc.add_options()("help,h", "show this help")(
-      "baseline,b", po::value(&o.baseline), "the baseline report (required)")(
+      "Compares a probe (or audit) report with a stored baseline. Rules on sampled\n"
+      "quantities need a significant difference (Bonferroni over all comparisons, level\n"
+      "--policy alpha) and an effect beyond the policy's margin, so sampling noise does not\n"
+      "fail the gate",
+      kHelpColumns, kHelpColumns / 2);
+  desc.add_options()("help,h", "show this help")("baseline,b", po::value(&o.baseline),
+                                                 "the baseline report (required)")(
       "policy,p", po::value(&o.policy), "gate policy JSON (default: the built-in rules)")(
       "run-suite", po::value(&o.run_suite), "run `flakescope probe --suite SUITE` and gate that")(
       "probe-arg", po::value(&o.probe_args)->composing(),
       "extra argument for the suite run (repeatable), e.g. --probe-arg=--runs=50")(
-      "suite-timeout", po::value(&o.suite_timeout)->default_value(o.suite_timeout),
-      "seconds before the suite run is killed")(
+      "suite-timeout", defaulted(&o.suite_timeout), "seconds before the suite run is killed")(
       "out,o", po::value(&o.out), "write the gate report (JSON) here")(
-      "format,f", po::value(&o.format)->default_value(o.format),
-      "what to print: terminal, md, html, junit or json")(
+      "format,f", defaulted(&o.format), "what to print: terminal, md, html, junit or json")(
       "update-baseline", po::bool_switch(&o.update_baseline),
       "when the gate passes, replace the baseline with the current report (atomically)")(
       "force-update", po::bool_switch(&o.force_update),
       "with --update-baseline: replace it even on a regression (the exit code still says 1)");
-  if (!parse_command_line(a.args, desc, "current", po::value(&o.current), 1, a.out)) return kExitOk;
+  const std::string epilog = help_epilog(
+      {"flakescope gate --baseline reports/baselines/cpu-x86_64-libtorch-1.13.json current.json",
+       "flakescope gate -b base.json -p reports/policy/default.json --run-suite default "
+       "--format md",
+       "flakescope gate -b base.json --run-suite default --probe-arg=--runs=50 --update-baseline"},
+      {"the gate passed", "the gate failed: a regression beyond the policy's margin", false});
+  if (!parse_command_line(a.args, desc, "current", po::value(&o.current), 1, a.out, "", epilog))
+    return kExitOk;
   if (o.baseline.empty()) throw InputError("--baseline is required");
   if (o.current.empty() == o.run_suite.empty())
     throw InputError("give either a CURRENT report or --run-suite SUITE");

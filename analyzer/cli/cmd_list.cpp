@@ -21,9 +21,13 @@ namespace flakescope::cli {
 int cmd_list(const CommandArgs& a) {
   bool json = false;
   std::string what = "all";
-  po::options_description desc("usage: flakescope list [probes|knobs|settings|formats] [--json]");
+  po::options_description desc("usage: flakescope list [probes|knobs|settings|formats] [--json]",
+                               kHelpColumns, kHelpColumns / 2);
   desc.add_options()("help,h", "show this help")("json", po::bool_switch(&json), "print JSON");
-  if (!parse_command_line(a.args, desc, "what", po::value(&what), 1, a.out)) return kExitOk;
+  const std::string epilog = help_epilog(
+      {"flakescope list", "flakescope list probes", "flakescope list knobs --json"}, {});
+  if (!parse_command_line(a.args, desc, "what", po::value(&what), 1, a.out, "", epilog))
+    return kExitOk;
   if (what != "all" && what != "probes" && what != "knobs" && what != "settings" && what != "formats")
     throw InputError("unknown list '" + what + "' (probes, knobs, settings, formats)");
 

@@ -61,14 +61,20 @@ int cmd_merge(const CommandArgs& a) {
       "Merges audit run logs (shards of the same command, e.g. CI matrix jobs run with\n"
       "--shard K/N) into one audit report. Overlapping shards or logs of different commands are\n"
       "refused, and so are shards made with other options (--runs, --seed, settings, ...).\n"
-      "Missing or interrupted shards are refused (they are listed) unless --allow-partial.\n"
-      "Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input");
-  desc.add_options()("help,h", "show this help")("out,o", po::value(&out)->default_value(out),
-                                                 "the JSON report")(
+      "Missing or interrupted shards are refused (they are listed) unless --allow-partial",
+      kHelpColumns, kHelpColumns / 2);
+  desc.add_options()("help,h", "show this help")("out,o", defaulted(&out), "the JSON report")(
       "log", po::value(&merged_log), "also write the merged run log here (resumable)")(
       "allow-partial", po::bool_switch(&allow_partial),
       "merge even when shards are missing or interrupted; the report is marked partial");
-  if (!parse_command_line(a.args, desc, "logs", po::value(&logs)->composing(), -1, a.out)) return kExitOk;
+  const std::string epilog = help_epilog(
+      {"flakescope audit --runs 100 --shard 0/2 --log shard0.jsonl -- ./my_tests   (each shard)",
+       "flakescope merge shard0.jsonl shard1.jsonl --out audit.json",
+       "flakescope merge shards/*.jsonl --allow-partial --log merged.jsonl"},
+      {"nothing flaky", "a flaky, crashing or timing-out test", false});
+  if (!parse_command_line(a.args, desc, "logs", po::value(&logs)->composing(), -1, a.out, "",
+                          epilog))
+    return kExitOk;
   if (logs.empty()) throw InputError("merge needs at least one run log (flakescope merge LOG...)");
 
   check_merge_outputs(logs, out, merged_log);

@@ -51,11 +51,22 @@ const char* kProbeHelp =
     "usage: flakescope probe [NAME|PATTERN|MODEL.pt ...] [--suite NAME] [options]\n\n"
     "Runs each probe --runs times under each setting (default: the ablation - all knobs\n"
     "controlled, each knob freed alone, all free), measures how its outputs move, and names the\n"
-    "knobs that move them. Examples:\n"
-    "  flakescope probe --suite default\n"
-    "  flakescope probe ops/sum_large --runs 50 --settings controlled,free:threads --threads 1,2\n"
-    "  flakescope probe model.pt --input-shape 4,3,32,32\n"
-    "  flakescope probe --suite cuda --device cuda --jobs 8\n";
+    "knobs that move them.\n";
+
+std::string probe_epilog() {
+  ExitCodes codes;
+  codes.ok = "done (nondeterminism is reported, not an error, without --expect-deterministic)";
+  codes.finding =
+      "--expect-deterministic and a probe is not bitwise deterministic with every knob controlled";
+  codes.interruptible = true;
+  return help_epilog({"flakescope probe --suite default",
+                      "flakescope probe ops/sum_large --runs 50 --settings "
+                      "controlled,free:threads --threads 1,2",
+                      "flakescope probe 'models/*' --runs auto",
+                      "flakescope probe model.pt --input-shape 4,3,32,32",
+                      "flakescope probe --suite cuda --device cuda --jobs 8"},
+                     codes);
+}
 
 // --isolation none: every setting in this process, one after the other.
 class InProcessRunner : public SettingRunner {
@@ -81,25 +92,24 @@ class InProcessRunner : public SettingRunner {
 
 // Parses and validates; false when --help was printed.
 bool parse_probe_options(const CommandArgs& a, ProbeCommandOptions& o) {
-  po::options_description desc("options");
+  po::options_description desc("options", kHelpColumns, kHelpColumns / 2);
   desc.add_options()("help,h", "show this help")(
       "suite", po::value(&o.suites)->composing(),
       "run the probes of a suite (default, ops, models, calibration, cuda); repeatable")(
-      "settings", po::value(&o.settings)->default_value(o.settings),
+      "settings", defaulted(&o.settings),
       "ablation, controlled, free, or a comma list such as controlled,free:threads+generator")(
-      "out,o", po::value(&o.out)->default_value(o.out), "write the JSON report here")(
+      "out,o", defaulted(&o.out), "write the JSON report here")(
       "json", po::bool_switch(&o.json), "print the JSON report on stdout instead of the table")(
       "expect-deterministic", po::bool_switch(&o.expect_deterministic),
       "exit 1 when a probe is not bitwise deterministic under the all-controlled setting")(
-      "isolation", po::value(&o.isolation)->default_value(o.isolation),
+      "isolation", defaulted(&o.isolation),
       "process (a fresh worker per probe: crash isolation, process-level knobs) or none")(
-      "timeout", po::value(&o.timeout)->default_value(o.timeout),
-      "seconds before a probe's worker is killed")(
-      "jobs,j", po::value(&o.jobs)->default_value(o.jobs),
+      "timeout", defaulted(&o.timeout), "seconds before a probe's worker is killed")(
+      "jobs,j", defaulted(&o.jobs),
       "probes run at a time, each in its own worker (a GPU study: several CUDA inits overlap)");
   add_target_options(desc, o.target_options);
   if (!parse_command_line(a.args, desc, "probe", po::value(&o.probes)->composing(), -1, a.out,
-                          kProbeHelp))
+                          kProbeHelp, probe_epilog()))
     return false;
   if (o.isolation != "process" && o.isolation != "none")
     throw InputError("unknown --isolation '" + o.isolation + "' (process or none)");
@@ -150,6 +160,14 @@ std::unique_ptr<SettingRunner> make_runner(const ProbeCommandOptions& o,
   return std::make_unique<WorkerProcessRunner>(std::move(w));
 }
 
+// The failures so far, for the progress line: "2 findings, 5 move under a knob".
+std::string probe_tally(const nlohmann::json& summary) {
+  const auto count = [&](const char* key) { return summary.value(key, std::size_t{0}); };
+  const std::size_t findings = count("nondeterministic_when_controlled") + count("with_errors");
+  return std::to_string(findings) + (findings == 1 ? " finding, " : " findings, ") +
+         std::to_string(count("nondeterministic_under_some_setting")) + " move under a knob";
+}
+
 // The table (or the JSON) and the exit code.
 int finish_probe(const ProbeCommandOptions& o, const nlohmann::json& report, const CommandArgs& a) {
   if (o.json) {
@@ -189,13 +207,20 @@ int cmd_probe(const CommandArgs& a) {
   for (const auto& t : targets) jobs.push_back({t.name, t.description, t.torchscript, jobs.size()});
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
-  Progress progress(a.err, targets.size(), stderr_is_terminal());
+  const bool terminal = stderr_is_terminal();
+  Progress progress(a.err, targets.size(), terminal, "probes");
+  // A suite in CI: a line every 10 s with the probes done and the findings so far.
+  if (!terminal) progress.lines_every(10.0, "flakescope probe");
+  std::string tally;
   ScheduleHooks hooks;
-  hooks.on_start = [&](std::size_t done, const ProbeJob& job) { progress.update(done, job.name); };
+  hooks.on_start = [&](std::size_t done, const ProbeJob& job) {
+    progress.update(done, "running " + job.name, tally);
+  };
   hooks.on_finish = [&](std::size_t done, const ProbeJob& job, const nlohmann::json& finished) {
     report["probes"] = finished;
     write_file_atomic(o.out, report.dump(1));  // partial results survive an interruption
-    progress.update(done, job.name);
+    tally = probe_tally(probe_summary(finished));
+    progress.update(done, job.name + " done", tally);
   };
   ScheduleOptions schedule;
   schedule.jobs = o.jobs;

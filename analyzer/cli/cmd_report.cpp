@@ -22,13 +22,23 @@ int cmd_report(const CommandArgs& a) {
       "usage: flakescope report REPORT.json --format md|html|junit|terminal|json [--out FILE]\n\n"
       "Renders a probe, audit or gate report. Markdown is also appended to $GITHUB_STEP_SUMMARY\n"
       "when that variable is set (GitHub Actions step summary), unless an earlier command of the\n"
-      "step appended the same report");
+      "step appended the same report",
+      kHelpColumns, kHelpColumns / 2);
   desc.add_options()("help,h", "show this help")(
-      "format,f", po::value(&format_name)->default_value("terminal"),
+      "format,f", defaulted(&format_name),
       "terminal, md, html (self-contained, with plots), junit (XML for CI) or json")(
       "out,o", po::value(&out_path), "write to FILE (atomically) instead of stdout")(
-      "verbose,v", po::bool_switch(&verbose), "terminal: list the probes, tests and checks that are fine too");
-  if (!parse_command_line(a.args, desc, "report", po::value(&input), 1, a.out)) return kExitOk;
+      "verbose,v", po::bool_switch(&verbose),
+      "terminal: list the probes, tests and checks that are fine too");
+  const std::string epilog = help_epilog(
+      {"flakescope report flakescope-report.json --format html --out report.html",
+       "flakescope report flakescope-audit.json --format md >> \"$GITHUB_STEP_SUMMARY\"",
+       "flakescope report gate.json --format junit --out gate.junit.xml",
+       "flakescope report flakescope-report.json --verbose"},
+      {"rendered (the findings are in the exit code of the command that wrote the report)", "",
+       false});
+  if (!parse_command_line(a.args, desc, "report", po::value(&input), 1, a.out, "", epilog))
+    return kExitOk;
   if (input.empty()) throw InputError("no report given (flakescope report REPORT.json --format md)");
   const auto format = parse_report_format(format_name);
   if (!format)

@@ -68,23 +68,30 @@ int cmd_tolerance(const CommandArgs& a) {
       "x output). Samples are per-run deviations >= 0; \"inf\" marks a run that could not be\n"
       "compared. Recommends the smallest atol / rtol / assert_close pair whose per-run failure\n"
       "rate stays <= target at the confidence, how the dtype's torch.testing defaults fare, and\n"
-      "the retry count; says which method produced each number, or why none could be given");
+      "the retry count; says which method produced each number, or why none could be given",
+      kHelpColumns, kHelpColumns / 2);
   desc.add_options()("help,h", "show this help")(
-      "target", po::value(&options.target)->default_value(options.target),
+      "target", defaulted(&options.target),
       "per-run failure rate the recommendation must stay under")(
-      "confidence", po::value(&options.confidence)->default_value(options.confidence),
-      "one-sided confidence of the bounds")(
+      "confidence", defaulted(&options.confidence), "one-sided confidence of the bounds")(
       "dtype", po::value(&dtype_name), "dtype of a plain or JSON-lines series (for its defaults)")(
       "field", po::value(&field), "JSON-lines field holding the sample")(
-      "seed", po::value(&options.seed)->default_value(options.seed), "seed of the tie jitter")(
+      "seed", defaulted(&options.seed), "seed of the tie jitter")(
       "atol", po::value(&atol_text),
       "also estimate the per-run failure rate of this atol (with --rtol), with an interval")(
-      "rtol", po::value(&rtol)->default_value(rtol),
+      "rtol", defaulted(&rtol),
       "the rtol of --atol; uses the series' margin samples measured at this rtol when present")(
       "assume", po::value(&assume),
       "light-tail: keep the tail shape <= 0 (rounding differences of a fixed computation); "
       "refused where the data show a heavier tail")("json", po::bool_switch(&json), "print JSON");
-  if (!parse_command_line(a.args, desc, "samples", po::value(&samples), 1, a.out)) return kExitOk;
+  const std::string epilog = help_epilog(
+      {"flakescope tolerance deviations.txt --dtype float32",
+       "flakescope tolerance flakescope-report.json --target 1e-6 --json",
+       "flakescope tolerance samples.jsonl --field max_abs --atol 1e-5 --rtol 1.3e-6",
+       "flakescope tolerance flakescope-audit.json      (an audit --capture report: per site)"},
+      {"recommended (or said why no number could be given)", "", false});
+  if (!parse_command_line(a.args, desc, "samples", po::value(&samples), 1, a.out, "", epilog))
+    return kExitOk;
   if (samples.empty()) throw InputError("give a SAMPLES file (see --help)");
   if (!(options.target > 0 && options.target < 1)) throw InputError("--target must be in (0, 1)");
   if (!(options.confidence > 0.5 && options.confidence < 1)) {

@@ -42,7 +42,12 @@ void print_usage(std::ostream& os) {
         "commands:\n";
   for (const auto& c : kSubcommands)
     if (!c.hidden) os << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
-  os << "\nexit codes: 0 ok, 1 finding (nondeterminism where determinism was expected, flaky, gate\n"
+  os << "\nexamples:\n"
+        "  flakescope probe --suite default\n"
+        "  flakescope audit --runs 200 --jobs 2 -- python3 -m pytest tests/test_model.py\n"
+        "  flakescope gate --baseline base.json current.json\n"
+        "\nexit codes: 0 ok, 1 finding (nondeterminism where determinism was expected, flaky, "
+        "gate\n"
         "failed), 2 usage or bad input, 3 internal error, 130 interrupted\n";
 }
 
@@ -72,6 +77,6 @@ int main(int argc, char** argv) {
     return flakescope::cli::finish_stdout(cmd, code, std::cerr);
   }
   std::cerr << "flakescope: error: unknown command '" << cmd
-            << "' (commands: list, probe, audit, tolerance, gate, report, merge)\n";
+            << "' (commands: list, probe, audit, tolerance, gate, report, merge, fix)\n";
   return flakescope::kExitUsage;
 }

@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "cli/command_line.h"
 #include "engine/tensor_view.h"
 #include "flakescope/dtype.h"
 #include "flakescope/error.h"
@@ -15,8 +16,9 @@ namespace po = boost::program_options;
 namespace flakescope::cli {
 
 void add_target_options(po::options_description& desc, ProbeTargetOptions& o) {
+  // clang-format off
   desc.add_options()
-      ("runs", po::value(&o.runs)->default_value(o.runs),
+      ("runs", defaulted(&o.runs),
        "runs per setting: N, or 'auto' (adaptive: stop when the measurement is stable)")
       ("max-runs", po::value(&o.max_runs),
        ("cap for --runs auto (default " + std::to_string(kDefaultMaxRuns) + "; auto runs " +
@@ -24,28 +26,29 @@ void add_target_options(po::options_description& desc, ProbeTargetOptions& o) {
         std::to_string(auto_schedule(RunCountUse::kProbe).batch) +
         " until the --target bound of every output moves less than 10% between batches)")
            .c_str())
-      ("target", po::value(&o.target)->default_value(o.target),
+      ("target", defaulted(&o.target),
        "per-run failure rate the recommended tolerances keep to (--runs auto stabilizes that bound)")
-      ("confidence", po::value(&o.confidence)->default_value(o.confidence),
+      ("confidence", defaulted(&o.confidence),
        "confidence of the recommendations")
       ("threads", po::value(&o.threads),
        "intra-op thread counts, e.g. 1,2: the first is used when the threads knob is controlled, "
        "all in turn when it is free (default: current count, 1, hardware threads)")
-      ("dtype", po::value(&o.dtype)->default_value(o.dtype),
+      ("dtype", defaulted(&o.dtype),
        "dtype of probe inputs: float32, float64, float16, bfloat16")
-      ("device", po::value(&o.device)->default_value(o.device), "cpu or cuda")
+      ("device", defaulted(&o.device), "cpu or cuda")
       ("input-shape", po::value(&o.input_shape),
        "input shape for a TorchScript model, e.g. 4,3,32,32")
-      ("input-dtype", po::value(&o.input_dtype)->default_value(o.input_dtype),
+      ("input-dtype", defaulted(&o.input_dtype),
        "input dtype for a TorchScript model")
-      ("seed", po::value(&o.seed)->default_value(o.seed),
+      ("seed", defaulted(&o.seed),
        "seed for inputs and for the controlled generator")
-      ("train-steps", po::value(&o.train_steps)->default_value(o.train_steps),
+      ("train-steps", defaulted(&o.train_steps),
        "SGD steps for models in train mode")
       ("expected", po::value(&o.expected),
        "a tensor file (safetensors, .npy, torch.save) with the expected outputs, matched by name "
        "(a single tensor matches a single output): deviations are measured against it instead of "
        "the first run");
+  // clang-format on
 }
 
 std::vector<std::int64_t> parse_int_list(const std::string& text, const std::string& what,

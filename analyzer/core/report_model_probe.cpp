@@ -39,6 +39,10 @@ std::optional<AtolRecommendation> atol_recommendation(const OutputMetrics& m) {
   out.n = a.contains("n") ? number_from_json(a["n"]) : 0;
   out.status = a.value("method", std::string());
   out.reason = a.value("reason", std::string());
+  if (a.contains("runs_needed") && a["runs_needed"].is_number())
+    out.runs_needed = number_from_json(a["runs_needed"]);
+  if (m.recommendation.contains("target") && m.recommendation["target"].is_number())
+    out.target = number_from_json(m.recommendation["target"]);
   if (a.contains("tail") && a["tail"].is_object()) {
     const json& t = a["tail"];
     AtolTail tail;
@@ -48,6 +52,16 @@ std::optional<AtolRecommendation> atol_recommendation(const OutputMetrics& m) {
     tail.exceedances = number_from_json(t.value("exceedances", json(0)));
     out.tail = tail;
   }
+  return out;
+}
+
+std::optional<DefaultToleranceCheck> default_tolerance_check(const OutputMetrics& m) {
+  if (!m.recommendation.is_object()) return std::nullopt;
+  const json& d = m.recommendation.value("default_tolerance", json());
+  if (!d.is_object() || !d.contains("atol") || !d["atol"].is_number()) return std::nullopt;
+  DefaultToleranceCheck out;
+  out.atol = number_from_json(d["atol"]);
+  out.rtol = d.contains("rtol") && d["rtol"].is_number() ? number_from_json(d["rtol"]) : 0;
   return out;
 }
 

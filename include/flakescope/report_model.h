@@ -94,6 +94,12 @@ struct AtolRecommendation {
   std::optional<AtolTail> tail;
   std::string status;           // as written ("ok", "too-few-runs", ...), may be empty
   std::string reason;
+  std::optional<double> runs_needed;  // runs that would let the engine give a bound
+  std::optional<double> target;       // the per-run failure rate the bound keeps to
+};
+// The dtype's torch.testing default tolerance the engine checked the samples against.
+struct DefaultToleranceCheck {
+  double atol = 0, rtol = 0;
 };
 
 struct OutputMetrics {
@@ -108,6 +114,7 @@ struct OutputMetrics {
   json extra = json::object();
 };
 std::optional<AtolRecommendation> atol_recommendation(const OutputMetrics& m);
+std::optional<DefaultToleranceCheck> default_tolerance_check(const OutputMetrics& m);
 
 struct ProbeSetting {
   std::string setting;

@@ -44,7 +44,10 @@ TEST(ScopedSetting, FreeKnobsTakeTheirFreeValues) {
     auto& ctx = at::globalContext();
     EXPECT_FALSE(ctx.deterministicAlgorithms());
     EXPECT_TRUE(ctx.benchmarkCuDNN());
-    EXPECT_TRUE(ctx.allowTF32CuBLAS());
+    bool tf32_matmul = false, tf32_conv = false;
+    get_cuda_tf32(&tf32_matmul, &tf32_conv);  // 2.15 refuses the legacy getter after the new setter
+    EXPECT_TRUE(tf32_matmul);
+    EXPECT_TRUE(tf32_conv);
     s.begin_run(0);
     EXPECT_EQ(at::get_num_threads(), 2);
     s.begin_run(1);
