@@ -303,13 +303,9 @@ void audit_body(const ReportView& view, std::ostringstream& o) {
          "(skip, "
          "...); each square's tooltip names the run.</p>";
   }
-<<<<<<< HEAD
   retries_measured(view, o);
-  o << "<details id=\"rest\"><summary>" << rest.size() << " tests without failures</summary>"
-=======
   o << "<details id=\"rest\"><summary>" << rest.size() << (rest.size() == 1 ? " test" : " tests")
     << " without failures</summary>"
->>>>>>> outputs
     << html_table(audit_tests_table(rest, view.confidence, view.several_settings)) << "</details>";
 }
 
