@@ -1,18 +1,21 @@
 #include "flakescope/audit/ablation.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <map>
 
 #include "flakescope/knobs.h"
 #include "flakescope/stats/rates.h"
+#include "flakescope/stats/two_sample.h"
 
 namespace flakescope::audit {
 namespace {
 
-double log_choose(double n, double k) {
-  return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1);
+// One-sided Fisher exact p-value that a failures of n1 runs are more than b of n2 explain: at
+// least a of the a + b failures fall among the first group's runs. The failures are the draws
+// (not the runs, as in stats::fisher_greater_p): the same p-value, and the reading the ablation
+// has always reported, so its p-values stay bit for bit.
+double fisher_one_sided(std::size_t a, std::size_t n1, std::size_t b, std::size_t n2) {
+  return stats::hypergeometric_upper_tail(a, n1, a + b, n1 + n2);
 }
 
 std::string fraction(std::size_t f, std::size_t n) {
@@ -32,18 +35,6 @@ std::string format_interval(const stats::Interval& i) {
 }
 
 }  // namespace
-
-double fisher_one_sided(std::size_t a, std::size_t n1, std::size_t b, std::size_t n2) {
-  const std::size_t k = a + b, n = n1 + n2;
-  const std::size_t hi = std::min(k, n1);
-  double p = 0;
-  for (std::size_t x = a; x <= hi; ++x) {
-    if (k - x > n2) continue;
-    p += std::exp(log_choose(double(n1), double(x)) + log_choose(double(n2), double(k - x)) -
-                  log_choose(double(n), double(k)));
-  }
-  return std::min(1.0, p);
-}
 
 nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::string>& settings,
                                  double confidence) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cmath>
 #include <map>
 #include <random>
 #include <unordered_set>
@@ -11,13 +10,10 @@
 #include "flakescope/audit/test_tally.h"
 #include "flakescope/error.h"
 #include "flakescope/stats/rates.h"
+#include "flakescope/stats/two_sample.h"
 
 namespace flakescope::audit {
 namespace {
-
-double log_choose(std::size_t n, std::size_t k) {
-  return std::lgamma(double(n) + 1) - std::lgamma(double(k) + 1) - std::lgamma(double(n - k) + 1);
-}
 
 // Pearson's statistic of a k x 2 table (failures, passes) against the pooled rate.
 double chi_square_statistic(const std::vector<std::size_t>& failures,
@@ -29,7 +25,8 @@ double chi_square_statistic(const std::vector<std::size_t>& failures,
   double chi = 0;
   for (std::size_t i = 0; i < trials.size(); ++i) {
     if (trials[i] == 0) continue;
-    const double expected_fail = p * double(trials[i]), expected_pass = double(trials[i]) - expected_fail;
+    const double expected_fail = p * double(trials[i]),
+                 expected_pass = double(trials[i]) - expected_fail;
     const double df = double(failures[i]) - expected_fail;
     chi += df * df / expected_fail + df * df / expected_pass;
   }
@@ -75,23 +72,6 @@ std::vector<EnvironmentLogs> group_by_environment(const std::vector<RunLog>& log
   return groups;
 }
 
-double fisher_exact_two_sided(std::size_t a, std::size_t n, std::size_t b, std::size_t m) {
-  // Conditional on the f = a + b failures, a follows a hypergeometric law; the p-value sums the
-  // tables no more probable than the observed one.
-  const std::size_t f = a + b, total = n + m;
-  if (total == 0 || f == 0 || f == total) return 1;
-  const double log_norm = log_choose(total, f);
-  auto log_p = [&](std::size_t x) { return log_choose(n, x) + log_choose(m, f - x) - log_norm; };
-  const std::size_t lo = f > m ? f - m : 0, hi = std::min(f, n);
-  const double observed = log_p(a);
-  double p = 0;
-  for (std::size_t x = lo; x <= hi; ++x) {
-    const double lx = log_p(x);
-    if (lx <= observed + 1e-7) p += std::exp(lx);
-  }
-  return std::min(1.0, p);
-}
-
 double chi_square_homogeneity_monte_carlo(const std::vector<std::size_t>& failures,
                                           const std::vector<std::size_t>& trials,
                                           std::size_t replicates, std::uint64_t seed) {
@@ -126,7 +106,9 @@ nlohmann::json environment_matrix_section(const std::vector<EnvironmentRecords>&
   nlohmann::json envs = nlohmann::json::array();
   std::vector<Tallies> tallies;
   for (const auto& e : environments) {
-    envs.push_back({{"label", e.label}, {"platform", e.platform}, {"logs", e.logs},
+    envs.push_back({{"label", e.label},
+                    {"platform", e.platform},
+                    {"logs", e.logs},
                     {"runs", e.records.size()}});
     tallies.push_back(tally_runs(e.records, settings));
   }
@@ -151,20 +133,22 @@ nlohmann::json environment_matrix_section(const std::vector<EnvironmentRecords>&
       const TestTally* t = by_key[key][i];
       if (t) failures[i] = t->failures(), trials[i] = t->trials();
       const stats::RateEstimate rate = stats::estimate_rate(failures[i], trials[i], confidence);
-      per_env.push_back({{"environment", environments[i].label},
-                         {"failures", failures[i]},
-                         {"trials", trials[i]},
-                         {"rate", trials[i] ? nlohmann::json(rate.point) : nlohmann::json(nullptr)},
-                         {"clopper_pearson",
-                          {rate.clopper_pearson.lower, rate.clopper_pearson.upper}}});
+      per_env.push_back(
+          {{"environment", environments[i].label},
+           {"failures", failures[i]},
+           {"trials", trials[i]},
+           {"rate", trials[i] ? nlohmann::json(rate.point) : nlohmann::json(nullptr)},
+           {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}}});
     }
-    nlohmann::json entry = {{"name", key.second}, {"setting", key.first}, {"environments", per_env},
-                            {"p_value", nullptr}, {"p_adjusted", nullptr}, {"flagged", false}};
+    nlohmann::json entry = {{"name", key.second},      {"setting", key.first},
+                            {"environments", per_env}, {"p_value", nullptr},
+                            {"p_adjusted", nullptr},   {"flagged", false}};
     std::size_t with_trials = 0, any_failures = 0;
     for (std::size_t i = 0; i < k; ++i) with_trials += trials[i] > 0, any_failures += failures[i];
     if (with_trials >= 2 && any_failures > 0) {
-      const double p = k == 2 ? fisher_exact_two_sided(failures[0], trials[0], failures[1], trials[1])
-                              : chi_square_homogeneity_monte_carlo(failures, trials);
+      const double p =
+          k == 2 ? stats::fisher_exact_two_sided(failures[0], trials[0], failures[1], trials[1])
+                 : chi_square_homogeneity_monte_carlo(failures, trials);
       entry["p_value"] = p;
       p_values.push_back(p);
       tested.push_back(tests.size());

@@ -14,7 +14,7 @@
 #include "flakescope/gate.h"
 #include "flakescope/report.h"
 #include "flakescope/stats/rates.h"
-#include "report/gate_statistics.h"
+#include "flakescope/stats/two_sample.h"
 #include "report/report_view.h"
 
 namespace flakescope {
@@ -226,7 +226,7 @@ void Gate::compare_probes(const json& baseline, const json& current) {
         Pending p;
         p.check = ch;
         p.check["setting"] = "free:" + knob;
-        p.p_worse = report::fisher_greater_p(kb, nb, kc, nc);
+        p.p_worse = stats::fisher_greater_p(kb, nb, kc, nc);
         p.worse_effect = kc * nb > kb * nc;
         const std::string counts = std::to_string(kb) + "/" + std::to_string(nb) + " -> " +
                                    std::to_string(kc) + "/" + std::to_string(nc) +
@@ -369,8 +369,8 @@ void Gate::compare_output(const std::string& probe, const std::string& setting,
   }
   Pending p;
   p.check = ch;
-  p.p_worse = report::mann_whitney_greater_p(sb, sc);
-  p.p_better = report::mann_whitney_greater_p(sc, sb);
+  p.p_worse = stats::mann_whitney_greater_p(sb, sc);
+  p.p_better = stats::mann_whitney_greater_p(sc, sb);
   p.worse_effect = mc > factor * mb;
   p.better_effect = mc * factor < mb;
   p.worse = what + ": grew more than " + format_number(factor) + "x";
@@ -406,8 +406,8 @@ void Gate::compare_rate(json ch, std::size_t kb, std::size_t nb, std::size_t kc,
   p.check["baseline"] = rate_json(eb);
   p.check["current"] = rate_json(ec);
   p.check["margin"] = margin;
-  p.p_worse = report::fisher_greater_p(kb, nb, kc, nc);
-  p.p_better = report::fisher_greater_p(kc, nc, kb, nb);
+  p.p_worse = stats::fisher_greater_p(kb, nb, kc, nc);
+  p.p_better = stats::fisher_greater_p(kc, nc, kb, nb);
   p.worse_effect = ec.point - eb.point > margin;
   p.better_effect = eb.point - ec.point > margin;
   p.worse = desc + ": rate rose by more than " + format_percent(margin);

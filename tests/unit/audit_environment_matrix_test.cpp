@@ -1,5 +1,6 @@
-// Merging shards of a test matrix: grouping by recorded environment, Fisher's exact test, the
-// Monte Carlo chi-square test, and the report section on a two-environment fixture.
+// Merging shards of a test matrix: grouping by recorded environment, the Monte Carlo chi-square
+// test, and the report section on a two-environment fixture (Fisher's exact test:
+// stats_two_sample_test.cpp).
 #include <gtest/gtest.h>
 
 #include "flakescope/audit/environment_matrix.h"
@@ -8,15 +9,6 @@
 
 namespace flakescope::audit {
 namespace {
-
-TEST(EnvironmentMatrix, FisherExactKnownValues) {
-  // Fisher's tea-tasting table [[3, 1], [1, 3]]: two-sided p = 34/70.
-  EXPECT_NEAR(fisher_exact_two_sided(3, 4, 1, 4), 0.4857142857142857, 1e-12);
-  // 0 of 40 against 8 of 40 (reference: exact enumeration with integer binomials).
-  EXPECT_NEAR(fisher_exact_two_sided(0, 40, 8, 40), 0.005306051673313682, 1e-10);
-  EXPECT_DOUBLE_EQ(fisher_exact_two_sided(2, 100, 3, 100), 1.0);
-  EXPECT_DOUBLE_EQ(fisher_exact_two_sided(0, 10, 0, 10), 1.0);
-}
 
 TEST(EnvironmentMatrix, ChiSquareMonteCarloSeparatesAndAgrees) {
   const double differ = chi_square_homogeneity_monte_carlo({0, 0, 12}, {50, 50, 50});
@@ -78,7 +70,8 @@ TEST(EnvironmentMatrix, OneEnvironmentIsAPlainMerge) {
 TEST(EnvironmentMatrix, SectionFlagsTheTestThatDiffers) {
   const MatrixMerge m = merge_by_environment(two_environment_fixture());
   const nlohmann::json s = environment_matrix_section(m.environments, {"controlled"}, 0.95);
-  EXPECT_NE(s["homogeneity_test"].get<std::string>().find("Fisher's exact test"), std::string::npos);
+  EXPECT_NE(s["homogeneity_test"].get<std::string>().find("Fisher's exact test"),
+            std::string::npos);
   ASSERT_EQ(s["flagged"].size(), 1u);
   EXPECT_EQ(s["flagged"][0], "t::gpu_only");
   for (const auto& t : s["tests"]) {
@@ -96,8 +89,11 @@ TEST(EnvironmentMatrix, SectionFlagsTheTestThatDiffers) {
 }
 
 TEST(PlatformInfo, LabelAndInterpreter) {
-  EXPECT_EQ(platform_label({{"os", "Debian 12"}, {"arch", "x86_64"}, {"python", "3.11.2"},
-                            {"torch", "2.5.1"}, {"gpu", "none"}}),
+  EXPECT_EQ(platform_label({{"os", "Debian 12"},
+                            {"arch", "x86_64"},
+                            {"python", "3.11.2"},
+                            {"torch", "2.5.1"},
+                            {"gpu", "none"}}),
             "Debian 12 x86_64, Python 3.11.2, torch 2.5.1, CPU");
   EXPECT_EQ(platform_label({{"label", "py312-torch25"}, {"os", "x"}}), "py312-torch25");
   EXPECT_EQ(python_interpreter_of({"/usr/bin/python3", "-m", "pytest"}), "/usr/bin/python3");

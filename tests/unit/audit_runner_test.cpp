@@ -301,13 +301,6 @@ TEST(AuditRunner, EnvironmentCarriesSeedAndSetting) {
             "env -u B A='x y' cmd 'it'\\''s'");
 }
 
-TEST(AuditAblation, FisherExactMatchesHandComputation) {
-  // 6 of 8 fail in one group, 0 of 8 in the other: C(8,6) / C(16,6) = 28 / 8008.
-  EXPECT_NEAR(fisher_one_sided(6, 8, 0, 8), 28.0 / 8008.0, 1e-12);
-  EXPECT_NEAR(fisher_one_sided(0, 8, 0, 8), 1.0, 1e-12);
-  EXPECT_NEAR(fisher_one_sided(1, 2, 1, 2), 5.0 / 6.0, 1e-12);  // P(X>=1), X~HG(4,2,2)
-}
-
 TEST(AuditOptions, ValidationRejectsBadInput) {
   AuditOptions o;
   EXPECT_THROW(o.validate(), InputError);  // no command

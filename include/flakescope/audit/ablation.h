@@ -12,11 +12,6 @@
 
 namespace flakescope::audit {
 
-// P(X >= a) for X hypergeometric: `a` failures among `n1` runs of one group when the two groups
-// (n1 and n2 runs) have `failures` failures together. One-sided Fisher exact p-value that group 1
-// fails more often than group 2.
-double fisher_one_sided(std::size_t a, std::size_t n1, std::size_t b, std::size_t n2);
-
 // The "ablation" section: per test that failed anywhere, its rate in every setting (with
 // Clopper-Pearson intervals), the causes (knob names), the p-values, a sentence, and the fixes.
 // `reference` is the all-controlled setting's name.

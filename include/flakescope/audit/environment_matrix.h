@@ -2,10 +2,10 @@
 // A test matrix merged: shards that ran in different environments (config.platform of each run
 // log, see platform_info.h) are legitimate input of `merge`. Each environment's shards are merged
 // on their own (overlap checks apply within an environment), and per test the failure rates of the
-// environments are compared by a test of homogeneity: Fisher's exact test for two environments,
-// for more a chi-square statistic with a Monte Carlo p-value under fixed margins. p-values are
-// Holm-adjusted over the tests that failed anywhere; a test whose adjusted p is below
-// 1 - confidence is flagged ("fails in 12% of runs on A, 0% on B").
+// environments are compared by a test of homogeneity: Fisher's exact test for two environments
+// (stats/two_sample.h), for more a chi-square statistic with a Monte Carlo p-value under fixed
+// margins. p-values are Holm-adjusted over the tests that failed anywhere; a test whose adjusted p
+// is below 1 - confidence is flagged ("fails in 12% of runs on A, 0% on B").
 #include <cstddef>
 #include <cstdint>
 #include <ostream>
@@ -27,15 +27,11 @@ struct EnvironmentLogs {
 // The logs grouped by environment label, in order of first appearance.
 std::vector<EnvironmentLogs> group_by_environment(const std::vector<RunLog>& logs);
 
-// Two-sided p-value of Fisher's exact test for failures a of n and b of m.
-double fisher_exact_two_sided(std::size_t a, std::size_t n, std::size_t b, std::size_t m);
-
 // p-value of the chi-square test of homogeneity of failures[i] of trials[i], by `replicates`
 // random tables with the same margins (seeded: the same input gives the same p-value).
 double chi_square_homogeneity_monte_carlo(const std::vector<std::size_t>& failures,
                                           const std::vector<std::size_t>& trials,
-                                          std::size_t replicates = 10000,
-                                          std::uint64_t seed = 1);
+                                          std::size_t replicates = 10000, std::uint64_t seed = 1);
 
 struct EnvironmentRecords {
   std::string label;
