@@ -25,12 +25,12 @@ using report::format_number;
 using report::format_percent;
 
 struct Pending {
-  json check;              // target, setting, output, rule, baseline, current filled in
-  double p_worse = 1;      // H1: current worse
-  double p_better = 1;     // H1: current better
-  bool worse_effect = false;   // the effect is beyond the policy's margin
+  json check;                 // target, setting, output, rule, baseline, current filled in
+  double p_worse = 1;         // H1: current worse
+  double p_better = 1;        // H1: current better
+  bool worse_effect = false;  // the effect is beyond the policy's margin
   bool better_effect = false;
-  std::string worse, better, same;  // messages
+  std::string worse, better, same;        // messages
   GateAction action = GateAction::kFail;  // what a significant worsening does
 };
 
@@ -79,7 +79,8 @@ std::map<std::string, json> by_name(const json& items, const char* key) {
 std::vector<std::string> ordered_names(const json& items, const char* key) {
   std::vector<std::string> out;
   for (const auto& i : items)
-    if (i.is_object() && i.contains(key) && i[key].is_string()) out.push_back(i[key].get<std::string>());
+    if (i.is_object() && i.contains(key) && i[key].is_string())
+      out.push_back(i[key].get<std::string>());
   return out;
 }
 
@@ -110,7 +111,9 @@ std::vector<double> positive(const std::vector<double>& v) {
 }
 
 double max_of(const json& metric, const std::string& deviation) {
-  const char* key = deviation == "abs" ? "max_abs_dev" : deviation == "rel" ? "max_rel_dev" : "max_ulp";
+  const char* key = deviation == "abs"   ? "max_abs_dev"
+                    : deviation == "rel" ? "max_rel_dev"
+                                         : "max_ulp";
   if (metric.contains(key)) return num(metric, key);
   double m = 0;
   for (double v : samples(metric, deviation))
@@ -158,10 +161,14 @@ void Gate::add(json check, const std::string& status, GateAction action) {
   if (status == "regression" && action == GateAction::kWarn) st = "warning";
   if (status == "regression" && action == GateAction::kIgnore) return;
   check["status"] = st;
-  if (st == "regression") ++result_.regressions, result_.passed = false;
-  else if (st == "warning") ++result_.warnings;
-  else if (st == "improvement") ++result_.improvements;
-  else ++result_.passes;
+  if (st == "regression")
+    ++result_.regressions, result_.passed = false;
+  else if (st == "warning")
+    ++result_.warnings;
+  else if (st == "improvement")
+    ++result_.improvements;
+  else
+    ++result_.passes;
   result_.checks.push_back(std::move(check));
 }
 
@@ -203,8 +210,10 @@ void Gate::compare_probes(const json& baseline, const json& current) {
     const GateRuleSettings probe_rules = policy_.settings_for(name, "*");
     const auto cb = causes(b), cc = causes(c);
     std::set<std::string> added, removed;
-    std::set_difference(cc.begin(), cc.end(), cb.begin(), cb.end(), std::inserter(added, added.end()));
-    std::set_difference(cb.begin(), cb.end(), cc.begin(), cc.end(), std::inserter(removed, removed.end()));
+    std::set_difference(cc.begin(), cc.end(), cb.begin(), cb.end(),
+                        std::inserter(added, added.end()));
+    std::set_difference(cb.begin(), cb.end(), cc.begin(), cc.end(),
+                        std::inserter(removed, removed.end()));
     json ch = where(name, "", "", "new_cause");
     ch["baseline"] = std::vector<std::string>(cb.begin(), cb.end());
     ch["current"] = std::vector<std::string>(cc.begin(), cc.end());
@@ -353,8 +362,8 @@ void Gate::compare_output(const std::string& probe, const std::string& setting,
   // change_rate rule's business, and zeros (a point mass) would only dilute the rank test.
   const std::vector<double> sb = positive(samples(b, rules.deviation));
   const std::vector<double> sc = positive(samples(c, rules.deviation));
-  const std::string what = "max " + rules.deviation + " dev " + format_number(mb) + " -> " +
-                           format_number(mc);
+  const std::string what =
+      "max " + rules.deviation + " dev " + format_number(mb) + " -> " + format_number(mc);
   if (samples(b, rules.deviation).empty() || samples(c, rules.deviation).empty()) {
     // Without per-run samples only the maxima can be compared: a warning, never a failure, since
     // a maximum alone cannot tell a shift from noise.
@@ -363,7 +372,8 @@ void Gate::compare_output(const std::string& probe, const std::string& setting,
     return;
   }
   if (sb.empty() || sc.empty()) {
-    ch["message"] = what + " (runs changed on one side only: the bitwise and change_rate rules judge it)";
+    ch["message"] =
+        what + " (runs changed on one side only: the bitwise and change_rate rules judge it)";
     add(ch, "pass");
     return;
   }
@@ -384,7 +394,9 @@ void Gate::compare_rate(json ch, std::size_t kb, std::size_t nb, std::size_t kc,
   const auto eb = stats::estimate_rate(kb, nb, policy_.confidence);
   const auto ec = stats::estimate_rate(kc, nc, policy_.confidence);
   auto rate_json = [](const stats::RateEstimate& e) {
-    return json{{"events", e.failures}, {"runs", e.trials}, {"rate", e.point},
+    return json{{"events", e.failures},
+                {"runs", e.trials},
+                {"rate", e.point},
                 {"upper_one_sided", e.upper_one_sided}};
   };
   const std::string desc = std::to_string(kb) + "/" + std::to_string(nb) + " -> " +
@@ -506,9 +518,12 @@ GateResult gate_reports(const json& baseline, const json& current, const GatePol
     throw InputError("cannot gate a '" + kc + "' report against a '" + kb + "' baseline");
   Gate gate(policy);
   gate.compare_context(baseline, current);
-  if (kc == "probe") gate.compare_probes(baseline, current);
-  else if (kc == "audit") gate.compare_tests(baseline, current);
-  else throw InputError("the gate compares probe or audit reports, not '" + kc + "'");
+  if (kc == "probe")
+    gate.compare_probes(baseline, current);
+  else if (kc == "audit")
+    gate.compare_tests(baseline, current);
+  else
+    throw InputError("the gate compares probe or audit reports, not '" + kc + "'");
   return gate.finish();
 }
 

@@ -1,4 +1,5 @@
-// Gate policies: parsing, validation and the per-target rule lookup (see include/flakescope/gate.h).
+// Gate policies: parsing, validation and the per-target rule lookup (see
+// include/flakescope/gate.h).
 #include <fnmatch.h>
 
 #include <set>
@@ -12,9 +13,9 @@ namespace {
 
 using nlohmann::json;
 
-const std::set<std::string> kRuleFields = {"bitwise",          "max_dev_factor", "deviation",
-                                           "rate_margin",      "max_failure_rate", "new_cause",
-                                           "new",              "missing"};
+const std::set<std::string> kRuleFields = {"bitwise",     "max_dev_factor",   "deviation",
+                                           "rate_margin", "max_failure_rate", "new_cause",
+                                           "new",         "missing"};
 
 [[noreturn]] void bad(const std::string& origin, const std::string& what) {
   throw InputError(origin + ": policy " + what);
@@ -48,10 +49,12 @@ void validate_fields(const json& fields, const std::string& origin) {
 void apply_fields(const json& f, const std::string& origin, GateRuleSettings& s) {
   for (const auto& [key, v] : f.items()) {
     if (key == "bitwise") {
-      if (v.is_boolean()) s.bitwise = v.get<bool>() ? "always" : "off";
+      if (v.is_boolean())
+        s.bitwise = v.get<bool>() ? "always" : "off";
       else if (v.is_string() && (v == "baseline" || v == "always" || v == "off"))
         s.bitwise = v.get<std::string>();
-      else bad(origin, "'bitwise' must be \"baseline\", \"always\", \"off\" or a boolean");
+      else
+        bad(origin, "'bitwise' must be \"baseline\", \"always\", \"off\" or a boolean");
     } else if (key == "max_dev_factor") {
       s.max_dev_factor = parse_optional_positive(v, origin, key);
       if (s.max_dev_factor && *s.max_dev_factor < 1) bad(origin, "'max_dev_factor' must be >= 1");
@@ -60,13 +63,16 @@ void apply_fields(const json& f, const std::string& origin, GateRuleSettings& s)
         bad(origin, "'deviation' must be \"abs\", \"rel\" or \"ulp\"");
       s.deviation = v.get<std::string>();
     } else if (key == "rate_margin") {
-      if (v.is_null()) s.rate_margin.reset();
+      if (v.is_null())
+        s.rate_margin.reset();
       else if (!v.is_number() || v.get<double>() < 0 || v.get<double>() >= 1)
         bad(origin, "'rate_margin' must be in [0, 1) or null");
-      else s.rate_margin = v.get<double>();
+      else
+        s.rate_margin = v.get<double>();
     } else if (key == "max_failure_rate") {
       s.max_failure_rate = parse_optional_positive(v, origin, key);
-      if (s.max_failure_rate && *s.max_failure_rate > 1) bad(origin, "'max_failure_rate' must be <= 1");
+      if (s.max_failure_rate && *s.max_failure_rate > 1)
+        bad(origin, "'max_failure_rate' must be <= 1");
     } else if (key == "new_cause") {
       s.new_cause = parse_action(v, origin, key);
     } else if (key == "new") {
@@ -89,7 +95,8 @@ GateRuleSettings GatePolicy::settings_for(const std::string& target,
                                           const std::string& setting) const {
   GateRuleSettings s = defaults;
   for (const auto& rule : rules)
-    if (glob(rule.match, target) && glob(rule.setting, setting)) apply_fields(rule.fields, "rule", s);
+    if (glob(rule.match, target) && glob(rule.setting, setting))
+      apply_fields(rule.fields, "rule", s);
   return s;
 }
 
