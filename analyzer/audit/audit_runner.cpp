@@ -2,21 +2,20 @@
 
 #include <stdlib.h>
 
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
-#include <thread>
 
+#include "core/parallel_for.h"
 #include "flakescope/audit/adaptive_runs.h"
 #include "flakescope/audit/inprocess_chunk.h"
 #include "flakescope/audit/junit_xml.h"
 #include "flakescope/audit/progress_watchdog.h"
 #include "flakescope/audit/pytest_outcomes.h"
 #include "flakescope/audit/pytest_plugin.h"
-#include "flakescope/audit/run_log.h"
 #include "flakescope/audit/run_environment.h"
+#include "flakescope/audit/run_log.h"
 #include "flakescope/audit/scratch_cleanup.h"
 #include "flakescope/audit/test_tally.h"
 #include "flakescope/error.h"
@@ -129,6 +128,53 @@ RunRequest inprocess_request(const AuditOptions& options, const Setting& setting
   return request;
 }
 
+// A process-isolated run's request, with what reading its result needs.
+struct IsolatedRequest {
+  RunRequest request;
+  bool junit_expected = false;
+  bool plugin = false;  // pytest got the plugin: its outcome lines name the testcases
+  std::string outcomes_path, collected_path, capture_path;
+};
+
+// The request for one process-isolated run: the command with its JUnit path, the setting's
+// environment, and (for pytest) the plugin.
+IsolatedRequest isolated_request(const AuditOptions& options, const Setting& setting,
+                                 std::size_t run, const std::string& scratch_dir) {
+  IsolatedRequest out;
+  RunRequest& request = out.request;
+  request.run = run;
+  request.seed = options.seed + run;
+  request.setting = setting.name;
+  request.scratch_dir = scratch_dir;
+  fs::create_directories(request.scratch_dir);
+  JunitPlan plan =
+      plan_junit(options.command, options.junit, options.junit_path, request.scratch_dir);
+  if (options.junit == JunitMode::kPath) fs::remove(plan.xml_path);
+  out.junit_expected = plan.xml_expected;
+  request.junit_path = plan.xml_path;
+  request.process.argv = plan.argv;
+  EnvChanges& env = request.process.env;
+  env = run_environment(setting, request.seed);
+  for (auto& e : plan.env) env.push_back(e);
+  env.emplace_back("TMPDIR", request.scratch_dir);
+  env.emplace_back("FLAKESCOPE_SCRATCH", request.scratch_dir);
+  out.capture_path = request.scratch_dir + "/capture.jsonl";
+  if (options.capture) env.emplace_back("FLAKESCOPE_CAPTURE", out.capture_path);
+  // pytest gets the plugin in this isolation too: it seeds every test (seed + 0), applies the
+  // setting's torch knobs, and names the testcases by node id.
+  out.outcomes_path = request.scratch_dir + "/outcomes.jsonl";
+  out.collected_path = request.scratch_dir + "/collected.json";
+  out.plugin = add_pytest_plugin(request.process.argv, env);
+  if (out.plugin) {
+    env.emplace_back("FLAKESCOPE_OUTCOMES", out.outcomes_path);
+    env.emplace_back("FLAKESCOPE_COLLECTED", out.collected_path);
+  }
+  request.process.timeout_seconds = options.timeout_seconds;
+  request.process.kill_grace_seconds = options.kill_grace_seconds;
+  request.process.output_tail_bytes = options.output_tail_bytes;
+  return out;
+}
+
 // The plugin's outcome lines replace the JUnit testcases of a process-isolated pytest run: node
 // ids instead of JUnit names, the plugin's fields, and the test a dead process was running.
 void use_pytest_outcomes(RunRecord& record, const std::string& outcomes_path,
@@ -188,211 +234,237 @@ RunRecord record_from_result(const RunRequest& request, const ProcessResult& res
   return r;
 }
 
+namespace {
+
+// One audit: plans the runs not done yet, executes them `jobs` at a time (one process per run, or
+// per block of runs in-process), and collects the records, in batches until the adaptive rule
+// stops under --runs auto.
+class AuditRun {
+ public:
+  AuditRun(const AuditOptions& options, Executor& executor, std::vector<RunRecord> previous,
+           RunLogWriter* log, const std::atomic<bool>* cancel, const AuditHooks& hooks)
+      : options_(options),
+        executor_(executor),
+        log_(log),
+        cancel_(cancel),
+        hooks_(hooks),
+        scratch_(options.scratch_root) {
+    // An incomplete run (interrupted in-process) continues: its chunk keeps the tests it
+    // recorded and runs the rest; the complete record then replaces it (in the log too: the
+    // later one wins).
+    for (RunRecord& r : without_superseded(previous))
+      (r.incomplete ? unfinished_ : result_.records).push_back(std::move(r));
+    for (const auto& r : result_.records) done_.insert({r.setting, r.run});
+    for (const auto& s : options_.settings) setting_names_.push_back(s.name);
+  }
+
+  AuditRunResult run();
+
+ private:
+  bool cancelled() const { return (cancel_ && cancel_->load()) || stop_launching_.load(); }
+  void deliver(RunRecord record);
+  void deliver_all(std::vector<RunRecord> records) {
+    for (RunRecord& record : records) deliver(std::move(record));
+  }
+  void execute_batch(const std::vector<PlannedRun>& batch);
+  void execute_block(const PlannedRun& planned);
+  InprocessOutput execute_attempt(const Setting& setting, const InprocessAttempt& attempt,
+                                  std::size_t attempt_number);
+  void execute_isolated(const PlannedRun& planned);
+  std::vector<PlannedRun> plan_up_to(std::size_t count);
+  std::vector<PlannedRun> plan_blocks(std::size_t count, std::size_t& runs_planned) const;
+  std::vector<PlannedRun> plan_runs(std::size_t count) const;
+
+  const AuditOptions& options_;
+  Executor& executor_;
+  RunLogWriter* log_;
+  const std::atomic<bool>* cancel_;
+  const AuditHooks& hooks_;
+  ScratchRoot scratch_;
+  AuditRunResult result_;
+  std::vector<RunRecord> unfinished_;
+  std::set<std::pair<std::string, std::size_t>> done_;
+  std::vector<std::string> setting_names_;
+  std::size_t planned_total_ = 0;  // runs executed plus those of the current batch
+  std::mutex mutex_;               // guards result_, done_ and the hook while a batch runs
+  // Set by the first failure: the other runs of the batch stop early, as on an interrupt.
+  std::atomic<bool> stop_launching_{false};
+};
+
+AuditRunResult AuditRun::run() {
+  if (!options_.runs_auto) {
+    execute_batch(plan_up_to(options_.runs));
+  } else {
+    stats::PassFailOptions pf;
+    pf.min_runs = std::min(options_.runs, options_.auto_min_runs);
+    pf.batch = options_.auto_batch;
+    pf.max_runs = options_.runs;
+    pf.confidence = options_.confidence;
+    const AdaptiveRule rule(pf);
+    std::size_t count = pf.min_runs;
+    for (;;) {
+      execute_batch(plan_up_to(count));
+      if (cancelled() || count >= options_.runs) break;
+      if (rule.should_stop(tally_runs(result_.records, setting_names_))) break;
+      count = std::min(options_.runs, count + options_.auto_batch);
+    }
+  }
+  result_.interrupted = cancel_ && cancel_->load();
+  return std::move(result_);
+}
+
+// Appends a finished run to the log and the result (serialised).
+void AuditRun::deliver(RunRecord record) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (log_) log_->append(record);
+  done_.insert({record.setting, record.run});
+  result_.records.push_back(std::move(record));
+  ++result_.executed;
+  if (hooks_.on_run) hooks_.on_run(result_.records.back(), result_.executed, planned_total_);
+}
+
+// Runs every planned (setting, run) or block, `jobs` at a time; the first failure is rethrown
+// once every thread has stopped.
+void AuditRun::execute_batch(const std::vector<PlannedRun>& batch) {
+  auto task = [&](std::size_t k) {
+    if (cancelled()) return;
+    try {
+      if (options_.isolation == Isolation::kInprocess)
+        execute_block(batch[k]);
+      else
+        execute_isolated(batch[k]);
+    } catch (...) {
+      stop_launching_ = true;
+      throw;
+    }
+  };
+  parallel_for(batch.size(), options_.jobs, task, cancel_);
+}
+
+// One pytest process per attempt until the block's every (test, repetition) has a result; the
+// block's records are delivered together. An interrupt keeps what the block measured: every run
+// with a recorded test is delivered (marked incomplete unless all its tests ran), and a resumed
+// audit runs the incomplete ones again.
+void AuditRun::execute_block(const PlannedRun& planned) {
+  const Setting& setting = options_.settings[planned.setting_index];
+  InprocessChunk chunk(planned.run, planned.count, options_.seed, setting.name);
+  std::vector<RunRecord> restored;
+  for (const RunRecord& r : unfinished_)
+    if (r.setting == setting.name) restored.push_back(r);
+  chunk.restore(restored);
+  while (!chunk.done()) {
+    if (cancelled()) return deliver_all(chunk.partial_records());
+    const InprocessAttempt attempt = chunk.next();
+    const InprocessOutput output = execute_attempt(setting, attempt, chunk.attempts());
+    if (output.process.status == ProcessStatus::kCancelled) {
+      chunk.finish_interrupted(output);
+      return deliver_all(chunk.partial_records());
+    }
+    chunk.finish(output);
+  }
+  deliver_all(chunk.records());
+}
+
+// One in-process attempt: the pytest process, then what it wrote, read before its scratch folder
+// is removed. --timeout applies to each repetition (the watchdog follows the outcome lines).
+InprocessOutput AuditRun::execute_attempt(const Setting& setting, const InprocessAttempt& attempt,
+                                          std::size_t attempt_number) {
+  const std::string dir = scratch_.path() + "/" + folder_name(setting.name, attempt.first_run) +
+                          "-" + std::to_string(attempt_number);
+  RunRequest request = inprocess_request(options_, setting, attempt, dir);
+  ProgressWatchdog watchdog(dir + "/outcomes.jsonl", options_.timeout_seconds, cancel_);
+  request.process.cancel = watchdog.cancel_flag();
+  InprocessOutput output;
+  output.process = executor_.execute(request);
+  watchdog.stop();
+  if (output.process.status == ProcessStatus::kCancelled && watchdog.fired() && !cancelled())
+    output.process.status = ProcessStatus::kTimedOut;
+  output.outcomes = read_pytest_outcomes(dir + "/outcomes.jsonl");
+  output.collected = read_pytest_collected(dir + "/collected.json");
+  if (options_.capture) output.captures = read_captures(dir + "/capture.jsonl", attempt.count);
+  fs::remove_all(dir);
+  return output;
+}
+
+// One process-isolated run, delivered unless it was interrupted: an interrupted run is not a
+// result, and a resumed audit runs it again (the interrupt flag stops the other runs too).
+void AuditRun::execute_isolated(const PlannedRun& planned) {
+  const Setting& setting = options_.settings[planned.setting_index];
+  IsolatedRequest isolated =
+      isolated_request(options_, setting, planned.run,
+                       scratch_.path() + "/" + folder_name(setting.name, planned.run));
+  RunRequest& request = isolated.request;
+  request.process.cancel = cancel_;
+  const ProcessResult pr = executor_.execute(request);
+  if (pr.status == ProcessStatus::kCancelled) {
+    fs::remove_all(request.scratch_dir);
+    return;
+  }
+  RunRecord record = record_from_result(request, pr, isolated.junit_expected);
+  if (isolated.plugin) use_pytest_outcomes(record, isolated.outcomes_path, isolated.collected_path);
+  if (options_.capture) record.captures = read_captures(isolated.capture_path);
+  fs::remove_all(request.scratch_dir);
+  deliver(std::move(record));
+}
+
+// Plans the runs below `count` per setting that are not done, and counts them for the progress
+// total.
+std::vector<PlannedRun> AuditRun::plan_up_to(std::size_t count) {
+  std::size_t runs_planned = 0;
+  std::vector<PlannedRun> batch;
+  if (options_.isolation == Isolation::kInprocess) {
+    batch = plan_blocks(count, runs_planned);
+  } else {
+    batch = plan_runs(count);
+    runs_planned = batch.size();
+  }
+  planned_total_ = result_.executed + runs_planned;
+  return batch;
+}
+
+// In-process: per setting, the runs to do in `jobs` blocks of consecutive runs, block-major
+// across settings so that every setting sees the same stretch of machine time.
+std::vector<PlannedRun> AuditRun::plan_blocks(std::size_t count, std::size_t& runs_planned) const {
+  std::vector<std::vector<std::pair<std::size_t, std::size_t>>> blocks;
+  for (std::size_t s = 0; s < options_.settings.size(); ++s) {
+    std::vector<std::size_t> todo;
+    for (std::size_t run = 0; run < count; ++run)
+      if (options_.in_shard(run) && !done_.count({options_.settings[s].name, run}))
+        todo.push_back(run);
+    blocks.push_back(consecutive_blocks(todo, options_.jobs));
+    runs_planned += todo.size();
+  }
+  std::vector<PlannedRun> batch;
+  for (std::size_t b = 0;; ++b) {
+    bool any = false;
+    for (std::size_t s = 0; s < blocks.size(); ++s)
+      if (b < blocks[s].size()) {
+        batch.push_back({s, blocks[s][b].first, blocks[s][b].second});
+        any = true;
+      }
+    if (!any) break;
+  }
+  return batch;
+}
+
+// Process isolation: one process per run, run-major for the same reason.
+std::vector<PlannedRun> AuditRun::plan_runs(std::size_t count) const {
+  std::vector<PlannedRun> batch;
+  for (std::size_t run = 0; run < count; ++run) {
+    if (!options_.in_shard(run)) continue;
+    for (std::size_t s = 0; s < options_.settings.size(); ++s)
+      if (!done_.count({options_.settings[s].name, run})) batch.push_back({s, run});
+  }
+  return batch;
+}
+
+}  // namespace
+
 AuditRunResult run_audit(const AuditOptions& options, Executor& executor,
                          std::vector<RunRecord> previous, RunLogWriter* log,
                          const std::atomic<bool>* cancel, const AuditHooks& hooks) {
   options.validate();
-  ScratchRoot scratch(options.scratch_root);
-  AuditRunResult result;
-  // An incomplete run (interrupted in-process) continues: its chunk keeps the tests it recorded
-  // and runs the rest; the complete record then replaces it (in the log too: the later one wins).
-  std::vector<RunRecord> unfinished;
-  for (RunRecord& r : without_superseded(previous))
-    (r.incomplete ? unfinished : result.records).push_back(std::move(r));
-
-  std::set<std::pair<std::string, std::size_t>> done;
-  for (const auto& r : result.records) done.insert({r.setting, r.run});
-  std::vector<std::string> setting_names;
-  for (const auto& s : options.settings) setting_names.push_back(s.name);
-
-  std::mutex mutex;  // guards result, done and the hook
-  std::exception_ptr failure;
-  std::atomic<bool> stop_launching{false};
-  auto cancelled = [&] { return (cancel && cancel->load()) || stop_launching.load(); };
-
-  // Appends a finished run to the log and the result (serialised).
-  auto deliver = [&](RunRecord record, std::size_t planned_total) {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (log) log->append(record);
-    done.insert({record.setting, record.run});
-    result.records.push_back(std::move(record));
-    ++result.executed;
-    if (hooks.on_run) hooks.on_run(result.records.back(), result.executed, planned_total);
-  };
-
-  // One pytest process per attempt until the block's every (test, repetition) has a result; the
-  // block's records are delivered together. An interrupt keeps what the block measured: every
-  // run with a recorded test is delivered (marked incomplete unless all its tests ran), and a
-  // resumed audit runs the incomplete ones again.
-  auto execute_block = [&](const PlannedRun& planned, std::size_t planned_total) {
-    const Setting& setting = options.settings[planned.setting_index];
-    InprocessChunk chunk(planned.run, planned.count, options.seed, setting.name);
-    std::vector<RunRecord> restored;
-    for (const RunRecord& r : unfinished)
-      if (r.setting == setting.name) restored.push_back(r);
-    chunk.restore(restored);
-    auto deliver_partial = [&] {
-      for (RunRecord& record : chunk.partial_records()) deliver(std::move(record), planned_total);
-    };
-    while (!chunk.done()) {
-      if (cancelled()) return deliver_partial();
-      const InprocessAttempt attempt = chunk.next();
-      const std::string dir = scratch.path() + "/" + folder_name(setting.name, attempt.first_run) +
-                              "-" + std::to_string(chunk.attempts());
-      RunRequest request = inprocess_request(options, setting, attempt, dir);
-      ProgressWatchdog watchdog(dir + "/outcomes.jsonl", options.timeout_seconds, cancel);
-      request.process.cancel = watchdog.cancel_flag();
-      InprocessOutput output;
-      output.process = executor.execute(request);
-      watchdog.stop();
-      if (output.process.status == ProcessStatus::kCancelled && watchdog.fired() && !cancelled())
-        output.process.status = ProcessStatus::kTimedOut;
-      output.outcomes = read_pytest_outcomes(dir + "/outcomes.jsonl");
-      output.collected = read_pytest_collected(dir + "/collected.json");
-      if (options.capture) output.captures = read_captures(dir + "/capture.jsonl", attempt.count);
-      fs::remove_all(dir);
-      if (output.process.status == ProcessStatus::kCancelled) {
-        chunk.finish_interrupted(output);
-        return deliver_partial();
-      }
-      chunk.finish(output);
-    }
-    for (RunRecord& record : chunk.records()) deliver(std::move(record), planned_total);
-  };
-
-  // Runs every planned (setting, run) that is not done yet, `jobs` at a time.
-  auto execute_batch = [&](const std::vector<PlannedRun>& batch, std::size_t planned_total) {
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
-      for (;;) {
-        if (cancelled()) return;
-        const std::size_t k = next.fetch_add(1);
-        if (k >= batch.size()) return;
-        if (options.isolation == Isolation::kInprocess) {
-          try {
-            execute_block(batch[k], planned_total);
-          } catch (...) {
-            std::lock_guard<std::mutex> lock(mutex);
-            if (!failure) failure = std::current_exception();
-            stop_launching = true;
-            return;
-          }
-          continue;
-        }
-        const Setting& setting = options.settings[batch[k].setting_index];
-        RunRequest request;
-        request.run = batch[k].run;
-        request.seed = options.seed + batch[k].run;
-        request.setting = setting.name;
-        request.scratch_dir = scratch.path() + "/" + folder_name(setting.name, request.run);
-        try {
-          fs::create_directories(request.scratch_dir);
-          JunitPlan plan =
-              plan_junit(options.command, options.junit, options.junit_path, request.scratch_dir);
-          if (options.junit == JunitMode::kPath) fs::remove(plan.xml_path);
-          request.junit_path = plan.xml_path;
-          request.process.argv = plan.argv;
-          request.process.env = run_environment(setting, request.seed);
-          for (auto& e : plan.env) request.process.env.push_back(e);
-          request.process.env.emplace_back("TMPDIR", request.scratch_dir);
-          request.process.env.emplace_back("FLAKESCOPE_SCRATCH", request.scratch_dir);
-          const std::string capture_path = request.scratch_dir + "/capture.jsonl";
-          if (options.capture) request.process.env.emplace_back("FLAKESCOPE_CAPTURE", capture_path);
-          // pytest gets the plugin in this isolation too: it seeds every test (seed + 0), applies
-          // the setting's torch knobs, and names the testcases by node id.
-          const std::string outcomes_path = request.scratch_dir + "/outcomes.jsonl";
-          const std::string collected_path = request.scratch_dir + "/collected.json";
-          const bool plugin = add_pytest_plugin(request.process.argv, request.process.env);
-          if (plugin) {
-            request.process.env.emplace_back("FLAKESCOPE_OUTCOMES", outcomes_path);
-            request.process.env.emplace_back("FLAKESCOPE_COLLECTED", collected_path);
-          }
-          request.process.timeout_seconds = options.timeout_seconds;
-          request.process.kill_grace_seconds = options.kill_grace_seconds;
-          request.process.output_tail_bytes = options.output_tail_bytes;
-          request.process.cancel = cancel;
-          const ProcessResult pr = executor.execute(request);
-          if (pr.status == ProcessStatus::kCancelled) {
-            fs::remove_all(request.scratch_dir);
-            return;  // an interrupted run is not a result; a resumed audit runs it again
-          }
-          RunRecord record = record_from_result(request, pr, plan.xml_expected);
-          if (plugin) use_pytest_outcomes(record, outcomes_path, collected_path);
-          if (options.capture) record.captures = read_captures(capture_path);
-          fs::remove_all(request.scratch_dir);
-          deliver(std::move(record), planned_total);
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(mutex);
-          if (!failure) failure = std::current_exception();
-          stop_launching = true;
-          return;
-        }
-      }
-    };
-    const std::size_t n_threads = std::min(options.jobs, batch.size());
-    std::vector<std::thread> threads;
-    for (std::size_t i = 0; i < n_threads; ++i) threads.emplace_back(worker);
-    for (auto& t : threads) t.join();
-    if (failure) std::rethrow_exception(failure);
-  };
-
-  // Plans the runs below `count` per setting that are not done, run-major so that every setting
-  // sees the same stretch of machine time. In-process: per setting, the runs to do in `jobs`
-  // blocks of consecutive runs, block-major across settings for the same reason.
-  std::size_t planned_total = 0;
-  auto plan_up_to = [&](std::size_t count) {
-    std::vector<PlannedRun> batch;
-    std::size_t runs_planned = 0;
-    if (options.isolation == Isolation::kInprocess) {
-      std::vector<std::vector<std::pair<std::size_t, std::size_t>>> blocks;
-      for (std::size_t s = 0; s < options.settings.size(); ++s) {
-        std::vector<std::size_t> todo;
-        for (std::size_t run = 0; run < count; ++run)
-          if (options.in_shard(run) && !done.count({options.settings[s].name, run}))
-            todo.push_back(run);
-        blocks.push_back(consecutive_blocks(todo, options.jobs));
-        runs_planned += todo.size();
-      }
-      for (std::size_t b = 0;; ++b) {
-        bool any = false;
-        for (std::size_t s = 0; s < blocks.size(); ++s)
-          if (b < blocks[s].size()) {
-            batch.push_back({s, blocks[s][b].first, blocks[s][b].second});
-            any = true;
-          }
-        if (!any) break;
-      }
-    } else {
-      for (std::size_t run = 0; run < count; ++run) {
-        if (!options.in_shard(run)) continue;
-        for (std::size_t s = 0; s < options.settings.size(); ++s)
-          if (!done.count({options.settings[s].name, run})) batch.push_back({s, run});
-      }
-      runs_planned = batch.size();
-    }
-    planned_total = result.executed + runs_planned;
-    return batch;
-  };
-
-  if (!options.runs_auto) {
-    execute_batch(plan_up_to(options.runs), planned_total);
-  } else {
-    stats::PassFailOptions pf;
-    pf.min_runs = std::min(options.runs, options.auto_min_runs);
-    pf.batch = options.auto_batch;
-    pf.max_runs = options.runs;
-    pf.confidence = options.confidence;
-    const AdaptiveRule rule(pf);
-    std::size_t count = pf.min_runs;
-    for (;;) {
-      execute_batch(plan_up_to(count), planned_total);
-      if (cancelled() || count >= options.runs) break;
-      if (rule.should_stop(tally_runs(result.records, setting_names))) break;
-      count = std::min(options.runs, count + options.auto_batch);
-    }
-  }
-  result.interrupted = cancel && cancel->load();
-  return result;
+  return AuditRun(options, executor, std::move(previous), log, cancel, hooks).run();
 }
 
 }  // namespace flakescope::audit
