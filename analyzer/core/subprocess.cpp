@@ -2,11 +2,11 @@
 
 #include "core/path_lookup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -48,8 +48,10 @@ std::vector<std::string> build_environment(const ProcessSpec& spec) {
     if (eq) env[std::string(*e, static_cast<std::size_t>(eq - *e))] = eq + 1;
   }
   for (const auto& [key, value] : spec.env) {
-    if (value) env[key] = *value;
-    else env.erase(key);
+    if (value)
+      env[key] = *value;
+    else
+      env.erase(key);
   }
   std::vector<std::string> out;
   out.reserve(env.size());
@@ -234,6 +236,171 @@ bool try_reap_child(pid_t pid, int& status) {
   return true;
 }
 
+// The child's argv and environment as execve takes them (pointers into the strings beside them),
+// and its executable resolved on the child's PATH: everything is prepared before spawning, so the
+// child only calls execve.
+struct ChildCommand {
+  std::string token;  // the run's token, in the environment
+  std::vector<std::string> env_strings, argv_strings;
+  std::vector<char*> envp, argv;
+  std::string exe;
+};
+
+// Fills `child` for `spec`. Returns the error when argv[0] is not found, empty otherwise.
+std::string prepare_child(const ProcessSpec& spec, ChildCommand& child) {
+  // Every descendant inherits the run's token, so those that leave the process group (setsid)
+  // are still found and killed when the run ends.
+  child.token = std::string(kRunTokenVariable) + "=" + std::to_string(::getpid()) + "-" +
+                std::to_string(g_run_counter++);
+  child.env_strings = build_environment(spec);
+  const std::string token_prefix = std::string(kRunTokenVariable) + "=";
+  for (auto& e : child.env_strings)
+    if (e.compare(0, token_prefix.size(), token_prefix) == 0) e = child.token;  // nested
+  if (std::find(child.env_strings.begin(), child.env_strings.end(), child.token) ==
+      child.env_strings.end())
+    child.env_strings.push_back(child.token);
+  child.envp = c_strings(child.env_strings);
+  child.argv_strings = spec.argv;
+  child.argv = c_strings(child.argv_strings);
+  std::string path_value;
+  for (const auto& s : child.env_strings)
+    if (s.rfind("PATH=", 0) == 0) path_value = s.substr(5);
+  child.exe = spec.argv[0];
+  if (child.exe.find('/') == std::string::npos) {
+    child.exe = find_on_path(child.exe, path_value);
+    if (child.exe.empty()) return "command not found: " + spec.argv[0];
+  }
+  return {};
+}
+
+// Watches a spawned child until it is reaped: its stdout and stderr into the result's tails, and
+// on a timeout or a cancel SIGTERM to its group, then SIGKILL once the grace has passed.
+class ChildWatch {
+ public:
+  ChildWatch(const ProcessSpec& spec, pid_t pid, int out_fd, int err_fd, Clock::time_point t0,
+             ProcessResult& result)
+      : spec_(spec), pid_(pid), t0_(t0), result_(result) {
+    // A pidfd becomes readable when the child exits, so the loop wakes at once instead of at the
+    // next 50 ms tick (that tick was a fixed cost on every short run). Without pidfd (Linux < 5.3)
+    // the pipes' hang-up and the tick still end the loop.
+#ifdef SYS_pidfd_open
+    const int pid_fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+    const int pid_fd = -1;
+#endif
+    fds_[0] = {out_fd, POLLIN, 0};
+    fds_[1] = {err_fd, POLLIN, 0};
+    fds_[2] = {pid_fd, POLLIN, 0};
+  }
+  ChildWatch(const ChildWatch&) = delete;
+  ChildWatch& operator=(const ChildWatch&) = delete;
+
+  // Returns the child's wait status.
+  int wait() {
+    int status = 0;
+    for (;;) {
+      read_ready();
+      if (try_reap_child(pid_, status)) {
+        // Drain what the child wrote before exiting; grandchildren may keep the pipe open, so
+        // only read what is already there.
+        if (open_fds_ > 0) drain();
+        return status;
+      }
+      stop_if_due();
+    }
+  }
+  // The pipes and the pidfd; after the run's processes are gone.
+  void close_all() {
+    for (auto& f : fds_)
+      if (f.fd >= 0) close(f.fd);
+  }
+  bool timed_out() const {
+    return timed_out_;
+  }
+  bool cancelled() const {
+    return cancelled_;
+  }
+
+ private:
+  static constexpr int kTickMs = 50;
+
+  void append(int i, ssize_t n) {
+    append_tail(i == 0 ? result_.stdout_tail : result_.stderr_tail, buf_,
+                static_cast<std::size_t>(n), spec_.output_tail_bytes);
+  }
+  // Waits for output, the child's exit or the tick, and reads what is ready; a pipe at its end
+  // is closed.
+  void read_ready() {
+    if (open_fds_ == 0 && fds_[2].fd < 0) {
+      usleep(kTickMs * 1000);
+      return;
+    }
+    if (poll(fds_, 3, kTickMs) <= 0) return;
+    for (int i = 0; i < 2; ++i) {
+      if (fds_[i].fd < 0 || !(fds_[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      const ssize_t n = read(fds_[i].fd, buf_, sizeof buf_);
+      if (n > 0) {
+        append(i, n);
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        close(fds_[i].fd);
+        fds_[i].fd = -1;
+        --open_fds_;
+      }
+    }
+  }
+  void drain() {
+    for (int i = 0; i < 2; ++i) {
+      if (fds_[i].fd < 0) continue;
+      const int fl = fcntl(fds_[i].fd, F_GETFL);
+      fcntl(fds_[i].fd, F_SETFL, fl | O_NONBLOCK);
+      ssize_t n;
+      while ((n = read(fds_[i].fd, buf_, sizeof buf_)) > 0) append(i, n);
+    }
+  }
+  void stop_if_due() {
+    const double elapsed = seconds_since(t0_);
+    const bool want_stop = (spec_.timeout_seconds > 0 && elapsed > spec_.timeout_seconds) ||
+                           (spec_.cancel && spec_.cancel->load());
+    if (want_stop && !term_sent_) {
+      if (spec_.cancel && spec_.cancel->load())
+        cancelled_ = true;
+      else
+        timed_out_ = true;
+      kill(-pid_, SIGTERM);
+      term_sent_ = true;
+      term_time_ = Clock::now();
+    } else if (term_sent_ && seconds_since(term_time_) > spec_.kill_grace_seconds) {
+      kill(-pid_, SIGKILL);
+    }
+  }
+
+  const ProcessSpec& spec_;
+  const pid_t pid_;
+  const Clock::time_point t0_;
+  ProcessResult& result_;
+  pollfd fds_[3];
+  int open_fds_ = 2;
+  bool timed_out_ = false, cancelled_ = false, term_sent_ = false;
+  Clock::time_point term_time_{};
+  char buf_[65536];
+};
+
+// The result's status from how the run ended: a timeout or a cancel first (the child then died
+// of our signal), else its own exit or signal.
+void set_status(ProcessResult& result, const ChildWatch& watch, int status) {
+  if (watch.timed_out()) {
+    result.status = ProcessStatus::kTimedOut;
+  } else if (watch.cancelled()) {
+    result.status = ProcessStatus::kCancelled;
+  } else if (WIFEXITED(status)) {
+    result.status = ProcessStatus::kExited;
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.status = ProcessStatus::kSignaled;
+    result.signal = WTERMSIG(status);
+  }
+}
+
 }  // namespace
 
 void kill_processes_of_runs_of(pid_t owner) {
@@ -294,29 +461,47 @@ void kill_orphans_of_dead_runs() {
 
 std::string signal_name(int sig) {
   switch (sig) {
-    case SIGABRT: return "SIGABRT";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGPIPE: return "SIGPIPE";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGHUP: return "SIGHUP";
-    case SIGQUIT: return "SIGQUIT";
-    default: return "signal " + std::to_string(sig);
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGFPE:
+      return "SIGFPE";
+    case SIGILL:
+      return "SIGILL";
+    case SIGKILL:
+      return "SIGKILL";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    case SIGPIPE:
+      return "SIGPIPE";
+    case SIGTRAP:
+      return "SIGTRAP";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGQUIT:
+      return "SIGQUIT";
+    default:
+      return "signal " + std::to_string(sig);
   }
 }
 
 std::string_view process_status_name(ProcessStatus s) {
   switch (s) {
-    case ProcessStatus::kExited: return "exited";
-    case ProcessStatus::kSignaled: return "signaled";
-    case ProcessStatus::kTimedOut: return "timeout";
-    case ProcessStatus::kCancelled: return "cancelled";
-    case ProcessStatus::kFailedToStart: return "error";
+    case ProcessStatus::kExited:
+      return "exited";
+    case ProcessStatus::kSignaled:
+      return "signaled";
+    case ProcessStatus::kTimedOut:
+      return "timeout";
+    case ProcessStatus::kCancelled:
+      return "cancelled";
+    case ProcessStatus::kFailedToStart:
+      return "error";
   }
   return "error";
 }
@@ -335,34 +520,11 @@ ProcessResult run_process(const ProcessSpec& spec) {
     result.error = "empty command";
     return result;
   }
-  // Everything the child needs is prepared before spawning.
-  // Every descendant inherits the run's token, so those that leave the process group (setsid)
-  // are still found and killed when the run ends.
-  const std::string token = std::string(kRunTokenVariable) + "=" + std::to_string(::getpid()) +
-                            "-" + std::to_string(g_run_counter++);
-  std::vector<std::string> env_strings = build_environment(spec);
-  const std::string token_prefix = std::string(kRunTokenVariable) + "=";
-  for (auto& e : env_strings)
-    if (e.compare(0, token_prefix.size(), token_prefix) == 0) e = token;  // a nested flakescope
-  if (std::find(env_strings.begin(), env_strings.end(), token) == env_strings.end())
-    env_strings.push_back(token);
-  std::vector<char*> envp = c_strings(env_strings);
-  std::vector<std::string> argv_strings = spec.argv;
-  std::vector<char*> argv = c_strings(argv_strings);
-  std::string path_value;
-  for (const auto& s : env_strings)
-    if (s.rfind("PATH=", 0) == 0) path_value = s.substr(5);
-
-  // Resolve argv[0] on the child's PATH here, so the child only calls execve.
-  std::string exe = spec.argv[0];
-  if (exe.find('/') == std::string::npos) {
-    exe = find_on_path(exe, path_value);
-    if (exe.empty()) {
-      result.error = "command not found: " + spec.argv[0];
-      return result;
-    }
+  ChildCommand child;
+  if (std::string error = prepare_child(spec, child); !error.empty()) {
+    result.error = error;
+    return result;
   }
-
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     result.error = std::string("pipe: ") + std::strerror(errno);
@@ -372,7 +534,8 @@ ProcessResult run_process(const ProcessSpec& spec) {
   become_subreaper();
   const auto t0 = Clock::now();
   int spawn_error = 0;
-  const pid_t pid = spawn_child(exe, argv, envp, out_pipe[1], err_pipe[1], spec.cwd, spawn_error);
+  const pid_t pid = spawn_child(child.exe, child.argv, child.envp, out_pipe[1], err_pipe[1],
+                                spec.cwd, spawn_error);
   close(out_pipe[1]);
   close(err_pipe[1]);
   if (pid < 0) {
@@ -384,89 +547,16 @@ ProcessResult run_process(const ProcessSpec& spec) {
   ProcStat child_stat;
   const unsigned long long run_start = read_proc_stat(pid, child_stat) ? child_stat.start_ticks : 0;
 
-  bool timed_out = false, cancelled = false, term_sent = false;
-  Clock::time_point term_time{};
-  int status = 0;
-  bool reaped = false;
-  // A pidfd becomes readable when the child exits, so the loop wakes at once instead of at the next
-  // 50 ms tick (that tick was a fixed cost on every short run). Without pidfd (Linux < 5.3) the
-  // pipes' hang-up and the tick still end the loop.
-#ifdef SYS_pidfd_open
-  const int pid_fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-#else
-  const int pid_fd = -1;
-#endif
-  pollfd fds[3] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}, {pid_fd, POLLIN, 0}};
-  int open_fds = 2;
-  char buf[65536];
-  while (!reaped) {
-    const int timeout_ms = 50;
-    if (open_fds > 0 || pid_fd >= 0) {
-      int rc = poll(fds, 3, timeout_ms);
-      if (rc > 0) {
-        for (int i = 0; i < 2; ++i) {
-          if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-          ssize_t n = read(fds[i].fd, buf, sizeof buf);
-          if (n > 0) {
-            append_tail(i == 0 ? result.stdout_tail : result.stderr_tail, buf,
-                        static_cast<std::size_t>(n), spec.output_tail_bytes);
-          } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-            close(fds[i].fd);
-            fds[i].fd = -1;
-            --open_fds;
-          }
-        }
-      }
-    } else {
-      usleep(timeout_ms * 1000);
-    }
-    if (try_reap_child(pid, status)) reaped = true;
-    if (reaped && open_fds > 0) {
-      // Drain what the child wrote before exiting; grandchildren may keep the pipe open, so only
-      // read what is already there.
-      for (int i = 0; i < 2; ++i) {
-        if (fds[i].fd < 0) continue;
-        int fl = fcntl(fds[i].fd, F_GETFL);
-        fcntl(fds[i].fd, F_SETFL, fl | O_NONBLOCK);
-        ssize_t n;
-        while ((n = read(fds[i].fd, buf, sizeof buf)) > 0)
-          append_tail(i == 0 ? result.stdout_tail : result.stderr_tail, buf,
-                      static_cast<std::size_t>(n), spec.output_tail_bytes);
-      }
-    }
-    if (reaped) break;
-    const double elapsed = seconds_since(t0);
-    const bool want_stop = (spec.timeout_seconds > 0 && elapsed > spec.timeout_seconds) ||
-                           (spec.cancel && spec.cancel->load());
-    if (want_stop && !term_sent) {
-      if (spec.cancel && spec.cancel->load()) cancelled = true;
-      else timed_out = true;
-      kill(-pid, SIGTERM);
-      term_sent = true;
-      term_time = Clock::now();
-    } else if (term_sent && seconds_since(term_time) > spec.kill_grace_seconds) {
-      kill(-pid, SIGKILL);
-    }
-  }
+  ChildWatch watch(spec, pid, out_pipe[0], err_pipe[0], t0, result);
+  const int status = watch.wait();
   // Whatever the group left behind (a grandchild holding the pipes) goes with it, and so does
   // every descendant that left the group (found by the run's token).
   kill(-pid, SIGKILL);
-  sweep_run(token, run_start);
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
+  sweep_run(child.token, run_start);
+  watch.close_all();
 
   result.duration_seconds = seconds_since(t0);
-  if (timed_out) {
-    result.status = ProcessStatus::kTimedOut;
-  } else if (cancelled) {
-    result.status = ProcessStatus::kCancelled;
-  } else if (WIFEXITED(status)) {
-    result.status = ProcessStatus::kExited;
-    result.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    result.status = ProcessStatus::kSignaled;
-    result.signal = WTERMSIG(status);
-  }
+  set_status(result, watch, status);
   return result;
 }
 
