@@ -130,6 +130,166 @@ std::string audit_epilog() {
       {"nothing flaky", "a flaky, crashing or timing-out test", true});
 }
 
+void apply_run_count(audit::AuditOptions& o, const std::string& runs,
+                     const std::optional<std::string>& max_runs) {
+  const RunCount count = parse_run_count(runs, max_runs, RunCountUse::kAudit);
+  o.runs_auto = count.adaptive;
+  o.runs = count.max_runs;  // the fixed count, or the cap of auto
+  o.auto_min_runs = count.min_runs;
+  o.auto_batch = count.batch;
+}
+
+void apply_junit(audit::AuditOptions& o, const std::string& junit) {
+  if (junit == "auto")
+    o.junit = audit::JunitMode::kAuto;
+  else if (junit == "none")
+    o.junit = audit::JunitMode::kNone;
+  else
+    o.junit = audit::JunitMode::kPath, o.junit_path = junit;
+}
+
+void apply_shard(audit::AuditOptions& o, const std::string& shard,
+                 const std::optional<std::size_t>& shard_count, std::ostream& err) {
+  if (!shard.empty()) {
+    const audit::ShardAssignment assigned =
+        audit::resolve_shard(shard, shard_count, audit::process_environment());
+    o.shard_index = assigned.index, o.shard_count = assigned.count;
+    if (shard == "auto")
+      err << "flakescope audit: shard " << assigned.index << "/" << assigned.count << " ("
+          << assigned.source << ")\n";
+  } else if (shard_count) {
+    throw InputError("--shard-count is only read with --shard auto");
+  }
+}
+
+void validate_audit(const audit::AuditOptions& o, bool resume) {
+  o.validate();
+  check_command_exists(o.command[0]);
+  if (o.runs_auto && o.isolation == audit::Isolation::kInprocess &&
+      (resume || o.settings.size() > 1))
+    throw InputError(
+        "--runs auto --isolation inprocess allocates runs per test under one setting; "
+        "--resume and --ablation need a fixed --runs");
+}
+
+// The files an audit writes: its report, and the run log it appends to (or resumes).
+struct AuditFiles {
+  std::string out;
+  std::string log_path;
+  bool resume = false;
+};
+
+// The run log opened before the first run, so a bad path fails at once instead of after hours of
+// runs; a resumed log's runs are returned in `previous`.
+std::optional<audit::RunLogWriter> open_run_log(const audit::AuditOptions& o,
+                                                const nlohmann::json& config,
+                                                const AuditFiles& files,
+                                                std::vector<audit::RunRecord>& previous,
+                                                std::ostream& err) {
+  std::optional<audit::RunLogWriter> log;
+  if (files.log_path.empty()) return log;
+  const std::string& log_path = files.log_path;
+  if (files.resume && !std::filesystem::exists(log_path))
+    err << "flakescope audit: no run log at " << log_path << " yet; starting a new audit\n";
+  if (files.resume && std::filesystem::exists(log_path)) {
+    audit::RunLog existing = audit::read_run_log(log_path);
+    check_resumable(existing, o);
+    check_resume_runs(existing, o);
+    previous = existing.records;
+    log.emplace(audit::RunLogWriter::resume(existing));
+    err << "flakescope audit: resuming " << log_path << " (" << previous.size() << " runs done)\n";
+  } else {
+    log.emplace(audit::RunLogWriter::create(
+        log_path, audit::RunLogHeader{o.command, config, utc_timestamp()}));
+  }
+  return log;
+}
+
+// When this audit ends, even by kill -9, what its runs left behind (descendants that left their
+// process group) is killed and its scratch folder removed, at once.
+void clean_up_when_this_audit_ends() {
+  const pid_t self = ::getpid();
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string tmp_dir = tmp && *tmp ? tmp : "/tmp";
+  start_death_watcher([self, tmp_dir] {
+    kill_processes_of_runs_of(self);
+    audit::remove_stale_scratch(tmp_dir);
+  });
+}
+
+// Every run of the audit, with a progress line (on a terminal) or a line every 10 s (in CI).
+audit::AuditRunResult run_with_progress(const CommandArgs& a, const audit::AuditOptions& o,
+                                        const std::vector<audit::RunRecord>& previous,
+                                        audit::RunLogWriter* log) {
+  const bool terminal = stderr_is_terminal();
+  Progress progress(a.err, o.runs * o.settings.size(), terminal, "runs");
+  if (o.runs_auto) progress.total_is_cap();
+  // A long audit in CI: a line every 10 s with the runs done and the failures so far.
+  if (!terminal) progress.lines_every(10.0, "flakescope audit");
+  std::size_t failed_runs = 0;
+  audit::AuditHooks hooks;
+  hooks.on_run = [&](const audit::RunRecord& r, std::size_t done, std::size_t) {
+    if (audit::is_failure(r.outcome)) ++failed_runs;
+    progress.update(previous.size() + done,
+                    r.setting + " run " + std::to_string(r.run) + ": " +
+                        std::string(audit::outcome_name(r.outcome)),
+                    std::to_string(failed_runs) + " failed");
+  };
+  audit::ProcessExecutor executor;
+  audit::AuditRunResult result = audit::run_audit(o, executor, previous, log, &g_cancel, hooks);
+  progress.finish();
+  return result;
+}
+
+// The report of the runs, written and printed; the exit code.
+int report_audit(const CommandArgs& a, const audit::AuditOptions& o, const nlohmann::json& config,
+                 const audit::AuditRunResult& result, const std::string& out,
+                 const audit::RunLogWriter* log) {
+  audit::AuditReportInputs in;
+  in.header = new_cli_report("audit", a.argv);
+  in.command = o.command;
+  in.config = config;
+  for (const auto& s : o.settings) in.settings.push_back(s.name);
+  in.target = o.target;
+  in.confidence = o.confidence;
+  in.partial = result.interrupted;
+  in.ablation = o.ablation;
+  const nlohmann::json report = write_audit_report(in, result.records, o.capture, out, a.out);
+  append_step_summary("audit", render_report(report, ReportFormat::kMarkdown), a.err);
+  if (report.contains("junit_fallback"))
+    a.err << "flakescope audit: warning: " << report["junit_fallback"].get<std::string>() << "\n";
+  a.err << "flakescope audit: report written to " << out
+        << (log ? ", run log " + log->path() : std::string()) << "\n";
+  if (result.interrupted) {
+    a.err << "flakescope audit: interrupted; the report is partial"
+          << (log ? " (continue with --resume)" : "") << "\n";
+    return kExitInterrupted;
+  }
+  return audit::audit_exit_code(report) == 1 ? kExitFinding : kExitOk;
+}
+
+// The validated audit: its environment recorded, its files checked and opened, then the runs
+// (per test for a pytest suite in-process under --runs auto) and the report.
+int execute_audit(const CommandArgs& a, const audit::AuditOptions& o, const AuditFiles& files) {
+  // Where this audit (or shard of a test matrix) runs: merge reports rates per environment.
+  nlohmann::json config = o.to_json();
+  config["platform"] = audit::describe_platform(o.command);
+  check_output_path(files.out);
+  if (!files.log_path.empty()) check_distinct_outputs("--out", files.out, "--log", files.log_path);
+  std::vector<audit::RunRecord> previous;
+  std::optional<audit::RunLogWriter> log = open_run_log(o, config, files, previous, a.err);
+  audit::RunLogWriter* log_writer = log ? &*log : nullptr;
+
+  kill_orphans_of_dead_runs();  // what a killed earlier audit's runs left behind
+  clean_up_when_this_audit_ends();
+  SignalScope signals;
+  // A pytest suite in-process: runs are allocated per test (screening, then undecided tests only).
+  if (o.runs_auto && o.isolation == audit::Isolation::kInprocess)
+    return run_suite_audit(a, o, config, log_writer, files.out, &g_cancel);
+  const audit::AuditRunResult result = run_with_progress(a, o, previous, log_writer);
+  return report_audit(a, o, config, result, files.out, log_writer);
+}
+
 }  // namespace
 
 int cmd_audit(const CommandArgs& a) {
@@ -200,121 +360,15 @@ int cmd_audit(const CommandArgs& a) {
   po::notify(vm);
 
   o.command = command;
-  const RunCount count = parse_run_count(
-      runs, vm.count("max-runs") ? std::optional<std::string>(max_runs) : std::nullopt,
-      RunCountUse::kAudit);
-  o.runs_auto = count.adaptive;
-  o.runs = count.max_runs;  // the fixed count, or the cap of auto
-  o.auto_min_runs = count.min_runs;
-  o.auto_batch = count.batch;
-  if (junit == "auto")
-    o.junit = audit::JunitMode::kAuto;
-  else if (junit == "none")
-    o.junit = audit::JunitMode::kNone;
-  else
-    o.junit = audit::JunitMode::kPath, o.junit_path = junit;
+  apply_run_count(o, runs,
+                  vm.count("max-runs") ? std::optional<std::string>(max_runs) : std::nullopt);
+  apply_junit(o, junit);
   o.isolation = audit::parse_isolation(isolation);
-  if (!shard.empty()) {
-    const audit::ShardAssignment assigned =
-        audit::resolve_shard(shard, shard_count, audit::process_environment());
-    o.shard_index = assigned.index, o.shard_count = assigned.count;
-    if (shard == "auto")
-      a.err << "flakescope audit: shard " << assigned.index << "/" << assigned.count << " ("
-            << assigned.source << ")\n";
-  } else if (shard_count) {
-    throw InputError("--shard-count is only read with --shard auto");
-  }
+  apply_shard(o, shard, shard_count, a.err);
   o.settings = audit::audit_settings(split_commas(vary), o.ablation);
   if (resume && log_path.empty()) throw InputError("--resume needs --log RUNLOG");
-  o.validate();
-  check_command_exists(o.command[0]);
-  if (o.runs_auto && o.isolation == audit::Isolation::kInprocess && (resume || o.settings.size() > 1))
-    throw InputError(
-        "--runs auto --isolation inprocess allocates runs per test under one setting; "
-        "--resume and --ablation need a fixed --runs");
-
-  // Where this audit (or shard of a test matrix) runs: merge reports rates per environment.
-  nlohmann::json config = o.to_json();
-  config["platform"] = audit::describe_platform(o.command);
-
-  // The report and log paths are checked, and the log opened (or resumed), before the first run,
-  // so a bad path fails at once instead of after hours of runs.
-  check_output_path(out);
-  if (!log_path.empty()) check_distinct_outputs("--out", out, "--log", log_path);
-  std::vector<audit::RunRecord> previous;
-  std::optional<audit::RunLogWriter> log;
-  if (!log_path.empty()) {
-    if (resume && !std::filesystem::exists(log_path))
-      a.err << "flakescope audit: no run log at " << log_path << " yet; starting a new audit\n";
-    if (resume && std::filesystem::exists(log_path)) {
-      audit::RunLog existing = audit::read_run_log(log_path);
-      check_resumable(existing, o);
-      check_resume_runs(existing, o);
-      previous = existing.records;
-      log.emplace(audit::RunLogWriter::resume(existing));
-      a.err << "flakescope audit: resuming " << log_path << " (" << previous.size()
-            << " runs done)\n";
-    } else {
-      log.emplace(audit::RunLogWriter::create(
-          log_path, audit::RunLogHeader{o.command, config, utc_timestamp()}));
-    }
-  }
-
-  kill_orphans_of_dead_runs();  // what a killed earlier audit's runs left behind
-  // When this audit ends, even by kill -9, what its runs left behind (descendants that left their
-  // process group) is killed and its scratch folder removed, at once.
-  const pid_t self = ::getpid();
-  const char* tmp = std::getenv("TMPDIR");
-  const std::string tmp_dir = tmp && *tmp ? tmp : "/tmp";
-  start_death_watcher([self, tmp_dir] {
-    kill_processes_of_runs_of(self);
-    audit::remove_stale_scratch(tmp_dir);
-  });
-  SignalScope signals;
-  // A pytest suite in-process: runs are allocated per test (screening, then undecided tests only).
-  if (o.runs_auto && o.isolation == audit::Isolation::kInprocess) {
-    return run_suite_audit(a, o, config, log ? &*log : nullptr, out, &g_cancel);
-  }
-  const bool terminal = stderr_is_terminal();
-  Progress progress(a.err, o.runs * o.settings.size(), terminal, "runs");
-  if (o.runs_auto) progress.total_is_cap();
-  // A long audit in CI: a line every 10 s with the runs done and the failures so far.
-  if (!terminal) progress.lines_every(10.0, "flakescope audit");
-  std::size_t failed_runs = 0;
-  audit::AuditHooks hooks;
-  hooks.on_run = [&](const audit::RunRecord& r, std::size_t done, std::size_t) {
-    if (audit::is_failure(r.outcome)) ++failed_runs;
-    progress.update(previous.size() + done,
-                    r.setting + " run " + std::to_string(r.run) + ": " +
-                        std::string(audit::outcome_name(r.outcome)),
-                    std::to_string(failed_runs) + " failed");
-  };
-  audit::ProcessExecutor executor;
-  const audit::AuditRunResult result =
-      audit::run_audit(o, executor, previous, log ? &*log : nullptr, &g_cancel, hooks);
-  progress.finish();
-
-  audit::AuditReportInputs in;
-  in.header = new_cli_report("audit", a.argv);
-  in.command = o.command;
-  in.config = config;
-  for (const auto& s : o.settings) in.settings.push_back(s.name);
-  in.target = o.target;
-  in.confidence = o.confidence;
-  in.partial = result.interrupted;
-  in.ablation = o.ablation;
-  const nlohmann::json report = write_audit_report(in, result.records, o.capture, out, a.out);
-  append_step_summary("audit", render_report(report, ReportFormat::kMarkdown), a.err);
-  if (report.contains("junit_fallback"))
-    a.err << "flakescope audit: warning: " << report["junit_fallback"].get<std::string>() << "\n";
-  a.err << "flakescope audit: report written to " << out
-        << (log ? ", run log " + log->path() : std::string()) << "\n";
-  if (result.interrupted) {
-    a.err << "flakescope audit: interrupted; the report is partial"
-          << (log ? " (continue with --resume)" : "") << "\n";
-    return kExitInterrupted;
-  }
-  return audit::audit_exit_code(report) == 1 ? kExitFinding : kExitOk;
+  validate_audit(o, resume);
+  return execute_audit(a, o, AuditFiles{out, log_path, resume});
 }
 
 }  // namespace flakescope::cli
