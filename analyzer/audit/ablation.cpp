@@ -34,6 +34,123 @@ std::string format_interval(const stats::Interval& i) {
   return buf;
 }
 
+using PerSetting = std::map<std::string, const TestTally*>;
+
+// One test's rate in every setting it ran under, with Clopper-Pearson intervals.
+nlohmann::json setting_rows(const PerSetting& per, const std::vector<std::string>& settings,
+                            double confidence) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& s : settings) {
+    auto it = per.find(s);
+    if (it == per.end()) continue;
+    const TestTally& t = *it->second;
+    const auto rate = stats::estimate_rate(t.failures(), t.trials(), confidence);
+    rows.push_back({{"setting", s},
+                    {"runs", t.runs()},
+                    {"trials", t.trials()},
+                    {"failures", t.failures()},
+                    {"failure_rate", rate.point},
+                    {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}}});
+  }
+  return rows;
+}
+
+// The knobs whose freeing alone raises a test's failure rate above the reference's by more than
+// chance, with every freed knob's p-value, the causes' fixes and the evidence for the summary.
+struct Causes {
+  nlohmann::json knobs = nlohmann::json::array();
+  nlohmann::json fixes = nlohmann::json::array();
+  nlohmann::json p_values = nlohmann::json::object();
+  std::string evidence;
+};
+
+Causes find_causes(const PerSetting& per, const TestTally& ref,
+                   const std::vector<std::string>& settings, const std::string& reference,
+                   double confidence) {
+  const double alpha = 1 - confidence;
+  Causes c;
+  for (const auto& s : settings) {
+    if (s == reference || s.rfind("free:", 0) != 0) continue;
+    auto it = per.find(s);
+    if (it == per.end() || it->second->trials() == 0) continue;
+    const TestTally& t = *it->second;
+    const double p = fisher_one_sided(t.failures(), t.trials(), ref.failures(), ref.trials());
+    const std::string knob = s.substr(5);
+    c.p_values[knob] = p;
+    const bool higher = t.failures() * ref.trials() > ref.failures() * t.trials();
+    if (higher && p < alpha) {
+      c.knobs.push_back(knob);
+      const auto rate = stats::estimate_rate(t.failures(), t.trials(), confidence);
+      if (!c.evidence.empty()) c.evidence += "; ";
+      c.evidence += fraction(t.failures(), t.trials()) + " runs fail with " + knob + " free " +
+                    format_interval(rate.clopper_pearson) + " (Fisher p = " + format_p(p) + ")";
+      if (auto k = parse_knob(knob)) c.fixes.push_back(std::string(knob_info(*k).fix));
+    }
+  }
+  return c;
+}
+
+// The sentence that says what the ablation found for one test: the causes and their fix, a
+// failure no single knob explains, or too few failures to tell.
+std::string summary_of(const Causes& c, const PerSetting& per, const TestTally& ref,
+                       double confidence) {
+  const double alpha = 1 - confidence;
+  const auto ref_rate = stats::estimate_rate(ref.failures(), ref.trials(), confidence);
+  const std::string ref_text = fraction(ref.failures(), ref.trials()) +
+                               " with every knob controlled " +
+                               format_interval(ref_rate.clopper_pearson);
+  if (!c.knobs.empty()) {
+    std::string knobs;
+    for (std::size_t i = 0; i < c.knobs.size(); ++i)
+      knobs +=
+          (i ? (i + 1 == c.knobs.size() ? " and " : ", ") : "") + c.knobs[i].get<std::string>();
+    std::string summary =
+        "fails when " + knobs + " is free: " + c.evidence + " vs " + ref_text + "; controlling " +
+        knobs +
+        (ref.failures() == 0 ? " makes the failures disappear" : " lowers the failure rate");
+    if (c.knobs.size() == 1)
+      if (auto k = parse_knob(c.knobs[0].get<std::string>()))
+        summary += ". Likely cause: " + std::string(knob_info(*k).cause);
+    return summary;
+  }
+  if (ref.failures() > 0)
+    return "fails with every knob controlled too (" + ref_text +
+           "), and freeing no single knob raises the rate significantly: the failures follow "
+           "the seed or a source no knob controls";
+  auto free_it = per.find("free");
+  const bool all_free_higher = free_it != per.end() && free_it->second->trials() > 0 &&
+                               fisher_one_sided(free_it->second->failures(),
+                                                free_it->second->trials(), 0, ref.trials()) < alpha;
+  return all_free_higher ? "fails only with all knobs free (" +
+                               fraction(free_it->second->failures(), free_it->second->trials()) +
+                               ") and never alone (" + ref_text +
+                               "): no single knob explains it, several act together"
+                         : "too few failures to name a cause (none significant at level " +
+                               format_p(alpha) + "); run more runs per setting";
+}
+
+// One failing test's entry: its rates, and against the all-controlled `reference` its causes,
+// p-values, fixes and summary.
+nlohmann::json diagnose_test(const std::string& name, const PerSetting& per,
+                             const std::vector<std::string>& settings, const std::string& reference,
+                             double confidence) {
+  nlohmann::json entry = {{"name", name}};
+  entry["settings"] = setting_rows(per, settings, confidence);
+  auto ref_it = per.find(reference);
+  if (ref_it == per.end() || ref_it->second->trials() == 0) {
+    entry["causes"] = nlohmann::json::array();
+    entry["summary"] = "no runs under the all-controlled setting to compare with";
+    return entry;
+  }
+  const TestTally& ref = *ref_it->second;
+  const Causes causes = find_causes(per, ref, settings, reference, confidence);
+  entry["causes"] = causes.knobs;
+  entry["p_values"] = causes.p_values;
+  entry["fixes"] = causes.fixes;
+  entry["summary"] = summary_of(causes, per, ref, confidence);
+  return entry;
+}
+
 }  // namespace
 
 nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::string>& settings,
@@ -42,7 +159,7 @@ nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::
   const std::string reference = settings.empty() ? "controlled" : settings.front();
   // Group the tallies by test name, keeping the first-appearance order.
   std::vector<std::string> names;
-  std::map<std::string, std::map<std::string, const TestTally*>> by_test;
+  std::map<std::string, PerSetting> by_test;
   auto collect = [&](const std::vector<TestTally>& list) {
     for (const auto& t : list) {
       if (!by_test.count(t.name)) names.push_back(t.name);
@@ -54,97 +171,11 @@ nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::
 
   nlohmann::json tests = nlohmann::json::array();
   for (const auto& name : names) {
-    const auto& per = by_test[name];
+    const PerSetting& per = by_test[name];
     std::size_t any_failures = 0;
     for (const auto& [s, t] : per) any_failures += t->failures();
-    if (any_failures == 0) continue;
-
-    nlohmann::json entry = {{"name", name}};
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& s : settings) {
-      auto it = per.find(s);
-      if (it == per.end()) continue;
-      const TestTally& t = *it->second;
-      const auto rate = stats::estimate_rate(t.failures(), t.trials(), confidence);
-      rows.push_back(
-          {{"setting", s},
-           {"runs", t.runs()},
-           {"trials", t.trials()},
-           {"failures", t.failures()},
-           {"failure_rate", rate.point},
-           {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}}});
-    }
-    entry["settings"] = rows;
-
-    auto ref_it = per.find(reference);
-    if (ref_it == per.end() || ref_it->second->trials() == 0) {
-      entry["causes"] = nlohmann::json::array();
-      entry["summary"] = "no runs under the all-controlled setting to compare with";
-      tests.push_back(entry);
-      continue;
-    }
-    const TestTally& ref = *ref_it->second;
-    const auto ref_rate = stats::estimate_rate(ref.failures(), ref.trials(), confidence);
-    nlohmann::json causes = nlohmann::json::array(), fixes = nlohmann::json::array();
-    nlohmann::json p_values = nlohmann::json::object();
-    std::string evidence;
-    for (const auto& s : settings) {
-      if (s == reference || s.rfind("free:", 0) != 0) continue;
-      auto it = per.find(s);
-      if (it == per.end() || it->second->trials() == 0) continue;
-      const TestTally& t = *it->second;
-      const double p = fisher_one_sided(t.failures(), t.trials(), ref.failures(), ref.trials());
-      const std::string knob = s.substr(5);
-      p_values[knob] = p;
-      const bool higher = t.failures() * ref.trials() > ref.failures() * t.trials();
-      if (higher && p < alpha) {
-        causes.push_back(knob);
-        const auto rate = stats::estimate_rate(t.failures(), t.trials(), confidence);
-        if (!evidence.empty()) evidence += "; ";
-        evidence += fraction(t.failures(), t.trials()) + " runs fail with " + knob + " free " +
-                    format_interval(rate.clopper_pearson) + " (Fisher p = " + format_p(p) + ")";
-        if (auto k = parse_knob(knob)) fixes.push_back(std::string(knob_info(*k).fix));
-      }
-    }
-    entry["causes"] = causes;
-    entry["p_values"] = p_values;
-    entry["fixes"] = fixes;
-    const std::string ref_text = fraction(ref.failures(), ref.trials()) +
-                                 " with every knob controlled " +
-                                 format_interval(ref_rate.clopper_pearson);
-    std::string summary;
-    if (!causes.empty()) {
-      std::string knobs;
-      for (std::size_t i = 0; i < causes.size(); ++i)
-        knobs +=
-            (i ? (i + 1 == causes.size() ? " and " : ", ") : "") + causes[i].get<std::string>();
-      summary =
-          "fails when " + knobs + " is free: " + evidence + " vs " + ref_text + "; controlling " +
-          knobs +
-          (ref.failures() == 0 ? " makes the failures disappear" : " lowers the failure rate");
-      if (causes.size() == 1)
-        if (auto k = parse_knob(causes[0].get<std::string>()))
-          summary += ". Likely cause: " + std::string(knob_info(*k).cause);
-    } else if (ref.failures() > 0) {
-      summary = "fails with every knob controlled too (" + ref_text +
-                "), and freeing no single knob raises the rate significantly: the failures follow "
-                "the seed or a source no knob controls";
-    } else {
-      auto free_it = per.find("free");
-      const bool all_free_higher =
-          free_it != per.end() && free_it->second->trials() > 0 &&
-          fisher_one_sided(free_it->second->failures(), free_it->second->trials(), 0,
-                           ref.trials()) < alpha;
-      summary = all_free_higher
-                    ? "fails only with all knobs free (" +
-                          fraction(free_it->second->failures(), free_it->second->trials()) +
-                          ") and never alone (" + ref_text +
-                          "): no single knob explains it, several act together"
-                    : "too few failures to name a cause (none significant at level " +
-                          format_p(alpha) + "); run more runs per setting";
-    }
-    entry["summary"] = summary;
-    tests.push_back(entry);
+    if (any_failures > 0)
+      tests.push_back(diagnose_test(name, per, settings, reference, confidence));
   }
   return {{"reference", reference},
           {"settings", settings},
