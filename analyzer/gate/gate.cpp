@@ -45,6 +45,10 @@ class Gate {
 
  private:
   void add(json check, const std::string& status, GateAction action = GateAction::kFail);
+  void compare_causes(const std::string& probe, const json& b, const json& c);
+  std::set<std::string> judge_new_causes(const json& b, const json& c, const json& check,
+                                         const std::set<std::string>& added, GateAction action);
+  void compare_settings(const std::string& probe, const json& b, const json& c);
   void compare_setting(const std::string& probe, const json& b, const json& c,
                        const GateRuleSettings& rules);
   void compare_output(const std::string& probe, const std::string& setting,
@@ -205,85 +209,102 @@ void Gate::compare_probes(const json& baseline, const json& current) {
       add(ch, "regression", policy_.settings_for(name, "*").new_target);
       continue;
     }
-    const json& b = it->second;
-    // Causes: a knob newly named by the ablation is a new source of nondeterminism.
-    const GateRuleSettings probe_rules = policy_.settings_for(name, "*");
-    const auto cb = causes(b), cc = causes(c);
-    std::set<std::string> added, removed;
-    std::set_difference(cc.begin(), cc.end(), cb.begin(), cb.end(),
-                        std::inserter(added, added.end()));
-    std::set_difference(cb.begin(), cb.end(), cc.begin(), cc.end(),
-                        std::inserter(removed, removed.end()));
-    json ch = where(name, "", "", "new_cause");
-    ch["baseline"] = std::vector<std::string>(cb.begin(), cb.end());
-    ch["current"] = std::vector<std::string>(cc.begin(), cc.end());
-    if (!added.empty()) {
-      // The ablation names a knob when freeing it made the output move in that measurement; for a
-      // target that changes only now and then, that can happen by chance. So where both reports
-      // have the knob's own setting, the knob counts as new only if its changed-run rate rose
-      // significantly (Fisher, in the Bonferroni family); otherwise the new name is final.
-      std::set<std::string> unjudged;
-      for (const auto& knob : added) {
-        const json* sb = find_setting(b, "free:" + knob);
-        const json* sc = find_setting(c, "free:" + knob);
-        if (!sb || !sc) {
-          unjudged.insert(knob);
-          continue;
-        }
-        const auto [kb, nb] = changed_runs(*sb);
-        const auto [kc, nc] = changed_runs(*sc);
-        Pending p;
-        p.check = ch;
-        p.check["setting"] = "free:" + knob;
-        p.p_worse = stats::fisher_greater_p(kb, nb, kc, nc);
-        p.worse_effect = kc * nb > kb * nc;
-        const std::string counts = std::to_string(kb) + "/" + std::to_string(nb) + " -> " +
-                                   std::to_string(kc) + "/" + std::to_string(nc) +
-                                   " runs differ with " + knob + " free";
-        p.worse = "new cause of nondeterminism: " + knob + " (" + counts + ")";
-        p.same = knob + " newly named by the ablation, but not significantly: " + counts;
-        p.action = probe_rules.new_cause;
-        pending_.push_back(p);
-      }
-      if (!unjudged.empty()) {
-        ch["message"] = "new cause of nondeterminism: " + join(unjudged);
-        add(ch, "regression", probe_rules.new_cause);
-      }
-    } else if (!removed.empty()) {
-      ch["message"] = "no longer a cause: " + join(removed);
-      add(ch, "improvement");
-    } else {
-      ch["message"] = cc.empty() ? "no knob moves the output" : "same causes: " + join(cc);
-      add(ch, "pass");
-    }
-    const json empty = json::array();
-    const json& bs = b.contains("settings") && b["settings"].is_array() ? b["settings"] : empty;
-    const json& cs = c.contains("settings") && c["settings"].is_array() ? c["settings"] : empty;
-    const auto bset = by_name(bs, "setting");
-    const auto cset = by_name(cs, "setting");
-    for (const auto& setting : ordered_names(cs, "setting")) {
-      const GateRuleSettings rules = policy_.settings_for(name, setting);
-      auto bi = bset.find(setting);
-      if (bi == bset.end()) {
-        json n = where(name, setting, "", "baseline");
-        n["message"] = "setting not in the baseline";
-        add(n, "regression", rules.new_target);
-        continue;
-      }
-      compare_setting(name, bi->second, cset.at(setting), rules);
-    }
-    for (const auto& setting : ordered_names(bs, "setting")) {
-      if (cset.count(setting)) continue;
-      json m = where(name, setting, "", "missing");
-      m["message"] = "setting in the baseline but not measured now";
-      add(m, "regression", policy_.settings_for(name, setting).missing);
-    }
+    compare_causes(name, it->second, c);
+    compare_settings(name, it->second, c);
   }
   for (const auto& name : ordered_names(bp, "name")) {
     if (cur.count(name)) continue;
     json m = where(name, "", "", "missing");
     m["message"] = "probe in the baseline but not in the current report";
     add(m, "regression", policy_.settings_for(name, "*").missing);
+  }
+}
+
+// Causes: a knob newly named by the ablation is a new source of nondeterminism.
+void Gate::compare_causes(const std::string& name, const json& b, const json& c) {
+  const GateRuleSettings probe_rules = policy_.settings_for(name, "*");
+  const auto cb = causes(b), cc = causes(c);
+  std::set<std::string> added, removed;
+  std::set_difference(cc.begin(), cc.end(), cb.begin(), cb.end(),
+                      std::inserter(added, added.end()));
+  std::set_difference(cb.begin(), cb.end(), cc.begin(), cc.end(),
+                      std::inserter(removed, removed.end()));
+  json ch = where(name, "", "", "new_cause");
+  ch["baseline"] = std::vector<std::string>(cb.begin(), cb.end());
+  ch["current"] = std::vector<std::string>(cc.begin(), cc.end());
+  if (!added.empty()) {
+    const std::set<std::string> unjudged = judge_new_causes(b, c, ch, added, probe_rules.new_cause);
+    if (!unjudged.empty()) {
+      ch["message"] = "new cause of nondeterminism: " + join(unjudged);
+      add(ch, "regression", probe_rules.new_cause);
+    }
+  } else if (!removed.empty()) {
+    ch["message"] = "no longer a cause: " + join(removed);
+    add(ch, "improvement");
+  } else {
+    ch["message"] = cc.empty() ? "no knob moves the output" : "same causes: " + join(cc);
+    add(ch, "pass");
+  }
+}
+
+// The ablation names a knob when freeing it made the output move in that measurement; for a
+// target that changes only now and then, that can happen by chance. So where both reports have the
+// knob's own setting, the knob counts as new only if its changed-run rate rose significantly
+// (Fisher, in the Bonferroni family: pending until finish); otherwise the new name is final.
+// Returns the knobs that cannot be judged so.
+std::set<std::string> Gate::judge_new_causes(const json& b, const json& c, const json& check,
+                                             const std::set<std::string>& added,
+                                             GateAction action) {
+  std::set<std::string> unjudged;
+  for (const auto& knob : added) {
+    const json* sb = find_setting(b, "free:" + knob);
+    const json* sc = find_setting(c, "free:" + knob);
+    if (!sb || !sc) {
+      unjudged.insert(knob);
+      continue;
+    }
+    const auto [kb, nb] = changed_runs(*sb);
+    const auto [kc, nc] = changed_runs(*sc);
+    Pending p;
+    p.check = check;
+    p.check["setting"] = "free:" + knob;
+    p.p_worse = stats::fisher_greater_p(kb, nb, kc, nc);
+    p.worse_effect = kc * nb > kb * nc;
+    const std::string counts = std::to_string(kb) + "/" + std::to_string(nb) + " -> " +
+                               std::to_string(kc) + "/" + std::to_string(nc) +
+                               " runs differ with " + knob + " free";
+    p.worse = "new cause of nondeterminism: " + knob + " (" + counts + ")";
+    p.same = knob + " newly named by the ablation, but not significantly: " + counts;
+    p.action = action;
+    pending_.push_back(p);
+  }
+  return unjudged;
+}
+
+// Every setting of the current probe against the baseline's, and the baseline's settings that
+// were not measured now.
+void Gate::compare_settings(const std::string& name, const json& b, const json& c) {
+  const json empty = json::array();
+  const json& bs = b.contains("settings") && b["settings"].is_array() ? b["settings"] : empty;
+  const json& cs = c.contains("settings") && c["settings"].is_array() ? c["settings"] : empty;
+  const auto bset = by_name(bs, "setting");
+  const auto cset = by_name(cs, "setting");
+  for (const auto& setting : ordered_names(cs, "setting")) {
+    const GateRuleSettings rules = policy_.settings_for(name, setting);
+    auto bi = bset.find(setting);
+    if (bi == bset.end()) {
+      json n = where(name, setting, "", "baseline");
+      n["message"] = "setting not in the baseline";
+      add(n, "regression", rules.new_target);
+      continue;
+    }
+    compare_setting(name, bi->second, cset.at(setting), rules);
+  }
+  for (const auto& setting : ordered_names(bs, "setting")) {
+    if (cset.count(setting)) continue;
+    json m = where(name, setting, "", "missing");
+    m["message"] = "setting in the baseline but not measured now";
+    add(m, "regression", policy_.settings_for(name, setting).missing);
   }
 }
 
