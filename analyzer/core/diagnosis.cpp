@@ -41,26 +41,20 @@ std::string magnitude(const nlohmann::json& s) {
   return "max |dev| " + fmt(abs_dev) + " (" + fmt(ulp) + " ULP)";
 }
 
-}  // namespace
-
-nlohmann::json diagnose_probe(const nlohmann::json& probe) {
+// A diagnosis being written: the report's fields and the sentences of its summary.
+struct Diagnosis {
   nlohmann::json d = {{"causes", nlohmann::json::array()},
                       {"fixes", nlohmann::json::array()},
                       {"raises_when_controlled", false}};
-  const nlohmann::json* controlled = find_setting(probe, "controlled");
-  const nlohmann::json* free_all = find_setting(probe, "free");
-  const std::string cv = verdict_of(controlled);
-  d["controlled"] = cv;
-
-  bool all_unavailable = probe.contains("settings") && !probe["settings"].empty();
-  for (const auto& s : probe.value("settings", nlohmann::json::array()))
-    all_unavailable = all_unavailable && s.value("verdict", "") == "unavailable";
-  if (all_unavailable) {
-    d["summary"] = "Not available here: " + probe["settings"][0].value("error", "unavailable") + ".";
-    return d;
-  }
-
   std::vector<std::string> sentences;
+};
+
+// What the controlled setting itself says: it raises (no deterministic implementation), fails,
+// or moves with every knob controlled.
+void explain_controlled(const nlohmann::json& probe, const nlohmann::json* controlled,
+                        const std::string& cv, Diagnosis& out) {
+  nlohmann::json& d = out.d;
+  std::vector<std::string>& sentences = out.sentences;
   if (cv == "error") {
     const std::string msg = controlled->value("error", "");
     const nlohmann::json* det_free = find_setting(probe, "free:deterministic");
@@ -69,7 +63,8 @@ nlohmann::json diagnose_probe(const nlohmann::json& probe) {
       d["causes"].push_back("deterministic");
       sentences.push_back(
           "Raises when deterministic algorithms are on (no deterministic implementation on this "
-          "device): " + msg + ".");
+          "device): " +
+          msg + ".");
       if (verdict_of(det_free) == "nondeterministic")
         sentences.push_back("With them off it is nondeterministic: " + magnitude(*det_free) + ".");
       d["fixes"].push_back(
@@ -87,33 +82,40 @@ nlohmann::json diagnose_probe(const nlohmann::json& probe) {
         "compare with a tolerance measured by `flakescope tolerance`, or make the reduction order "
         "fixed in the code");
   }
+}
 
-  if (cv == "bitwise-deterministic" || cv == "error") {
-    for (Knob k : kAllKnobs) {
-      const nlohmann::json* s = find_setting(probe, "free:" + std::string(knob_name(k)));
-      if (!s || verdict_of(s) != "nondeterministic") continue;
-      if (k == Knob::kDeterministic && cv == "error") continue;  // explained above
-      const KnobInfo& info = knob_info(k);
-      d["causes"].push_back(std::string(info.name));
-      sentences.push_back("Moves when " + std::string(info.name) + " is free: " +
-                          std::string(info.cause) + "; " + magnitude(*s) + ".");
-      d["fixes"].push_back(std::string(info.fix));
-    }
-    if (cv == "bitwise-deterministic" && d["causes"].empty()) {
-      if (verdict_of(free_all) == "nondeterministic") {
-        sentences.push_back(
-            "Bitwise deterministic when any single knob is freed, but not with all of them free (" +
-            magnitude(*free_all) + "): the knobs interact.");
-      } else if (free_all || probe.value("settings", nlohmann::json::array()).size() > 1) {
-        sentences.push_back("Bitwise deterministic under every setting tried.");
-      } else {
-        sentences.push_back("Bitwise deterministic under the controlled setting.");
-      }
+// Repeatable under control: the knobs whose freeing alone moves the output, or that none does.
+void explain_knobs(const nlohmann::json& probe, const nlohmann::json* free_all,
+                   const std::string& cv, Diagnosis& out) {
+  nlohmann::json& d = out.d;
+  std::vector<std::string>& sentences = out.sentences;
+  for (Knob k : kAllKnobs) {
+    const nlohmann::json* s = find_setting(probe, "free:" + std::string(knob_name(k)));
+    if (!s || verdict_of(s) != "nondeterministic") continue;
+    if (k == Knob::kDeterministic && cv == "error") continue;  // explained above
+    const KnobInfo& info = knob_info(k);
+    d["causes"].push_back(std::string(info.name));
+    sentences.push_back("Moves when " + std::string(info.name) +
+                        " is free: " + std::string(info.cause) + "; " + magnitude(*s) + ".");
+    d["fixes"].push_back(std::string(info.fix));
+  }
+  if (cv == "bitwise-deterministic" && d["causes"].empty()) {
+    if (verdict_of(free_all) == "nondeterministic") {
+      sentences.push_back(
+          "Bitwise deterministic when any single knob is freed, but not with all of them free (" +
+          magnitude(*free_all) + "): the knobs interact.");
+    } else if (free_all || probe.value("settings", nlohmann::json::array()).size() > 1) {
+      sentences.push_back("Bitwise deterministic under every setting tried.");
+    } else {
+      sentences.push_back("Bitwise deterministic under the controlled setting.");
     }
   }
-  // Repeatable but different: a setting whose first run differs from the controlled setting's
-  // (TF32 on against off). Not a run-to-run flake, but a reference recorded under one setting
-  // fails an exact comparison under the other.
+}
+
+// Repeatable but different: a setting whose first run differs from the controlled setting's
+// (TF32 on against off). Not a run-to-run flake, but a reference recorded under one setting
+// fails an exact comparison under the other.
+void explain_shifts(const nlohmann::json& probe, Diagnosis& out) {
   nlohmann::json shifts = nlohmann::json::object();
   std::string shift_text;
   for (const auto& s : probe.value("settings", nlohmann::json::array())) {
@@ -133,12 +135,38 @@ nlohmann::json diagnose_probe(const nlohmann::json& probe) {
                   fmt(ulp_shift) + " ULP)";
   }
   if (!shifts.empty()) {
-    d["shifts"] = shifts;
-    sentences.push_back("Moves the result away from the controlled value: " + shift_text +
-                        " (a reference recorded under one setting fails an exact check under the "
-                        "other).");
+    out.d["shifts"] = shifts;
+    out.sentences.push_back("Moves the result away from the controlled value: " + shift_text +
+                            " (a reference recorded under one setting fails an exact check "
+                            "under the other).");
   }
-  if (cv == "unavailable") sentences.push_back("Not available here: " + controlled->value("error", "") + ".");
+}
+
+}  // namespace
+
+nlohmann::json diagnose_probe(const nlohmann::json& probe) {
+  Diagnosis out;
+  nlohmann::json& d = out.d;
+  std::vector<std::string>& sentences = out.sentences;
+  const nlohmann::json* controlled = find_setting(probe, "controlled");
+  const nlohmann::json* free_all = find_setting(probe, "free");
+  const std::string cv = verdict_of(controlled);
+  d["controlled"] = cv;
+
+  bool all_unavailable = probe.contains("settings") && !probe["settings"].empty();
+  for (const auto& s : probe.value("settings", nlohmann::json::array()))
+    all_unavailable = all_unavailable && s.value("verdict", "") == "unavailable";
+  if (all_unavailable) {
+    d["summary"] =
+        "Not available here: " + probe["settings"][0].value("error", "unavailable") + ".";
+    return d;
+  }
+
+  explain_controlled(probe, controlled, cv, out);
+  if (cv == "bitwise-deterministic" || cv == "error") explain_knobs(probe, free_all, cv, out);
+  explain_shifts(probe, out);
+  if (cv == "unavailable")
+    sentences.push_back("Not available here: " + controlled->value("error", "") + ".");
   if (cv == "not run") {
     // Custom settings without "controlled": report each nondeterministic one.
     for (const auto& s : probe.value("settings", nlohmann::json::array()))
