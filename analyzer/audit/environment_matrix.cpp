@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <random>
 #include <unordered_set>
 
@@ -99,6 +100,65 @@ double chi_square_homogeneity_monte_carlo(const std::vector<std::size_t>& failur
   return double(at_least + 1) / double(replicates + 1);
 }
 
+namespace {
+
+// One (setting, test)'s rate in every environment and, when at least two environments ran it and
+// it failed in some, the p-value of the test of equal rates (in `p_value`).
+nlohmann::json compare_environments(const std::pair<std::string, std::string>& key,
+                                    const std::vector<const TestTally*>& per_environment,
+                                    const std::vector<EnvironmentRecords>& environments,
+                                    double confidence, std::optional<double>& p_value) {
+  const std::size_t k = environments.size();
+  std::vector<std::size_t> failures(k, 0), trials(k, 0);
+  nlohmann::json per_env = nlohmann::json::array();
+  for (std::size_t i = 0; i < k; ++i) {
+    const TestTally* t = per_environment[i];
+    if (t) failures[i] = t->failures(), trials[i] = t->trials();
+    const stats::RateEstimate rate = stats::estimate_rate(failures[i], trials[i], confidence);
+    per_env.push_back(
+        {{"environment", environments[i].label},
+         {"failures", failures[i]},
+         {"trials", trials[i]},
+         {"rate", trials[i] ? nlohmann::json(rate.point) : nlohmann::json(nullptr)},
+         {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}}});
+  }
+  nlohmann::json entry = {{"name", key.second}, {"setting", key.first},  {"environments", per_env},
+                          {"p_value", nullptr}, {"p_adjusted", nullptr}, {"flagged", false}};
+  std::size_t with_trials = 0, any_failures = 0;
+  for (std::size_t i = 0; i < k; ++i) with_trials += trials[i] > 0, any_failures += failures[i];
+  if (with_trials >= 2 && any_failures > 0) {
+    const double p =
+        k == 2 ? stats::fisher_exact_two_sided(failures[0], trials[0], failures[1], trials[1])
+               : chi_square_homogeneity_monte_carlo(failures, trials);
+    entry["p_value"] = p;
+    p_value = p;
+  }
+  return entry;
+}
+
+// Marks the tests whose adjusted p-value is below alpha with a statement of their rates; returns
+// their names.
+nlohmann::json flag_tests(nlohmann::json& tests, const std::vector<std::size_t>& tested,
+                          const std::vector<double>& p_adjusted, double alpha) {
+  nlohmann::json flagged = nlohmann::json::array();
+  for (std::size_t j = 0; j < tested.size(); ++j) {
+    nlohmann::json& entry = tests[tested[j]];
+    entry["p_adjusted"] = p_adjusted[j];
+    if (p_adjusted[j] >= alpha) continue;
+    entry["flagged"] = true;
+    std::string rates;
+    for (const auto& e : entry["environments"])
+      if (e["trials"].get<std::size_t>() > 0)
+        rates += (rates.empty() ? "" : ", ") + percent(e["rate"].get<double>()) + " on " +
+                 e["environment"].get<std::string>();
+    entry["statement"] = entry["name"].get<std::string>() + " fails in " + rates;
+    flagged.push_back(entry["name"]);
+  }
+  return flagged;
+}
+
+}  // namespace
+
 nlohmann::json environment_matrix_section(const std::vector<EnvironmentRecords>& environments,
                                           const std::vector<std::string>& settings,
                                           double confidence) {
@@ -127,50 +187,13 @@ nlohmann::json environment_matrix_section(const std::vector<EnvironmentRecords>&
   std::vector<double> p_values;
   std::vector<std::size_t> tested;  // indices into `tests` that got a p-value
   for (const auto& key : keys) {
-    std::vector<std::size_t> failures(k, 0), trials(k, 0);
-    nlohmann::json per_env = nlohmann::json::array();
-    for (std::size_t i = 0; i < k; ++i) {
-      const TestTally* t = by_key[key][i];
-      if (t) failures[i] = t->failures(), trials[i] = t->trials();
-      const stats::RateEstimate rate = stats::estimate_rate(failures[i], trials[i], confidence);
-      per_env.push_back(
-          {{"environment", environments[i].label},
-           {"failures", failures[i]},
-           {"trials", trials[i]},
-           {"rate", trials[i] ? nlohmann::json(rate.point) : nlohmann::json(nullptr)},
-           {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}}});
-    }
-    nlohmann::json entry = {{"name", key.second},      {"setting", key.first},
-                            {"environments", per_env}, {"p_value", nullptr},
-                            {"p_adjusted", nullptr},   {"flagged", false}};
-    std::size_t with_trials = 0, any_failures = 0;
-    for (std::size_t i = 0; i < k; ++i) with_trials += trials[i] > 0, any_failures += failures[i];
-    if (with_trials >= 2 && any_failures > 0) {
-      const double p =
-          k == 2 ? stats::fisher_exact_two_sided(failures[0], trials[0], failures[1], trials[1])
-                 : chi_square_homogeneity_monte_carlo(failures, trials);
-      entry["p_value"] = p;
-      p_values.push_back(p);
-      tested.push_back(tests.size());
-    }
-    tests.push_back(entry);
+    std::optional<double> p;
+    tests.push_back(compare_environments(key, by_key[key], environments, confidence, p));
+    if (p) p_values.push_back(*p), tested.push_back(tests.size() - 1);
   }
   holm_adjust(p_values);
   const double alpha = 1 - confidence;
-  nlohmann::json flagged = nlohmann::json::array();
-  for (std::size_t j = 0; j < tested.size(); ++j) {
-    nlohmann::json& entry = tests[tested[j]];
-    entry["p_adjusted"] = p_values[j];
-    if (p_values[j] >= alpha) continue;
-    entry["flagged"] = true;
-    std::string rates;
-    for (const auto& e : entry["environments"])
-      if (e["trials"].get<std::size_t>() > 0)
-        rates += (rates.empty() ? "" : ", ") + percent(e["rate"].get<double>()) + " on " +
-                 e["environment"].get<std::string>();
-    entry["statement"] = entry["name"].get<std::string>() + " fails in " + rates;
-    flagged.push_back(entry["name"]);
-  }
+  const nlohmann::json flagged = flag_tests(tests, tested, p_values, alpha);
   const std::string method =
       k == 2 ? "Fisher's exact test (two-sided) of equal failure rates in the two environments"
              : "chi-square test of homogeneity of the failure rates, Monte Carlo p-value "
