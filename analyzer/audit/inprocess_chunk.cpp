@@ -88,8 +88,7 @@ void InprocessChunk::restore(const std::vector<RunRecord>& incomplete) {
     if (r.run < first_run_ || r.run >= first_run_ + count_ || r.collected.empty()) continue;
     if (!collected_) collected_ = r.collected;
     RunState& s = state(r.run);
-    for (const TestcaseResult& tc : r.testcases)
-      add_pair(r.run, {tc.name, tc, kRestoredAttempt});
+    for (const TestcaseResult& tc : r.testcases) add_pair(r.run, {tc.name, tc, kRestoredAttempt});
     s.captures = r.captures;
     s.knobs = r.knobs;
     // A repetition that died ended there, as its own process would have: nothing after it runs.
@@ -154,8 +153,15 @@ void InprocessChunk::finish(const InprocessOutput& out) {
     }
     return;
   }
+  finish_died(attempt, out, id);
+}
 
-  // The process died: a signal, or the timeout (kCancelled never reaches here).
+// The process died: a signal, or the timeout (kCancelled never reaches here). The test it was
+// running takes the death; what it did not reach runs again in fresh processes.
+void InprocessChunk::finish_died(const InprocessAttempt& attempt, const InprocessOutput& out,
+                                 std::size_t id) {
+  const ProcessResult& p = out.process;
+  const std::size_t end = attempt.first_run + attempt.count;
   const Outcome died = p.status == ProcessStatus::kSignaled ? Outcome::kCrash : Outcome::kTimeout;
   const std::optional<std::string> signal =
       died == Outcome::kCrash ? std::optional<std::string>(signal_name(p.signal)) : std::nullopt;

@@ -107,6 +107,8 @@ class InprocessChunk {
   void add_pair(std::size_t run, Pair pair);
   // The outcome and capture lines of `attempt`'s process (attempt `id`), into their runs.
   void add_lines(const InprocessAttempt& attempt, const InprocessOutput& out, std::size_t id);
+  // finish() of a process that crashed or timed out.
+  void finish_died(const InprocessAttempt& attempt, const InprocessOutput& out, std::size_t id);
 
   std::size_t first_run_, count_;
   std::uint64_t audit_seed_;
