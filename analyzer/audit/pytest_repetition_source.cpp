@@ -28,7 +28,8 @@ std::vector<nlohmann::json> read_json_lines(const std::string& path) {
 }
 
 // The outcome lines as observations, with drew_random when the plugin wrote it.
-std::vector<RepetitionObservation> observations_from(const std::string& dir, std::size_t first_run) {
+std::vector<RepetitionObservation> observations_from(const std::string& dir,
+                                                     std::size_t first_run) {
   std::vector<RepetitionObservation> out;
   std::map<std::pair<std::string, std::size_t>, std::size_t> index;
   for (const auto& line : read_json_lines(dir + "/outcomes.jsonl")) {
@@ -54,6 +55,59 @@ std::vector<RepetitionObservation> observations_from(const std::string& dir, std
     if (it != index.end()) out[it->second].captures.push_back(std::move(c));
   }
   return out;
+}
+
+// The request for one pytest process repeating `tests` (all when empty) `count` times from run
+// `first_run`, its files in `dir`.
+RunRequest repetition_request(const AuditOptions& options, const std::vector<std::string>& tests,
+                              std::size_t first_run, std::size_t count, const std::string& dir) {
+  const Setting& setting = options.settings.front();
+  RunRequest request;
+  request.run = first_run;
+  request.seed = options.seed + first_run;
+  request.repeat = count;
+  request.setting = setting.name;
+  request.scratch_dir = dir;
+  request.process.argv = options.command;
+  EnvChanges& env = request.process.env;
+  env = run_environment(setting, request.seed);
+  env.emplace_back("TMPDIR", dir);
+  env.emplace_back("FLAKESCOPE_SCRATCH", dir);
+  env.emplace_back("FLAKESCOPE_REPEAT", std::to_string(count));
+  env.emplace_back("FLAKESCOPE_OUTCOMES", dir + "/outcomes.jsonl");
+  env.emplace_back("FLAKESCOPE_COLLECTED", dir + "/collected.json");
+  // The captures are evidence (determinism, margins), so they are always recorded here.
+  env.emplace_back("FLAKESCOPE_CAPTURE", dir + "/capture.jsonl");
+  if (tests.empty()) {
+    env.emplace_back("FLAKESCOPE_SELECT", std::nullopt);
+  } else {
+    std::ofstream(dir + "/select.json") << nlohmann::json(tests).dump();
+    env.emplace_back("FLAKESCOPE_SELECT", dir + "/select.json");
+  }
+  add_pytest_plugin(request.process.argv, env);
+  request.process.kill_grace_seconds = options.kill_grace_seconds;
+  request.process.output_tail_bytes = options.output_tail_bytes;
+  return request;
+}
+
+// A process that died: in test-major order, the first (test, repetition) without a line is where
+// it died, and takes the crash or the timeout.
+void add_death(std::vector<RepetitionObservation>& out, const std::vector<std::string>& selected,
+               std::size_t first_run, std::size_t count, const ProcessResult& result) {
+  std::map<std::string, std::size_t> seen;
+  for (const auto& o : out) ++seen[o.test];
+  for (const auto& id : selected)
+    if (seen[id] < count) {
+      RepetitionObservation o;
+      o.test = id;
+      o.run = first_run + seen[id];
+      o.outcome = result.status == ProcessStatus::kSignaled ? Outcome::kCrash : Outcome::kTimeout;
+      o.message = result.status == ProcessStatus::kSignaled
+                      ? "the pytest process died: " + signal_name(result.signal)
+                      : "no progress within --timeout";
+      out.push_back(std::move(o));
+      return;
+    }
 }
 
 }  // namespace
@@ -112,9 +166,8 @@ std::vector<std::string> PytestRepetitionSource::collect() {
   return *selected;
 }
 
-std::vector<RepetitionObservation> PytestRepetitionSource::run(const std::vector<std::string>& tests,
-                                                               std::size_t first_run,
-                                                               std::size_t count) {
+std::vector<RepetitionObservation> PytestRepetitionSource::run(
+    const std::vector<std::string>& tests, std::size_t first_run, std::size_t count) {
   std::size_t call;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -122,32 +175,7 @@ std::vector<RepetitionObservation> PytestRepetitionSource::run(const std::vector
   }
   const std::string dir = scratch_root_ + "/batch-" + std::to_string(call);
   fs::create_directories(dir);
-  const Setting& setting = options_.settings.front();
-  RunRequest request;
-  request.run = first_run;
-  request.seed = options_.seed + first_run;
-  request.repeat = count;
-  request.setting = setting.name;
-  request.scratch_dir = dir;
-  request.process.argv = options_.command;
-  EnvChanges& env = request.process.env;
-  env = run_environment(setting, request.seed);
-  env.emplace_back("TMPDIR", dir);
-  env.emplace_back("FLAKESCOPE_SCRATCH", dir);
-  env.emplace_back("FLAKESCOPE_REPEAT", std::to_string(count));
-  env.emplace_back("FLAKESCOPE_OUTCOMES", dir + "/outcomes.jsonl");
-  env.emplace_back("FLAKESCOPE_COLLECTED", dir + "/collected.json");
-  // The captures are evidence (determinism, margins), so they are always recorded here.
-  env.emplace_back("FLAKESCOPE_CAPTURE", dir + "/capture.jsonl");
-  if (tests.empty()) {
-    env.emplace_back("FLAKESCOPE_SELECT", std::nullopt);
-  } else {
-    std::ofstream(dir + "/select.json") << nlohmann::json(tests).dump();
-    env.emplace_back("FLAKESCOPE_SELECT", dir + "/select.json");
-  }
-  add_pytest_plugin(request.process.argv, env);
-  request.process.kill_grace_seconds = options_.kill_grace_seconds;
-  request.process.output_tail_bytes = options_.output_tail_bytes;
+  RunRequest request = repetition_request(options_, tests, first_run, count, dir);
   ProgressWatchdog watchdog(dir + "/outcomes.jsonl", options_.timeout_seconds, cancel_);
   request.process.cancel = watchdog.cancel_flag();
   const ProcessResult result = executor_.execute(request);
@@ -163,21 +191,7 @@ std::vector<RepetitionObservation> PytestRepetitionSource::run(const std::vector
                     result.status == ProcessStatus::kTimedOut ||
                     (result.status == ProcessStatus::kCancelled && watchdog.fired());
   if (died && selected) {
-    // Test-major order: the first (test, repetition) without a line is where the process died.
-    std::map<std::string, std::size_t> seen;
-    for (const auto& o : out) ++seen[o.test];
-    for (const auto& id : *selected)
-      if (seen[id] < count) {
-        RepetitionObservation o;
-        o.test = id;
-        o.run = first_run + seen[id];
-        o.outcome = result.status == ProcessStatus::kSignaled ? Outcome::kCrash : Outcome::kTimeout;
-        o.message = result.status == ProcessStatus::kSignaled
-                        ? "the pytest process died: " + signal_name(result.signal)
-                        : "no progress within --timeout";
-        out.push_back(std::move(o));
-        break;
-      }
+    add_death(out, *selected, first_run, count, result);
   } else if (result.status == ProcessStatus::kFailedToStart) {
     throw InputError("cannot start " + options_.command.front() + ": " + result.error);
   } else if (out.empty() && result.status == ProcessStatus::kExited && result.exit_code > 1 &&
