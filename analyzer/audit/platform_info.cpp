@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/path_lookup.h"
 #include "flakescope/subprocess.h"
 #include "flakescope/version.h"
 
@@ -37,19 +38,11 @@ std::string file_field(const std::string& path, const std::string& key, char sep
   return {};
 }
 
-std::string find_on_path(const std::string& exe) {
+// The file run_process executes for `exe`: the same lookup, on this process's PATH.
+std::string command_file(const std::string& exe) {
   if (exe.find('/') != std::string::npos) return exe;
   const char* path_env = std::getenv("PATH");
-  std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string candidate = path.substr(start, end - start) + "/" + exe;
-    if (end > start && access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return {};
+  return find_on_path(exe, path_env ? path_env : "");
 }
 
 // First GPU model the NVIDIA driver lists, or "none".
@@ -92,7 +85,7 @@ std::string python_interpreter_of(const std::vector<std::string>& command) {
   if (is_python_name(name)) return command[0];
   if (name != "pytest" && name != "py.test") return {};
   // A pytest entry point: its shebang names the interpreter ("#!/usr/bin/python3").
-  std::ifstream script(find_on_path(command[0]));
+  std::ifstream script(command_file(command[0]));
   std::string shebang;
   if (!std::getline(script, shebang) || shebang.rfind("#!", 0) != 0) return {};
   shebang = shebang.substr(2);
@@ -121,9 +114,10 @@ std::string platform_label(const nlohmann::json& platform) {
 }
 
 nlohmann::json describe_platform(const std::vector<std::string>& command) {
-  nlohmann::json p = {{"os", nullptr},     {"kernel", nullptr}, {"arch", nullptr},  {"cpu", nullptr},
-                      {"gpu", gpu_model()}, {"python", nullptr}, {"torch", nullptr},
-                      {"flakescope", FLAKESCOPE_VERSION}};
+  nlohmann::json p = {{"os", nullptr},      {"kernel", nullptr},
+                      {"arch", nullptr},    {"cpu", nullptr},
+                      {"gpu", gpu_model()}, {"python", nullptr},
+                      {"torch", nullptr},   {"flakescope", FLAKESCOPE_VERSION}};
   struct utsname u {};
   if (uname(&u) == 0) {
     const std::string distro = file_field("/etc/os-release", "PRETTY_NAME", '=');
