@@ -5,8 +5,8 @@
 #include <cmath>
 #include <exception>
 #include <mutex>
-#include <thread>
 
+#include "core/parallel_for.h"
 #include "flakescope/audit/pytest_outcomes.h"
 #include "flakescope/error.h"
 #include "flakescope/stats/rates.h"
@@ -76,12 +76,18 @@ std::optional<double> exponential_tail_bound(std::vector<double> r, double p, do
 
 std::string_view verdict_name(Verdict v) {
   switch (v) {
-    case Verdict::kUndecided: return "undecided";
-    case Verdict::kStablePass: return "stable-pass";
-    case Verdict::kFlaky: return "flaky";
-    case Verdict::kStableFail: return "stable-fail";
-    case Verdict::kEnvironment: return "environment";
-    case Verdict::kSkipped: return "skipped";
+    case Verdict::kUndecided:
+      return "undecided";
+    case Verdict::kStablePass:
+      return "stable-pass";
+    case Verdict::kFlaky:
+      return "flaky";
+    case Verdict::kStableFail:
+      return "stable-fail";
+    case Verdict::kEnvironment:
+      return "environment";
+    case Verdict::kSkipped:
+      return "skipped";
   }
   return "undecided";
 }
@@ -254,24 +260,23 @@ SuiteAuditResult run_suite_allocation(
     const std::function<void(std::size_t, std::size_t, std::size_t)>& on_batch) {
   SuiteAllocator allocator(options);
   SuiteAuditResult result;
-  auto run_batch = [&](const std::vector<std::string>& tests, std::size_t first, std::size_t count) {
+  auto run_batch = [&](const std::vector<std::string>& tests, std::size_t first,
+                       std::size_t count) {
     if (on_batch) on_batch(tests.size(), first, count);
     // `jobs` contiguous parts of [first, first + count), each one source call.
     const std::size_t parts = std::max<std::size_t>(1, std::min(jobs, count));
     std::vector<std::vector<RepetitionObservation>> out(parts);
+    // Every part runs to its end even when another fails, and the first part's error is the one
+    // reported, so each part keeps its own error instead of stopping the pool.
     std::vector<std::exception_ptr> errors(parts);
-    std::vector<std::thread> threads;
-    for (std::size_t p = 0; p < parts; ++p) {
+    parallel_for(parts, parts, [&](std::size_t p) {
       const std::size_t lo = first + count * p / parts, hi = first + count * (p + 1) / parts;
-      threads.emplace_back([&, p, lo, hi] {
-        try {
-          out[p] = source.run(tests, lo, hi - lo);
-        } catch (...) {
-          errors[p] = std::current_exception();
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
+      try {
+        out[p] = source.run(tests, lo, hi - lo);
+      } catch (...) {
+        errors[p] = std::current_exception();
+      }
+    });
     for (auto& e : errors)
       if (e) std::rethrow_exception(e);
     for (auto& part : out)
@@ -353,10 +358,10 @@ nlohmann::json allocation_section(const SuiteAuditResult& result, const Allocati
   }
   nlohmann::json evidence = nlohmann::json::object();
   for (const auto& [kind, runs] : runs_by_evidence)
-    evidence[kind] = {{"tests", tests_by_evidence[kind]},
-                      {"runs", runs},
-                      {"runs_saved_vs_baseline",
-                       double(tests_by_evidence[kind] * baseline_runs) - double(runs)}};
+    evidence[kind] = {
+        {"tests", tests_by_evidence[kind]},
+        {"runs", runs},
+        {"runs_saved_vs_baseline", double(tests_by_evidence[kind] * baseline_runs) - double(runs)}};
   const SuiteAllocator rule(options);
   return {{"method",
            "screening of every test, then batches of the undecided ones; evidence: deterministic, "
