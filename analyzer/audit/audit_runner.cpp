@@ -223,7 +223,10 @@ RunRecord record_from_result(const RunRequest& request, const ProcessResult& res
   if (!request.junit_path.empty()) {
     std::error_code ec;
     const bool exists = fs::exists(request.junit_path, ec);
-    if (exists || junit_expected) {
+    // A run that crashed or timed out before writing its JUnit XML is that crash, not unreadable
+    // XML: its testcases come from the console below, and no JUnit warning repeats the crash.
+    const bool died = r.outcome == Outcome::kCrash || r.outcome == Outcome::kTimeout;
+    if (exists || (junit_expected && !died)) {
       JunitParse parsed = parse_junit_file(request.junit_path);
       r.testcases = std::move(parsed.testcases);
       r.junit_error = std::move(parsed.error);

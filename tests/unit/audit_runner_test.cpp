@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -82,6 +83,27 @@ const nlohmann::json& find_test(const nlohmann::json& report, const std::string&
   static const nlohmann::json none;
   ADD_FAILURE() << "no test " << name << " in setting " << setting;
   return none;
+}
+
+// A run that died before writing its JUnit XML is a crash (its testcases from the console), not
+// "unreadable JUnit" too; a run that exited without the XML it was asked for is unreadable JUnit.
+TEST(AuditRunner, AMissingJunitOfADeadRunIsNoJunitError) {
+  RunRequest request;
+  request.junit_path = ::testing::TempDir() + "/never-written.xml";
+  std::remove(request.junit_path.c_str());
+  ProcessResult died;
+  died.status = ProcessStatus::kSignaled;
+  died.signal = 11;
+  died.stdout_tail = "[ RUN      ] Seeded.crashy\n";
+  const RunRecord crash = record_from_result(request, died, /*junit_expected=*/true);
+  EXPECT_EQ(crash.outcome, Outcome::kCrash);
+  EXPECT_FALSE(crash.junit_error);
+  ASSERT_EQ(crash.testcases.size(), 1u);
+  EXPECT_EQ(crash.testcases[0].outcome, Outcome::kCrash);
+  ProcessResult exited;
+  exited.status = ProcessStatus::kExited;
+  exited.exit_code = 1;
+  EXPECT_TRUE(record_from_result(request, exited, /*junit_expected=*/true).junit_error);
 }
 
 TEST(AuditRunner, CountsFollowExactlyFromTheSeeds) {
