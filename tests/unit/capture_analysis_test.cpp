@@ -194,11 +194,9 @@ TEST(CaptureAnalysis, BitwiseStableAssertionsKeepTheirArguments) {
   EXPECT_EQ(out[0]["suggestion"], "bitwise stable: identical on every run (100 runs)");
 }
 
-TEST(CaptureAnalysis, DiffRewritesTheRecordedLine) {
-  TempDir dir;
-  dir.file("tests/test_noise.py",
-           "import torch\n\ndef test_noise():\n"
-           "    torch.testing.assert_close(out, ref, atol=2e-6, rtol=1.3e-6)  # keep me\n");
+// 300 seeded runs of the site tests/test_noise.py:4 (|N(0, 2e-6)| minus rtol |e|, atol 2e-6, some
+// failing), analyzed with the sources under `dir`: the site's entry.
+json analyze_noisy_site(const TempDir& dir) {
   std::mt19937_64 rng(11);
   std::normal_distribution<double> noise(0, 2e-6);
   std::vector<json> runs;
@@ -208,8 +206,15 @@ TEST(CaptureAnalysis, DiffRewritesTheRecordedLine) {
   }
   CaptureAnalysisOptions capture_options;
   capture_options.source_root = dir.path();
-  const json out = analyze_captures(runs, stats::ToleranceOptions{}, capture_options);
-  const json& entry = out[0];
+  return analyze_captures(runs, stats::ToleranceOptions{}, capture_options)[0];
+}
+
+TEST(CaptureAnalysis, DiffRewritesTheRecordedLine) {
+  TempDir dir;
+  dir.file("tests/test_noise.py",
+           "import torch\n\ndef test_noise():\n"
+           "    torch.testing.assert_close(out, ref, atol=2e-6, rtol=1.3e-6)  # keep me\n");
+  const json entry = analyze_noisy_site(dir);
   ASSERT_FALSE(entry["recommendation"]["atol"].is_null()) << entry["recommendation"].dump();
   const std::string atol = ci::format_tolerance(entry["recommendation"]["atol"].get<double>());
   const std::string expected_diff =
@@ -240,16 +245,7 @@ TEST(CaptureAnalysis, DiffEditsACallSpreadOverSeveralLinesInPlace) {
            "        rtol=1.3e-6,\n"
            "    )\n"
            "    assert True\n");
-  std::mt19937_64 rng(11);
-  std::normal_distribution<double> noise(0, 2e-6);
-  std::vector<json> runs;
-  for (int run = 0; run < 300; ++run) {
-    const double needed = std::max(0.0, std::abs(noise(rng)) - 1.3e-6);
-    runs.push_back(run_record(run, {capture("tests/test_noise.py:4", needed, needed <= 2e-6)}));
-  }
-  CaptureAnalysisOptions capture_options;
-  capture_options.source_root = dir.path();
-  const json entry = analyze_captures(runs, stats::ToleranceOptions{}, capture_options)[0];
+  const json entry = analyze_noisy_site(dir);
   ASSERT_FALSE(entry["recommendation"]["atol"].is_null()) << entry["recommendation"].dump();
   const std::string atol = ci::format_tolerance(entry["recommendation"]["atol"].get<double>());
   EXPECT_EQ(entry["diff"],
