@@ -12,9 +12,10 @@
 #include "cli/report_output.h"
 #include "cli/step_summary.h"
 #include "flakescope/error.h"
-#include "flakescope/output_file.h"
 #include "flakescope/gate.h"
+#include "flakescope/output_file.h"
 #include "flakescope/report.h"
+#include "flakescope/report_model.h"
 #include "flakescope/reporters.h"
 #include "flakescope/subprocess.h"
 
@@ -45,7 +46,8 @@ std::string run_suite(const GateOptions& o, std::ostream& err) {
   spec.argv = {self_executable_path(), "probe", "--suite", o.run_suite, "--out", path};
   spec.argv.insert(spec.argv.end(), o.probe_args.begin(), o.probe_args.end());
   spec.timeout_seconds = o.suite_timeout;
-  spec.env.emplace_back("GITHUB_STEP_SUMMARY", std::nullopt);  // the gate's summary, not the suite's
+  spec.env.emplace_back("GITHUB_STEP_SUMMARY",
+                        std::nullopt);  // the gate's summary, not the suite's
   err << "flakescope gate: running the '" << o.run_suite << "' suite\n";
   const ProcessResult r = run_process(spec);
   // probe exits 1 for findings, which is data for the gate, not a failure to run.
@@ -107,14 +109,14 @@ int cmd_gate(const CommandArgs& a) {
     check_distinct_outputs("--out", o.out, "the baseline", o.baseline);
     if (!o.current.empty()) check_distinct_outputs("--out", o.out, "the current report", o.current);
   }
-  const nlohmann::json baseline = load_report(o.baseline);
+  const model::Report baseline = model::load_report_model(o.baseline);
   const GatePolicy policy = o.policy.empty() ? GatePolicy{} : load_gate_policy(o.policy);
   std::string current_path = o.current;
   std::string temporary;
   if (!o.run_suite.empty()) temporary = current_path = run_suite(o, a.err);
-  nlohmann::json current;
+  model::Report current;
   try {
-    current = load_report(current_path);
+    current = model::load_report_model(current_path);
   } catch (...) {
     if (!temporary.empty()) std::remove(temporary.c_str());
     throw;
@@ -123,9 +125,10 @@ int cmd_gate(const CommandArgs& a) {
   if (!o.run_suite.empty()) current_path = "(suite " + o.run_suite + ")";
 
   const GateResult result = gate_reports(baseline, current, policy);
-  nlohmann::json gate = new_report("gate", a.argv);
-  gate.update(gate_report_body(result, policy, baseline, o.baseline, current, current_path));
-  if (!o.out.empty()) write_file_atomic(o.out, gate.dump(1));
+  model::Report gate;
+  gate.header = model::header_from_json(new_report("gate", a.argv));
+  gate.gate = gate_body(result, policy, baseline, o.baseline, current, current_path);
+  if (!o.out.empty()) write_file_atomic(o.out, model::to_json(gate).dump(1));
 
   RenderOptions ro;
   ro.color = *format == ReportFormat::kTerminal && wants_color(a.out);
@@ -134,7 +137,7 @@ int cmd_gate(const CommandArgs& a) {
 
   if (o.update_baseline) {
     if (result.passed || o.force_update) {
-      write_file_atomic(o.baseline, current.dump(1));
+      write_file_atomic(o.baseline, model::to_json(current).dump(1));
       a.err << "flakescope gate: baseline " << o.baseline << " updated\n";
     } else {
       a.err << "flakescope gate: baseline not updated: the gate failed (--force-update to "

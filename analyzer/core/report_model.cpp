@@ -17,10 +17,11 @@ using Names = std::array<std::pair<E, std::string_view>, N>;
 
 constexpr Names<ReportKind, 3> kKinds{
     {{ReportKind::kProbe, "probe"}, {ReportKind::kAudit, "audit"}, {ReportKind::kGate, "gate"}}};
-constexpr Names<ProbeVerdict, 4> kVerdicts{{{ProbeVerdict::kBitwiseDeterministic, "bitwise-deterministic"},
-                                            {ProbeVerdict::kNondeterministic, "nondeterministic"},
-                                            {ProbeVerdict::kError, "error"},
-                                            {ProbeVerdict::kUnavailable, "unavailable"}}};
+constexpr Names<ProbeVerdict, 4> kVerdicts{
+    {{ProbeVerdict::kBitwiseDeterministic, "bitwise-deterministic"},
+     {ProbeVerdict::kNondeterministic, "nondeterministic"},
+     {ProbeVerdict::kError, "error"},
+     {ProbeVerdict::kUnavailable, "unavailable"}}};
 constexpr Names<TestClass, 9> kClasses{{{TestClass::kStablePass, "stable-pass"},
                                         {TestClass::kStableFail, "stable-fail"},
                                         {TestClass::kFlaky, "flaky"},
@@ -112,18 +113,52 @@ void header_to(const ReportHeader& h, json& j) {
 
 }  // namespace
 
-std::string_view to_string(ReportKind k) { return name_of(kKinds, k); }
-std::string_view to_string(ProbeVerdict v) { return name_of(kVerdicts, v); }
-std::string_view to_string(TestClass c) { return name_of(kClasses, c); }
-std::string_view to_string(RunOutcome o) { return name_of(kOutcomes, o); }
-std::string_view to_string(GateStatus s) { return name_of(kStatuses, s); }
-std::string_view to_string(GateVerdict v) { return v == GateVerdict::kPass ? "pass" : "fail"; }
-char outcome_letter(RunOutcome o) { return kOutcomeLetters[static_cast<std::size_t>(o)]; }
+void to_json(json& j, const Machine& m) {
+  j = machine_to_json(m);
+}
 
-std::optional<ReportKind> parse_report_kind(std::string_view s) { return value_of(kKinds, s); }
-std::optional<ProbeVerdict> parse_probe_verdict(std::string_view s) { return value_of(kVerdicts, s); }
-std::optional<TestClass> parse_test_class(std::string_view s) { return value_of(kClasses, s); }
-std::optional<GateStatus> parse_gate_status(std::string_view s) { return value_of(kStatuses, s); }
+ReportHeader header_from_json(const json& j) {
+  if (!j.is_object() || !j.contains("kind") || !j["kind"].is_string() ||
+      !parse_report_kind(j["kind"].get<std::string>()))
+    throw InputError("a report header needs a known \"kind\"");
+  core::FieldReader r(j, "");
+  return header_from(r);
+}
+
+std::string_view to_string(ReportKind k) {
+  return name_of(kKinds, k);
+}
+std::string_view to_string(ProbeVerdict v) {
+  return name_of(kVerdicts, v);
+}
+std::string_view to_string(TestClass c) {
+  return name_of(kClasses, c);
+}
+std::string_view to_string(RunOutcome o) {
+  return name_of(kOutcomes, o);
+}
+std::string_view to_string(GateStatus s) {
+  return name_of(kStatuses, s);
+}
+std::string_view to_string(GateVerdict v) {
+  return v == GateVerdict::kPass ? "pass" : "fail";
+}
+char outcome_letter(RunOutcome o) {
+  return kOutcomeLetters[static_cast<std::size_t>(o)];
+}
+
+std::optional<ReportKind> parse_report_kind(std::string_view s) {
+  return value_of(kKinds, s);
+}
+std::optional<ProbeVerdict> parse_probe_verdict(std::string_view s) {
+  return value_of(kVerdicts, s);
+}
+std::optional<TestClass> parse_test_class(std::string_view s) {
+  return value_of(kClasses, s);
+}
+std::optional<GateStatus> parse_gate_status(std::string_view s) {
+  return value_of(kStatuses, s);
+}
 std::optional<RunOutcome> parse_outcome_letter(std::string_view s) {
   if (s.size() != 1) return std::nullopt;
   const auto i = kOutcomeLetters.find(s[0]);
@@ -152,16 +187,23 @@ void gate_body_to(const Report& report, json& j);
 
 Report from_json(const json& j) {
   if (!j.is_object()) throw InputError("a report must be a JSON object");
-  if (!j.contains("kind") || !j["kind"].is_string() || !parse_report_kind(j["kind"].get<std::string>()))
+  if (!j.contains("kind") || !j["kind"].is_string() ||
+      !parse_report_kind(j["kind"].get<std::string>()))
     throw InputError("unknown report kind " + j.value("kind", json()).dump() +
                      " (expected probe, audit or gate)");
   core::FieldReader r(j, "");
   Report report;
   report.header = header_from(r);
   switch (report.header.kind) {
-    case ReportKind::kProbe: probe_body_from(r, report); break;
-    case ReportKind::kAudit: audit_body_from(r, report); break;
-    case ReportKind::kGate: gate_body_from(r, report); break;
+    case ReportKind::kProbe:
+      probe_body_from(r, report);
+      break;
+    case ReportKind::kAudit:
+      audit_body_from(r, report);
+      break;
+    case ReportKind::kGate:
+      gate_body_from(r, report);
+      break;
   }
   report.extra = r.rest();
   return report;
@@ -171,9 +213,15 @@ json to_json(const Report& report) {
   json j = json::object();
   header_to(report.header, j);
   switch (report.header.kind) {
-    case ReportKind::kProbe: probe_body_to(report, j); break;
-    case ReportKind::kAudit: audit_body_to(report, j); break;
-    case ReportKind::kGate: gate_body_to(report, j); break;
+    case ReportKind::kProbe:
+      probe_body_to(report, j);
+      break;
+    case ReportKind::kAudit:
+      audit_body_to(report, j);
+      break;
+    case ReportKind::kGate:
+      gate_body_to(report, j);
+      break;
   }
   core::merge_extra(j, report.extra);
   return j;

@@ -40,8 +40,8 @@ GateCheck gate_check_from_json(const json& j) {
 }
 
 void to_json(json& j, const GateCheck& c) {
-  j = {{"target", c.target}, {"setting", c.setting}, {"output", c.output}, {"rule", c.rule},
-       {"message", c.message}, {"status", std::string(to_string(c.status))}};
+  j = {{"target", c.target}, {"setting", c.setting}, {"output", c.output},
+       {"rule", c.rule},     {"message", c.message}, {"status", std::string(to_string(c.status))}};
   core::merge_extra(j, c.extra);
 }
 
@@ -56,6 +56,7 @@ void gate_body_from(core::FieldReader& r, Report& report) {
   g.summary_extra = s.rest();
   g.baseline = origin_from(r.take("baseline", json::object()), "baseline");
   g.current = origin_from(r.take("current", json::object()), "current");
+  g.policy = r.take("policy");
   const json checks = r.take("checks");
   if (!checks.is_array()) throw InputError("a 'gate' report needs a \"checks\" array");
   for (const auto& c : checks) g.checks.push_back(gate_check_from_json(c));
@@ -71,6 +72,7 @@ void gate_body_to(const Report& report, json& j) {
   core::merge_extra(j["summary"], g.summary_extra);
   j["baseline"] = origin_to(g.baseline);
   j["current"] = origin_to(g.current);
+  if (!g.policy.is_null()) j["policy"] = g.policy;
   j["checks"] = g.checks;
 }
 

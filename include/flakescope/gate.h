@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flakescope/report_model.h"
+
 namespace flakescope {
 
 inline constexpr const char* kGatePolicySchema = "flakescope.gate-policy/1";
@@ -44,10 +46,10 @@ struct GateRule {
 };
 
 struct GatePolicy {
-  double alpha = 0.001;       // family-wise false-alarm level of the statistical rules
-  double confidence = 0.95;   // of the upper bounds in max_failure_rate
+  double alpha = 0.001;      // family-wise false-alarm level of the statistical rules
+  double confidence = 0.95;  // of the upper bounds in max_failure_rate
   GateRuleSettings defaults;
-  std::vector<GateRule> rules;  // in order; later rules override earlier ones
+  std::vector<GateRule> rules;                       // in order; later rules override earlier ones
   nlohmann::json source = nlohmann::json::object();  // as given, echoed into the gate report
 
   // The settings for one target: the defaults, then every matching rule in order.
@@ -60,19 +62,20 @@ GatePolicy load_gate_policy(const std::string& path);
 
 struct GateResult {
   bool passed = true;
-  nlohmann::json checks = nlohmann::json::array();  // one object per check (see gate report)
+  std::vector<model::GateCheck> checks;  // in the order they were settled
   int regressions = 0, improvements = 0, warnings = 0, passes = 0;
   int statistical_comparisons = 0;  // the Bonferroni divisor of alpha
 };
 
-// Compares two reports of the same kind ("probe" or "audit"). Throws InputError for mismatched
-// kinds or reports without the arrays their kind needs.
-GateResult gate_reports(const nlohmann::json& baseline, const nlohmann::json& current,
+// Compares two reports of the same kind (probe or audit). Throws InputError for mismatched kinds
+// or a gate report.
+GateResult gate_reports(const model::Report& baseline, const model::Report& current,
                         const GatePolicy& policy);
 
-// The "gate" report body: verdict, summary, checks, policy, and where baseline and current came from.
-nlohmann::json gate_report_body(const GateResult& result, const GatePolicy& policy,
-                                const nlohmann::json& baseline, const std::string& baseline_path,
-                                const nlohmann::json& current, const std::string& current_path);
+// The gate report's body: verdict, summary, checks, policy, and where baseline and current came
+// from.
+model::GateBody gate_body(const GateResult& result, const GatePolicy& policy,
+                          const model::Report& baseline, const std::string& baseline_path,
+                          const model::Report& current, const std::string& current_path);
 
 }  // namespace flakescope

@@ -92,7 +92,7 @@ struct AtolRecommendation {
   std::optional<double> bound;  // absent: the engine refused (too few runs, ...)
   double n = 0;                 // samples it saw
   std::optional<AtolTail> tail;
-  std::string status;           // as written ("ok", "too-few-runs", ...), may be empty
+  std::string status;  // as written ("ok", "too-few-runs", ...), may be empty
   std::string reason;
   std::optional<double> runs_needed;  // runs that would let the engine give a bound
   std::optional<double> target;       // the per-run failure rate the bound keeps to
@@ -217,6 +217,7 @@ struct GateBody {
   long regressions = 0, improvements = 0, warnings = 0, passes = 0;
   json summary_extra = json::object();  // statistical_comparisons, alpha
   GateOrigin baseline, current;
+  json policy = nullptr;  // the gate policy as given
   std::vector<GateCheck> checks;
 };
 
@@ -237,7 +238,12 @@ struct Report {
 Report from_json(const json& j);
 json to_json(const Report& r);
 
+// The common header of a report document (kind, tool, created, machine, libtorch, command, ...),
+// e.g. of flakescope::new_report()'s; the body fields are ignored.
+ReportHeader header_from_json(const json& j);
+
 // Per-type conversions (each type's one to_json / from_json).
+void to_json(json& j, const Machine& m);
 void to_json(json& j, const OutputMetrics& m);
 void to_json(json& j, const ProbeSetting& s);
 void to_json(json& j, const ProbeResult& p);

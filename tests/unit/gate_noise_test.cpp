@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "flakescope/gate.h"
-#include "report_test_support.h"
+#include "gate_test_support.h"
 
 namespace flakescope {
 namespace {
@@ -26,7 +26,7 @@ TEST(GateNoise, NoFalseFailureInTwoHundredRepeatsOfAnUnchangedNoisySuite) {
   std::mt19937_64 rng(20261125);
   const json baseline = noisy_suite(rng);
   int failures = 0;
-  for (int i = 0; i < 200; ++i) failures += !gate_reports(baseline, noisy_suite(rng), GatePolicy{}).passed;
+  for (int i = 0; i < 200; ++i) failures += !gate_json(baseline, noisy_suite(rng), GatePolicy{}).passed;
   EXPECT_EQ(failures, 0);
 }
 

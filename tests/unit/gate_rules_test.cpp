@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "flakescope/error.h"
-#include "report_test_support.h"
+#include "gate_test_support.h"
 
 namespace flakescope {
 namespace {
@@ -15,7 +15,7 @@ std::vector<json> with_status(const GateResult& r, const std::string& rule,
                               const std::string& status) {
   std::vector<json> out;
   for (const auto& c : r.checks)
-    if (c["rule"] == rule && c["status"] == status) out.push_back(c);
+    if (c.rule == rule && model::to_string(c.status) == status) out.push_back(json(c));
   return out;
 }
 
@@ -31,8 +31,8 @@ TEST(GateBitwise, DeterministicBaselineMustStayDeterministic) {
   std::vector<double> moved = constant(29, 0);
   moved[17] = 1e-7;  // one run of 30 differs: bitwise determinism is broken
   const json broken = one("ops/a", {setting("controlled", moved)});
-  EXPECT_TRUE(gate_reports(base, same, GatePolicy{}).passed);
-  const GateResult r = gate_reports(base, broken, GatePolicy{});
+  EXPECT_TRUE(gate_json(base, same, GatePolicy{}).passed);
+  const GateResult r = gate_json(base, broken, GatePolicy{});
   EXPECT_FALSE(r.passed);
   ASSERT_EQ(with_status(r, "bitwise", "regression").size(), 1u);
   EXPECT_NE(with_status(r, "bitwise", "regression")[0]["message"].get<std::string>().find(
@@ -44,16 +44,16 @@ TEST(GateBitwise, AlwaysRuleFailsANondeterministicProbeWhateverTheBaseline) {
   const json racy = one("ops/a", {setting("controlled", {1e-6, 2e-6, 0, 1e-6})});
   GatePolicy policy = parse_gate_policy(
       json{{"rules", {{{"match", "ops/*"}, {"setting", "controlled"}, {"bitwise", "always"}}}}}, "p");
-  EXPECT_TRUE(gate_reports(racy, racy, GatePolicy{}).passed);
-  EXPECT_FALSE(gate_reports(racy, racy, policy).passed);
+  EXPECT_TRUE(gate_json(racy, racy, GatePolicy{}).passed);
+  EXPECT_FALSE(gate_json(racy, racy, policy).passed);
   policy = parse_gate_policy(json{{"rules", {{{"match", "other/*"}, {"bitwise", "always"}}}}}, "p");
-  EXPECT_TRUE(gate_reports(racy, racy, policy).passed);  // the pattern does not match
+  EXPECT_TRUE(gate_json(racy, racy, policy).passed);  // the pattern does not match
 }
 
 TEST(GateBitwise, BecomingDeterministicIsAnImprovement) {
   const json racy = one("ops/a", {setting("controlled", {1e-6, 2e-6, 0, 1e-6})});
   const json fixed = one("ops/a", {setting("controlled", constant(4, 0))});
-  const GateResult r = gate_reports(racy, fixed, GatePolicy{});
+  const GateResult r = gate_json(racy, fixed, GatePolicy{});
   EXPECT_TRUE(r.passed);
   EXPECT_EQ(with_status(r, "bitwise", "improvement").size(), 1u);
 }
@@ -62,11 +62,11 @@ TEST(GateDeviation, SignificantGrowthBeyondTheFactorFails) {
   std::mt19937_64 rng(11);
   const json base = one("ops/a", {setting("controlled", noisy_samples(rng, 99, 1e-6))});
   const json grown = one("ops/a", {setting("controlled", noisy_samples(rng, 99, 1e-4))});
-  const GateResult r = gate_reports(base, grown, GatePolicy{});
+  const GateResult r = gate_json(base, grown, GatePolicy{});
   EXPECT_FALSE(r.passed);
   ASSERT_EQ(with_status(r, "max_dev_factor", "regression").size(), 1u);
   // The other way round it is an improvement.
-  const GateResult back = gate_reports(grown, base, GatePolicy{});
+  const GateResult back = gate_json(grown, base, GatePolicy{});
   EXPECT_TRUE(back.passed);
   EXPECT_EQ(with_status(back, "max_dev_factor", "improvement").size(), 1u);
 }
@@ -75,17 +75,17 @@ TEST(GateDeviation, GrowthWithinTheFactorPasses) {
   std::mt19937_64 rng(12);
   const json base = one("ops/a", {setting("controlled", noisy_samples(rng, 99, 1e-6))});
   const json grown = one("ops/a", {setting("controlled", noisy_samples(rng, 99, 3e-6))});
-  EXPECT_TRUE(gate_reports(base, grown, GatePolicy{}).passed);
+  EXPECT_TRUE(gate_json(base, grown, GatePolicy{}).passed);
   // A tighter factor turns the same pair into a regression.
   const GatePolicy tight = parse_gate_policy(json{{"defaults", {{"max_dev_factor", 1.5}}}}, "p");
-  EXPECT_FALSE(gate_reports(base, grown, tight).passed);
+  EXPECT_FALSE(gate_json(base, grown, tight).passed);
 }
 
 TEST(GateDeviation, OneLargeOutlierInFewRunsIsNotSignificant) {
   // The maximum grew 100x, but from a single run: not evidence of a shift.
   std::vector<double> base = {1e-6, 0, 2e-6, 1e-6, 0, 1e-6};
   std::vector<double> cur = {1e-6, 0, 2e-6, 1e-4, 0, 1e-6};
-  const GateResult r = gate_reports(one("ops/a", {setting("controlled", base)}),
+  const GateResult r = gate_json(one("ops/a", {setting("controlled", base)}),
                                     one("ops/a", {setting("controlled", cur)}), GatePolicy{});
   EXPECT_TRUE(r.passed);
 }
@@ -94,7 +94,7 @@ TEST(GateRate, SignificantRiseInChangedRunsFails) {
   std::vector<double> base = constant(99, 0), cur = constant(99, 0);
   for (int i = 0; i < 5; ++i) base[i * 10] = 1e-6;   // 5% of runs differ
   for (int i = 0; i < 80; ++i) cur[i] = 1e-6;        // 80% of runs differ, same size
-  const GateResult r = gate_reports(one("ops/a", {setting("controlled", base)}),
+  const GateResult r = gate_json(one("ops/a", {setting("controlled", base)}),
                                     one("ops/a", {setting("controlled", cur)}), GatePolicy{});
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(with_status(r, "change_rate", "regression").size(), 1u);
@@ -108,10 +108,10 @@ TEST(GateRate, UpperBoundMustStayUnderTheLimit) {
   one_fail[3] = "fail";
   const json base = audit_report({audit_test("t::a", "stable-pass", clean)});
   // 0/100: upper bound ~3% < 5%; 1/100 fails: upper bound ~4.7% < 5%; 3/100: ~7.6% fails.
-  EXPECT_TRUE(gate_reports(base, base, policy).passed);
-  EXPECT_TRUE(gate_reports(base, audit_report({audit_test("t::a", "flaky", one_fail)}), policy).passed);
+  EXPECT_TRUE(gate_json(base, base, policy).passed);
+  EXPECT_TRUE(gate_json(base, audit_report({audit_test("t::a", "flaky", one_fail)}), policy).passed);
   one_fail[5] = one_fail[7] = "fail";
-  const GateResult r = gate_reports(base, audit_report({audit_test("t::a", "flaky", one_fail)}), policy);
+  const GateResult r = gate_json(base, audit_report({audit_test("t::a", "flaky", one_fail)}), policy);
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(with_status(r, "max_failure_rate", "regression").size(), 1u);
 }
@@ -119,14 +119,14 @@ TEST(GateRate, UpperBoundMustStayUnderTheLimit) {
 TEST(GateCauses, ANewKnobAmongTheCausesFails) {
   const json base = one("ops/a", {setting("controlled", constant(9, 0))}, {"threads"});
   const json more = one("ops/a", {setting("controlled", constant(9, 0))}, {"generator", "threads"});
-  const GateResult r = gate_reports(base, more, GatePolicy{});
+  const GateResult r = gate_json(base, more, GatePolicy{});
   EXPECT_FALSE(r.passed);
   const auto reg = with_status(r, "new_cause", "regression");
   ASSERT_EQ(reg.size(), 1u);
   EXPECT_EQ(reg[0]["message"], "new cause of nondeterminism: generator");
-  EXPECT_EQ(with_status(gate_reports(more, base, GatePolicy{}), "new_cause", "improvement").size(), 1u);
+  EXPECT_EQ(with_status(gate_json(more, base, GatePolicy{}), "new_cause", "improvement").size(), 1u);
   const GatePolicy warn = parse_gate_policy(json{{"defaults", {{"new_cause", "warn"}}}}, "p");
-  const GateResult w = gate_reports(base, more, warn);
+  const GateResult w = gate_json(base, more, warn);
   EXPECT_TRUE(w.passed);
   EXPECT_EQ(w.warnings, 1);
 }
@@ -138,7 +138,7 @@ TEST(GateAudit, TestsAreMatchedPerSettingAndANewAblationCauseFails) {
                             audit_test("t::a", "stable-pass", clean, "free:threads")});
   json cur = audit_report({audit_test("t::a", "stable-pass", clean, "controlled"),
                            audit_test("t::a", "flaky", flaky, "free:threads")});
-  GateResult r = gate_reports(base, cur, GatePolicy{});
+  GateResult r = gate_json(base, cur, GatePolicy{});
   EXPECT_FALSE(r.passed);
   const auto reg = with_status(r, "failure_rate", "regression");
   ASSERT_EQ(reg.size(), 1u);
@@ -147,7 +147,7 @@ TEST(GateAudit, TestsAreMatchedPerSettingAndANewAblationCauseFails) {
   base["ablation"] = {{"tests", {{{"name", "t::a"}, {"causes", json::array()}}}}};
   cur = base;
   cur["ablation"]["tests"][0]["causes"] = {"threads"};
-  r = gate_reports(base, cur, GatePolicy{});
+  r = gate_json(base, cur, GatePolicy{});
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(with_status(r, "new_cause", "regression").size(), 1u);
 }
@@ -161,13 +161,13 @@ TEST(GateCauses, ANewlyNamedKnobCountsOnlyIfItsOwnSettingChangesSignificantlyMor
                                   setting("free:generator", one_change)});
   const json chance = one("ops/r", {setting("controlled", constant(19, 0)),
                                     setting("free:generator", two_changes)}, {"generator"});
-  GateResult r = gate_reports(base, chance, GatePolicy{});
+  GateResult r = gate_json(base, chance, GatePolicy{});
   EXPECT_TRUE(r.passed);
   EXPECT_EQ(with_status(r, "new_cause", "pass").size(), 1u);
   // A real new cause: every run moves once the generator is free.
   const json real = one("ops/r", {setting("controlled", constant(19, 0)),
                                   setting("free:generator", constant(19, 1e-3))}, {"generator"});
-  r = gate_reports(base, real, GatePolicy{});
+  r = gate_json(base, real, GatePolicy{});
   EXPECT_FALSE(r.passed);
   ASSERT_EQ(with_status(r, "new_cause", "regression").size(), 1u);
   EXPECT_EQ(with_status(r, "new_cause", "regression")[0]["message"],
@@ -177,12 +177,12 @@ TEST(GateCauses, ANewlyNamedKnobCountsOnlyIfItsOwnSettingChangesSignificantlyMor
 TEST(GateTargets, NewProbeWarnsMissingProbeWarnsAndPolicyCanFailThem) {
   const json base = probe_report({probe("ops/a", {setting("controlled", constant(4, 0))})});
   const json cur = probe_report({probe("ops/b", {setting("controlled", constant(4, 0))})});
-  const GateResult r = gate_reports(base, cur, GatePolicy{});
+  const GateResult r = gate_json(base, cur, GatePolicy{});
   EXPECT_TRUE(r.passed);
   EXPECT_EQ(with_status(r, "baseline", "warning").size(), 1u);
   EXPECT_EQ(with_status(r, "missing", "warning").size(), 1u);
   const GatePolicy strict = parse_gate_policy(json{{"defaults", {{"new", "fail"}}}}, "p");
-  EXPECT_FALSE(gate_reports(base, cur, strict).passed);
+  EXPECT_FALSE(gate_json(base, cur, strict).passed);
 }
 
 TEST(GateErrors, AProbeErrorIsARegressionAndADifferentLibTorchAWarning) {
@@ -191,7 +191,7 @@ TEST(GateErrors, AProbeErrorIsARegressionAndADifferentLibTorchAWarning) {
   cur["probes"][0]["settings"][0]["verdict"] = "error";
   cur["probes"][0]["settings"][0]["error"] = "worker crashed";
   cur["libtorch"]["version"] = "2.5.0";
-  const GateResult r = gate_reports(base, cur, GatePolicy{});
+  const GateResult r = gate_json(base, cur, GatePolicy{});
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(with_status(r, "verdict", "regression").size(), 1u);
   EXPECT_EQ(with_status(r, "libtorch.version", "warning").size(), 1u);
@@ -200,13 +200,13 @@ TEST(GateErrors, AProbeErrorIsARegressionAndADifferentLibTorchAWarning) {
 TEST(GateErrors, MismatchedKindsAndMissingArraysAreBadInput) {
   const json probe_rep = one("ops/a", {setting("controlled", constant(4, 0))});
   const json audit_rep = audit_report({audit_test("t", "stable-pass", {"pass"})});
-  EXPECT_THROW(gate_reports(probe_rep, audit_rep, GatePolicy{}), InputError);
+  EXPECT_THROW(gate_json(probe_rep, audit_rep, GatePolicy{}), InputError);
   json broken = probe_rep;
   broken.erase("probes");
-  EXPECT_THROW(gate_reports(probe_rep, broken, GatePolicy{}), InputError);
+  EXPECT_THROW(gate_json(probe_rep, broken, GatePolicy{}), InputError);
   json gate = probe_rep;
   gate["kind"] = "gate";
-  EXPECT_THROW(gate_reports(gate, gate, GatePolicy{}), InputError);
+  EXPECT_THROW(gate_json(gate, gate, GatePolicy{}), InputError);
 }
 
 TEST(GatePolicyParsing, RejectsTyposAndBadValuesWithOneLine) {
@@ -248,8 +248,8 @@ TEST(GatePolicyParsing, LaterRulesOverrideEarlierOnesFieldByField) {
 TEST(GateReportBody, CarriesVerdictSummaryAndOrigins) {
   const json base = one("ops/a", {setting("controlled", constant(4, 0))});
   const GatePolicy policy;
-  const GateResult r = gate_reports(base, base, policy);
-  const json body = gate_report_body(r, policy, base, "b.json", base, "c.json");
+  const GateResult r = gate_json(base, base, policy);
+  const json body = gate_report_json(base, base, policy, "b.json", "c.json");
   EXPECT_EQ(body["verdict"], "pass");
   EXPECT_EQ(body["baseline"]["path"], "b.json");
   EXPECT_EQ(body["baseline"]["libtorch"], "1.13.1");

@@ -10,7 +10,7 @@
 
 #include "flakescope/gate.h"
 #include "flakescope/reporters.h"
-#include "report_test_support.h"
+#include "gate_test_support.h"
 
 namespace flakescope {
 namespace {
@@ -133,10 +133,7 @@ TEST_F(JunitSchema, ProbeAuditAndGateDocumentsAreValid) {
   const json base = probe_report({probe("ops/a", {setting("controlled", {0, 0, 0})})});
   const json cur = probe_report({probe("ops/a", {setting("controlled", {0, 1e-6, 0})})});
   const GatePolicy policy;
-  json gate = probe_report({});
-  gate.erase("probes");
-  gate["kind"] = "gate";
-  gate.update(gate_report_body(gate_reports(base, cur, policy), policy, base, "b.json", cur, "c.json"));
+  const json gate = gate_report_json(base, cur, policy);
   expect_valid(render_report(gate, ReportFormat::kJunit), "gate");
 }
 

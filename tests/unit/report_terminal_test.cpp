@@ -5,7 +5,7 @@
 
 #include "flakescope/error.h"
 #include "flakescope/gate.h"
-#include "report_test_support.h"
+#include "gate_test_support.h"
 
 namespace flakescope {
 namespace {
@@ -174,11 +174,7 @@ TEST(TerminalReport, GateReportListsWhatChangedAndCountsThePasses) {
   const json cur = probe_report({probe("ops/a", {setting("controlled", {0, 1e-6, 0})}),
                                  probe("ops/b", {setting("controlled", {0, 0, 0})})});
   const GatePolicy policy;
-  json gate = probe_report({});
-  gate.erase("probes");
-  gate["kind"] = "gate";
-  gate.update(gate_report_body(gate_reports(base, cur, policy), policy, base, "base.json", cur,
-                               "cur.json"));
+  const json gate = gate_report_json(base, cur, policy, "base.json", "cur.json");
   expect_matches_golden(render_report(gate, ReportFormat::kTerminal),
                         R"(flakescope gate report · LibTorch 1.13.1 · 2026-11-25T21:04:05Z
 baseline: base.json
