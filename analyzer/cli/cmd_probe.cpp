@@ -21,6 +21,7 @@
 #include "flakescope/diagnosis.h"
 #include "flakescope/error.h"
 #include "flakescope/report.h"
+#include "flakescope/report_model.h"
 #include "flakescope/reporters.h"
 #include "flakescope/stats/recommend.h"
 #include "flakescope/subprocess.h"
@@ -32,7 +33,9 @@ namespace flakescope::cli {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
-extern "C" void on_interrupt(int) { g_interrupted.store(true); }
+extern "C" void on_interrupt(int) {
+  g_interrupted.store(true);
+}
 
 struct ProbeCommandOptions {
   std::vector<std::string> probes;
@@ -143,7 +146,8 @@ nlohmann::json probe_config(const ProbeCommandOptions& o, const ProbeRunOptions&
       {"confidence", run.confidence},
       {"expected",
        run.expected_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(run.expected_path)}};
-  if (cpu && o.settings == "ablation") config["skipped_knobs"] = {"cudnn", "tf32", "cublas_workspace"};
+  if (cpu && o.settings == "ablation")
+    config["skipped_knobs"] = {"cudnn", "tf32", "cublas_workspace"};
   return config;
 }
 
@@ -169,21 +173,32 @@ std::string probe_tally(const nlohmann::json& summary) {
 }
 
 // The table (or the JSON) and the exit code.
-int finish_probe(const ProbeCommandOptions& o, const nlohmann::json& report, const CommandArgs& a) {
+int finish_probe(const ProbeCommandOptions& o, const model::Report& report,
+                 const nlohmann::json& summary, const CommandArgs& a) {
   if (o.json) {
-    a.out << report.dump(2) << "\n";
+    a.out << model::to_json(report).dump(2) << "\n";
   } else {
     RenderOptions ro;
     ro.color = isatty(STDOUT_FILENO) == 1;
     a.out << render_report(report, ReportFormat::kTerminal, ro);
     a.out << "report: " << o.out << "\n";
   }
-  if (report["partial"].get<bool>()) {
+  if (report.header.partial) {
     a.err << "flakescope probe: interrupted; the report is partial\n";
     return kExitInterrupted;
   }
-  const bool nondet = report["summary"]["nondeterministic_when_controlled"].get<std::size_t>() > 0;
+  const bool nondet = summary["nondeterministic_when_controlled"].get<std::size_t>() > 0;
   return o.expect_deterministic && nondet ? kExitFinding : kExitOk;
+}
+
+// The report being written: the header of this build, the options as given, no probes yet.
+model::Report new_probe_report(const ProbeCommandOptions& o, const ProbeRunOptions& run,
+                               const std::vector<Setting>& settings, const CommandArgs& a) {
+  model::Report report;
+  report.header = model::header_from_json(new_cli_report("probe", a.argv));
+  report.header.config = probe_config(o, run, settings, !run.probe.device.is_cuda());
+  report.header.partial = true;
+  return report;
 }
 
 }  // namespace
@@ -198,10 +213,7 @@ int cmd_probe(const CommandArgs& a) {
   for (const auto& t : targets) validate_torchscript(t, run);
   if (!run.expected_path.empty()) (void)read_expected_tensors(run.expected_path);  // fail early
 
-  nlohmann::json report = new_cli_report("probe", a.argv);
-  report["config"] = probe_config(o, run, settings, cpu);
-  report["probes"] = nlohmann::json::array();
-  report["partial"] = true;
+  model::Report report = new_probe_report(o, run, settings, a);
 
   std::vector<ProbeJob> jobs;
   for (const auto& t : targets) jobs.push_back({t.name, t.description, t.torchscript, jobs.size()});
@@ -216,9 +228,11 @@ int cmd_probe(const CommandArgs& a) {
   hooks.on_start = [&](std::size_t done, const ProbeJob& job) {
     progress.update(done, "running " + job.name, tally);
   };
-  hooks.on_finish = [&](std::size_t done, const ProbeJob& job, const nlohmann::json& finished) {
-    report["probes"] = finished;
-    write_file_atomic(o.out, report.dump(1));  // partial results survive an interruption
+  hooks.on_finish = [&](std::size_t done, const ProbeJob& job,
+                        const std::vector<model::ProbeResult>& finished) {
+    report.probes = finished;
+    write_file_atomic(o.out,
+                      model::to_json(report).dump(1));  // partial results survive an interruption
     tally = probe_tally(probe_summary(finished));
     progress.update(done, job.name + " done", tally);
   };
@@ -227,19 +241,22 @@ int cmd_probe(const CommandArgs& a) {
   schedule.cancel = &g_interrupted;
   schedule.device = o.target_options.device;
   const auto runner = make_runner(o, run);
-  report["probes"] = schedule_probes(jobs, group_by_environment(settings, cpu, worker_environment),
-                                     *runner, schedule, hooks);
+  report.probes = schedule_probes(jobs, group_by_environment(settings, cpu, worker_environment),
+                                  *runner, schedule, hooks);
   progress.finish();
 
-  report["partial"] = g_interrupted.load();
+  // The path of --runs and --target: parsed into ProbeRunOptions, run by the runner, bounded by
+  // the statistics engine here, written and rendered from the one model.
+  report.header.partial = g_interrupted.load();
   stats::ToleranceOptions tol;
   tol.target = run.target;
   tol.confidence = run.confidence;
-  stats::attach_recommendations(report, tol);
-  report["summary"] = probe_summary(report["probes"]);
-  write_file_atomic(o.out, report.dump(1));
+  stats::attach_recommendations(report.probes, tol);
+  const nlohmann::json summary = probe_summary(report.probes);
+  report.extra["summary"] = summary;
+  write_file_atomic(o.out, model::to_json(report).dump(1));
   append_step_summary("probe", render_report(report, ReportFormat::kMarkdown), a.err);
-  return finish_probe(o, report, a);
+  return finish_probe(o, report, summary, a);
 }
 
 }  // namespace flakescope::cli

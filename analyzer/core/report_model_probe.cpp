@@ -178,7 +178,8 @@ ProbeResult probe_result_from_json(const json& j) {
     diag.causes = d.strings("causes");
     diag.fixes = d.strings("fixes");
     diag.summary = d.string("summary");
-    diag.raises_when_controlled = d.rest().value("raises_when_controlled", false);
+    if (d.has("raises_when_controlled"))
+      diag.raises_when_controlled = d.boolean("raises_when_controlled");
     diag.extra = d.rest();
     p.diagnosis = diag;
   }
@@ -196,6 +197,8 @@ void to_json(json& j, const ProbeResult& p) {
     json d = {{"causes", p.diagnosis->causes},
               {"fixes", p.diagnosis->fixes},
               {"summary", p.diagnosis->summary}};
+    if (p.diagnosis->raises_when_controlled)
+      d["raises_when_controlled"] = *p.diagnosis->raises_when_controlled;
     core::merge_extra(d, p.diagnosis->extra);
     j["diagnosis"] = d;
   }

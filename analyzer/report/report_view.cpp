@@ -42,7 +42,7 @@ ProbeView make_probe(const model::ProbeResult& p) {
   v.name = p.name;
   v.description = p.description;
   v.source = &p;
-  const bool raises = p.diagnosis && p.diagnosis->raises_when_controlled;
+  const bool raises = p.diagnosis && p.diagnosis->raises_when_controlled.value_or(false);
   for (const auto& s : p.settings) v.settings.push_back(make_setting_row(s, raises));
   if (p.diagnosis) {
     v.causes = p.diagnosis->causes;

@@ -98,56 +98,36 @@ nlohmann::json to_json(const Recommendation& r) {
   return j;
 }
 
-DeviationSeries series_from_metrics(const nlohmann::json& metrics) {
-  if (!metrics.is_object() || !metrics.contains("samples") || !metrics["samples"].is_object()) {
-    throw InputError("no samples in this output");
-  }
+DeviationSeries series_from_metrics(const model::OutputMetrics& metrics) {
+  if (!metrics.samples) throw InputError("no samples in this output");
   DeviationSeries s;
-  const auto read = [&](const char* name, std::vector<double>* out) {
-    const auto& samples = metrics["samples"];
-    if (!samples.contains(name)) return;
-    if (!samples[name].is_array())
-      throw InputError(std::string("samples.") + name + " is not a list");
-    for (const auto& v : samples[name]) {
-      const double x = number_from_json(v);
-      if (std::isnan(x)) {
-        throw InputError(std::string("samples.") + name + " holds a non-number: " + v.dump());
-      }
-      out->push_back(x);
-    }
+  const auto read = [](const char* name, const std::vector<double>& in, std::vector<double>* out) {
+    for (double x : in)
+      if (std::isnan(x)) throw InputError(std::string("samples.") + name + " holds a non-number");
+    *out = in;
   };
-  read("abs", &s.abs);
-  read("rel", &s.rel);
-  read("ulp", &s.ulp);
-  read("atol_at_rtol", &s.atol_at_rtol);
-  if (metrics.contains("dtype") && metrics["dtype"].is_string()) {
-    s.dtype = parse_dtype(metrics["dtype"].get<std::string>());
-  }
-  if (metrics.contains("rtol_for_margin") && metrics["rtol_for_margin"].is_number()) {
-    s.rtol_for_margin = metrics["rtol_for_margin"].get<double>();
-  }
+  read("abs", metrics.samples->abs, &s.abs);
+  read("rel", metrics.samples->rel, &s.rel);
+  read("ulp", metrics.samples->ulp, &s.ulp);
+  read("atol_at_rtol", metrics.samples->atol_at_rtol, &s.atol_at_rtol);
+  if (metrics.dtype) s.dtype = parse_dtype(*metrics.dtype);
+  const auto& rtol = metrics.extra.find("rtol_for_margin");
+  if (rtol != metrics.extra.end() && rtol->is_number()) s.rtol_for_margin = rtol->get<double>();
   return s;
 }
 
-void attach_recommendations(nlohmann::json& report, const ToleranceOptions& options) {
-  if (!report.is_object() || !report.contains("probes") || !report["probes"].is_array()) return;
-  for (auto& probe : report["probes"]) {
-    if (!probe.is_object() || !probe.contains("settings") || !probe["settings"].is_array())
-      continue;
-    for (auto& setting : probe["settings"]) {
-      if (!setting.is_object() || !setting.contains("metrics") || !setting["metrics"].is_object()) {
-        continue;
-      }
-      for (auto& [name, metrics] : setting["metrics"].items()) {
-        if (!metrics.is_object() || !metrics.contains("samples")) continue;
+void attach_recommendations(std::vector<model::ProbeResult>& probes,
+                            const ToleranceOptions& options) {
+  for (auto& probe : probes)
+    for (auto& setting : probe.settings)
+      for (auto& metrics : setting.metrics) {
+        if (!metrics.samples) continue;
         try {
-          metrics["recommendation"] = to_json(recommend(series_from_metrics(metrics), options));
+          metrics.recommendation = to_json(recommend(series_from_metrics(metrics), options));
         } catch (const std::exception& e) {
-          metrics["recommendation"] = {{"error", e.what()}};
+          metrics.recommendation = {{"error", e.what()}};
         }
       }
-    }
-  }
 }
 
 }  // namespace flakescope::stats

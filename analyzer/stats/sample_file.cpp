@@ -4,15 +4,16 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <cstdlib>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "flakescope/error.h"
 #include "flakescope/report.h"
+#include "flakescope/report_model.h"
 
 namespace flakescope::stats {
 namespace {
@@ -30,28 +31,21 @@ void check_sample(double v, const std::string& where) {
 }
 
 std::vector<NamedSeries> from_report(const std::string& path) {
-  const nlohmann::json report = load_report(path);
-  std::vector<NamedSeries> out;
-  if (!report.contains("probes") || !report["probes"].is_array()) {
+  const model::Report report = model::load_report_model(path);
+  if (report.kind() != model::ReportKind::kProbe)
     throw InputError(path + ": not a probe report (no probes[])");
-  }
-  for (const auto& probe : report["probes"]) {
-    const std::string probe_name = probe.value("name", std::string("?"));
-    if (!probe.contains("settings") || !probe["settings"].is_array()) continue;
-    for (const auto& setting : probe["settings"]) {
-      if (!setting.contains("metrics") || !setting["metrics"].is_object()) continue;
-      const std::string setting_name = setting.value("setting", std::string("?"));
-      for (const auto& [output, metrics] : setting["metrics"].items()) {
-        if (!metrics.is_object() || !metrics.contains("samples")) continue;
-        const std::string name = probe_name + " / " + setting_name + " / " + output;
+  std::vector<NamedSeries> out;
+  for (const auto& probe : report.probes)
+    for (const auto& setting : probe.settings)
+      for (const auto& metrics : setting.metrics) {
+        if (!metrics.samples) continue;
+        const std::string name = probe.name + " / " + setting.setting + " / " + metrics.name;
         try {
           out.push_back({name, series_from_metrics(metrics)});
         } catch (const InputError& e) {
           throw InputError(path + ": " + name + ": " + e.what());
         }
       }
-    }
-  }
   if (out.empty()) throw InputError(path + ": the report holds no deviation samples");
   return out;
 }
@@ -109,8 +103,9 @@ double value_from_json_line(const std::string& t, const std::string& field,
     }
   }
   if (!value)
-    throw InputError(where + ": no field " +
-                     (field.empty() ? std::string("value, abs or max_abs") : "'" + excerpt(field) + "'"));
+    throw InputError(
+        where + ": no field " +
+        (field.empty() ? std::string("value, abs or max_abs") : "'" + excerpt(field) + "'"));
   const double v = number_from_json(*value);
   if (std::isnan(v)) throw InputError(where + ": field '" + excerpt(used) + "' is not a number");
   return v;
@@ -128,11 +123,10 @@ bool looks_like_report(const std::string& path) {
   if (first == std::string::npos || head[first] != '{') return false;
   const auto end_of_line = head.find('\n', first);
   if (trim(head.substr(first, end_of_line == std::string::npos ? std::string::npos
-                                                                : end_of_line - first)) == "{")
+                                                               : end_of_line - first)) == "{")
     return true;
-  const std::string line = head.substr(first, end_of_line == std::string::npos
-                                                  ? std::string::npos
-                                                  : end_of_line - first);
+  const std::string line = head.substr(
+      first, end_of_line == std::string::npos ? std::string::npos : end_of_line - first);
   return line.find("\"schema\"") != std::string::npos;
 }
 

@@ -1,13 +1,14 @@
 #pragma once
-// The ablation diagnosis: which knobs, when freed, make a probe's output move.
-// Works on the report JSON alone, so it also explains reports merged or loaded from disk.
-#include <nlohmann/json.hpp>
+// The ablation diagnosis: which knobs, when freed, make a probe's output move. Works on the
+// typed report model alone, so it also explains reports merged or loaded from disk.
+#include "flakescope/report_model.h"
 
 namespace flakescope {
 
-// From probe["settings"] (the entries of one probe), returns
-// {"causes": [knob names], "summary": "sentence(s)", "fixes": ["..."],
-//  "controlled": "bitwise-deterministic"|..., "raises_when_controlled": bool}.
-nlohmann::json diagnose_probe(const nlohmann::json& probe);
+// From the probe's settings: the knobs named as causes, their fixes, a summary of sentences, and
+// whether the op raises when deterministic algorithms are on. `extra` carries "controlled" (the
+// controlled setting's verdict, or "not run") and "shifts" (settings whose repeatable result
+// differs from the controlled one's, when any).
+model::Diagnosis diagnose_probe(const model::ProbeResult& probe);
 
 }  // namespace flakescope

@@ -129,7 +129,8 @@ struct ProbeSetting {
 struct Diagnosis {
   std::vector<std::string> causes, fixes;
   std::string summary;
-  bool raises_when_controlled = false;
+  // The op raises under deterministic mode; absent in hand-written reports (read as false).
+  std::optional<bool> raises_when_controlled;
   json extra = json::object();  // shifts, controlled, ...
 };
 

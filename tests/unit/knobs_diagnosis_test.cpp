@@ -5,6 +5,7 @@
 #include "flakescope/diagnosis.h"
 #include "flakescope/error.h"
 #include "flakescope/knobs.h"
+#include "flakescope/report_model.h"
 
 namespace flakescope {
 namespace {
@@ -37,6 +38,20 @@ TEST(Settings, BadSpecsAreInputErrors) {
   EXPECT_THROW(parse_settings("", false), InputError);
 }
 
+// The diagnosis of a hand-built probe entry, as the report writes it.
+nlohmann::json diagnose(const nlohmann::json& probe) {
+  nlohmann::json p = probe;
+  p["name"] = "ops/x";
+  p["diagnosis"] = nullptr;
+  p.erase("diagnosis");
+  const model::ProbeResult typed = model::probe_result_from_json(p);
+  nlohmann::json out;
+  model::ProbeResult with = typed;
+  with.diagnosis = diagnose_probe(typed);
+  to_json(out, with);
+  return out["diagnosis"];
+}
+
 nlohmann::json entry(const std::string& name, const std::string& verdict, double dev = 0) {
   return {{"setting", name},
           {"verdict", verdict},
@@ -49,16 +64,17 @@ TEST(Diagnosis, NamesTheKnobWhoseFreeingMovesTheOutput) {
                         entry("free:threads", "nondeterministic", 1e-7),
                         entry("free:generator", "bitwise-deterministic"),
                         entry("free", "nondeterministic", 1e-7)}}};
-  auto d = diagnose_probe(p);
+  auto d = diagnose(p);
   EXPECT_EQ(d["causes"], nlohmann::json::array({"threads"}));
   EXPECT_NE(d["summary"].get<std::string>().find("thread count"), std::string::npos);
   EXPECT_EQ(d["fixes"].size(), 1u);
 }
 
 TEST(Diagnosis, NondeterministicWhenControlledBlamesNoKnob) {
-  nlohmann::json p = {{"settings", {entry("controlled", "nondeterministic", 1e-3),
-                                    entry("free:threads", "nondeterministic", 1e-3)}}};
-  auto d = diagnose_probe(p);
+  nlohmann::json p = {{"settings",
+                       {entry("controlled", "nondeterministic", 1e-3),
+                        entry("free:threads", "nondeterministic", 1e-3)}}};
+  auto d = diagnose(p);
   EXPECT_TRUE(d["causes"].empty());
   EXPECT_NE(d["summary"].get<std::string>().find("every knob controlled"), std::string::npos);
 }
@@ -67,24 +83,25 @@ TEST(Diagnosis, RaisingUnderDeterministicAlgorithmsIsNamed) {
   nlohmann::json c = entry("controlled", "error");
   c["error"] = "index_add_cuda_ does not have a deterministic implementation";
   nlohmann::json p = {{"settings", {c, entry("free:deterministic", "nondeterministic", 1e-6)}}};
-  auto d = diagnose_probe(p);
+  auto d = diagnose(p);
   EXPECT_TRUE(d["raises_when_controlled"].get<bool>());
   EXPECT_EQ(d["causes"], nlohmann::json::array({"deterministic"}));
 }
 
 TEST(Diagnosis, InteractionOnlyWhenAllFree) {
-  nlohmann::json p = {{"settings",
-                       {entry("controlled", "bitwise-deterministic"),
-                        entry("free:threads", "bitwise-deterministic"),
-                        entry("free", "nondeterministic", 1e-6)}}};
-  auto d = diagnose_probe(p);
+  nlohmann::json p = {
+      {"settings",
+       {entry("controlled", "bitwise-deterministic"),
+        entry("free:threads", "bitwise-deterministic"), entry("free", "nondeterministic", 1e-6)}}};
+  auto d = diagnose(p);
   EXPECT_TRUE(d["causes"].empty());
   EXPECT_NE(d["summary"].get<std::string>().find("interact"), std::string::npos);
 }
 
 TEST(Diagnosis, UnavailableEverywhereSaysSo) {
-  nlohmann::json u = {{"setting", "controlled"}, {"verdict", "unavailable"}, {"error", "no CUDA device"}};
-  auto d = diagnose_probe({{"settings", {u}}});
+  nlohmann::json u = {
+      {"setting", "controlled"}, {"verdict", "unavailable"}, {"error", "no CUDA device"}};
+  auto d = diagnose({{"settings", {u}}});
   EXPECT_NE(d["summary"].get<std::string>().find("no CUDA device"), std::string::npos);
 }
 
@@ -97,9 +114,8 @@ TEST(Diagnosis, RepeatableShiftFromControlledIsNamed) {
   nlohmann::json threads = entry("free:threads", "bitwise-deterministic");
   threads["metrics"]["out"]["shift_from_controlled"] = {
       {"max_abs", 0}, {"max_rel", 0}, {"max_ulp", 0}, {"identical", true}};
-  nlohmann::json p = {
-      {"settings", {entry("controlled", "bitwise-deterministic"), tf32, threads}}};
-  auto d = diagnose_probe(p);
+  nlohmann::json p = {{"settings", {entry("controlled", "bitwise-deterministic"), tf32, threads}}};
+  auto d = diagnose(p);
   EXPECT_TRUE(d["causes"].empty());  // nothing varies run to run
   ASSERT_TRUE(d.contains("shifts"));
   EXPECT_EQ(d["shifts"].size(), 1u);

@@ -95,9 +95,8 @@ class WorkerRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = (std::filesystem::temp_directory_path() /
-            ("flakescope-sched-" + std::string(::testing::UnitTest::GetInstance()
-                                                   ->current_test_info()
-                                                   ->name())))
+            ("flakescope-sched-" +
+             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())))
                .string();
     std::filesystem::create_directories(dir_);
   }
@@ -109,10 +108,9 @@ TEST_F(WorkerRunnerTest, ArgvCarriesTheJobAndTheOptions) {
   const WorkerConfig c = config_in(dir_);
   const auto argv = worker_argv(c, {"model.pt", "", true, 4},
                                 settings_named({"controlled", "free:threads"}), "/r.json");
-  const std::vector<std::string> want = {"/engine",  "__worker",   "--probe",
-                                         "model.pt", "--settings", "controlled,free:threads",
-                                         "--result", "/r.json",    "--torchscript",
-                                         "--runs",   "3"};
+  const std::vector<std::string> want = {
+      "/engine",  "__worker", "--probe",       "model.pt", "--settings", "controlled,free:threads",
+      "--result", "/r.json",  "--torchscript", "--runs",   "3"};
   EXPECT_EQ(argv, want);
 }
 
@@ -158,9 +156,7 @@ TEST_F(WorkerRunnerTest, TimeoutMarksTheRestNotRun) {
 TEST_F(WorkerRunnerTest, EnvironmentOfTheFirstSettingOfEachStart) {
   ScriptedWorker w("");
   WorkerConfig c = config_in(dir_);
-  c.environment = [](const Setting& s) {
-    return EnvironmentChanges{{"SETTING", s.name}};
-  };
+  c.environment = [](const Setting& s) { return EnvironmentChanges{{"SETTING", s.name}}; };
   WorkerProcessRunner runner(c, std::ref(w));
   runner.run({"p", "", false, 0}, settings_named({"free"}));
   ASSERT_EQ(w.envs.size(), 1u);
@@ -214,18 +210,19 @@ TEST(ProbeScheduling, JobsKeepTheNamedOrder) {
   o.device = "cpu";
   std::vector<std::size_t> partial_sizes;
   ScheduleHooks hooks;
-  hooks.on_finish = [&](std::size_t done, const ProbeJob&, const nlohmann::json& finished) {
+  hooks.on_finish = [&](std::size_t done, const ProbeJob&,
+                        const std::vector<model::ProbeResult>& finished) {
     EXPECT_EQ(finished.size(), done);
     partial_sizes.push_back(finished.size());
   };
-  const auto probes = schedule_probes(jobs_named({"a", "b", "c"}),
-                                      {settings_named({"controlled"})}, runner, o, hooks);
+  const auto probes = schedule_probes(jobs_named({"a", "b", "c"}), {settings_named({"controlled"})},
+                                      runner, o, hooks);
   ASSERT_EQ(probes.size(), 3u);
-  EXPECT_EQ(probes[0]["name"], "a");
-  EXPECT_EQ(probes[1]["name"], "b");
-  EXPECT_EQ(probes[2]["name"], "c");
-  EXPECT_EQ(probes[0]["outputs"], nlohmann::json::array({"out"}));
-  EXPECT_EQ(probes[0]["device"], "cpu");
+  EXPECT_EQ(probes[0].name, "a");
+  EXPECT_EQ(probes[1].name, "b");
+  EXPECT_EQ(probes[2].name, "c");
+  EXPECT_EQ(probes[0].extra["outputs"], nlohmann::json::array({"out"}));
+  EXPECT_EQ(probes[0].extra["device"], "cpu");
   EXPECT_EQ(runner.order, std::vector<std::string>({"c", "b", "a"}));  // ran concurrently
   EXPECT_EQ(partial_sizes, std::vector<std::size_t>({1, 2, 3}));
 }
@@ -234,8 +231,8 @@ TEST(ProbeScheduling, SettingGroupsConcatenateInOrder) {
   SleepyRunner runner;
   const auto probes = schedule_probes(
       jobs_named({"a"}), {settings_named({"controlled"}), settings_named({"free"})}, runner, {});
-  ASSERT_EQ(probes[0]["settings"].size(), 2u);
-  EXPECT_EQ(probes[0]["settings"][1]["setting"], "free");
+  ASSERT_EQ(probes[0].settings.size(), 2u);
+  EXPECT_EQ(probes[0].settings[1].setting, "free");
 }
 
 TEST(ProbeScheduling, ToolFailureIsRethrownAfterAllStopped) {
@@ -257,11 +254,18 @@ TEST(ProbeScheduling, CancelStopsLaunching) {
 }
 
 TEST(ProbeScheduling, SummaryCounts) {
-  nlohmann::json probes = nlohmann::json::array();
-  probes.push_back({{"diagnosis", {{"controlled", "nondeterministic"}}},
-                    {"settings", {{{"verdict", "nondeterministic"}}}}});
-  probes.push_back({{"diagnosis", {{"controlled", "bitwise-deterministic"}}},
-                    {"settings", {{{"verdict", "error"}}}}});
+  using model::ProbeVerdict;
+  auto probe = [](ProbeVerdict v) {
+    model::ProbeResult p;
+    model::ProbeSetting s;
+    s.setting = "controlled";
+    s.verdict = v;
+    p.settings.push_back(s);
+    p.diagnosis = model::Diagnosis{};
+    return p;
+  };
+  const std::vector<model::ProbeResult> probes = {probe(ProbeVerdict::kNondeterministic),
+                                                  probe(ProbeVerdict::kError)};
   const auto s = probe_summary(probes);
   EXPECT_EQ(s["probes"], 2);
   EXPECT_EQ(s["nondeterministic_when_controlled"], 1);

@@ -25,33 +25,35 @@ std::vector<std::vector<Setting>> group_by_environment(
   return out;
 }
 
-nlohmann::json probe_entry(const ProbeJob& job, const std::string& device,
-                           std::vector<nlohmann::json> settings) {
-  nlohmann::json entry = {{"name", job.name},
-                          {"description", job.description},
-                          {"device", device},
-                          {"settings", nlohmann::json::array()}};
+model::ProbeResult probe_entry(const ProbeJob& job, const std::string& device,
+                               const std::vector<nlohmann::json>& settings) {
+  model::ProbeResult entry;
+  entry.name = job.name;
+  entry.description = job.description;
   nlohmann::json outputs = nlohmann::json::array();
-  for (auto& s : settings) {
-    for (const auto& [name, m] : s["metrics"].items())
-      if (std::find(outputs.begin(), outputs.end(), name) == outputs.end()) outputs.push_back(name);
-    entry["settings"].push_back(std::move(s));
+  for (const auto& s : settings) {
+    // The runner's entries are the worker protocol's JSON: typed here, at the edge.
+    entry.settings.push_back(model::probe_setting_from_json(s));
+    for (const auto& m : entry.settings.back().metrics)
+      if (std::find(outputs.begin(), outputs.end(), m.name) == outputs.end())
+        outputs.push_back(m.name);
   }
-  entry["outputs"] = outputs;
-  entry["diagnosis"] = diagnose_probe(entry);
+  entry.extra = {{"device", device}, {"outputs", outputs}};
+  entry.diagnosis = diagnose_probe(entry);
   return entry;
 }
 
-nlohmann::json schedule_probes(const std::vector<ProbeJob>& jobs_list,
-                               const std::vector<std::vector<Setting>>& groups,
-                               SettingRunner& runner, const ScheduleOptions& options,
-                               const ScheduleHooks& hooks) {
-  std::vector<nlohmann::json> slots(jobs_list.size());
+std::vector<model::ProbeResult> schedule_probes(const std::vector<ProbeJob>& jobs_list,
+                                                const std::vector<std::vector<Setting>>& groups,
+                                                SettingRunner& runner,
+                                                const ScheduleOptions& options,
+                                                const ScheduleHooks& hooks) {
+  std::vector<model::ProbeResult> slots(jobs_list.size());
   std::vector<bool> finished(jobs_list.size(), false);
   std::size_t done = 0;
   std::mutex mutex;
   auto finished_in_order = [&] {
-    nlohmann::json out = nlohmann::json::array();
+    std::vector<model::ProbeResult> out;
     for (std::size_t i = 0; i < slots.size(); ++i)
       if (finished[i]) out.push_back(slots[i]);
     return out;
@@ -67,7 +69,7 @@ nlohmann::json schedule_probes(const std::vector<ProbeJob>& jobs_list,
         std::vector<nlohmann::json> settings;
         for (const auto& group : groups)
           for (auto& e : runner.run(job, group)) settings.push_back(std::move(e));
-        nlohmann::json entry = probe_entry(job, options.device, std::move(settings));
+        model::ProbeResult entry = probe_entry(job, options.device, settings);
         std::lock_guard<std::mutex> lock(mutex);
         slots[i] = std::move(entry);
         finished[i] = true;
@@ -78,17 +80,18 @@ nlohmann::json schedule_probes(const std::vector<ProbeJob>& jobs_list,
   return finished_in_order();
 }
 
-nlohmann::json probe_summary(const nlohmann::json& probes) {
+nlohmann::json probe_summary(const std::vector<model::ProbeResult>& probes) {
+  using model::ProbeVerdict;
   std::size_t nondet_controlled = 0, raising = 0, nondet_any = 0, errors = 0;
   for (const auto& p : probes) {
-    const auto& d = p["diagnosis"];
-    const bool raises = d.value("raises_when_controlled", false);
-    if (d.value("controlled", "") == "nondeterministic") ++nondet_controlled;
+    const bool raises = p.diagnosis && p.diagnosis->raises_when_controlled.value_or(false);
+    const model::ProbeSetting* controlled = p.find_setting("controlled");
+    if (controlled && controlled->verdict == ProbeVerdict::kNondeterministic) ++nondet_controlled;
     if (raises) ++raising;
     bool any = false, err = false;
-    for (const auto& s : p["settings"]) {
-      any = any || s.value("verdict", "") == "nondeterministic";
-      err = err || (s.value("verdict", "") == "error" && !raises);
+    for (const auto& s : p.settings) {
+      any = any || s.verdict == ProbeVerdict::kNondeterministic;
+      err = err || (s.verdict == ProbeVerdict::kError && !raises);
     }
     nondet_any += any;
     errors += err;

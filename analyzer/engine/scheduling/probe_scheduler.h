@@ -12,6 +12,7 @@
 
 #include "engine/scheduling/setting_runner.h"
 #include "engine/scheduling/worker_process_runner.h"
+#include "flakescope/report_model.h"
 
 namespace flakescope {
 
@@ -23,9 +24,9 @@ std::vector<std::vector<Setting>> group_by_environment(
     const std::function<EnvironmentChanges(const Setting&)>& environment);
 
 struct ScheduleOptions {
-  std::size_t jobs = 1;  // probes at a time
+  std::size_t jobs = 1;                       // probes at a time
   const std::atomic<bool>* cancel = nullptr;  // no probe starts once set
-  std::string device;  // recorded in each probe's entry
+  std::string device;                         // recorded in each probe's entry
 };
 
 struct ScheduleHooks {
@@ -33,24 +34,26 @@ struct ScheduleHooks {
   std::function<void(std::size_t done, const ProbeJob& job)> on_start;
   // After probe `index` finished, with its entry; `finished` lists every finished probe's entry in
   // the named order (for partial reports that survive an interruption). Called under a lock.
-  std::function<void(std::size_t done, const ProbeJob& job, const nlohmann::json& finished)>
+  std::function<void(std::size_t done, const ProbeJob& job,
+                     const std::vector<model::ProbeResult>& finished)>
       on_finish;
 };
 
 // Runs each job's setting groups through `runner`, `jobs` probes at a time. Returns the entries of
 // the probes that finished, in the order of `jobs_list` whatever the interleaving. An exception of
 // the runner stops the launching of probes and is rethrown once all have stopped.
-nlohmann::json schedule_probes(const std::vector<ProbeJob>& jobs_list,
-                               const std::vector<std::vector<Setting>>& groups,
-                               SettingRunner& runner, const ScheduleOptions& options,
-                               const ScheduleHooks& hooks = {});
+std::vector<model::ProbeResult> schedule_probes(const std::vector<ProbeJob>& jobs_list,
+                                                const std::vector<std::vector<Setting>>& groups,
+                                                SettingRunner& runner,
+                                                const ScheduleOptions& options,
+                                                const ScheduleHooks& hooks = {});
 
-// One probe's report entry from its settings' entries: the output names in first-seen order and
-// the diagnosis.
-nlohmann::json probe_entry(const ProbeJob& job, const std::string& device,
-                           std::vector<nlohmann::json> settings);
+// One probe's report entry from its settings' entries (the runner's JSON, read into the model):
+// the output names in first-seen order and the diagnosis.
+model::ProbeResult probe_entry(const ProbeJob& job, const std::string& device,
+                               const std::vector<nlohmann::json>& settings);
 
 // The report's "summary" counts over its probes.
-nlohmann::json probe_summary(const nlohmann::json& probes);
+nlohmann::json probe_summary(const std::vector<model::ProbeResult>& probes);
 
 }  // namespace flakescope

@@ -20,6 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flakescope/report_model.h"
+
 #include "flakescope/dtype.h"
 #include "flakescope/stats/rates.h"
 #include "flakescope/stats/tail_bound.h"
@@ -66,13 +68,13 @@ Recommendation recommend(const DeviationSeries& series, const ToleranceOptions& 
 
 nlohmann::json to_json(const Recommendation& r);
 
-// Walks every probes[].settings[].metrics.<output> of a probe report (see reports/README.md)
-// that has "samples", and adds "recommendation": {...} next to it. Never throws on odd samples:
-// it records why no recommendation could be made.
-void attach_recommendations(nlohmann::json& report, const ToleranceOptions& options);
+// Sets the recommendation of every output of every probe setting that has per-run samples. Never
+// throws on odd samples: it records why no recommendation could be made.
+void attach_recommendations(std::vector<model::ProbeResult>& probes,
+                            const ToleranceOptions& options);
 
-// Reads one output's samples out of its metrics object (the report's shape). Throws InputError
-// for missing or non-numeric samples.
-DeviationSeries series_from_metrics(const nlohmann::json& metrics);
+// One output's samples, dtype and margin rtol. Throws InputError for missing or non-numeric
+// samples.
+DeviationSeries series_from_metrics(const model::OutputMetrics& metrics);
 
 }  // namespace flakescope::stats
