@@ -142,6 +142,38 @@ bool adopt_light(const Candidate& x, TailModel* model) {
   return true;
 }
 
+// Anderson-Darling for an exponential with estimated scale: reject at 5% when A^2 (1 + 0.6 / k)
+// exceeds 1.321 (D'Agostino and Stephens 1986, table 4.11; one parameter estimated, so not the
+// GPD table of anderson_darling_critical_value, which estimates the shape too).
+constexpr double kExponentialAd5 = 1.321;
+
+bool exponential_fits(const std::vector<double>& excesses) {
+  double mean = 0;
+  for (double x : excesses) mean += x;
+  mean /= static_cast<double>(excesses.size());
+  const double k = static_cast<double>(excesses.size());
+  return anderson_darling_statistic(excesses, 0, mean) * (1 + 0.6 / k) <= kExponentialAd5;
+}
+
+// Under the light-tail assumption a lower threshold cannot hurt coverage through bias: the
+// exponential envelope of a tail lighter than exponential only loosens as the threshold falls (its
+// mean excess grows), while on an exponential tail every excess is another exact observation of the
+// scale. So the lowest threshold of the ladder m - 1, m / 2, m / 4, ... (down to the default one)
+// at which the excesses pass the exponential goodness-of-fit test is used (a forward stop over
+// thresholds). On an exponential tail the test at a threshold is independent of the sum of its
+// excesses (Basu: the statistic is scale-free, the sum complete sufficient), so accepting there
+// does not bias the exact bound; a rejection does carry information on the higher excesses, which
+// is why the test is the plain 5% one (1000 exponential samples: coverage 0.941-0.952 at n = 50
+// to 500, as before; adding a one-sided test against a lighter tail, to reject more of the
+// Gaussian's low thresholds, rejected 15% of exponential samples and covered 0.92).
+std::size_t light_tail_count(const std::vector<double>& y, std::size_t default_k) {
+  for (std::size_t k = y.size() - 1; k > default_k; k /= 2) {
+    const Candidate c = make_candidate(y, k);
+    if (c.excesses.size() >= 5 && exponential_fits(c.excesses)) return k;
+  }
+  return default_k;
+}
+
 void adopt(const Candidate& x, bool bounded, TailModel* model) {
   model->bounded_tail = bounded;
   model->min_shape = bounded ? kMinShape : 0.0;
@@ -225,7 +257,11 @@ TailModel fit_tail_model(const std::vector<double>& positive_sorted, const TailO
     ++model.candidates;
     if (!last.usable) continue;
     if (options.assume_light_tail) {
-      adopt_light(last, &model);
+      // The heavy-tail refusal is decided at the default threshold; the bound may use a lower one.
+      if (!adopt_light(last, &model)) return model;
+      const std::size_t k = light_tail_count(model.data, last.k);
+      TailModel lower = model;
+      if (k != last.k && adopt_light(make_candidate(model.data, k), &lower)) model = lower;
       return model;
     }
     adopt(last, bounded_at(model.data, last), &model);

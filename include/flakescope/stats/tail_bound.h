@@ -76,6 +76,9 @@ struct TailBound {
   double jitter = 0;            // width of the upward tie-breaking jitter (0: no ties)
   std::size_t runs_needed = 0;  // runs (in total) before a bound can be given; 0 when it was given
   std::size_t runs_distribution_free = 0;  // zero-exceedance runs certifying the target
+  // A fitted bound divided by the largest positive sample (0 when no fitted bound); above 10 the
+  // reason says the bound is mostly extrapolation.
+  double extrapolation = 0;
   std::string assumption;  // "light tail (shape <= 0)" under assume_light_tail, else empty
   // A rare component that did not occur in the sample is not covered: up to this rate, one is
   // consistent with the data (1 - (1 - confidence)^(1/n), about 3/n).
