@@ -36,11 +36,11 @@
 #include <thread>
 #include <vector>
 
-#include "flakescope/report.h"
-#include "flakescope/stats/adaptive.h"
-#include "flakescope/stats/failure_rate.h"
-#include "flakescope/stats/flex_baseline.h"
-#include "flakescope/stats/tail_bound.h"
+#include "core/report.h"
+#include "stats/adaptive.h"
+#include "stats/failure_rate.h"
+#include "stats/flex_baseline.h"
+#include "stats/tail_bound.h"
 
 namespace fs = flakescope::stats;
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "flakescope/stats/gpd.h"
+#include "stats/gpd.h"
 
 namespace fs = flakescope::stats;
 

@@ -15,11 +15,11 @@
 
 #include <unistd.h>
 
-#include "flakescope/capture_analysis.h"
-#include "flakescope/report.h"
-#include "flakescope/stats/rates.h"
-#include "flakescope/stats/recommend.h"
-#include "flakescope/subprocess.h"
+#include "audit/capture_analysis.h"
+#include "core/report.h"
+#include "core/subprocess.h"
+#include "stats/rates.h"
+#include "stats/recommend.h"
 
 namespace fs = std::filesystem;
 using flakescope::ProcessResult;

@@ -1,5 +1,5 @@
 # The build tree's share/flakescope, laid out as in the install tree, so a binary finds its data
-# files relative to itself in both (include/flakescope/install_layout.h) and nothing depends on
+# files relative to itself in both (analyzer/core/install_layout.h) and nothing depends on
 # where the sources are. Copied on every build when a source file changed.
 file(GLOB FLAKESCOPE_PYTEST_PLUGIN_FILES CONFIGURE_DEPENDS
      ${PROJECT_SOURCE_DIR}/integrations/pytest/*.py)

@@ -1,11 +1,11 @@
-#include "flakescope/audit/ablation.h"
+#include "audit/ablation.h"
 
 #include <cstdio>
 #include <map>
 
 #include "flakescope/knobs.h"
-#include "flakescope/stats/rates.h"
-#include "flakescope/stats/two_sample.h"
+#include "stats/rates.h"
+#include "stats/two_sample.h"
 
 namespace flakescope::audit {
 namespace {

@@ -1,4 +1,4 @@
-#include "flakescope/audit/adaptive_runs.h"
+#include "audit/adaptive_runs.h"
 
 namespace flakescope::audit {
 

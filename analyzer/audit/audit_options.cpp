@@ -1,8 +1,8 @@
-#include "flakescope/audit/audit_options.h"
+#include "audit/audit_options.h"
 
 #include <cmath>
 
-#include "flakescope/audit/run_environment.h"
+#include "audit/run_environment.h"
 #include "flakescope/error.h"
 
 namespace flakescope::audit {

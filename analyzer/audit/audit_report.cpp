@@ -1,18 +1,18 @@
-#include "flakescope/audit/audit_report.h"
+#include "audit/audit_report.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
-#include "flakescope/audit/ablation.h"
-#include "flakescope/audit/pytest_plugin.h"
-#include "flakescope/audit/retry_verdict.h"
-#include "flakescope/audit/run_environment.h"
-#include "flakescope/audit/traceback_cost.h"
+#include "audit/ablation.h"
+#include "audit/pytest_plugin.h"
+#include "audit/retry_verdict.h"
+#include "audit/run_environment.h"
+#include "audit/traceback_cost.h"
+#include "core/report.h"
 #include "flakescope/knobs.h"
-#include "flakescope/report.h"
-#include "flakescope/stats/rates.h"
+#include "stats/rates.h"
 
 namespace flakescope::audit {
 namespace {

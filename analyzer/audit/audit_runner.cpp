@@ -1,4 +1,4 @@
-#include "flakescope/audit/audit_runner.h"
+#include "audit/audit_runner.h"
 
 #include <stdlib.h>
 
@@ -7,17 +7,17 @@
 #include <mutex>
 #include <set>
 
+#include "audit/adaptive_runs.h"
+#include "audit/inprocess_chunk.h"
+#include "audit/junit_xml.h"
+#include "audit/progress_watchdog.h"
+#include "audit/pytest_outcomes.h"
+#include "audit/pytest_plugin.h"
+#include "audit/run_environment.h"
+#include "audit/run_log.h"
+#include "audit/scratch_cleanup.h"
+#include "audit/test_tally.h"
 #include "core/parallel_for.h"
-#include "flakescope/audit/adaptive_runs.h"
-#include "flakescope/audit/inprocess_chunk.h"
-#include "flakescope/audit/junit_xml.h"
-#include "flakescope/audit/progress_watchdog.h"
-#include "flakescope/audit/pytest_outcomes.h"
-#include "flakescope/audit/pytest_plugin.h"
-#include "flakescope/audit/run_environment.h"
-#include "flakescope/audit/run_log.h"
-#include "flakescope/audit/scratch_cleanup.h"
-#include "flakescope/audit/test_tally.h"
 #include "flakescope/error.h"
 
 namespace flakescope::audit {

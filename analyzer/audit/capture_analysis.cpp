@@ -1,5 +1,5 @@
-// Assertion capture analysis (see include/flakescope/capture_analysis.h).
-#include "flakescope/capture_analysis.h"
+// Assertion capture analysis (see analyzer/audit/capture_analysis.h).
+#include "audit/capture_analysis.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -19,15 +19,15 @@
 
 #include "audit/assertion_rewrite.h"
 #include "audit/capture_verdict.h"
-#include "flakescope/dtype.h"
+#include "core/dtype.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
-#include "flakescope/stats/rates.h"
-#if __has_include("flakescope/stats/failure_rate.h")
-#include "flakescope/stats/failure_rate.h"
+#include "stats/rates.h"
+#if __has_include("stats/failure_rate.h")
+#include "stats/failure_rate.h"
 #define FLAKESCOPE_HAVE_FAILURE_RATE 1
 #endif
-#include "flakescope/stats/recommend.h"
+#include "stats/recommend.h"
 
 namespace flakescope {
 namespace {
@@ -53,7 +53,8 @@ struct TrialSample {
 struct SiteKey {
   std::string test, site, dtype, tolerances;
   bool operator<(const SiteKey& o) const {
-    return std::tie(test, site, dtype, tolerances) < std::tie(o.test, o.site, o.dtype, o.tolerances);
+    return std::tie(test, site, dtype, tolerances) <
+           std::tie(o.test, o.site, o.dtype, o.tolerances);
   }
 };
 
@@ -167,7 +168,8 @@ std::string negation_from_outcomes(const SiteAccumulator& site) {
   }
   if (wanted_difference == 0) return "";
   return "inferred: the test passed in " + std::to_string(wanted_difference) +
-         (wanted_difference == 1 ? " run" : " runs") + " where this call found the values not close";
+         (wanted_difference == 1 ? " run" : " runs") +
+         " where this call found the values not close";
 }
 
 SiteKey site_key(const std::string& test, const nlohmann::json& line) {
@@ -252,8 +254,7 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
     return line;
   }
   if (!facts.via.empty() && facts.tolerance_at == "via") {
-    *helper_note = "the tolerance lives in the helper " + facts.via_function + "() at " +
-                   facts.via;
+    *helper_note = "the tolerance lives in the helper " + facts.via_function + "() at " + facts.via;
     if (!contains(facts.via_accepts, "atol")) {
       *helper_note += ", which takes no per-call override: change it there (every caller)";
       return std::nullopt;
@@ -393,11 +394,11 @@ void suggest(nlohmann::json& entry, const std::string& api, const std::string& f
         ", atol=" + ci::format_tolerance(entry["atol"].get<double>()) + ")" + keeps +
         " (atol=" + ci::format_tolerance(atol) + " would suffice)";
     if (entry.contains("estimated_failure_rate")) {
-      entry["suggestion"] = entry["suggestion"].get<std::string>() + "; they " +
-                            entry["estimated_failure_rate"]["text"].get<std::string>() +
-                            ", though " + std::to_string(entry["failure_rate"]["failures"].get<std::size_t>()) +
-                            " of " + std::to_string(entry["trials"].get<std::size_t>()) +
-                            " observed runs failed";
+      entry["suggestion"] =
+          entry["suggestion"].get<std::string>() + "; they " +
+          entry["estimated_failure_rate"]["text"].get<std::string>() + ", though " +
+          std::to_string(entry["failure_rate"]["failures"].get<std::size_t>()) + " of " +
+          std::to_string(entry["trials"].get<std::size_t>()) + " observed runs failed";
     }
     return;
   }
@@ -730,11 +731,12 @@ static std::string junit_style(const std::string& nodeid) {
   std::string path = nodeid.substr(0, py);
   for (char& c : path) c = c == '/' ? '.' : c;
   std::string rest = nodeid.substr(py + 5);
-  const auto last = rest.rfind("::", rest.find('[') == std::string::npos ? std::string::npos
-                                                                          : rest.find('['));
+  const auto last =
+      rest.rfind("::", rest.find('[') == std::string::npos ? std::string::npos : rest.find('['));
   if (last != std::string::npos) {
     std::string classes = rest.substr(0, last);
-    for (std::size_t at; (at = classes.find("::")) != std::string::npos;) classes.replace(at, 2, ".");
+    for (std::size_t at; (at = classes.find("::")) != std::string::npos;)
+      classes.replace(at, 2, ".");
     return path + "." + classes + "::" + rest.substr(last + 2);
   }
   return path + "::" + rest;

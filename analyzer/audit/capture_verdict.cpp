@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "audit/assertion_rewrite.h"
-#include "flakescope/report.h"
+#include "core/report.h"
 
 namespace flakescope::capture_internal {
 namespace {
@@ -63,8 +63,8 @@ Verdict negated(const SiteFacts& facts, const nlohmann::json& entry) {
   // The check is wanted to fail: a trial where the call passed is a trial the test failed.
   const std::size_t close = facts.passing_trials;
   v.message = "negated check (" + facts.negated +
-              "): the test wants the values apart; the closest run needs atol >= " +
-              fmt(closest) + " to count as close, current atol=" + fmt(atol);
+              "): the test wants the values apart; the closest run needs atol >= " + fmt(closest) +
+              " to count as close, current atol=" + fmt(atol);
   if (atol > 0 && std::isfinite(closest)) {
     v.message += " (separation " + fmt(std::round(closest / atol * 10) / 10) + "x)";
   }
@@ -94,8 +94,9 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const nlohmann::jso
   const double off = abs.front();   // the deviation itself, max |a - e|
   const std::string runs = " (" + std::to_string(trials) + " runs";
   // Different seeds per run, identical values: the randomness never reached this comparison.
-  const std::string seeds = "; the per-run seeds never changed it: the test likely fixes its own "
-                            "seed, so seed-dependent flakiness is out of this audit's reach";
+  const std::string seeds =
+      "; the per-run seeds never changed it: the test likely fixes its own "
+      "seed, so seed-dependent flakiness is out of this audit's reach";
   if (off == 0) {
     v.kind = "bitwise";
     v.action = failures == 0 ? "keep" : "fix";
@@ -103,10 +104,10 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const nlohmann::jso
     return v;
   }
   v.kind = "deterministic";
-  v.message = "deterministic: off by " + fmt(off) + " on every run" + runs +
-              (x < off ? ", needs atol " + fmt(x) + " at rtol=" + fmt(entry["rtol"].get<double>()) +
-                             ")"
-                       : ")");
+  v.message =
+      "deterministic: off by " + fmt(off) + " on every run" + runs +
+      (x < off ? ", needs atol " + fmt(x) + " at rtol=" + fmt(entry["rtol"].get<double>()) + ")"
+               : ")");
   if (facts.exact) {
     v.action = failures == 0 ? "keep" : "fix";
     v.message += " and the check is exact";

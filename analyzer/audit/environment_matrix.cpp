@@ -1,4 +1,4 @@
-#include "flakescope/audit/environment_matrix.h"
+#include "audit/environment_matrix.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -7,11 +7,11 @@
 #include <random>
 #include <unordered_set>
 
-#include "flakescope/audit/platform_info.h"
-#include "flakescope/audit/test_tally.h"
+#include "audit/platform_info.h"
+#include "audit/test_tally.h"
 #include "flakescope/error.h"
-#include "flakescope/stats/rates.h"
-#include "flakescope/stats/two_sample.h"
+#include "stats/rates.h"
+#include "stats/two_sample.h"
 
 namespace flakescope::audit {
 namespace {

@@ -1,4 +1,4 @@
-#include "flakescope/audit/inprocess_chunk.h"
+#include "audit/inprocess_chunk.h"
 
 #include <algorithm>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "flakescope/audit/junit_plan.h"
+#include "audit/junit_plan.h"
 
 namespace flakescope::audit {
 namespace {

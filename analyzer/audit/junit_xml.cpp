@@ -1,4 +1,4 @@
-#include "flakescope/audit/junit_xml.h"
+#include "audit/junit_xml.h"
 
 #include <fstream>
 #include <sstream>

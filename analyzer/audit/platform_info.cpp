@@ -1,4 +1,4 @@
-#include "flakescope/audit/platform_info.h"
+#include "audit/platform_info.h"
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "core/path_lookup.h"
-#include "flakescope/subprocess.h"
+#include "core/subprocess.h"
 #include "flakescope/version.h"
 
 namespace flakescope::audit {

@@ -1,4 +1,4 @@
-#include "flakescope/audit/progress_watchdog.h"
+#include "audit/progress_watchdog.h"
 
 #include <sys/stat.h>
 

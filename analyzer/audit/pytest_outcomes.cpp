@@ -1,4 +1,4 @@
-#include "flakescope/audit/pytest_outcomes.h"
+#include "audit/pytest_outcomes.h"
 
 #include <fstream>
 #include <set>

@@ -1,10 +1,10 @@
-#include "flakescope/audit/pytest_plugin.h"
+#include "audit/pytest_plugin.h"
 
 #include <cstdlib>
 #include <optional>
 
-#include "flakescope/audit/junit_plan.h"
-#include "flakescope/install_layout.h"
+#include "audit/junit_plan.h"
+#include "core/install_layout.h"
 
 namespace flakescope::audit {
 

@@ -1,4 +1,4 @@
-#include "flakescope/audit/pytest_repetition_source.h"
+#include "audit/pytest_repetition_source.h"
 
 #include <stdlib.h>
 
@@ -6,10 +6,10 @@
 #include <fstream>
 #include <map>
 
-#include "flakescope/audit/progress_watchdog.h"
-#include "flakescope/audit/pytest_outcomes.h"
-#include "flakescope/audit/pytest_plugin.h"
-#include "flakescope/audit/run_environment.h"
+#include "audit/progress_watchdog.h"
+#include "audit/pytest_outcomes.h"
+#include "audit/pytest_plugin.h"
+#include "audit/run_environment.h"
 #include "flakescope/error.h"
 
 namespace fs = std::filesystem;

@@ -1,9 +1,9 @@
-#include "flakescope/audit/retry_verdict.h"
+#include "audit/retry_verdict.h"
 
 #include <cstdint>
 #include <cstdio>
 
-#include "flakescope/stats/rates.h"
+#include "stats/rates.h"
 
 namespace flakescope::audit {
 namespace {

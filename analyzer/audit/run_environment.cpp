@@ -1,4 +1,4 @@
-#include "flakescope/audit/run_environment.h"
+#include "audit/run_environment.h"
 
 #include <unistd.h>
 

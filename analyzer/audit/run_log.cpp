@@ -1,4 +1,4 @@
-#include "flakescope/audit/run_log.h"
+#include "audit/run_log.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,8 +10,8 @@
 #include <map>
 #include <set>
 
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 
 namespace flakescope::audit {
 namespace {

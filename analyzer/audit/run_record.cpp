@@ -1,4 +1,4 @@
-#include "flakescope/audit/run_record.h"
+#include "audit/run_record.h"
 
 #include "flakescope/error.h"
 

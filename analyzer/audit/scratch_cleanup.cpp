@@ -1,5 +1,5 @@
 // Stale scratch folders of dead audits (see scratch_cleanup.h).
-#include "flakescope/audit/scratch_cleanup.h"
+#include "audit/scratch_cleanup.h"
 
 #include <signal.h>
 #include <unistd.h>

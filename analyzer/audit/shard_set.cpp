@@ -1,11 +1,11 @@
 // Shards of one audit (see shard_set.h).
-#include "flakescope/audit/shard_set.h"
+#include "audit/shard_set.h"
 
 #include <map>
 #include <set>
 #include <utility>
 
-#include "flakescope/audit/audit_options.h"
+#include "audit/audit_options.h"
 #include "flakescope/error.h"
 
 namespace flakescope::audit {

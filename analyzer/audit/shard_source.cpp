@@ -1,8 +1,8 @@
-#include "flakescope/audit/shard_source.h"
+#include "audit/shard_source.h"
 
 #include <cstdlib>
 
-#include "flakescope/audit/audit_options.h"
+#include "audit/audit_options.h"
 #include "flakescope/error.h"
 
 namespace flakescope::audit {
@@ -10,7 +10,8 @@ namespace {
 
 // A non-negative decimal integer from the variable `name`, or InputError naming it.
 std::size_t env_number(const std::string& name, const std::string& value) {
-  if (value.empty() || value.size() > 9 || value.find_first_not_of("0123456789") != std::string::npos)
+  if (value.empty() || value.size() > 9 ||
+      value.find_first_not_of("0123456789") != std::string::npos)
     throw InputError("--shard auto: " + name + "='" + value + "' is not a non-negative integer");
   return std::stoul(value);
 }

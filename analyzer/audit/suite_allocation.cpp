@@ -1,4 +1,4 @@
-#include "flakescope/audit/suite_allocation.h"
+#include "audit/suite_allocation.h"
 
 #include <algorithm>
 #include <boost/math/distributions/chi_squared.hpp>
@@ -6,11 +6,11 @@
 #include <exception>
 #include <mutex>
 
+#include "audit/pytest_outcomes.h"
 #include "core/parallel_for.h"
-#include "flakescope/audit/pytest_outcomes.h"
 #include "flakescope/error.h"
-#include "flakescope/stats/rates.h"
-#include "flakescope/stats/tail_bound.h"
+#include "stats/rates.h"
+#include "stats/tail_bound.h"
 
 namespace flakescope::audit {
 namespace {
@@ -323,7 +323,8 @@ std::vector<RunRecord> allocation_records(const std::vector<RepetitionObservatio
     r.run = o.run;
     r.seed = seed + o.run;
     r.setting = setting;
-    r.testcases.push_back(make_testcase(junit_name_of_nodeid(o.test), o.outcome, o.duration, o.message));
+    r.testcases.push_back(
+        make_testcase(junit_name_of_nodeid(o.test), o.outcome, o.duration, o.message));
     r.duration += o.duration;
     if (is_failure(o.outcome)) r.outcome = Outcome::kFail;
     for (const auto& c : o.captures) r.captures.push_back(c);

@@ -1,4 +1,4 @@
-#include "flakescope/audit/test_tally.h"
+#include "audit/test_tally.h"
 
 #include <algorithm>
 #include <map>

@@ -1,4 +1,4 @@
-#include "flakescope/audit/traceback_cost.h"
+#include "audit/traceback_cost.h"
 
 #include <cmath>
 #include <cstdio>

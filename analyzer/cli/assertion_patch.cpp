@@ -10,10 +10,10 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
-#include "flakescope/reporters.h"
 #include "report/assertion_section.h"
+#include "report/reporters.h"
 
 namespace flakescope::cli {
 namespace {
@@ -31,8 +31,8 @@ bool parse_one_line_diff(const std::string& diff, std::string* file, std::size_t
       !std::getline(in, before) || !std::getline(in, after)) {
     return false;
   }
-  if (minus.rfind("--- ", 0) != 0 || at.rfind("@@ -", 0) != 0 || before.empty() ||
-      after.empty() || before[0] != '-' || after[0] != '+') {
+  if (minus.rfind("--- ", 0) != 0 || at.rfind("@@ -", 0) != 0 || before.empty() || after.empty() ||
+      before[0] != '-' || after[0] != '+') {
     return false;
   }
   *file = minus.substr(4);
@@ -135,8 +135,9 @@ AssertionPatch assertion_patch(const nlohmann::json& report, const std::string& 
     std::map<std::size_t, std::string> edits;
     for (const auto& [line, hunk] : hunks) {
       if (conflicting.count({file, line})) {
-        patch.skipped.push_back(hunk.site + ": two argument sets recommend different edits of "
-                                            "this line; edit it by hand");
+        patch.skipped.push_back(hunk.site +
+                                ": two argument sets recommend different edits of "
+                                "this line; edit it by hand");
         continue;
       }
       edits[line] = hunk.after;
@@ -144,8 +145,8 @@ AssertionPatch assertion_patch(const nlohmann::json& report, const std::string& 
     if (edits.empty()) continue;
     patch.hunks += edits.size();
     const std::string b = file.rfind("a/", 0) == 0 ? "b/" + file.substr(2) : file;
-    patch.diff += "--- " + file + "\n+++ " + b + "\n" +
-                  hunks_of(read_lines(source_path(root, file)), edits);
+    patch.diff +=
+        "--- " + file + "\n+++ " + b + "\n" + hunks_of(read_lines(source_path(root, file)), edits);
   }
   return patch;
 }
@@ -188,8 +189,8 @@ bool print_audit_tolerances(const std::string& path, bool json, std::ostream& ou
     const std::string action = e.contains("recommendation") && e["recommendation"].is_object()
                                    ? e["recommendation"].value("action", std::string("none"))
                                    : std::string("none");
-    out << "  " << e.value("site", "") << "  " << action << "  (" << e.value("test", "") << ")\n    "
-        << e.value("suggestion", "") << "\n";
+    out << "  " << e.value("site", "") << "  " << action << "  (" << e.value("test", "")
+        << ")\n    " << e.value("suggestion", "") << "\n";
   }
   return true;
 }

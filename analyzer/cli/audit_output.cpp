@@ -1,12 +1,12 @@
 #include "cli/audit_output.h"
 
+#include "audit/capture_analysis.h"
 #include "cli/report_output.h"
-#include "report/assertion_section.h"
-#include "flakescope/capture_analysis.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
-#include "flakescope/reporters.h"
-#include "flakescope/stats/recommend.h"
+#include "report/assertion_section.h"
+#include "report/reporters.h"
+#include "stats/recommend.h"
 
 namespace flakescope::cli {
 

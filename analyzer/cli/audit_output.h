@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "flakescope/audit/audit_report.h"
+#include "audit/audit_report.h"
 
 namespace flakescope::cli {
 

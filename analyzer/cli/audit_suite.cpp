@@ -1,12 +1,12 @@
 #include "cli/audit_suite.h"
 
+#include "audit/audit_report.h"
+#include "audit/pytest_repetition_source.h"
+#include "audit/suite_allocation.h"
 #include "cli/audit_output.h"
 #include "cli/report_output.h"
-#include "flakescope/audit/audit_report.h"
-#include "flakescope/audit/pytest_repetition_source.h"
-#include "flakescope/audit/suite_allocation.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 
 namespace flakescope::cli {
 namespace {
@@ -33,9 +33,9 @@ void print_allocation_summary(const nlohmann::json& section, std::ostream& out) 
 
 }  // namespace
 
-int run_suite_audit(const CommandArgs& a, const audit::AuditOptions& o, const nlohmann::json& config,
-                    audit::RunLogWriter* log, const std::string& out_path,
-                    const std::atomic<bool>* cancel) {
+int run_suite_audit(const CommandArgs& a, const audit::AuditOptions& o,
+                    const nlohmann::json& config, audit::RunLogWriter* log,
+                    const std::string& out_path, const std::atomic<bool>* cancel) {
   audit::AllocationOptions alloc;
   alloc.max_runs = o.runs;
   alloc.confidence = o.confidence;

@@ -1,5 +1,5 @@
 #include "cli/commands.h"
-#include "flakescope/report.h"
+#include "core/report.h"
 
 namespace flakescope::cli {
 

@@ -1,6 +1,6 @@
 #include "cli/commands.h"
+#include "core/report.h"
 #include "engine/probe_runner.h"
-#include "flakescope/report.h"
 
 namespace flakescope::cli {
 

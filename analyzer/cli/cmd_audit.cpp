@@ -11,6 +11,14 @@
 #include <filesystem>
 #include <map>
 
+#include "audit/audit_options.h"
+#include "audit/audit_report.h"
+#include "audit/audit_runner.h"
+#include "audit/capture_analysis.h"
+#include "audit/platform_info.h"
+#include "audit/run_log.h"
+#include "audit/scratch_cleanup.h"
+#include "audit/shard_source.h"
 #include "cli/audit_output.h"
 #include "cli/audit_suite.h"
 #include "cli/command_line.h"
@@ -18,22 +26,14 @@
 #include "cli/progress.h"
 #include "cli/report_output.h"
 #include "cli/step_summary.h"
+#include "core/output_file.h"
 #include "core/path_lookup.h"
-#include "flakescope/audit/audit_options.h"
-#include "flakescope/audit/audit_report.h"
-#include "flakescope/audit/audit_runner.h"
-#include "flakescope/audit/platform_info.h"
-#include "flakescope/audit/run_log.h"
-#include "flakescope/audit/scratch_cleanup.h"
-#include "flakescope/audit/shard_source.h"
-#include "flakescope/capture_analysis.h"
+#include "core/report.h"
+#include "core/run_count.h"
+#include "core/subprocess.h"
 #include "flakescope/error.h"
-#include "flakescope/output_file.h"
-#include "flakescope/report.h"
-#include "flakescope/reporters.h"
-#include "flakescope/run_count.h"
-#include "flakescope/stats/recommend.h"
-#include "flakescope/subprocess.h"
+#include "report/reporters.h"
+#include "stats/recommend.h"
 
 namespace po = boost::program_options;
 

@@ -13,8 +13,8 @@
 #include "cli/assertion_patch.h"
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 
 namespace po = boost::program_options;
 

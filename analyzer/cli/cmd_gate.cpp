@@ -11,13 +11,13 @@
 #include "cli/commands.h"
 #include "cli/report_output.h"
 #include "cli/step_summary.h"
+#include "core/output_file.h"
+#include "core/report.h"
+#include "core/subprocess.h"
 #include "flakescope/error.h"
-#include "flakescope/gate.h"
-#include "flakescope/output_file.h"
-#include "flakescope/report.h"
 #include "flakescope/report_model.h"
-#include "flakescope/reporters.h"
-#include "flakescope/subprocess.h"
+#include "gate/gate.h"
+#include "report/reporters.h"
 
 namespace po = boost::program_options;
 

@@ -3,21 +3,21 @@
 // one long run. Exit 0 nothing flaky, 1 flaky/crashing/timing out, 2 bad input.
 #include <boost/program_options.hpp>
 
-#include "cli/command_line.h"
+#include "audit/audit_report.h"
+#include "audit/capture_analysis.h"
+#include "audit/environment_matrix.h"
+#include "audit/run_log.h"
+#include "audit/shard_set.h"
 #include "cli/audit_output.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/report_output.h"
 #include "cli/step_summary.h"
-#include "flakescope/audit/audit_report.h"
-#include "flakescope/audit/environment_matrix.h"
-#include "flakescope/audit/run_log.h"
-#include "flakescope/audit/shard_set.h"
-#include "flakescope/capture_analysis.h"
+#include "core/output_file.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/output_file.h"
-#include "flakescope/report.h"
-#include "flakescope/reporters.h"
-#include "flakescope/stats/recommend.h"
+#include "report/reporters.h"
+#include "stats/recommend.h"
 
 namespace po = boost::program_options;
 
@@ -87,7 +87,7 @@ int cmd_merge(const CommandArgs& a) {
     const audit::ShardCoverage part = check_shards(group.logs, allow_partial, a.err);
     coverage.missing.insert(coverage.missing.end(), part.missing.begin(), part.missing.end());
     coverage.incomplete.insert(coverage.incomplete.end(), part.incomplete.begin(),
-                                part.incomplete.end());
+                               part.incomplete.end());
   }
   const audit::MatrixMerge matrix = audit::merge_by_environment(parts);
   const audit::RunLog& merged = matrix.merged;
@@ -116,11 +116,12 @@ int cmd_merge(const CommandArgs& a) {
   nlohmann::json matrix_section;
   const auto add_matrix = [&](nlohmann::json& report) {
     if (matrix.environments.empty()) return;
-    matrix_section = audit::environment_matrix_section(matrix.environments, in.settings, in.confidence);
+    matrix_section =
+        audit::environment_matrix_section(matrix.environments, in.settings, in.confidence);
     report["matrix"] = matrix_section;
   };
-  const nlohmann::json report = write_audit_report(in, merged.records, config.value("capture", false),
-                                                   out, a.out, add_matrix);
+  const nlohmann::json report = write_audit_report(
+      in, merged.records, config.value("capture", false), out, a.out, add_matrix);
   if (!matrix_section.is_null()) audit::print_matrix_summary(matrix_section, a.out);
   append_step_summary("merge", render_report(report, ReportFormat::kMarkdown), a.err);
   a.err << "flakescope merge: " << merged.records.size() << " runs from " << logs.size()

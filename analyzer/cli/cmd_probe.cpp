@@ -16,16 +16,16 @@
 #include "cli/probe_resolution.h"
 #include "cli/progress.h"
 #include "cli/step_summary.h"
+#include "core/diagnosis.h"
+#include "core/report.h"
+#include "core/subprocess.h"
 #include "engine/scheduling/probe_scheduler.h"
 #include "engine/scoped_setting.h"
-#include "flakescope/diagnosis.h"
+#include "engine/torch_save_reader.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 #include "flakescope/report_model.h"
-#include "flakescope/reporters.h"
-#include "flakescope/stats/recommend.h"
-#include "flakescope/subprocess.h"
-#include "flakescope/torch_save_reader.h"
+#include "report/reporters.h"
+#include "stats/recommend.h"
 
 namespace po = boost::program_options;
 

@@ -6,10 +6,10 @@
 #include "cli/commands.h"
 #include "cli/report_output.h"
 #include "cli/step_summary.h"
+#include "core/output_file.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/output_file.h"
-#include "flakescope/report.h"
-#include "flakescope/reporters.h"
+#include "report/reporters.h"
 
 namespace po = boost::program_options;
 
@@ -39,7 +39,8 @@ int cmd_report(const CommandArgs& a) {
        false});
   if (!parse_command_line(a.args, desc, "report", po::value(&input), 1, a.out, "", epilog))
     return kExitOk;
-  if (input.empty()) throw InputError("no report given (flakescope report REPORT.json --format md)");
+  if (input.empty())
+    throw InputError("no report given (flakescope report REPORT.json --format md)");
   const auto format = parse_report_format(format_name);
   if (!format)
     throw InputError("unknown format '" + format_name + "' (terminal, md, html, junit, json)");
@@ -50,8 +51,10 @@ int cmd_report(const CommandArgs& a) {
   options.color = out_path.empty() && *format == ReportFormat::kTerminal && wants_color(a.out);
   options.verbose = verbose;
   const std::string text = render_report(report, *format, options);
-  if (out_path.empty()) a.out << text;
-  else write_file_atomic(out_path, text);
+  if (out_path.empty())
+    a.out << text;
+  else
+    write_file_atomic(out_path, text);
   if (*format == ReportFormat::kMarkdown) append_step_summary("report", text, a.err);
   return kExitOk;
 }

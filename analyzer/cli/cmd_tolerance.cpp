@@ -5,17 +5,21 @@
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "cli/assertion_patch.h"
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "cli/assertion_patch.h"
-#include "flakescope/report.h"
-#include "flakescope/stats/failure_rate.h"
-#include "flakescope/stats/recommend.h"
-#include "flakescope/stats/recommend_text.h"
-#include "flakescope/stats/sample_file.h"
+#include "stats/failure_rate.h"
+#include "stats/recommend.h"
+#include "stats/recommend_text.h"
+#include "stats/sample_file.h"
 
 namespace po = boost::program_options;
 
@@ -51,14 +55,25 @@ nlohmann::json failure_rate_of(const stats::DeviationSeries& s, double atol, dou
   return j;
 }
 
-}  // namespace
-
-int cmd_tolerance(const CommandArgs& a) {
-  stats::ToleranceOptions options;
-  std::string samples, dtype_name, field;
+// Everything `tolerance` was asked for, validated.
+struct ToleranceCommandOptions {
+  stats::ToleranceOptions stats;
+  std::string samples;
+  std::string field;
+  std::optional<DType> dtype;
+  std::optional<double> atol;  // --atol: also estimate the failure rate of (atol, rtol)
+  double rtol = 0;
   bool json = false;
-  std::string atol_text, assume;
-  double atol = 0, rtol = 0;
+};
+
+// The raw option texts, as Boost.Program_options fills them; validate() turns them into the struct.
+struct ToleranceArgs {
+  ToleranceCommandOptions options;
+  std::string dtype_name, atol_text, assume;
+};
+
+po::options_description tolerance_description(ToleranceArgs* raw) {
+  stats::ToleranceOptions& o = raw->options.stats;
   po::options_description desc(
       "usage: flakescope tolerance SAMPLES [--target 1e-4] [--confidence 0.95] [--dtype float32] "
       "[--json]\n\n"
@@ -71,74 +86,99 @@ int cmd_tolerance(const CommandArgs& a) {
       "the retry count; says which method produced each number, or why none could be given",
       kHelpColumns, kHelpColumns / 2);
   desc.add_options()("help,h", "show this help")(
-      "target", defaulted(&options.target),
-      "per-run failure rate the recommendation must stay under")(
-      "confidence", defaulted(&options.confidence), "one-sided confidence of the bounds")(
-      "dtype", po::value(&dtype_name), "dtype of a plain or JSON-lines series (for its defaults)")(
-      "field", po::value(&field), "JSON-lines field holding the sample")(
-      "seed", defaulted(&options.seed), "seed of the tie jitter")(
-      "atol", po::value(&atol_text),
+      "target", defaulted(&o.target), "per-run failure rate the recommendation must stay under")(
+      "confidence", defaulted(&o.confidence), "one-sided confidence of the bounds")(
+      "dtype", po::value(&raw->dtype_name),
+      "dtype of a plain or JSON-lines series (for its defaults)")(
+      "field", po::value(&raw->options.field), "JSON-lines field holding the sample")(
+      "seed", defaulted(&o.seed), "seed of the tie jitter")(
+      "atol", po::value(&raw->atol_text),
       "also estimate the per-run failure rate of this atol (with --rtol), with an interval")(
-      "rtol", defaulted(&rtol),
+      "rtol", defaulted(&raw->options.rtol),
       "the rtol of --atol; uses the series' margin samples measured at this rtol when present")(
-      "assume", po::value(&assume),
+      "assume", po::value(&raw->assume),
       "light-tail: keep the tail shape <= 0 (rounding differences of a fixed computation); "
-      "refused where the data show a heavier tail")("json", po::bool_switch(&json), "print JSON");
+      "refused where the data show a heavier tail")("json", po::bool_switch(&raw->options.json),
+                                                    "print JSON");
+  return desc;
+}
+
+// Exit 2 (InputError) naming the first option that is out of range.
+ToleranceCommandOptions validate(ToleranceArgs raw) {
+  ToleranceCommandOptions o = std::move(raw.options);
+  if (o.samples.empty()) throw InputError("give a SAMPLES file (see --help)");
+  if (!(o.stats.target > 0 && o.stats.target < 1)) throw InputError("--target must be in (0, 1)");
+  if (!(o.stats.confidence > 0.5 && o.stats.confidence < 1)) {
+    throw InputError("--confidence must be in (0.5, 1)");
+  }
+  if (!raw.assume.empty() && raw.assume != "light-tail") {
+    throw InputError("--assume takes 'light-tail', got '" + raw.assume + "'");
+  }
+  o.stats.assume_light_tail = raw.assume == "light-tail";
+  if (!raw.atol_text.empty()) {
+    char* end = nullptr;
+    const double atol = std::strtod(raw.atol_text.c_str(), &end);
+    if (end == raw.atol_text.c_str() || *end != '\0' || !(atol >= 0 && std::isfinite(atol))) {
+      throw InputError("--atol must be a finite number >= 0, got '" + raw.atol_text + "'");
+    }
+    o.atol = atol;
+  }
+  if (!(o.rtol >= 0 && std::isfinite(o.rtol))) {
+    throw InputError("--rtol must be a finite number >= 0");
+  }
+  if (!raw.dtype_name.empty()) {
+    o.dtype = parse_dtype(raw.dtype_name);
+    if (!o.dtype) throw InputError("unknown --dtype '" + raw.dtype_name + "'");
+  }
+  return o;
+}
+
+// One recommendation (and the failure rate of --atol) per series, as text or one JSON document.
+void print_series_recommendations(const ToleranceCommandOptions& o,
+                                  const std::vector<stats::NamedSeries>& series,
+                                  std::ostream& out) {
+  nlohmann::json doc = {{"target", o.stats.target},
+                        {"confidence", o.stats.confidence},
+                        {"source", o.samples},
+                        {"series", nlohmann::json::array()}};
+  bool first = true;
+  for (const auto& s : series) {
+    const stats::Recommendation r = stats::recommend(s.series, o.stats);
+    std::string rate_text;
+    nlohmann::json rate;
+    if (o.atol) rate = failure_rate_of(s.series, *o.atol, o.rtol, o.stats, &rate_text);
+    if (o.json) {
+      nlohmann::json entry = {{"name", s.name}, {"recommendation", stats::to_json(r)}};
+      if (o.atol) entry["failure_rate"] = rate;
+      doc["series"].push_back(entry);
+    } else {
+      if (!first) out << "\n";
+      stats::write_recommendation_text(out, s.name, r);
+      if (o.atol) out << "  " << rate_text << "\n";
+    }
+    first = false;
+  }
+  if (o.json) out << doc.dump(2) << "\n";
+}
+
+}  // namespace
+
+int cmd_tolerance(const CommandArgs& a) {
+  ToleranceArgs raw;
+  const po::options_description desc = tolerance_description(&raw);
   const std::string epilog = help_epilog(
       {"flakescope tolerance deviations.txt --dtype float32",
        "flakescope tolerance flakescope-report.json --target 1e-6 --json",
        "flakescope tolerance samples.jsonl --field max_abs --atol 1e-5 --rtol 1.3e-6",
        "flakescope tolerance flakescope-audit.json      (an audit --capture report: per site)"},
       {"recommended (or said why no number could be given)", "", false});
-  if (!parse_command_line(a.args, desc, "samples", po::value(&samples), 1, a.out, "", epilog))
+  if (!parse_command_line(a.args, desc, "samples", po::value(&raw.options.samples), 1, a.out, "",
+                          epilog)) {
     return kExitOk;
-  if (samples.empty()) throw InputError("give a SAMPLES file (see --help)");
-  if (!(options.target > 0 && options.target < 1)) throw InputError("--target must be in (0, 1)");
-  if (!(options.confidence > 0.5 && options.confidence < 1)) {
-    throw InputError("--confidence must be in (0.5, 1)");
   }
-  if (!assume.empty() && assume != "light-tail") {
-    throw InputError("--assume takes 'light-tail', got '" + assume + "'");
-  }
-  options.assume_light_tail = assume == "light-tail";
-  const bool want_rate = !atol_text.empty();
-  if (want_rate) {
-    char* end = nullptr;
-    atol = std::strtod(atol_text.c_str(), &end);
-    if (end == atol_text.c_str() || *end != '\0' || !(atol >= 0 && std::isfinite(atol))) {
-      throw InputError("--atol must be a finite number >= 0, got '" + atol_text + "'");
-    }
-  }
-  if (!(rtol >= 0 && std::isfinite(rtol))) throw InputError("--rtol must be a finite number >= 0");
-  std::optional<DType> dtype;
-  if (!dtype_name.empty()) {
-    dtype = parse_dtype(dtype_name);
-    if (!dtype) throw InputError("unknown --dtype '" + dtype_name + "'");
-  }
-  if (print_audit_tolerances(samples, json, a.out)) return kExitOk;  // audit --capture report
-  const auto series = stats::read_sample_series(samples, field, dtype);
-  nlohmann::json doc = {{"target", options.target},
-                        {"confidence", options.confidence},
-                        {"source", samples},
-                        {"series", nlohmann::json::array()}};
-  bool first = true;
-  for (const auto& s : series) {
-    const stats::Recommendation r = stats::recommend(s.series, options);
-    std::string rate_text;
-    nlohmann::json rate;
-    if (want_rate) rate = failure_rate_of(s.series, atol, rtol, options, &rate_text);
-    if (json) {
-      nlohmann::json entry = {{"name", s.name}, {"recommendation", stats::to_json(r)}};
-      if (want_rate) entry["failure_rate"] = rate;
-      doc["series"].push_back(entry);
-    } else {
-      if (!first) a.out << "\n";
-      stats::write_recommendation_text(a.out, s.name, r);
-      if (want_rate) a.out << "  " << rate_text << "\n";
-    }
-    first = false;
-  }
-  if (json) a.out << doc.dump(2) << "\n";
+  const ToleranceCommandOptions o = validate(std::move(raw));
+  if (print_audit_tolerances(o.samples, o.json, a.out)) return kExitOk;  // audit --capture report
+  print_series_recommendations(o, stats::read_sample_series(o.samples, o.field, o.dtype), a.out);
   return kExitOk;
 }
 

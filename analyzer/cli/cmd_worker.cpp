@@ -8,9 +8,9 @@
 #include "cli/commands.h"
 #include "cli/probe_options.h"
 #include "cli/probe_resolution.h"
+#include "core/report.h"
 #include "flakescope/error.h"
 #include "flakescope/knobs.h"
-#include "flakescope/report.h"
 
 namespace po = boost::program_options;
 
@@ -21,9 +21,10 @@ int cmd_worker(const CommandArgs& a) {
   std::string probe, settings, result;
   bool torchscript = false;
   po::options_description desc("worker");
-  desc.add_options()("probe", po::value(&probe)->required(), "")(
-      "torchscript", po::bool_switch(&torchscript), "")("settings", po::value(&settings)->required(), "")(
-      "result", po::value(&result)->required(), "");
+  desc.add_options()("probe", po::value(&probe)->required(), "")("torchscript",
+                                                                 po::bool_switch(&torchscript), "")(
+      "settings", po::value(&settings)->required(), "")("result", po::value(&result)->required(),
+                                                        "");
   add_target_options(desc, target);
   po::variables_map vm;
   po::store(po::command_line_parser(a.args).options(desc).run(), vm);

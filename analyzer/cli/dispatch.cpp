@@ -1,17 +1,17 @@
 #include "cli/dispatch.h"
 
-#include <boost/program_options/errors.hpp>
 #include <unistd.h>
+#include <boost/program_options/errors.hpp>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <ostream>
 
+#include "core/subprocess.h"
 #include "flakescope/error.h"
-#include "flakescope/subprocess.h"
 
 namespace flakescope::cli {
 

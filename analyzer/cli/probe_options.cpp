@@ -3,10 +3,10 @@
 #include <boost/program_options.hpp>
 
 #include "cli/command_line.h"
+#include "core/dtype.h"
+#include "core/run_count.h"
 #include "engine/tensor_view.h"
-#include "flakescope/dtype.h"
 #include "flakescope/error.h"
-#include "flakescope/run_count.h"
 
 #include <iomanip>
 #include <sstream>
@@ -67,8 +67,8 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const std::str
       used = 0;
     }
     if (part.empty() || used != part.size() || v < min_value || v > (1LL << 40))
-      throw InputError("bad " + what + " '" + text + "': expected comma-separated integers >= " +
-                       std::to_string(min_value));
+      throw InputError("bad " + what + " '" + text +
+                       "': expected comma-separated integers >= " + std::to_string(min_value));
     out.push_back(v);
     start = end + 1;
   }
@@ -79,7 +79,9 @@ namespace {
 c10::ScalarType scalar_type_option(const std::string& name, const std::string& option) {
   auto d = parse_dtype(name);
   auto st = d ? to_scalar_type(*d) : std::nullopt;
-  if (!st) throw InputError("unknown " + option + " '" + name + "' (float32, float64, float16, bfloat16, int64, ...)");
+  if (!st)
+    throw InputError("unknown " + option + " '" + name +
+                     "' (float32, float64, float16, bfloat16, int64, ...)");
   return *st;
 }
 }  // namespace
@@ -102,12 +104,17 @@ ProbeRunOptions to_run_options(const ProbeTargetOptions& o) {
   if (!at::isFloatingType(r.probe.dtype))
     throw InputError("--dtype must be a floating type (float32, float64, float16, bfloat16)");
   r.probe.input_dtype = scalar_type_option(o.input_dtype, "--input-dtype");
-  if (o.device == "cpu") r.probe.device = c10::Device(c10::kCPU);
-  else if (o.device == "cuda") r.probe.device = c10::Device(c10::kCUDA, 0);
-  else throw InputError("unknown --device '" + o.device + "' (cpu or cuda)");
-  if (!o.input_shape.empty()) r.probe.input_shape = parse_int_list(o.input_shape, "--input-shape", 1);
+  if (o.device == "cpu")
+    r.probe.device = c10::Device(c10::kCPU);
+  else if (o.device == "cuda")
+    r.probe.device = c10::Device(c10::kCUDA, 0);
+  else
+    throw InputError("unknown --device '" + o.device + "' (cpu or cuda)");
+  if (!o.input_shape.empty())
+    r.probe.input_shape = parse_int_list(o.input_shape, "--input-shape", 1);
   r.probe.seed = o.seed;
-  if (o.train_steps < 1 || o.train_steps > 100000) throw InputError("--train-steps must be in 1..100000");
+  if (o.train_steps < 1 || o.train_steps > 100000)
+    throw InputError("--train-steps must be in 1..100000");
   r.probe.train_steps = o.train_steps;
   r.expected_path = o.expected;
   return r;
@@ -123,9 +130,13 @@ std::string exact(double v) {
 }  // namespace
 
 std::vector<std::string> to_worker_args(const ProbeTargetOptions& o) {
-  std::vector<std::string> a = {"--runs", o.runs, "--target", exact(o.target), "--confidence",
-                                exact(o.confidence), "--dtype", o.dtype, "--device", o.device,
-                                "--input-dtype", o.input_dtype, "--seed", std::to_string(o.seed),
+  std::vector<std::string> a = {"--runs",        o.runs,
+                                "--target",      exact(o.target),
+                                "--confidence",  exact(o.confidence),
+                                "--dtype",       o.dtype,
+                                "--device",      o.device,
+                                "--input-dtype", o.input_dtype,
+                                "--seed",        std::to_string(o.seed),
                                 "--train-steps", std::to_string(o.train_steps)};
   if (!o.max_runs.empty()) a.insert(a.end(), {"--max-runs", o.max_runs});
   if (!o.threads.empty()) a.insert(a.end(), {"--threads", o.threads});
@@ -137,9 +148,8 @@ std::vector<std::string> to_worker_args(const ProbeTargetOptions& o) {
 bool operator==(const ProbeTargetOptions& a, const ProbeTargetOptions& b) {
   return a.runs == b.runs && a.max_runs == b.max_runs && a.target == b.target &&
          a.confidence == b.confidence && a.threads == b.threads && a.dtype == b.dtype &&
-         a.device == b.device && a.input_shape == b.input_shape &&
-         a.input_dtype == b.input_dtype && a.seed == b.seed && a.train_steps == b.train_steps &&
-         a.expected == b.expected;
+         a.device == b.device && a.input_shape == b.input_shape && a.input_dtype == b.input_dtype &&
+         a.seed == b.seed && a.train_steps == b.train_steps && a.expected == b.expected;
 }
 
 }  // namespace flakescope::cli

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "flakescope/hash.h"
+#include "core/hash.h"
 
 namespace flakescope::cli {
 namespace {

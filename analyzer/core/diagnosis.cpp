@@ -1,5 +1,5 @@
-// The ablation diagnosis on the typed report model (include/flakescope/diagnosis.h).
-#include "flakescope/diagnosis.h"
+// The ablation diagnosis on the typed report model (analyzer/core/diagnosis.h).
+#include "core/diagnosis.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "flakescope/dtype.h"
+#include "core/dtype.h"
 
 #include <cmath>
 #include <cstring>
@@ -8,16 +8,26 @@ namespace flakescope {
 
 std::string_view dtype_name(DType t) {
   switch (t) {
-    case DType::kFloat64: return "float64";
-    case DType::kFloat32: return "float32";
-    case DType::kFloat16: return "float16";
-    case DType::kBFloat16: return "bfloat16";
-    case DType::kInt64: return "int64";
-    case DType::kInt32: return "int32";
-    case DType::kInt16: return "int16";
-    case DType::kInt8: return "int8";
-    case DType::kUInt8: return "uint8";
-    case DType::kBool: return "bool";
+    case DType::kFloat64:
+      return "float64";
+    case DType::kFloat32:
+      return "float32";
+    case DType::kFloat16:
+      return "float16";
+    case DType::kBFloat16:
+      return "bfloat16";
+    case DType::kInt64:
+      return "int64";
+    case DType::kInt32:
+      return "int32";
+    case DType::kInt16:
+      return "int16";
+    case DType::kInt8:
+      return "int8";
+    case DType::kUInt8:
+      return "uint8";
+    case DType::kBool:
+      return "bool";
   }
   return "unknown";
 }
@@ -38,10 +48,20 @@ std::optional<DType> parse_dtype(std::string_view n) {
 
 std::size_t dtype_size(DType t) {
   switch (t) {
-    case DType::kFloat64: case DType::kInt64: return 8;
-    case DType::kFloat32: case DType::kInt32: return 4;
-    case DType::kFloat16: case DType::kBFloat16: case DType::kInt16: return 2;
-    case DType::kInt8: case DType::kUInt8: case DType::kBool: return 1;
+    case DType::kFloat64:
+    case DType::kInt64:
+      return 8;
+    case DType::kFloat32:
+    case DType::kInt32:
+      return 4;
+    case DType::kFloat16:
+    case DType::kBFloat16:
+    case DType::kInt16:
+      return 2;
+    case DType::kInt8:
+    case DType::kUInt8:
+    case DType::kBool:
+      return 1;
   }
   return 1;
 }
@@ -54,11 +74,16 @@ bool dtype_is_floating(DType t) {
 Tolerance default_tolerance(DType t) {
   // torch.testing.assert_close's table (torch/testing/_comparison.py).
   switch (t) {
-    case DType::kFloat16: return {1e-3, 1e-5};
-    case DType::kBFloat16: return {1.6e-2, 1e-5};
-    case DType::kFloat32: return {1.3e-6, 1e-5};
-    case DType::kFloat64: return {1e-7, 1e-7};
-    default: return {0.0, 0.0};
+    case DType::kFloat16:
+      return {1e-3, 1e-5};
+    case DType::kBFloat16:
+      return {1.6e-2, 1e-5};
+    case DType::kFloat32:
+      return {1.3e-6, 1e-5};
+    case DType::kFloat64:
+      return {1e-7, 1e-7};
+    default:
+      return {0.0, 0.0};
   }
 }
 

@@ -1,4 +1,4 @@
-#include "flakescope/hash.h"
+#include "core/hash.h"
 
 #include <cstring>
 

@@ -1,8 +1,8 @@
 // Field-by-field reading of report objects (see json_fields.h).
 #include "core/json_fields.h"
 
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 
 namespace flakescope::core {
 

@@ -1,5 +1,5 @@
 // Safe output files (see output_file.h): what is at the path decides how it is written.
-#include "flakescope/output_file.h"
+#include "core/output_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

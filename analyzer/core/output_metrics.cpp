@@ -1,4 +1,4 @@
-#include "flakescope/output_metrics.h"
+#include "core/output_metrics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,10 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/hash.h"
+#include "core/report.h"
+#include "core/ulp.h"
 #include "flakescope/error.h"
-#include "flakescope/hash.h"
-#include "flakescope/report.h"
-#include "flakescope/ulp.h"
 
 namespace flakescope {
 namespace {
@@ -24,16 +24,41 @@ struct Decoder {
 
   double value(std::size_t i) const {
     switch (dtype) {
-      case DType::kFloat64: { double v; std::memcpy(&v, p + 8 * i, 8); return v; }
-      case DType::kFloat32: { float v; std::memcpy(&v, p + 4 * i, 4); return v; }
-      case DType::kFloat16: return half_to_double(bits16(i));
-      case DType::kBFloat16: return bfloat16_to_double(bits16(i));
-      case DType::kInt64: { std::int64_t v; std::memcpy(&v, p + 8 * i, 8); return double(v); }
-      case DType::kInt32: { std::int32_t v; std::memcpy(&v, p + 4 * i, 4); return v; }
-      case DType::kInt16: { std::int16_t v; std::memcpy(&v, p + 2 * i, 2); return v; }
-      case DType::kInt8: return static_cast<std::int8_t>(p[i]);
-      case DType::kUInt8: return p[i];
-      case DType::kBool: return p[i] != 0;
+      case DType::kFloat64: {
+        double v;
+        std::memcpy(&v, p + 8 * i, 8);
+        return v;
+      }
+      case DType::kFloat32: {
+        float v;
+        std::memcpy(&v, p + 4 * i, 4);
+        return v;
+      }
+      case DType::kFloat16:
+        return half_to_double(bits16(i));
+      case DType::kBFloat16:
+        return bfloat16_to_double(bits16(i));
+      case DType::kInt64: {
+        std::int64_t v;
+        std::memcpy(&v, p + 8 * i, 8);
+        return double(v);
+      }
+      case DType::kInt32: {
+        std::int32_t v;
+        std::memcpy(&v, p + 4 * i, 4);
+        return v;
+      }
+      case DType::kInt16: {
+        std::int16_t v;
+        std::memcpy(&v, p + 2 * i, 2);
+        return v;
+      }
+      case DType::kInt8:
+        return static_cast<std::int8_t>(p[i]);
+      case DType::kUInt8:
+        return p[i];
+      case DType::kBool:
+        return p[i] != 0;
     }
     return 0;
   }
@@ -46,11 +71,16 @@ struct Decoder {
 
 double ulp_between(const Decoder& a, const Decoder& e, std::size_t i, double av, double ev) {
   switch (a.dtype) {
-    case DType::kFloat64: return double(ulp_distance(av, ev));
-    case DType::kFloat32: return double(ulp_distance(float(av), float(ev)));
-    case DType::kFloat16: return double(ulp_distance_half(a.bits16(i), e.bits16(i)));
-    case DType::kBFloat16: return double(ulp_distance_bfloat16(a.bits16(i), e.bits16(i)));
-    default: return std::fabs(av - ev);  // integers: the distance is the difference
+    case DType::kFloat64:
+      return double(ulp_distance(av, ev));
+    case DType::kFloat32:
+      return double(ulp_distance(float(av), float(ev)));
+    case DType::kFloat16:
+      return double(ulp_distance_half(a.bits16(i), e.bits16(i)));
+    case DType::kBFloat16:
+      return double(ulp_distance_bfloat16(a.bits16(i), e.bits16(i)));
+    default:
+      return std::fabs(av - ev);  // integers: the distance is the difference
   }
 }
 
@@ -74,7 +104,9 @@ std::size_t TensorView::numel() const {
   return n;
 }
 
-OutputAccumulator::OutputAccumulator(std::string name) { m_.name = std::move(name); }
+OutputAccumulator::OutputAccumulator(std::string name) {
+  m_.name = std::move(name);
+}
 
 void OutputAccumulator::set_expected(const TensorView& expected) {
   if (m_.runs != 0) throw InputError("set_expected after the first run");
@@ -114,7 +146,9 @@ OutputAccumulator::Deviation OutputAccumulator::deviation(
     na += av * av;
     ne += ev * ev;
   }
-  d.cosine = (na == 0 && ne == 0) ? 0.0 : (na == 0 || ne == 0) ? 1.0 : 1.0 - dot / std::sqrt(na * ne);
+  d.cosine = (na == 0 && ne == 0)   ? 0.0
+             : (na == 0 || ne == 0) ? 1.0
+                                    : 1.0 - dot / std::sqrt(na * ne);
   if (d.nonfinite_mismatch) d.abs = d.rel = d.ulp = d.margin = kInf;
   return d;
 }
@@ -131,77 +165,71 @@ void OutputAccumulator::record(const Deviation& d) {
 }
 
 void OutputAccumulator::add(const TensorView& run) {
-  const std::size_t n = run.numel();
-  const std::size_t bytes = run.nbytes();
   const std::size_t index = m_.runs++;
-
-  // Distinct outputs by hash. A run bitwise identical to the first has the first run's hash, which
-  // is already counted: checked by memcmp first, so a deterministic output is never hashed twice.
+  // A run bitwise identical to the first has the first run's hash, which is already counted:
+  // checked by memcmp first, so a deterministic output is never hashed twice.
   const bool same_as_first = index > 0 && run.dtype == m_.dtype && run.shape == m_.shape &&
-                             std::memcmp(run.data, ref_bytes_.data(), bytes) == 0;
-  if (!same_as_first) {
-    if (hashes_.size() < kMaxDistinct) {
-      hashes_.insert(hash_bytes(run.data, bytes, static_cast<std::uint64_t>(run.dtype)));
-    } else {
-      m_.distinct_capped = true;
-    }
-  }
+                             std::memcmp(run.data, ref_bytes_.data(), run.nbytes()) == 0;
+  if (!same_as_first) count_distinct(run);
   const bool comparable_to_expected =
       !has_expected_ || (run.dtype == expected_dtype_ && run.shape == expected_shape_);
-
   if (index == 0) {
-    m_.dtype = run.dtype;
-    m_.shape = run.shape;
-    m_.rtol_for_margin = default_tolerance(run.dtype).rtol;
-    ref_bytes_.assign(static_cast<const unsigned char*>(run.data),
-                      static_cast<const unsigned char*>(run.data) + bytes);
-    Decoder d{run.dtype, ref_bytes_.data()};
-    ref_values_.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      ref_values_[i] = d.value(i);
-      if (std::isnan(ref_values_[i])) ++m_.nan_first;
-      else if (std::isinf(ref_values_[i])) ++m_.inf_first;
-    }
-    m_.identical_to_first = 1;
-    if (has_expected_) {
-      if (!comparable_to_expected) {
-        throw InputError("output '" + m_.name + "' is " + std::string(dtype_name(run.dtype)) +
-                         " of " + std::to_string(n) + " elements but the expected tensor is " +
-                         std::string(dtype_name(expected_dtype_)) + " of " +
-                         std::to_string(expected_values_.size()) +
-                         " elements (shape and dtype must match)");
-      }
-      first_deviation_ = deviation(run, expected_bytes_.data(), expected_values_);
-      record(first_deviation_);
-    }
-    return;
-  }
-
-  if (run.dtype != m_.dtype || run.shape != m_.shape || !comparable_to_expected) {
+    add_first(run, comparable_to_expected);
+  } else if (run.dtype != m_.dtype || run.shape != m_.shape || !comparable_to_expected) {
     // Not comparable element by element: a finding on its own, and a certain failure of any
     // assert_close, so the deviation samples are infinite.
     ++m_.shape_changes;
     Deviation inf;
     inf.abs = inf.rel = inf.ulp = inf.margin = kInf;
     record(inf);
-    return;
-  }
-
-  if (same_as_first) {
+  } else if (same_as_first) {
     ++m_.identical_to_first;
     record(has_expected_ ? first_deviation_ : Deviation{});
-    if (!mean_.empty()) {
-      const double count = double(index + 1);
-      for (std::size_t i = 0; i < n; ++i) {
-        const double x = welford_value(ref_values_[i], ref_values_[i]);
-        const double delta = x - mean_[i];
-        mean_[i] += delta / count;
-        m2_[i] += delta * (x - mean_[i]);
-      }
-    }
-    return;
+    if (!mean_.empty()) update_spread(ref_values_.data(), double(index + 1));
+  } else {
+    add_differing(run, double(index + 1));
   }
+}
 
+void OutputAccumulator::count_distinct(const TensorView& run) {
+  if (hashes_.size() < kMaxDistinct) {
+    hashes_.insert(hash_bytes(run.data, run.nbytes(), static_cast<std::uint64_t>(run.dtype)));
+  } else {
+    m_.distinct_capped = true;
+  }
+}
+
+void OutputAccumulator::add_first(const TensorView& run, bool comparable_to_expected) {
+  const std::size_t n = run.numel();
+  m_.dtype = run.dtype;
+  m_.shape = run.shape;
+  m_.rtol_for_margin = default_tolerance(run.dtype).rtol;
+  ref_bytes_.assign(static_cast<const unsigned char*>(run.data),
+                    static_cast<const unsigned char*>(run.data) + run.nbytes());
+  Decoder d{run.dtype, ref_bytes_.data()};
+  ref_values_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ref_values_[i] = d.value(i);
+    if (std::isnan(ref_values_[i]))
+      ++m_.nan_first;
+    else if (std::isinf(ref_values_[i]))
+      ++m_.inf_first;
+  }
+  m_.identical_to_first = 1;
+  if (!has_expected_) return;
+  if (!comparable_to_expected) {
+    throw InputError("output '" + m_.name + "' is " + std::string(dtype_name(run.dtype)) + " of " +
+                     std::to_string(n) + " elements but the expected tensor is " +
+                     std::string(dtype_name(expected_dtype_)) + " of " +
+                     std::to_string(expected_values_.size()) +
+                     " elements (shape and dtype must match)");
+  }
+  first_deviation_ = deviation(run, expected_bytes_.data(), expected_values_);
+  record(first_deviation_);
+}
+
+void OutputAccumulator::add_differing(const TensorView& run, double count) {
+  const std::size_t n = run.numel();
   if (mean_.empty()) {
     // Every run so far equalled the first: the Welford state is exactly (first run, 0).
     mean_.resize(n);
@@ -212,14 +240,20 @@ void OutputAccumulator::add(const TensorView& run) {
                                     : deviation(run, ref_bytes_.data(), ref_values_);
   if (d.nonfinite_mismatch) ++m_.nonfinite_mismatch_runs;
   record(d);
-
   Decoder a{run.dtype, static_cast<const unsigned char*>(run.data)};
-  const double count = double(index + 1);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double av = welford_value(a.value(i), ref_values_[i]);
-    const double delta = av - mean_[i];
+  std::vector<double>& values = run_values_;
+  values.resize(n);
+  for (std::size_t i = 0; i < n; ++i) values[i] = a.value(i);
+  update_spread(values.data(), count);
+}
+
+// One Welford step per element; `count` is the number of runs including this one.
+void OutputAccumulator::update_spread(const double* values, double count) {
+  for (std::size_t i = 0; i < mean_.size(); ++i) {
+    const double x = welford_value(values[i], ref_values_[i]);
+    const double delta = x - mean_[i];
     mean_[i] += delta / count;
-    m2_[i] += delta * (av - mean_[i]);
+    m2_[i] += delta * (x - mean_[i]);
   }
 }
 

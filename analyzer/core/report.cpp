@@ -1,4 +1,4 @@
-#include "flakescope/report.h"
+#include "core/report.h"
 
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -60,8 +60,10 @@ nlohmann::json new_report(std::string_view kind, const std::vector<std::string>&
       {"partial", false},
   };
   for (auto it = context.begin(); it != context.end(); ++it) {
-    if (it.key() == "machine" && r["machine"].is_object()) r["machine"].update(it.value());
-    else r[it.key()] = it.value();
+    if (it.key() == "machine" && r["machine"].is_object())
+      r["machine"].update(it.value());
+    else
+      r[it.key()] = it.value();
   }
   return r;
 }

@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "core/json_fields.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 
 namespace flakescope::model {
 namespace {

@@ -1,8 +1,8 @@
 // The audit part of the report model: per (test, setting) records, the command's own record
 // ("process"), the ablation diagnosis and the capture analysis.
 #include "core/json_fields.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 #include "flakescope/report_model.h"
 
 namespace flakescope::model {
@@ -49,8 +49,9 @@ FailingRun failing_run_from(const json& j) {
   FailingRun f;
   f.run = r.integer("run");
   const json seed = r.take("seed", 0);
-  f.seed = seed.is_number_unsigned() ? seed.get<std::uint64_t>()
-                                     : static_cast<std::uint64_t>(seed.is_number() ? seed.get<long long>() : 0);
+  f.seed = seed.is_number_unsigned()
+               ? seed.get<std::uint64_t>()
+               : static_cast<std::uint64_t>(seed.is_number() ? seed.get<long long>() : 0);
   f.outcome = r.string("outcome");
   f.message = r.string("message");
   f.replay = r.string("replay");
@@ -59,7 +60,10 @@ FailingRun failing_run_from(const json& j) {
 }
 
 json failing_run_to(const FailingRun& f) {
-  json j = {{"run", f.run}, {"seed", f.seed}, {"outcome", f.outcome}, {"message", f.message},
+  json j = {{"run", f.run},
+            {"seed", f.seed},
+            {"outcome", f.outcome},
+            {"message", f.message},
             {"replay", f.replay}};
   core::merge_extra(j, f.extra);
   return j;
@@ -75,8 +79,8 @@ AuditTest audit_test_from_json(const json& j) {
   t.runs = r.integer("runs");
   t.failures = r.integer("failures");
   t.outcomes = r.take("outcomes", json::object());
-  t.failure_rate = failure_rate_from(r.take("failure_rate", json::object()), r.child("failure_rate"),
-                                     t.failures, t.runs);
+  t.failure_rate = failure_rate_from(r.take("failure_rate", json::object()),
+                                     r.child("failure_rate"), t.failures, t.runs);
   const std::string c = r.string("classification");
   const auto cls = parse_test_class(c);
   if (!cls) throw InputError("test '" + t.name + "': unknown classification '" + c + "'");
@@ -148,8 +152,8 @@ Ablation ablation_from_json(const json& j) {
 void to_json(json& j, const Ablation& a) {
   json tests = json::array();
   for (const auto& t : a.tests) {
-    json tj = {{"name", t.name}, {"summary", t.summary}, {"causes", t.causes},
-               {"settings", t.settings}};
+    json tj = {
+        {"name", t.name}, {"summary", t.summary}, {"causes", t.causes}, {"settings", t.settings}};
     tj["fixes"] = t.fixes;
     core::merge_extra(tj, t.extra);
     tests.push_back(tj);

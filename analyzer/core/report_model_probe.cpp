@@ -2,8 +2,8 @@
 #include <algorithm>
 
 #include "core/json_fields.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 #include "flakescope/report_model.h"
 
 namespace flakescope::model {

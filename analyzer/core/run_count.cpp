@@ -1,4 +1,4 @@
-#include "flakescope/run_count.h"
+#include "core/run_count.h"
 
 #include <algorithm>
 
@@ -21,8 +21,8 @@ std::size_t count_option(const std::string& option, const std::string& text, std
   const auto v = parse_count(text);
   if (!v || *v < min)
     throw InputError(option + " must be an integer in " + std::to_string(min) + ".." +
-                     std::to_string(kRunCountLimit) + (allow_auto ? " or 'auto'" : "") +
-                     ", got '" + text + "'");
+                     std::to_string(kRunCountLimit) + (allow_auto ? " or 'auto'" : "") + ", got '" +
+                     text + "'");
   return *v;
 }
 
@@ -32,7 +32,9 @@ AutoSchedule auto_schedule(RunCountUse use) {
   return use == RunCountUse::kProbe ? AutoSchedule{50, 50} : AutoSchedule{30, 10};
 }
 
-std::size_t min_fixed_runs(RunCountUse use) { return use == RunCountUse::kProbe ? 2 : 1; }
+std::size_t min_fixed_runs(RunCountUse use) {
+  return use == RunCountUse::kProbe ? 2 : 1;
+}
 
 RunCount fixed_run_count(std::size_t n) {
   RunCount r;
@@ -40,7 +42,9 @@ RunCount fixed_run_count(std::size_t n) {
   return r;
 }
 
-std::string RunCount::text() const { return adaptive ? "auto" : std::to_string(runs); }
+std::string RunCount::text() const {
+  return adaptive ? "auto" : std::to_string(runs);
+}
 
 RunCount parse_run_count(const std::string& runs_text,
                          const std::optional<std::string>& max_runs_text, RunCountUse use) {
@@ -54,8 +58,8 @@ RunCount parse_run_count(const std::string& runs_text,
   }
   const AutoSchedule s = auto_schedule(use);
   r.adaptive = true;
-  r.max_runs = max_runs_text ? count_option("--max-runs", *max_runs_text, min, false)
-                             : kDefaultMaxRuns;
+  r.max_runs =
+      max_runs_text ? count_option("--max-runs", *max_runs_text, min, false) : kDefaultMaxRuns;
   r.runs = r.max_runs;
   r.min_runs = std::min(s.min_runs, r.max_runs);
   r.batch = s.batch;

@@ -1,4 +1,4 @@
-#include "flakescope/subprocess.h"
+#include "core/subprocess.h"
 
 #include "core/path_lookup.h"
 

@@ -1,4 +1,4 @@
-#include "flakescope/ulp.h"
+#include "core/ulp.h"
 
 #include <cmath>
 #include <cstring>
@@ -22,8 +22,12 @@ std::uint64_t distance(U a, U b, int bits, bool a_nan, bool b_nan) {
   return d > static_cast<__int128>(UINT64_MAX - 1) ? UINT64_MAX - 1 : static_cast<std::uint64_t>(d);
 }
 
-bool half_is_nan(std::uint16_t h) { return (h & 0x7c00) == 0x7c00 && (h & 0x03ff) != 0; }
-bool bf16_is_nan(std::uint16_t h) { return (h & 0x7f80) == 0x7f80 && (h & 0x007f) != 0; }
+bool half_is_nan(std::uint16_t h) {
+  return (h & 0x7c00) == 0x7c00 && (h & 0x03ff) != 0;
+}
+bool bf16_is_nan(std::uint16_t h) {
+  return (h & 0x7f80) == 0x7f80 && (h & 0x007f) != 0;
+}
 
 }  // namespace
 

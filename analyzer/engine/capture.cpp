@@ -11,9 +11,9 @@
 #include <limits>
 #include <string>
 
+#include "core/dtype.h"
+#include "core/report.h"
 #include "engine/tensor_view.h"
-#include "flakescope/dtype.h"
-#include "flakescope/report.h"
 
 namespace flakescope {
 namespace {

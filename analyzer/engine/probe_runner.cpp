@@ -10,17 +10,19 @@
 #include <memory>
 #include <optional>
 
+#include "core/output_metrics.h"
 #include "engine/scoped_setting.h"
 #include "engine/tensor_view.h"
+#include "engine/torch_save_reader.h"
 #include "flakescope/error.h"
-#include "flakescope/output_metrics.h"
-#include "flakescope/stats/adaptive.h"
-#include "flakescope/torch_save_reader.h"
+#include "stats/adaptive.h"
 
 namespace flakescope {
 namespace {
 
-std::string c10_message(const c10::Error& e) { return first_line(e.what_without_backtrace()); }
+std::string c10_message(const c10::Error& e) {
+  return first_line(e.what_without_backtrace());
+}
 
 // The expected tensor for output `name` (position `index` of `count`): by name, by position for
 // list-like files ("0", "1", ...), and a lone unnamed tensor matches a lone output.
@@ -38,8 +40,9 @@ const HostTensor* expected_for(const std::vector<HostTensor>& expected, const st
 
 nlohmann::json torch_build_context() {
   const bool cuda = at::hasCUDA();
-  return {{"libtorch", {{"version", TORCH_VERSION}, {"cuda_build_available", cuda}}},
-          {"machine", {{"cuda_device", cuda ? nlohmann::json("cuda:0") : nlohmann::json(nullptr)}}}};
+  return {
+      {"libtorch", {{"version", TORCH_VERSION}, {"cuda_build_available", cuda}}},
+      {"machine", {{"cuda_device", cuda ? nlohmann::json("cuda:0") : nlohmann::json(nullptr)}}}};
 }
 
 namespace {
@@ -81,9 +84,9 @@ class SettingMeasurement {
     if (index == 0) {
       for (const auto& named : outputs) start_output(named.first, outputs.size());
     } else if (outputs.size() != order_.size()) {
-      throw InputError("the probe returned " + std::to_string(outputs.size()) +
-                       " outputs in run " + std::to_string(index) + " but " +
-                       std::to_string(order_.size()) + " in run 0");
+      throw InputError("the probe returned " + std::to_string(outputs.size()) + " outputs in run " +
+                       std::to_string(index) + " but " + std::to_string(order_.size()) +
+                       " in run 0");
     }
     for (const auto& [name, t] : outputs) {
       auto it = accumulators_.find(name);

@@ -9,11 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/run_count.h"
 #include "engine/scheduling/setting_runner.h"  // setting_json
 #include "flakescope/knobs.h"
 #include "flakescope/probe.h"
-#include "flakescope/run_count.h"
-#include "flakescope/tensor_file.h"
+#include "io/tensor_file.h"
 
 namespace flakescope {
 
@@ -21,7 +21,7 @@ struct ProbeRunOptions {
   // Fixed N, or --runs auto (stats::AdaptiveStopper on each output's max |dev|, with the probe
   // schedule of flakescope/run_count.h).
   RunCount count = fixed_run_count(20);
-  double target = 1e-4;    // --runs auto: the per-run failure rate of the bound being stabilized
+  double target = 1e-4;  // --runs auto: the per-run failure rate of the bound being stabilized
   double confidence = 0.95;
   std::vector<int> threads;  // empty: default_thread_counts()
   ProbeOptions probe;

@@ -5,8 +5,8 @@
 
 #include <optional>
 
-#include "flakescope/dtype.h"
-#include "flakescope/output_metrics.h"
+#include "core/dtype.h"
+#include "core/output_metrics.h"
 
 namespace flakescope {
 

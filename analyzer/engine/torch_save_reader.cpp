@@ -1,7 +1,7 @@
 // torch.save files via torch::pickle_load. The bytes are size-checked by read_bounded_file before
 // LibTorch sees them; every c10::Error (a corrupt zip, a pickle that is not a tensor container, a
 // legacy file) becomes one InputError line.
-#include "flakescope/torch_save_reader.h"
+#include "engine/torch_save_reader.h"
 
 #include <torch/csrc/jit/serialization/pickle.h>
 

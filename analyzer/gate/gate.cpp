@@ -1,4 +1,4 @@
-// The determinism gate's comparisons (see include/flakescope/gate.h), on the typed report model.
+// The determinism gate's comparisons (see analyzer/gate/gate.h), on the typed report model.
 //
 // Two passes: the first walks baseline and current and settles every exact rule at once, and for
 // every sampled quantity records a pending comparison with its one-sided p-values; the second
@@ -9,12 +9,12 @@
 #include <map>
 #include <set>
 
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/gate.h"
-#include "flakescope/report.h"
-#include "flakescope/stats/rates.h"
-#include "flakescope/stats/two_sample.h"
+#include "gate/gate.h"
 #include "report/report_view.h"
+#include "stats/rates.h"
+#include "stats/two_sample.h"
 
 namespace flakescope {
 namespace {

@@ -1,12 +1,12 @@
 // Gate policies: parsing, validation and the per-target rule lookup (see
-// include/flakescope/gate.h).
+// analyzer/gate/gate.h).
 #include <fnmatch.h>
 
 #include <set>
 
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/gate.h"
-#include "flakescope/report.h"
+#include "gate/gate.h"
 
 namespace flakescope {
 namespace {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "flakescope/tensor_file.h"
 #include "io/reader_support.h"
+#include "io/tensor_file.h"
 
 namespace flakescope {
 namespace {

@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "flakescope/error.h"
-#include "flakescope/tensor_file.h"
+#include "io/tensor_file.h"
 
 namespace flakescope::io {
 

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "flakescope/dtype.h"
+#include "core/dtype.h"
 
 namespace flakescope::io {
 

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "flakescope/tensor_file.h"
 #include "io/reader_support.h"
+#include "io/tensor_file.h"
 
 namespace flakescope {
 namespace {

@@ -1,6 +1,6 @@
 // Reading a tensor file from disk: size check first, then the format by magic bytes (extension as
 // a fallback), then the in-memory parser.
-#include "flakescope/tensor_file.h"
+#include "io/tensor_file.h"
 
 #include <sys/stat.h>
 

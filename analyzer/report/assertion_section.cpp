@@ -7,7 +7,7 @@
 #include <sstream>
 #include <vector>
 
-#include "flakescope/report.h"
+#include "core/report.h"
 #include "report/svg_plots.h"
 
 namespace flakescope::report {
@@ -45,7 +45,8 @@ std::string action_of(const json& e) {
 }
 
 std::string current_args(const json& e) {
-  if (str(e, "api") == "threshold") return std::string(str(e, "op").empty() ? "<" : str(e, "op")) + " " + num(number(e, "atol"));
+  if (str(e, "api") == "threshold")
+    return std::string(str(e, "op").empty() ? "<" : str(e, "op")) + " " + num(number(e, "atol"));
   return "rtol=" + num(number(e, "rtol")) + ", atol=" + num(number(e, "atol"));
 }
 
@@ -59,9 +60,10 @@ std::string recommended_args(const json& e) {
 // "1.3% [0.5%, 3.1%] (2/60 runs)": the estimate of P(this call fails) when the report has one
 // ("estimated_failure_rate"), else the observed rate with its Clopper-Pearson interval.
 std::string rate_text(const json& e) {
-  const json& source = e.contains("estimated_failure_rate") && e["estimated_failure_rate"].is_object()
-                           ? e["estimated_failure_rate"]
-                           : e["failure_rate"];
+  const json& source =
+      e.contains("estimated_failure_rate") && e["estimated_failure_rate"].is_object()
+          ? e["estimated_failure_rate"]
+          : e["failure_rate"];
   const json& fr = e["failure_rate"];
   std::string text = percent(number(source, "point"));
   const json& ci = source.contains("interval") ? source["interval"] : source["clopper_pearson"];
@@ -93,7 +95,8 @@ std::size_t undecided_count(const json& report) {
 std::string fine_text(std::size_t fine, std::size_t undecided) {
   std::string t = std::to_string(fine) + " fine";
   if (undecided > 0) {
-    t += " (" + std::to_string(undecided) + " of them passed every run but have too few runs for "
+    t += " (" + std::to_string(undecided) +
+         " of them passed every run but have too few runs for "
          "a bound)";
   }
   return t;
@@ -117,11 +120,16 @@ std::vector<const json*> listed(const json& report, std::size_t* fine) {
 std::string md_cell(std::string s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else
+      out += c;
   }
   return out;
 }
@@ -185,15 +193,14 @@ std::string margins_histogram(const json& e) {
   auto marker = [&](double m, const char* color, const char* label) {
     if (!std::isfinite(m)) return;
     const double x = kLeft + m / top * kWidth;
-    o << "<line x1=\"" << x << "\" x2=\"" << x << "\" y1=\"0\" y2=\"" << kHeight
-      << "\" stroke=\"" << color << "\" stroke-width=\"2\"/><text x=\"" << x + 2 << "\" y=\""
-      << kHeight + 14 << "\" font-size=\"10\" fill=\"" << color << "\">" << label << " "
-      << num(m) << "</text>";
+    o << "<line x1=\"" << x << "\" x2=\"" << x << "\" y1=\"0\" y2=\"" << kHeight << "\" stroke=\""
+      << color << "\" stroke-width=\"2\"/><text x=\"" << x + 2 << "\" y=\"" << kHeight + 14
+      << "\" font-size=\"10\" fill=\"" << color << "\">" << label << " " << num(m) << "</text>";
   };
   marker(current, "#777", "current");
   if (recommended != current) marker(recommended, "#2a8a2a", "recommended");
-  o << "<text x=\"" << kLeft << "\" y=\"" << kHeight + 28 << "\" font-size=\"10\">0 .. "
-    << num(top) << " (atol needed per run)</text></svg>";
+  o << "<text x=\"" << kLeft << "\" y=\"" << kHeight + 28 << "\" font-size=\"10\">0 .. " << num(top)
+    << " (atol needed per run)</text></svg>";
   return o.str();
 }
 
@@ -245,10 +252,14 @@ std::string assertion_section(const json& report, ReportFormat format) {
   const std::vector<const json*> sites = listed(report, &fine);
   const std::string fine_line = fine_text(fine, undecided_count(report));
   switch (format) {
-    case ReportFormat::kTerminal: return terminal(sites, fine_line);
-    case ReportFormat::kMarkdown: return markdown(sites, fine_line);
-    case ReportFormat::kHtml: return html(sites, fine_line);
-    default: return "";
+    case ReportFormat::kTerminal:
+      return terminal(sites, fine_line);
+    case ReportFormat::kMarkdown:
+      return markdown(sites, fine_line);
+    case ReportFormat::kHtml:
+      return html(sites, fine_line);
+    default:
+      return "";
   }
 }
 

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "flakescope/reporters.h"
+#include "report/reporters.h"
 
 namespace flakescope::report {
 

@@ -3,8 +3,8 @@
 // make_reporter() in render_report.cpp picks one.
 #include <string>
 
-#include "flakescope/reporters.h"
 #include "report/report_view.h"
+#include "report/reporters.h"
 
 namespace flakescope::report {
 

@@ -11,10 +11,10 @@
 #include <map>
 #include <sstream>
 
-#include "flakescope/report.h"
+#include "core/report.h"
+#include "report/assertion_section.h"
 #include "report/format_renderers.h"
 #include "report/report_tables.h"
-#include "report/assertion_section.h"
 #include "report/sanitize.h"
 #include "report/svg_plots.h"
 
@@ -37,7 +37,9 @@ const char* kStyle =
     ".plotnote{width:440px;border:1px dashed #ccc;padding:8px;margin:0}";
 
 // Untrusted text: control characters removed, then escaped.
-std::string esc(const std::string& s) { return sanitize_html(s); }
+std::string esc(const std::string& s) {
+  return sanitize_html(s);
+}
 
 std::string anchor(const std::string& name) {
   std::string out = "i-";
@@ -76,7 +78,8 @@ std::optional<TailFit> tail_fit(const model::AtolRecommendation& rec) {
   fit.scale = rec.tail->scale;
   fit.shape = rec.tail->shape;
   fit.exceedance_rate = rec.tail->exceedances / rec.n;
-  if (std::isfinite(fit.threshold) && std::isfinite(fit.scale) && std::isfinite(fit.exceedance_rate))
+  if (std::isfinite(fit.threshold) && std::isfinite(fit.scale) &&
+      std::isfinite(fit.exceedance_rate))
     return fit;
   return std::nullopt;
 }
@@ -98,7 +101,8 @@ std::string plot_note(const std::string& title, const std::string& why) {
 // The histogram and the tail of one output under one setting, side by side in one box, so the
 // two plots of the same samples stay together however the page wraps; the recommended bound and
 // the dtype's default atol are marked on both, and a note says why a plot or a marker is missing.
-void output_plots(const model::OutputMetrics& m, const std::string& setting, std::ostringstream& o) {
+void output_plots(const model::OutputMetrics& m, const std::string& setting,
+                  std::ostringstream& o) {
   if (!m.samples) return;
   const std::vector<double>& abs = m.samples->abs;
   std::size_t moved = 0;
@@ -197,9 +201,9 @@ void probe_plots(const ProbeView& p, std::ostringstream& o) {
 
 void probe_section(const ProbeView& p, std::ostringstream& o) {
   const bool open = p.severity != Severity::kOk;
-  o << "<details id=\"" << anchor(p.name) << "\"" << (open ? " open=\"open\"" : "") << "><summary class=\""
-    << severity_word(p.severity) << "\">" << esc(p.name) << " — " << severity_word(p.severity)
-    << "</summary>";
+  o << "<details id=\"" << anchor(p.name) << "\"" << (open ? " open=\"open\"" : "")
+    << "><summary class=\"" << severity_word(p.severity) << "\">" << esc(p.name) << " — "
+    << severity_word(p.severity) << "</summary>";
   if (!p.description.empty()) o << "<p>" << esc(p.description) << "</p>";
   if (!p.diagnosis.empty()) o << "<p><b>Diagnosis:</b> " << esc(p.diagnosis) << "</p>";
   if (!p.fixes.empty()) {
@@ -235,7 +239,8 @@ void recommendations(const ReportView& view, std::ostringstream& o) {
     if (count > 1) items << "; the largest of " << count << " outputs x settings";
     items << ")</li>";
   }
-  if (!items.str().empty()) o << "<p><b>Recommended atol</b> (rtol 0):</p><ul>" << items.str() << "</ul>";
+  if (!items.str().empty())
+    o << "<p><b>Recommended atol</b> (rtol 0):</p><ul>" << items.str() << "</ul>";
 }
 
 // One or two warnings are shown as they are; more are one collapsed line (a crashing test leaves
@@ -252,7 +257,8 @@ void input_warnings(const std::vector<std::string>& warnings, std::ostringstream
 }
 
 template <typename Item>
-void summary_and_toc(const ReportView& view, const std::vector<Item>& items, std::ostringstream& o) {
+void summary_and_toc(const ReportView& view, const std::vector<Item>& items,
+                     std::ostringstream& o) {
   std::map<std::string, int> by_severity;
   for (const auto& i : items) ++by_severity[severity_word(i.severity)];
   o << "<div class=\"summary\"><p><b>" << esc(summary_line(view)) << "</b></p><p>";
@@ -263,7 +269,8 @@ void summary_and_toc(const ReportView& view, const std::vector<Item>& items, std
   if (view.kind == ReportKind::kProbe) recommendations(view, o);
   o << "<p><b>Contents:</b> ";
   for (const auto& i : items)
-    if (i.severity != Severity::kOk) o << "<a href=\"#" << anchor(i.name) << "\">" << esc(i.name) << "</a> ";
+    if (i.severity != Severity::kOk)
+      o << "<a href=\"#" << anchor(i.name) << "\">" << esc(i.name) << "</a> ";
   o << "<a href=\"#rest\">everything else</a></p></div>";
 }
 
@@ -282,10 +289,12 @@ void audit_body(const ReportView& view, std::ostringstream& o) {
   std::vector<TestView> findings, rest;
   for (const auto& t : view.tests) (t.severity == Severity::kOk ? rest : findings).push_back(t);
   if (!findings.empty()) {
-    o << "<h2>Findings</h2>" << html_table(audit_tests_table(findings, view.confidence, view.several_settings));
+    o << "<h2>Findings</h2>"
+      << html_table(audit_tests_table(findings, view.confidence, view.several_settings));
     o << "<ul>";
     for (const auto& t : findings) {
-      o << "<li id=\"" << anchor(t.name) << "\"><b>" << esc(t.name) << "</b>: " << esc(t.retries_statement);
+      o << "<li id=\"" << anchor(t.name) << "\"><b>" << esc(t.name)
+        << "</b>: " << esc(t.retries_statement);
       if (!t.replay.empty()) o << "<br/>replay: <code>" << esc(t.replay) << "</code>";
       if (!t.cause.empty()) o << "<br/>cause: " << esc(t.cause);
       if (!t.environment_errors.empty()) o << "<br/>" << esc(environment_text(t));
@@ -295,7 +304,8 @@ void audit_body(const ReportView& view, std::ostringstream& o) {
     for (const auto& t : findings) {
       std::vector<std::string> words;
       for (auto oc : t.outcomes) words.emplace_back(model::to_string(oc));
-      o << plot(t.name + " (" + std::string(model::to_string(t.classification)) + ")", svg_timeline(words));
+      o << plot(t.name + " (" + std::string(model::to_string(t.classification)) + ")",
+                svg_timeline(words));
     }
     o << "</div><p class=\"why\">One square per run, in run order: <span class=\"ok\">&#9632; "
          "pass</span> "
@@ -340,7 +350,8 @@ std::string HtmlReporter::render(const model::Report& report) const {
     o << assertion_section({{"assertions", report.audit.assertions}}, ReportFormat::kHtml);
   } else {
     o << "<div class=\"summary\"><p><b>" << esc(summary_line(view)) << "</b></p></div>";
-    if (!view.gate_baseline.empty()) o << "<p>Baseline: <code>" << esc(view.gate_baseline) << "</code></p>";
+    if (!view.gate_baseline.empty())
+      o << "<p>Baseline: <code>" << esc(view.gate_baseline) << "</code></p>";
     o << html_table(gate_checks_table(view.checks, /*include_passes=*/false));
     o << "<details id=\"rest\"><summary>" << esc(passed_checks_line(view.checks)) << "</summary>"
       << html_table(gate_checks_table(view.checks)) << "</details>";

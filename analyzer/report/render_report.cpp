@@ -1,5 +1,5 @@
-// Format names and the choice of reporter (see include/flakescope/reporters.h).
-#include "flakescope/reporters.h"
+// Format names and the choice of reporter (see analyzer/report/reporters.h).
+#include "report/reporters.h"
 
 #include "report/format_renderers.h"
 
@@ -16,11 +16,16 @@ std::optional<ReportFormat> parse_report_format(std::string_view name) {
 
 std::unique_ptr<Reporter> make_reporter(ReportFormat format, const RenderOptions& options) {
   switch (format) {
-    case ReportFormat::kTerminal: return std::make_unique<report::TerminalReporter>(options);
-    case ReportFormat::kMarkdown: return std::make_unique<report::MarkdownReporter>();
-    case ReportFormat::kHtml: return std::make_unique<report::HtmlReporter>();
-    case ReportFormat::kJunit: return std::make_unique<report::JunitReporter>();
-    case ReportFormat::kJson: break;
+    case ReportFormat::kTerminal:
+      return std::make_unique<report::TerminalReporter>(options);
+    case ReportFormat::kMarkdown:
+      return std::make_unique<report::MarkdownReporter>();
+    case ReportFormat::kHtml:
+      return std::make_unique<report::HtmlReporter>();
+    case ReportFormat::kJunit:
+      return std::make_unique<report::JunitReporter>();
+    case ReportFormat::kJson:
+      break;
   }
   return std::make_unique<report::JsonReporter>();
 }
@@ -38,7 +43,8 @@ std::string render_report(const nlohmann::json& report, ReportFormat format,
 namespace report {
 
 std::string JsonReporter::render(const model::Report& report) const {
-  return model::to_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return model::to_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 }  // namespace report

@@ -1,5 +1,5 @@
-// Adaptive stopping rules (see include/flakescope/stats/adaptive.h).
-#include "flakescope/stats/adaptive.h"
+// Adaptive stopping rules (see analyzer/stats/adaptive.h).
+#include "stats/adaptive.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <string>
 
 #include "flakescope/error.h"
-#include "flakescope/stats/rates.h"
+#include "stats/rates.h"
 
 namespace flakescope::stats {
 namespace {

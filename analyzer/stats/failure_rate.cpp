@@ -1,14 +1,14 @@
-// The failure rate of given tolerances (see include/flakescope/stats/failure_rate.h).
-#include "flakescope/stats/failure_rate.h"
+// The failure rate of given tolerances (see analyzer/stats/failure_rate.h).
+#include "stats/failure_rate.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
-#include "flakescope/stats/tail_model.h"
+#include "stats/tail_model.h"
 
 namespace flakescope::stats {
 namespace {

@@ -1,10 +1,10 @@
-// The FLEX-style baseline bound (see include/flakescope/stats/flex_baseline.h).
-#include "flakescope/stats/flex_baseline.h"
+// The FLEX-style baseline bound (see analyzer/stats/flex_baseline.h).
+#include "stats/flex_baseline.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "flakescope/stats/gpd.h"
+#include "stats/gpd.h"
 
 namespace flakescope::stats {
 

@@ -1,5 +1,5 @@
-// Generalized Pareto fit, goodness of fit and quantile bound (see include/flakescope/stats/gpd.h).
-#include "flakescope/stats/gpd.h"
+// Generalized Pareto fit, goodness of fit and quantile bound (see analyzer/stats/gpd.h).
+#include "stats/gpd.h"
 
 #include <algorithm>
 #include <array>
@@ -83,7 +83,8 @@ double gpd_excess_quantile(double exceed_probability, double shape, double scale
   return scale * std::expm1(-shape * log_p) / shape;
 }
 
-static double log_likelihood_unscaled(const std::vector<double>& excesses, double shape, double scale) {
+static double log_likelihood_unscaled(const std::vector<double>& excesses, double shape,
+                                      double scale) {
   if (!(scale > 0)) return -kInf;
   const double k = static_cast<double>(excesses.size());
   double sum = 0;
@@ -95,7 +96,8 @@ static double log_likelihood_unscaled(const std::vector<double>& excesses, doubl
   return -k * std::log(scale) - (shape + 1) * sum;
 }
 
-static GpdFit fit_unscaled(const std::vector<double>& excesses, double min_shape, double max_shape) {
+static GpdFit fit_unscaled(const std::vector<double>& excesses, double min_shape,
+                           double max_shape) {
   if (!(min_shape >= kMinShape && min_shape <= 0))
     throw InputError("GPD: minimum shape out of range");
   if (!(max_shape >= 0 && max_shape <= kMaxShape)) {
@@ -143,7 +145,8 @@ static GpdFit fit_unscaled(const std::vector<double>& excesses, double min_shape
   return fit;
 }
 
-static double anderson_darling_unscaled(const std::vector<double>& excesses, double shape, double scale) {
+static double anderson_darling_unscaled(const std::vector<double>& excesses, double shape,
+                                        double scale) {
   std::vector<double> cdf;
   cdf.reserve(excesses.size());
   for (double x : excesses) {
@@ -231,8 +234,8 @@ double profile_quantile(const std::vector<double>& x, double z, double log_ratio
 }  // namespace
 
 static double quantile_upper_bound_unscaled(const std::vector<double>& excesses, const GpdFit& fit,
-                                double ratio, double confidence, double min_shape,
-                                double max_shape) {
+                                            double ratio, double confidence, double min_shape,
+                                            double max_shape) {
   if (!(ratio > 1)) throw InputError("quantile bound needs an exceedance ratio above 1");
   if (!(confidence > 0.5 && confidence < 1)) {
     throw InputError("quantile bound needs a confidence in (0.5, 1)");
@@ -258,9 +261,9 @@ static double quantile_upper_bound_unscaled(const std::vector<double>& excesses,
   return bracket.second;  // the upper end: rounding never lowers the bound
 }
 
-static SurvivalInterval survival_interval_unscaled(const std::vector<double>& excesses, const GpdFit& fit,
-                                       double z, double confidence, double min_shape,
-                                       double max_shape) {
+static SurvivalInterval survival_interval_unscaled(const std::vector<double>& excesses,
+                                                   const GpdFit& fit, double z, double confidence,
+                                                   double min_shape, double max_shape) {
   if (!(z > 0) || !std::isfinite(z)) throw InputError("survival interval needs an excess z > 0");
   if (!(confidence > 0 && confidence < 1)) {
     throw InputError("survival interval needs a confidence in (0, 1)");
@@ -330,7 +333,8 @@ Rescaled rescaled(const std::vector<double>& excesses) {
   double max_x = 0;
   for (double v : excesses)
     if (std::isfinite(v)) max_x = std::max(max_x, v);
-  if (max_x > 0 && (max_x > 0x1p100 || max_x < 0x1p-100)) r.factor = std::ldexp(1.0, -std::ilogb(max_x));
+  if (max_x > 0 && (max_x > 0x1p100 || max_x < 0x1p-100))
+    r.factor = std::ldexp(1.0, -std::ilogb(max_x));
   if (r.factor == 1) return r;
   r.x.reserve(excesses.size());
   for (double v : excesses) r.x.push_back(v * r.factor);
@@ -372,8 +376,8 @@ double gpd_quantile_upper_bound(const std::vector<double>& excesses, const GpdFi
   const Rescaled r = rescaled(excesses);
   if (r.factor == 1)
     return quantile_upper_bound_unscaled(excesses, fit, ratio, confidence, min_shape, max_shape);
-  return quantile_upper_bound_unscaled(r.x, scaled_fit(fit, r.factor), ratio, confidence,
-                                       min_shape, max_shape) /
+  return quantile_upper_bound_unscaled(r.x, scaled_fit(fit, r.factor), ratio, confidence, min_shape,
+                                       max_shape) /
          r.factor;
 }
 

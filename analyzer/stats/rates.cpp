@@ -1,5 +1,5 @@
-// Failure rates from pass/fail counts (see include/flakescope/stats/rates.h).
-#include "flakescope/stats/rates.h"
+// Failure rates from pass/fail counts (see analyzer/stats/rates.h).
+#include "stats/rates.h"
 
 #include <boost/math/distributions/beta.hpp>
 #include <boost/math/distributions/normal.hpp>

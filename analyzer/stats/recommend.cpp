@@ -1,12 +1,12 @@
-// Tolerance and retry recommendations (see include/flakescope/stats/recommend.h).
-#include "flakescope/stats/recommend.h"
+// Tolerance and retry recommendations (see analyzer/stats/recommend.h).
+#include "stats/recommend.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 
 namespace flakescope::stats {
 namespace {

@@ -1,5 +1,5 @@
-// Human-readable recommendations (see include/flakescope/stats/recommend_text.h).
-#include "flakescope/stats/recommend_text.h"
+// Human-readable recommendations (see analyzer/stats/recommend_text.h).
+#include "stats/recommend_text.h"
 
 #include <cstdio>
 #include <limits>

@@ -1,5 +1,5 @@
-// Reading deviation samples from files (see include/flakescope/stats/sample_file.h).
-#include "flakescope/stats/sample_file.h"
+// Reading deviation samples from files (see analyzer/stats/sample_file.h).
+#include "stats/sample_file.h"
 
 #include <cerrno>
 #include <cmath>
@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 #include "flakescope/report_model.h"
 
 namespace flakescope::stats {

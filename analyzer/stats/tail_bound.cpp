@@ -1,5 +1,5 @@
 // Upper confidence bound on a tail quantile of per-run deviations (see tail_bound.h).
-#include "flakescope/stats/tail_bound.h"
+#include "stats/tail_bound.h"
 
 #include <algorithm>
 #include <boost/math/distributions/binomial.hpp>
@@ -10,11 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
-#include "flakescope/stats/gpd.h"
-#include "flakescope/stats/rates.h"
-#include "flakescope/stats/tail_model.h"
+#include "stats/gpd.h"
+#include "stats/rates.h"
+#include "stats/tail_model.h"
 
 namespace flakescope::stats {
 namespace {

@@ -1,6 +1,6 @@
 // Peaks-over-threshold model of the positive deviations (see
-// include/flakescope/stats/tail_model.h).
-#include "flakescope/stats/tail_model.h"
+// analyzer/stats/tail_model.h).
+#include "stats/tail_model.h"
 
 #include <algorithm>
 #include <boost/math/special_functions/beta.hpp>

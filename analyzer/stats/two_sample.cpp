@@ -1,5 +1,5 @@
-// Two-sample tests (see include/flakescope/stats/two_sample.h).
-#include "flakescope/stats/two_sample.h"
+// Two-sample tests (see analyzer/stats/two_sample.h).
+#include "stats/two_sample.h"
 
 #include <algorithm>
 #include <cmath>

@@ -18,9 +18,9 @@
 #include <thread>
 #include <vector>
 
-#include "flakescope/report.h"
-#include "flakescope/subprocess.h"
 #include "cli_runner.h"
+#include "core/report.h"
+#include "core/subprocess.h"
 
 extern char** environ;
 

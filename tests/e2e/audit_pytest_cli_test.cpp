@@ -12,16 +12,16 @@
 
 #include <chrono>
 #include <filesystem>
-#include <map>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cli_runner.h"
-#include "flakescope/report.h"
-#include "flakescope/subprocess.h"
+#include "core/report.h"
+#include "core/subprocess.h"
 
 extern char** environ;
 

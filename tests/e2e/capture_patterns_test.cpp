@@ -1,7 +1,8 @@
 // End to end: `flakescope audit --capture` of the pattern fixture (tests/fixtures/capture: a
 // package whose testing helper wraps assert_close, and one test per assertion style), then the
 // report's site, class and advice per pattern, the terminal/Markdown/HTML section, `tolerance
-// AUDIT.json`, and `fix --out` applied by `git apply`. Needs /usr/bin/python3 with torch and pytest.
+// AUDIT.json`, and `fix --out` applied by `git apply`. Needs /usr/bin/python3 with torch and
+// pytest.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -10,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
-#include "flakescope/report.h"
-#include "flakescope/subprocess.h"
+#include "core/report.h"
+#include "core/subprocess.h"
 
 namespace flakescope {
 namespace {
@@ -56,11 +57,11 @@ std::string text_of(const json& e) {
 }
 
 TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
-  const auto audit = e2e::run_cli({"audit", "--capture", "--runs", "6", "--seed", "11",
-                                   "--isolation", "inprocess", "--out", "audit.json", "--",
-                                   kPython, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                   "tests/test_patterns.py"},
-                                  dir_.string(), env(), 600);
+  const auto audit =
+      e2e::run_cli({"audit", "--capture", "--runs", "6", "--seed", "11", "--isolation", "inprocess",
+                    "--out", "audit.json", "--", kPython, "-m", "pytest", "-q", "-p",
+                    "no:cacheprovider", "tests/test_patterns.py"},
+                   dir_.string(), env(), 600);
   ASSERT_LE(audit.code, 1) << audit.err;
   const json report = json::parse(read_file(path("audit.json")));
   ASSERT_TRUE(report.contains("assertions")) << audit.err;
@@ -100,7 +101,8 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
   ASSERT_TRUE(spread[0]["diff"].is_string()) << spread[0].dump();
   EXPECT_NE(spread[0]["diff"].get<std::string>().find("-        atol=1e-5,\n"), std::string::npos)
       << spread[0]["diff"];
-  EXPECT_NE(spread[0]["diff"].get<std::string>().find("+        atol=8.3e-05,\n"), std::string::npos)
+  EXPECT_NE(spread[0]["diff"].get<std::string>().find("+        atol=8.3e-05,\n"),
+            std::string::npos)
       << spread[0]["diff"];
 
   // 3. dtype mismatch: no tolerance fixes it, never "keep".

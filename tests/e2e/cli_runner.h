@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "flakescope/subprocess.h"
+#include "core/subprocess.h"
 
 namespace flakescope::e2e {
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "flakescope/report.h"
-#include "flakescope/subprocess.h"
 #include "cli_runner.h"
+#include "core/report.h"
+#include "core/subprocess.h"
 
 namespace flakescope {
 namespace {
@@ -69,8 +69,8 @@ TEST(GateCli, BadInputIsExitTwoWithOneLine) {
 TEST(GateCli, AReportAgainstItselfPassesAndRendersEveryFormat) {
   const std::string dir = temp_dir();
   const std::string good = kData + "probe_small.json";
-  const Cli r = run_cli({"gate", "--baseline", good, "--policy", kPolicy, "--out",
-                         dir + "/gate.json", good});
+  const Cli r =
+      run_cli({"gate", "--baseline", good, "--policy", kPolicy, "--out", dir + "/gate.json", good});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("gate: PASS"), std::string::npos) << r.out;
   const nlohmann::json gate = load_report(dir + "/gate.json");
@@ -80,8 +80,8 @@ TEST(GateCli, AReportAgainstItselfPassesAndRendersEveryFormat) {
   const Cli md = run_cli({"report", dir + "/gate.json", "--format", "md"});
   EXPECT_EQ(md.code, 0);
   EXPECT_EQ(md.out.rfind("## flakescope gate: ✅ pass", 0), 0u) << md.out;
-  const Cli junit = run_cli({"report", dir + "/gate.json", "--format", "junit", "--out",
-                             dir + "/gate.xml"});
+  const Cli junit =
+      run_cli({"report", dir + "/gate.json", "--format", "junit", "--out", dir + "/gate.xml"});
   EXPECT_EQ(junit.code, 0);
   const std::string xml = read_file(dir + "/gate.xml");  // parsed back in the unit tests
   EXPECT_EQ(xml.rfind("<?xml", 0), 0u) << xml;
@@ -128,8 +128,8 @@ TEST(GateCli, UpdateBaselineReplacesItOnlyWhenTheGatePasses) {
 
 TEST(GateCli, DeliberateRegressionUnseededGeneratorFailsTheGate) {
   const std::string dir = temp_dir();
-  const std::vector<std::string> probe = {"probe", "calibration/seeded_noise", "--settings",
-                                          "controlled", "--runs", "20"};
+  const std::vector<std::string> probe = {
+      "probe", "calibration/seeded_noise", "--settings", "controlled", "--runs", "20"};
   auto with_out = [&](const std::string& out) {
     std::vector<std::string> a = probe;
     a.insert(a.end(), {"--out", out});
@@ -139,16 +139,17 @@ TEST(GateCli, DeliberateRegressionUnseededGeneratorFailsTheGate) {
   ASSERT_EQ(clean.code, 0) << clean.err;
   const Cli again = run_cli(with_out(dir + "/again.json"));
   ASSERT_EQ(again.code, 0) << again.err;
-  const Cli injected = run_cli(with_out(dir + "/injected.json"),
-                               {{"FLAKESCOPE_ENGINE", FLAKESCOPE_FAULTS_ENGINE},
-                                {"FLAKESCOPE_TEST_INJECT", "unseeded-generator:calibration/seeded_noise"}});
+  const Cli injected =
+      run_cli(with_out(dir + "/injected.json"),
+              {{"FLAKESCOPE_ENGINE", FLAKESCOPE_FAULTS_ENGINE},
+               {"FLAKESCOPE_TEST_INJECT", "unseeded-generator:calibration/seeded_noise"}});
   ASSERT_EQ(injected.code, 0) << injected.err;
 
-  const Cli pass = run_cli({"gate", "--baseline", dir + "/clean.json", "--policy", kPolicy,
-                            dir + "/again.json"});
+  const Cli pass = run_cli(
+      {"gate", "--baseline", dir + "/clean.json", "--policy", kPolicy, dir + "/again.json"});
   EXPECT_EQ(pass.code, 0) << pass.out << pass.err;
-  const Cli fail = run_cli({"gate", "--baseline", dir + "/clean.json", "--policy", kPolicy,
-                            "--out", dir + "/gate.json", dir + "/injected.json"});
+  const Cli fail = run_cli({"gate", "--baseline", dir + "/clean.json", "--policy", kPolicy, "--out",
+                            dir + "/gate.json", dir + "/injected.json"});
   EXPECT_EQ(fail.code, 1) << fail.out << fail.err;
   EXPECT_NE(fail.out.find("regression"), std::string::npos) << fail.out;
   const nlohmann::json gate = load_report(dir + "/gate.json");

@@ -17,17 +17,17 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cli_runner.h"
-#include "flakescope/report.h"
-#include "flakescope/subprocess.h"
+#include "core/report.h"
+#include "core/subprocess.h"
 
 extern char** environ;
 

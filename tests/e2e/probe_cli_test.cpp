@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "flakescope/report.h"
-#include "flakescope/subprocess.h"
 #include "cli_runner.h"
+#include "core/report.h"
+#include "core/subprocess.h"
 
 namespace flakescope {
 namespace {
@@ -121,8 +121,8 @@ TEST_F(ProbeCli, RunsAutoStabilizesTheTargetBound) {
 
 // --max-runs is the cap of auto, its own option (it shared --runs' field before).
 TEST_F(ProbeCli, MaxRunsCapsRunsAuto) {
-  auto r = probe_report({"calibration/racy_sum", "--runs", "auto", "--max-runs", "60",
-                         "--settings", "controlled"});
+  auto r = probe_report(
+      {"calibration/racy_sum", "--runs", "auto", "--max-runs", "60", "--settings", "controlled"});
   const auto& s = setting(r["probes"][0], "controlled");
   EXPECT_LE(s["runs"].get<int>(), 60);
   EXPECT_EQ(r["config"]["max_runs"], 60);
@@ -146,8 +146,8 @@ TEST_F(ProbeCli, RunCountErrorsAreOneLine) {
 
 // --jobs runs probes concurrently; the report still lists them in the order they were named.
 TEST_F(ProbeCli, JobsKeepTheNamedOrder) {
-  auto r = probe_report({"calibration/seeded_noise", "calibration/constant", "ops/softmax", "--runs",
-                         "3", "--settings", "controlled", "--jobs", "3"});
+  auto r = probe_report({"calibration/seeded_noise", "calibration/constant", "ops/softmax",
+                         "--runs", "3", "--settings", "controlled", "--jobs", "3"});
   ASSERT_EQ(r["probes"].size(), 3u);
   EXPECT_EQ(r["probes"][0]["name"], "calibration/seeded_noise");
   EXPECT_EQ(r["probes"][1]["name"], "calibration/constant");
@@ -184,8 +184,8 @@ TEST_F(ProbeCli, RacySumIsNondeterministicWhenControlled) {
 }
 
 TEST_F(ProbeCli, LargeSumIsDiagnosedWithThreads) {
-  auto r = probe_report({"ops/sum_large", "--runs", "6", "--threads", "2,1",
-                         "--settings", "controlled,free:threads,free:generator"});
+  auto r = probe_report({"ops/sum_large", "--runs", "6", "--threads", "2,1", "--settings",
+                         "controlled,free:threads,free:generator"});
   const auto& p = r["probes"][0];
   EXPECT_EQ(setting(p, "controlled")["verdict"], "bitwise-deterministic");
   EXPECT_EQ(setting(p, "free:threads")["verdict"], "nondeterministic");
@@ -195,8 +195,8 @@ TEST_F(ProbeCli, LargeSumIsDiagnosedWithThreads) {
 }
 
 TEST_F(ProbeCli, DropoutWithoutSeededGeneratorIsDiagnosedWithGenerator) {
-  auto r = probe_report({"ops/dropout_train", "--runs", "5",
-                         "--settings", "controlled,free:generator,free:threads"});
+  auto r = probe_report(
+      {"ops/dropout_train", "--runs", "5", "--settings", "controlled,free:generator,free:threads"});
   const auto& p = r["probes"][0];
   EXPECT_EQ(setting(p, "controlled")["verdict"], "bitwise-deterministic");
   EXPECT_EQ(setting(p, "free:generator")["verdict"], "nondeterministic");
@@ -215,8 +215,8 @@ TEST_F(ProbeCli, ExpectDeterministicExitsOneOnAFinding) {
 TEST_F(ProbeCli, TorchScriptModelProbes) {
   const std::string model = path("mlp.pt");
   ProcessSpec spec;
-  spec.argv = {"/usr/bin/python3", std::string(FLAKESCOPE_SOURCE_DIR) + "/scripts/make_torchscript_model.py",
-               model};
+  spec.argv = {"/usr/bin/python3",
+               std::string(FLAKESCOPE_SOURCE_DIR) + "/scripts/make_torchscript_model.py", model};
   spec.timeout_seconds = 120;
   ProcessResult made = run_process(spec);
   ASSERT_TRUE(made.succeeded()) << made.stderr_tail;
@@ -234,7 +234,8 @@ TEST_F(ProbeCli, BadInputIsOneLineAndExitTwo) {
   expect_one_line_error(run({"probe", "calibration/constant", "--settings", "free:gpu"}),
                         "unknown knob 'gpu'");
   expect_one_line_error(run({"probe", "calibration/constant", "--bogus-flag"}), "bogus-flag");
-  expect_one_line_error(run({"probe", path("missing.pt"), "--input-shape", "2,3,16,16"}), "missing.pt");
+  expect_one_line_error(run({"probe", path("missing.pt"), "--input-shape", "2,3,16,16"}),
+                        "missing.pt");
   {
     std::ofstream(path("corrupt.pt")) << "this is not a zip archive";
     expect_one_line_error(run({"probe", path("corrupt.pt"), "--input-shape", "2,3,16,16"}),
@@ -267,7 +268,8 @@ TEST_F(ProbeCli, ExpectedFileOfTheWrongShapeIsAVerdictMissingFileIsExitTwo) {
 TEST_F(ProbeCli, ListNamesProbesKnobsAndSettings) {
   Cli c = run({"list"});
   EXPECT_EQ(c.code, 0);
-  for (const char* s : {"calibration/racy_sum", "ops/sum_large", "threads", "generator", "free:batch"})
+  for (const char* s :
+       {"calibration/racy_sum", "ops/sum_large", "threads", "generator", "free:batch"})
     EXPECT_NE(c.out.find(s), std::string::npos) << s;
   c = run({"list", "probes", "--json"});
   EXPECT_EQ(c.code, 0);

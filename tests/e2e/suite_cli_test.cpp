@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
-#include "flakescope/report.h"
-#include "flakescope/subprocess.h"
+#include "core/report.h"
+#include "core/subprocess.h"
 
 namespace flakescope::e2e {
 namespace {
@@ -61,8 +61,10 @@ TEST_F(SuiteCliTest, ShardAutoFromSlurmAndKubernetesEqualsOneRun) {
                             "--out", path("s.json"), "--", kGtestFixture, kQuickFilter},
                            "",
                            {{"SLURM_ARRAY_TASK_ID", std::to_string(10 + k)},
-                            {"SLURM_ARRAY_TASK_MIN", "10"}, {"SLURM_ARRAY_TASK_MAX", "12"},
-                            {"SLURM_ARRAY_TASK_COUNT", "3"}, {"SLURM_ARRAY_JOB_ID", "5"},
+                            {"SLURM_ARRAY_TASK_MIN", "10"},
+                            {"SLURM_ARRAY_TASK_MAX", "12"},
+                            {"SLURM_ARRAY_TASK_COUNT", "3"},
+                            {"SLURM_ARRAY_JOB_ID", "5"},
                             {"JOB_COMPLETION_INDEX", std::nullopt}});
     ASSERT_LE(r.code, 1) << r.err;
     EXPECT_NE(r.err.find("shard " + std::to_string(k) + "/3 (slurm array job 5)"),
@@ -90,28 +92,40 @@ TEST_F(SuiteCliTest, ShardAutoFromSlurmAndKubernetesEqualsOneRun) {
 }
 
 TEST_F(SuiteCliTest, ShardAutoWithoutClusterIsOneLineExitTwo) {
-  const auto r = run_cli({"audit", "--runs", "4", "--shard", "auto", "--out", path("x.json"), "--",
-                          kGtestFixture},
-                         "", {{"SLURM_ARRAY_TASK_ID", std::nullopt},
-                              {"JOB_COMPLETION_INDEX", std::nullopt}});
+  const auto r = run_cli(
+      {"audit", "--runs", "4", "--shard", "auto", "--out", path("x.json"), "--", kGtestFixture}, "",
+      {{"SLURM_ARRAY_TASK_ID", std::nullopt}, {"JOB_COMPLETION_INDEX", std::nullopt}});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--shard auto: neither SLURM_ARRAY_TASK_ID"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  const auto k = run_cli({"audit", "--runs", "4", "--shard", "auto", "--out", path("x.json"), "--",
-                          kGtestFixture},
-                         "", {{"SLURM_ARRAY_TASK_ID", std::nullopt},
-                              {"JOB_COMPLETION_INDEX", "1"},
-                              {"FLAKESCOPE_SHARD_COUNT", std::nullopt}});
+  const auto k = run_cli(
+      {"audit", "--runs", "4", "--shard", "auto", "--out", path("x.json"), "--", kGtestFixture}, "",
+      {{"SLURM_ARRAY_TASK_ID", std::nullopt},
+       {"JOB_COMPLETION_INDEX", "1"},
+       {"FLAKESCOPE_SHARD_COUNT", std::nullopt}});
   EXPECT_EQ(k.code, 2);
   EXPECT_NE(k.err.find("--shard-count"), std::string::npos) << k.err;
 }
 
 TEST_F(SuiteCliTest, MatrixMergeReportsRatesPerEnvironment) {
-  const std::vector<std::string> cmd = {"--", "/usr/bin/python3", "-m", "pytest", "-q", "-p",
-                                        "no:cacheprovider", kFixtures + "test_matrix_fixture.py"};
+  const std::vector<std::string> cmd = {"--",
+                                        "/usr/bin/python3",
+                                        "-m",
+                                        "pytest",
+                                        "-q",
+                                        "-p",
+                                        "no:cacheprovider",
+                                        kFixtures + "test_matrix_fixture.py"};
   for (const std::string env : {"A", "B"}) {
-    std::vector<std::string> args = {"audit", "--runs", "40", "--isolation", "inprocess",
-                                     "--log", path(env + ".jsonl"), "--out", path(env + ".json")};
+    std::vector<std::string> args = {"audit",
+                                     "--runs",
+                                     "40",
+                                     "--isolation",
+                                     "inprocess",
+                                     "--log",
+                                     path(env + ".jsonl"),
+                                     "--out",
+                                     path(env + ".json")};
     args.insert(args.end(), cmd.begin(), cmd.end());
     const auto r = run_cli(args, "", {{"FLAKESCOPE_ENVIRONMENT", env}});
     ASSERT_LE(r.code, 1) << r.err;
@@ -140,7 +154,8 @@ TEST_F(SuiteCliTest, RunsAutoAllocatesPerTest) {
   const nlohmann::json& alloc = report["allocation"];
   expect_valid_report(path("a.json"));
   std::map<std::string, nlohmann::json> by;
-  for (const auto& t : alloc["tests"]) by[t["test"].get<std::string>().substr(t["test"].get<std::string>().rfind("::") + 2)] = t;
+  for (const auto& t : alloc["tests"])
+    by[t["test"].get<std::string>().substr(t["test"].get<std::string>().rfind("::") + 2)] = t;
   EXPECT_EQ(by["test_flaky"]["verdict"], "flaky");
   EXPECT_EQ(by["test_always_fails"]["verdict"], "stable-fail");
   EXPECT_EQ(by["test_far_margin"]["verdict"], "stable-pass");
@@ -148,7 +163,8 @@ TEST_F(SuiteCliTest, RunsAutoAllocatesPerTest) {
   EXPECT_NE(by["test_near_margin"]["evidence"], "deterministic");
   EXPECT_LT(by["test_far_margin"]["runs"].get<std::size_t>(),
             by["test_near_margin"]["runs"].get<std::size_t>());
-  EXPECT_LT(alloc["executions"].get<std::size_t>(), alloc["baseline_executions"].get<std::size_t>() / 2);
+  EXPECT_LT(alloc["executions"].get<std::size_t>(),
+            alloc["baseline_executions"].get<std::size_t>() / 2);
   // The per-run records carry the same counts into the usual per-test section.
   for (const auto& t : report["tests"]) {
     if (t["name"].get<std::string>().find("test_flaky") != std::string::npos) {
@@ -160,11 +176,24 @@ TEST_F(SuiteCliTest, RunsAutoAllocatesPerTest) {
 // `--runs auto` inside each shard: the shards split the suite's tests (every N-th collected test),
 // each is allocated within its shard, and merging their logs gives the unsharded audit's counts.
 TEST_F(SuiteCliTest, RunsAutoShardsSplitTheTestsAndMergeToOneRun) {
-  const std::vector<std::string> cmd = {"--", "/usr/bin/python3", "-m", "pytest", "-q", "-p",
-                                        "no:cacheprovider", kFixtures + "test_suite_allocation.py"};
+  const std::vector<std::string> cmd = {"--",
+                                        "/usr/bin/python3",
+                                        "-m",
+                                        "pytest",
+                                        "-q",
+                                        "-p",
+                                        "no:cacheprovider",
+                                        kFixtures + "test_suite_allocation.py"};
   auto audit = [&](const std::string& name, const std::string& shard) {
-    std::vector<std::string> args = {"audit", "--runs", "auto", "--isolation", "inprocess",
-                                     "--log", path(name + ".jsonl"), "--out", path(name + ".json")};
+    std::vector<std::string> args = {"audit",
+                                     "--runs",
+                                     "auto",
+                                     "--isolation",
+                                     "inprocess",
+                                     "--log",
+                                     path(name + ".jsonl"),
+                                     "--out",
+                                     path(name + ".json")};
     if (!shard.empty()) args.insert(args.end(), {"--shard", shard});
     args.insert(args.end(), cmd.begin(), cmd.end());
     return run_cli(args);
@@ -175,7 +204,8 @@ TEST_F(SuiteCliTest, RunsAutoShardsSplitTheTestsAndMergeToOneRun) {
   for (const std::string k : {"0", "1"}) {
     const auto part = audit("s" + k, k + "/2");
     ASSERT_EQ(part.code, 1) << part.err;
-    EXPECT_NE(part.err.find("flakescope audit: shard " + k + "/2: "), std::string::npos) << part.err;
+    EXPECT_NE(part.err.find("flakescope audit: shard " + k + "/2: "), std::string::npos)
+        << part.err;
     tests += read_json(path("s" + k + ".json"))["allocation"]["tests"].size();
   }
   EXPECT_EQ(tests, read_json(path("whole.json"))["allocation"]["tests"].size());

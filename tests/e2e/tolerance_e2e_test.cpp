@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "cli_runner.h"
-#include "flakescope/subprocess.h"
+#include "core/subprocess.h"
 
 namespace flakescope {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "flakescope/error.h"
-#include "flakescope/tensor_file.h"
+#include "io/tensor_file.h"
 
 namespace flakescope::fuzz {
 

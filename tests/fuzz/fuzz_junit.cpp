@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "flakescope/audit/junit_xml.h"
+#include "audit/junit_xml.h"
 #include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "flakescope/audit/run_log.h"
+#include "audit/run_log.h"
 #include "fuzz_check.h"
 
 namespace {

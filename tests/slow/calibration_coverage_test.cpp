@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "flakescope/stats/tail_bound.h"
+#include "stats/tail_bound.h"
 
 namespace flakescope::stats {
 namespace {

@@ -18,9 +18,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "flakescope/report.h"
-#include "flakescope/stats/rates.h"
-#include "flakescope/subprocess.h"
+#include "core/report.h"
+#include "core/subprocess.h"
+#include "stats/rates.h"
 
 namespace flakescope {
 namespace {

@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "flakescope/report.h"
-#include "flakescope/subprocess.h"
+#include "core/report.h"
+#include "core/subprocess.h"
 
 namespace flakescope {
 namespace {

@@ -3,8 +3,8 @@
 // stats_two_sample_test.cpp).
 #include <gtest/gtest.h>
 
-#include "flakescope/audit/environment_matrix.h"
-#include "flakescope/audit/platform_info.h"
+#include "audit/environment_matrix.h"
+#include "audit/platform_info.h"
 #include "flakescope/error.h"
 
 namespace flakescope::audit {

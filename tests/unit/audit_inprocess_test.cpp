@@ -2,8 +2,8 @@
 // simulated pytest process (tests in order, each repeated FLAKESCOPE_REPEAT times, seed + i, dying
 // where the script says), so the block planning, the crash/timeout relaunches and the records are
 // checked with exact counts, and against process isolation of the same simulated suite.
-#include <filesystem>
 #include <gtest/gtest.h>
+#include <filesystem>
 
 #include <algorithm>
 #include <fstream>
@@ -13,15 +13,15 @@
 #include <thread>
 #include <tuple>
 
-#include "flakescope/audit/audit_options.h"
-#include "flakescope/audit/audit_report.h"
-#include "flakescope/audit/audit_runner.h"
-#include "flakescope/audit/inprocess_chunk.h"
-#include "flakescope/audit/progress_watchdog.h"
-#include "flakescope/audit/pytest_outcomes.h"
+#include "audit/audit_options.h"
+#include "audit/audit_report.h"
+#include "audit/audit_runner.h"
+#include "audit/inprocess_chunk.h"
+#include "audit/progress_watchdog.h"
+#include "audit/pytest_outcomes.h"
+#include "core/report.h"
 #include "flakescope/error.h"
 #include "flakescope/knobs.h"
-#include "flakescope/report.h"
 
 namespace flakescope::audit {
 namespace {
@@ -520,8 +520,9 @@ TEST(InprocessAudit, ResumeOfAnInterruptedBlockRunsOnlyTheMissingTests) {
     // Stable::passes recorded for every run, Seeded::crashy for runs 0..9 only.
     r.testcases.resize(std::min<std::size_t>(r.testcases.size(), r.run < 10 ? 2 : 1));
     // What the interrupted chunk records: the repetition's worst recorded outcome.
-    const bool died = std::any_of(r.testcases.begin(), r.testcases.end(),
-                                  [](const TestcaseResult& t) { return t.outcome == Outcome::kCrash; });
+    const bool died =
+        std::any_of(r.testcases.begin(), r.testcases.end(),
+                    [](const TestcaseResult& t) { return t.outcome == Outcome::kCrash; });
     if (!died) r.outcome = Outcome::kPass, r.signal.reset();
     r.incomplete = true;
     r.collected = all;
@@ -586,7 +587,8 @@ TEST(InprocessAudit, TheRequestCarriesThePluginAndTheBlock) {
   // The plugin's folder (found next to the binary: build/share/flakescope/pytest) comes first.
   const std::string pythonpath = env_of(r, "PYTHONPATH").value();
   const std::string first = pythonpath.substr(0, pythonpath.find(':'));
-  EXPECT_TRUE(std::filesystem::is_regular_file(std::filesystem::path(first) / "flakescope_pytest.py"))
+  EXPECT_TRUE(
+      std::filesystem::is_regular_file(std::filesystem::path(first) / "flakescope_pytest.py"))
       << pythonpath;
   const std::vector<std::string>& argv = r.process.argv;
   ASSERT_GE(argv.size(), 7u);

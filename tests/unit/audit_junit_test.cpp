@@ -2,9 +2,9 @@
 
 #include <fstream>
 
-#include "flakescope/audit/junit_plan.h"
-#include "flakescope/audit/junit_xml.h"
-#include "flakescope/audit/pytest_plugin.h"
+#include "audit/junit_plan.h"
+#include "audit/junit_xml.h"
+#include "audit/pytest_plugin.h"
 
 namespace flakescope::audit {
 namespace {

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "flakescope/audit/run_log.h"
+#include "audit/run_log.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 
 namespace flakescope::audit {
 namespace {

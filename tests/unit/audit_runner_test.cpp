@@ -8,13 +8,13 @@
 #include <mutex>
 #include <set>
 
-#include "flakescope/audit/ablation.h"
-#include "flakescope/audit/adaptive_runs.h"
-#include "flakescope/audit/audit_report.h"
-#include "flakescope/audit/audit_runner.h"
-#include "flakescope/audit/run_environment.h"
+#include "audit/ablation.h"
+#include "audit/adaptive_runs.h"
+#include "audit/audit_report.h"
+#include "audit/audit_runner.h"
+#include "audit/run_environment.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 
 namespace flakescope::audit {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "flakescope/audit/shard_source.h"
+#include "audit/shard_source.h"
 #include "flakescope/error.h"
 
 namespace flakescope::audit {
@@ -39,11 +39,12 @@ TEST(ShardSource, ExplicitKOverN) {
 }
 
 TEST(ShardSource, SlurmArrayWithCount) {
-  const ShardAssignment a = resolve_shard(
-      "auto", std::nullopt,
-      env_of({{"SLURM_ARRAY_TASK_ID", "3"}, {"SLURM_ARRAY_TASK_COUNT", "4"},
-              {"SLURM_ARRAY_TASK_MIN", "0"}, {"SLURM_ARRAY_TASK_MAX", "3"},
-              {"SLURM_ARRAY_JOB_ID", "77"}}));
+  const ShardAssignment a = resolve_shard("auto", std::nullopt,
+                                          env_of({{"SLURM_ARRAY_TASK_ID", "3"},
+                                                  {"SLURM_ARRAY_TASK_COUNT", "4"},
+                                                  {"SLURM_ARRAY_TASK_MIN", "0"},
+                                                  {"SLURM_ARRAY_TASK_MAX", "3"},
+                                                  {"SLURM_ARRAY_JOB_ID", "77"}}));
   EXPECT_EQ(a.index, 3u);
   EXPECT_EQ(a.count, 4u);
   EXPECT_EQ(a.source, "slurm array job 77");
@@ -51,34 +52,40 @@ TEST(ShardSource, SlurmArrayWithCount) {
 
 TEST(ShardSource, SlurmArrayFromMinMaxAndStep) {
   // --array=1-4: task ids 1..4 are shards 0..3.
-  ShardAssignment a = resolve_shard(
-      "auto", std::nullopt,
-      env_of({{"SLURM_ARRAY_TASK_ID", "1"}, {"SLURM_ARRAY_TASK_MIN", "1"},
-              {"SLURM_ARRAY_TASK_MAX", "4"}}));
+  ShardAssignment a = resolve_shard("auto", std::nullopt,
+                                    env_of({{"SLURM_ARRAY_TASK_ID", "1"},
+                                            {"SLURM_ARRAY_TASK_MIN", "1"},
+                                            {"SLURM_ARRAY_TASK_MAX", "4"}}));
   EXPECT_EQ(a.index, 0u);
   EXPECT_EQ(a.count, 4u);
   // --array=0-30:10: ids 0, 10, 20, 30.
   a = resolve_shard("auto", std::nullopt,
-                    env_of({{"SLURM_ARRAY_TASK_ID", "20"}, {"SLURM_ARRAY_TASK_MIN", "0"},
-                            {"SLURM_ARRAY_TASK_MAX", "30"}, {"SLURM_ARRAY_TASK_STEP", "10"},
+                    env_of({{"SLURM_ARRAY_TASK_ID", "20"},
+                            {"SLURM_ARRAY_TASK_MIN", "0"},
+                            {"SLURM_ARRAY_TASK_MAX", "30"},
+                            {"SLURM_ARRAY_TASK_STEP", "10"},
                             {"SLURM_ARRAY_TASK_COUNT", "4"}}));
   EXPECT_EQ(a.index, 2u);
   EXPECT_EQ(a.count, 4u);
 }
 
 TEST(ShardSource, SlurmBadEnvironmentsAreOneLineErrors) {
-  EXPECT_NE(error_of("auto", std::nullopt, {{"SLURM_ARRAY_TASK_ID", "x"}}).find("SLURM_ARRAY_TASK_ID='x'"),
+  EXPECT_NE(error_of("auto", std::nullopt, {{"SLURM_ARRAY_TASK_ID", "x"}})
+                .find("SLURM_ARRAY_TASK_ID='x'"),
             std::string::npos);
   EXPECT_NE(error_of("auto", std::nullopt, {{"SLURM_ARRAY_TASK_ID", "1"}}).find("_MIN/_MAX"),
             std::string::npos);
   // A list with gaps (--array=1,4,9): 3 tasks but the range 1-9 holds 9.
   EXPECT_NE(error_of("auto", std::nullopt,
-                     {{"SLURM_ARRAY_TASK_ID", "4"}, {"SLURM_ARRAY_TASK_COUNT", "3"},
-                      {"SLURM_ARRAY_TASK_MIN", "1"}, {"SLURM_ARRAY_TASK_MAX", "9"}})
+                     {{"SLURM_ARRAY_TASK_ID", "4"},
+                      {"SLURM_ARRAY_TASK_COUNT", "3"},
+                      {"SLURM_ARRAY_TASK_MIN", "1"},
+                      {"SLURM_ARRAY_TASK_MAX", "9"}})
                 .find("without gaps"),
             std::string::npos);
   EXPECT_NE(error_of("auto", std::nullopt,
-                     {{"SLURM_ARRAY_TASK_ID", "9"}, {"SLURM_ARRAY_TASK_MIN", "0"},
+                     {{"SLURM_ARRAY_TASK_ID", "9"},
+                      {"SLURM_ARRAY_TASK_MIN", "0"},
                       {"SLURM_ARRAY_TASK_MAX", "3"}})
                 .find("not in the array range"),
             std::string::npos);

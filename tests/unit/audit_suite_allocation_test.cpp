@@ -6,7 +6,7 @@
 #include <cmath>
 #include <mutex>
 
-#include "flakescope/audit/suite_allocation.h"
+#include "audit/suite_allocation.h"
 #include "flakescope/error.h"
 
 namespace flakescope::audit {
@@ -22,12 +22,12 @@ double uniform(std::size_t test, std::size_t run) {
 
 nlohmann::json capture(double atol_needed) {
   return {{"site", "t.py:3"}, {"api", "torch.testing.assert_close"}, {"atol", 1e-5},
-          {"rtol", 1.3e-6}, {"atol_needed", atol_needed}, {"max_abs", atol_needed}};
+          {"rtol", 1.3e-6},   {"atol_needed", atol_needed},          {"max_abs", atol_needed}};
 }
 
 class MockSuite : public RepetitionSource {
  public:
-  const std::vector<std::string> names = {"det_pass", "det_fail",   "far_margin", "near_margin",
+  const std::vector<std::string> names = {"det_pass", "det_fail",     "far_margin",   "near_margin",
                                           "flaky",    "random_plain", "unknown_draws"};
   std::vector<RepetitionObservation> run(const std::vector<std::string>& tests, std::size_t first,
                                          std::size_t count) override {

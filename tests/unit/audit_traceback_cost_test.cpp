@@ -1,5 +1,5 @@
 // The advice to shorten tracebacks: given only when they dominate and the command can change.
-#include "flakescope/audit/traceback_cost.h"
+#include "audit/traceback_cost.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The assertion capture analysis: grouping per (test, site) and trial, failure rates, the
 // recommendation from the statistics engine, and the suggested line and diff.
-#include "flakescope/capture_analysis.h"
+#include "audit/capture_analysis.h"
 
 #include <gtest/gtest.h>
 
@@ -14,8 +14,8 @@
 
 #include "audit/assertion_rewrite.h"
 #include "flakescope/error.h"
-#include "flakescope/stats/rates.h"
-#include "flakescope/stats/recommend.h"
+#include "stats/rates.h"
+#include "stats/recommend.h"
 
 namespace flakescope {
 namespace {
@@ -253,7 +253,8 @@ TEST(CaptureAnalysis, DiffEditsACallSpreadOverSeveralLinesInPlace) {
             "-    torch.testing.assert_close(\n-        out,  # the model's\n-        ref,\n"
             "-        atol=2e-6,\n-        rtol=1.3e-6,\n-    )\n"
             "+    torch.testing.assert_close(\n+        out,  # the model's\n+        ref,\n"
-            "+        atol=" + atol + ",\n+        rtol=1.3e-06,\n+    )\n");
+            "+        atol=" +
+                atol + ",\n+        rtol=1.3e-06,\n+    )\n");
   EXPECT_EQ(entry["suggestion"].get<std::string>().rfind(
                 "`torch.testing.assert_close(out, ref, atol=" + atol + ", rtol=1.3e-06)` keeps", 0),
             0u)

@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/assertion_rewrite.h"
-#include "flakescope/capture_analysis.h"
-#include "flakescope/stats/recommend.h"
+#include "audit/capture_analysis.h"
+#include "stats/recommend.h"
 
 namespace flakescope {
 namespace {
@@ -81,8 +81,9 @@ TEST(CaptureVerdict, ConstantErrorIsDeterministicNotATailFit) {
   EXPECT_DOUBLE_EQ(rec["atol"].get<double>(), 4.3e-4);
   const std::string s = out[0]["suggestion"];
   EXPECT_NE(s.find("deterministic: off by 0.00042 on every run (30 runs)"), std::string::npos) << s;
-  EXPECT_NE(out[0]["diff"].get<std::string>().find("+    assert_close(half, ref, rtol=0, atol=0.00043)"),
-            std::string::npos);
+  EXPECT_NE(
+      out[0]["diff"].get<std::string>().find("+    assert_close(half, ref, rtol=0, atol=0.00043)"),
+      std::string::npos);
 }
 
 TEST(CaptureVerdict, ConstantErrorThatPassesIsKept) {
@@ -90,10 +91,11 @@ TEST(CaptureVerdict, ConstantErrorThatPassesIsKept) {
   const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
   EXPECT_EQ(out[0]["class"], "deterministic");
   EXPECT_EQ(out[0]["recommendation"]["action"], "keep");
-  EXPECT_EQ(out[0]["suggestion"],
-            "deterministic: off by 8.1e-05 on every run (10 runs); the current atol=0.001 covers it; "
-            "the per-run seeds never changed it: the test likely fixes its own seed, so "
-            "seed-dependent flakiness is out of this audit's reach");
+  EXPECT_EQ(
+      out[0]["suggestion"],
+      "deterministic: off by 8.1e-05 on every run (10 runs); the current atol=0.001 covers it; "
+      "the per-run seeds never changed it: the test likely fixes its own seed, so "
+      "seed-dependent flakiness is out of this audit's reach");
 }
 
 TEST(CaptureVerdict, WithinRtolOnEveryRunIsNotBitwise) {
@@ -164,7 +166,8 @@ TEST(CaptureVerdict, OneLineWithTwoToleranceSetsGetsOneRecommendationEach) {
 
 TEST(CaptureVerdict, AFailedSiteNeverGetsKeep) {
   std::vector<std::vector<json>> runs;
-  for (int i = 0; i < 300; ++i) runs.push_back({call("t.py:2", i == 7 ? 3e-5 : 1e-7 * (i % 5), i != 7)});
+  for (int i = 0; i < 300; ++i)
+    runs.push_back({call("t.py:2", i == 7 ? 3e-5 : 1e-7 * (i % 5), i != 7)});
   const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
   EXPECT_EQ(out[0]["failure_rate"]["failures"], 1);
   EXPECT_NE(out[0]["recommendation"]["action"], "keep");

@@ -8,11 +8,11 @@
 
 #include <gtest/gtest.h>
 
-#include "flakescope/audit/junit_xml.h"
-#include "flakescope/audit/run_log.h"
+#include "audit/junit_xml.h"
+#include "audit/run_log.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
-#include "flakescope/tensor_file.h"
+#include "io/tensor_file.h"
 
 namespace flakescope {
 namespace {

@@ -2,7 +2,7 @@
 // fresh noise, never fails against its own baseline (seeded, so this test is itself deterministic).
 #include <gtest/gtest.h>
 
-#include "flakescope/gate.h"
+#include "gate/gate.h"
 #include "gate_test_support.h"
 
 namespace flakescope {
@@ -15,8 +15,9 @@ json noisy_suite(std::mt19937_64& rng) {
   // rare changes, racy with frequent changes.
   return probe_report(
       {probe("ops/det", {setting("controlled", std::vector<double>(49, 0))}),
-       probe("ops/threads", {setting("controlled", std::vector<double>(49, 0)),
-                             setting("free:threads", noisy_samples(rng, 49, 3e-5, 0.5))},
+       probe("ops/threads",
+             {setting("controlled", std::vector<double>(49, 0)),
+              setting("free:threads", noisy_samples(rng, 49, 3e-5, 0.5))},
              {"threads"}),
        probe("calibration/rare", {setting("controlled", noisy_samples(rng, 49, 1e-6, 0.9))}),
        probe("calibration/racy_sum", {setting("controlled", noisy_samples(rng, 49, 1e-6, 0.1))})});
@@ -26,7 +27,8 @@ TEST(GateNoise, NoFalseFailureInTwoHundredRepeatsOfAnUnchangedNoisySuite) {
   std::mt19937_64 rng(20261125);
   const json baseline = noisy_suite(rng);
   int failures = 0;
-  for (int i = 0; i < 200; ++i) failures += !gate_json(baseline, noisy_suite(rng), GatePolicy{}).passed;
+  for (int i = 0; i < 200; ++i)
+    failures += !gate_json(baseline, noisy_suite(rng), GatePolicy{}).passed;
   EXPECT_EQ(failures, 0);
 }
 

@@ -1,5 +1,5 @@
 // Gate decisions on hand-built report pairs, one or more per policy rule.
-#include "flakescope/gate.h"
+#include "gate/gate.h"
 
 #include <gtest/gtest.h>
 
@@ -19,9 +19,12 @@ std::vector<json> with_status(const GateResult& r, const std::string& rule,
   return out;
 }
 
-std::vector<double> constant(int n, double v) { return std::vector<double>(n, v); }
+std::vector<double> constant(int n, double v) {
+  return std::vector<double>(n, v);
+}
 
-json one(const std::string& name, std::vector<json> settings, std::vector<std::string> causes = {}) {
+json one(const std::string& name, std::vector<json> settings,
+         std::vector<std::string> causes = {}) {
   return probe_report({probe(name, settings, causes)});
 }
 
@@ -43,7 +46,8 @@ TEST(GateBitwise, DeterministicBaselineMustStayDeterministic) {
 TEST(GateBitwise, AlwaysRuleFailsANondeterministicProbeWhateverTheBaseline) {
   const json racy = one("ops/a", {setting("controlled", {1e-6, 2e-6, 0, 1e-6})});
   GatePolicy policy = parse_gate_policy(
-      json{{"rules", {{{"match", "ops/*"}, {"setting", "controlled"}, {"bitwise", "always"}}}}}, "p");
+      json{{"rules", {{{"match", "ops/*"}, {"setting", "controlled"}, {"bitwise", "always"}}}}},
+      "p");
   EXPECT_TRUE(gate_json(racy, racy, GatePolicy{}).passed);
   EXPECT_FALSE(gate_json(racy, racy, policy).passed);
   policy = parse_gate_policy(json{{"rules", {{{"match", "other/*"}, {"bitwise", "always"}}}}}, "p");
@@ -86,16 +90,16 @@ TEST(GateDeviation, OneLargeOutlierInFewRunsIsNotSignificant) {
   std::vector<double> base = {1e-6, 0, 2e-6, 1e-6, 0, 1e-6};
   std::vector<double> cur = {1e-6, 0, 2e-6, 1e-4, 0, 1e-6};
   const GateResult r = gate_json(one("ops/a", {setting("controlled", base)}),
-                                    one("ops/a", {setting("controlled", cur)}), GatePolicy{});
+                                 one("ops/a", {setting("controlled", cur)}), GatePolicy{});
   EXPECT_TRUE(r.passed);
 }
 
 TEST(GateRate, SignificantRiseInChangedRunsFails) {
   std::vector<double> base = constant(99, 0), cur = constant(99, 0);
-  for (int i = 0; i < 5; ++i) base[i * 10] = 1e-6;   // 5% of runs differ
-  for (int i = 0; i < 80; ++i) cur[i] = 1e-6;        // 80% of runs differ, same size
+  for (int i = 0; i < 5; ++i) base[i * 10] = 1e-6;  // 5% of runs differ
+  for (int i = 0; i < 80; ++i) cur[i] = 1e-6;       // 80% of runs differ, same size
   const GateResult r = gate_json(one("ops/a", {setting("controlled", base)}),
-                                    one("ops/a", {setting("controlled", cur)}), GatePolicy{});
+                                 one("ops/a", {setting("controlled", cur)}), GatePolicy{});
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(with_status(r, "change_rate", "regression").size(), 1u);
   EXPECT_EQ(with_status(r, "max_dev_factor", "pass").size(), 1u);
@@ -109,9 +113,11 @@ TEST(GateRate, UpperBoundMustStayUnderTheLimit) {
   const json base = audit_report({audit_test("t::a", "stable-pass", clean)});
   // 0/100: upper bound ~3% < 5%; 1/100 fails: upper bound ~4.7% < 5%; 3/100: ~7.6% fails.
   EXPECT_TRUE(gate_json(base, base, policy).passed);
-  EXPECT_TRUE(gate_json(base, audit_report({audit_test("t::a", "flaky", one_fail)}), policy).passed);
+  EXPECT_TRUE(
+      gate_json(base, audit_report({audit_test("t::a", "flaky", one_fail)}), policy).passed);
   one_fail[5] = one_fail[7] = "fail";
-  const GateResult r = gate_json(base, audit_report({audit_test("t::a", "flaky", one_fail)}), policy);
+  const GateResult r =
+      gate_json(base, audit_report({audit_test("t::a", "flaky", one_fail)}), policy);
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(with_status(r, "max_failure_rate", "regression").size(), 1u);
 }
@@ -124,7 +130,8 @@ TEST(GateCauses, ANewKnobAmongTheCausesFails) {
   const auto reg = with_status(r, "new_cause", "regression");
   ASSERT_EQ(reg.size(), 1u);
   EXPECT_EQ(reg[0]["message"], "new cause of nondeterminism: generator");
-  EXPECT_EQ(with_status(gate_json(more, base, GatePolicy{}), "new_cause", "improvement").size(), 1u);
+  EXPECT_EQ(with_status(gate_json(more, base, GatePolicy{}), "new_cause", "improvement").size(),
+            1u);
   const GatePolicy warn = parse_gate_policy(json{{"defaults", {{"new_cause", "warn"}}}}, "p");
   const GateResult w = gate_json(base, more, warn);
   EXPECT_TRUE(w.passed);
@@ -157,21 +164,25 @@ TEST(GateCauses, ANewlyNamedKnobCountsOnlyIfItsOwnSettingChangesSignificantlyMor
   one_change[4] = 1e-6;
   two_changes[4] = two_changes[9] = 1e-6;
   // A rarely racy probe: the ablation named "generator" this time by chance.
-  const json base = one("ops/r", {setting("controlled", constant(19, 0)),
-                                  setting("free:generator", one_change)});
-  const json chance = one("ops/r", {setting("controlled", constant(19, 0)),
-                                    setting("free:generator", two_changes)}, {"generator"});
+  const json base =
+      one("ops/r", {setting("controlled", constant(19, 0)), setting("free:generator", one_change)});
+  const json chance =
+      one("ops/r", {setting("controlled", constant(19, 0)), setting("free:generator", two_changes)},
+          {"generator"});
   GateResult r = gate_json(base, chance, GatePolicy{});
   EXPECT_TRUE(r.passed);
   EXPECT_EQ(with_status(r, "new_cause", "pass").size(), 1u);
   // A real new cause: every run moves once the generator is free.
-  const json real = one("ops/r", {setting("controlled", constant(19, 0)),
-                                  setting("free:generator", constant(19, 1e-3))}, {"generator"});
+  const json real =
+      one("ops/r",
+          {setting("controlled", constant(19, 0)), setting("free:generator", constant(19, 1e-3))},
+          {"generator"});
   r = gate_json(base, real, GatePolicy{});
   EXPECT_FALSE(r.passed);
   ASSERT_EQ(with_status(r, "new_cause", "regression").size(), 1u);
-  EXPECT_EQ(with_status(r, "new_cause", "regression")[0]["message"],
-            "new cause of nondeterminism: generator (1/20 -> 19/20 runs differ with generator free)");
+  EXPECT_EQ(
+      with_status(r, "new_cause", "regression")[0]["message"],
+      "new cause of nondeterminism: generator (1/20 -> 19/20 runs differ with generator free)");
 }
 
 TEST(GateTargets, NewProbeWarnsMissingProbeWarnsAndPolicyCanFailThem) {

@@ -2,8 +2,8 @@
 // The gate on hand-built JSON report pairs: the reports go through the model, as the CLI's do.
 #include <string>
 
-#include "flakescope/gate.h"
 #include "flakescope/report_model.h"
+#include "gate/gate.h"
 #include "report_test_support.h"
 
 namespace flakescope::testing {

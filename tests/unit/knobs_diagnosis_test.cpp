@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "flakescope/diagnosis.h"
+#include "core/diagnosis.h"
 #include "flakescope/error.h"
 #include "flakescope/knobs.h"
 #include "flakescope/report_model.h"

@@ -1,6 +1,6 @@
 // The safe output-file rules on real files, symlinks, FIFOs and character devices made in a temp
 // folder (mknod needs root, as flakescope has in CI; those tests skip without it). Never /dev.
-#include "flakescope/output_file.h"
+#include "core/output_file.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,5 +1,5 @@
 // The streaming output metrics on hand-built buffers with known answers.
-#include "flakescope/output_metrics.h"
+#include "core/output_metrics.h"
 
 #include <cmath>
 #include <cstring>
@@ -9,8 +9,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/hash.h"
 #include "flakescope/error.h"
-#include "flakescope/hash.h"
 
 namespace flakescope {
 namespace {
@@ -36,7 +36,7 @@ TEST(OutputAccumulator, IdenticalRunsAreBitwiseDeterministic) {
 TEST(OutputAccumulator, DeviationsAgainstTheFirstRun) {
   OutputAccumulator acc("out");
   std::vector<float> e = {1.0f, -2.0f, 4.0f};
-  std::vector<float> a = {1.0f, -2.5f, 4.0f};           // |a-e| = 0.5 at e = -2
+  std::vector<float> a = {1.0f, -2.5f, 4.0f};                        // |a-e| = 0.5 at e = -2
   std::vector<float> b = {std::nextafter(1.0f, 2.0f), -2.0f, 4.0f};  // 1 ULP at e = 1
   acc.add(view(e));
   acc.add(view(a));

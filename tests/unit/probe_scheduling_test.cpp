@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "core/parallel_for.h"
+#include "core/report.h"
 #include "engine/scheduling/probe_scheduler.h"
 #include "engine/scheduling/worker_process_runner.h"
-#include "flakescope/report.h"
 
 namespace flakescope {
 namespace {

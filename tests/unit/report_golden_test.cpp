@@ -12,7 +12,7 @@
 #include <string>
 
 #include "flakescope/report_model.h"
-#include "flakescope/reporters.h"
+#include "report/reporters.h"
 
 namespace flakescope {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <pugixml.hpp>
 
-#include "flakescope/reporters.h"
+#include "report/reporters.h"
 #include "report/svg_plots.h"
 #include "report_test_support.h"
 

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <iterator>
 
-#include "flakescope/gate.h"
-#include "flakescope/reporters.h"
+#include "gate/gate.h"
 #include "gate_test_support.h"
+#include "report/reporters.h"
 
 namespace flakescope {
 namespace {
@@ -108,7 +108,8 @@ class JunitSchema : public ::testing::Test {
 TEST_F(JunitSchema, ProbeAuditAndGateDocumentsAreValid) {
   json probe_r = probe_report(
       {probe("ops/sum", {setting("controlled", {0, 0}), setting("free:threads", {0, 1e-5})}),
-       probe("calibration/racy\x01<&>\xff", {setting("controlled", {1e-6, 2e-6})}, {}, "racy\x02")});
+       probe("calibration/racy\x01<&>\xff", {setting("controlled", {1e-6, 2e-6})}, {},
+             "racy\x02")});
   probe_r["probes"][0]["settings"].push_back(
       {{"setting", "free"}, {"runs", 0}, {"verdict", "unavailable"}, {"error", "no CUDA"}});
   probe_r["probes"][0]["settings"].push_back(
@@ -125,10 +126,12 @@ TEST_F(JunitSchema, ProbeAuditAndGateDocumentsAreValid) {
   EXPECT_STREQ(suite.attribute("timestamp").value(), "2026-11-25T21:04:05");
   EXPECT_TRUE(suite.attribute("hostname"));
   EXPECT_STREQ(suite.attribute("time").value(), "0.500");
-  const auto failure = suite.find_child_by_attribute("testcase", "name", "t::flaky").child("failure");
+  const auto failure =
+      suite.find_child_by_attribute("testcase", "name", "t::flaky").child("failure");
   EXPECT_STREQ(failure.attribute("type").value(), "flakescope.flaky");
-  EXPECT_STREQ(suite.find_child_by_attribute("testcase", "name", "t::flaky").attribute("time").value(),
-               "0.500");
+  EXPECT_STREQ(
+      suite.find_child_by_attribute("testcase", "name", "t::flaky").attribute("time").value(),
+      "0.500");
 
   const json base = probe_report({probe("ops/a", {setting("controlled", {0, 0, 0})})});
   const json cur = probe_report({probe("ops/a", {setting("controlled", {0, 1e-6, 0})})});

@@ -2,7 +2,7 @@
 // and rows, findings before quiet probes.
 #include <gtest/gtest.h>
 
-#include "flakescope/reporters.h"
+#include "report/reporters.h"
 #include "report_test_support.h"
 
 namespace flakescope {
@@ -44,8 +44,7 @@ std::vector<MdTable> tables(const std::string& text) {
   std::vector<MdTable> out;
   const auto lines = lines_of(text);
   for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
-    const bool separator =
-        lines[i + 1].rfind("|:--", 0) == 0 || lines[i + 1].rfind("|---", 0) == 0;
+    const bool separator = lines[i + 1].rfind("|:--", 0) == 0 || lines[i + 1].rfind("|---", 0) == 0;
     if (lines[i].rfind("|", 0) != 0 || !separator) continue;
     MdTable t;
     t.header = cells(lines[i]);
@@ -71,7 +70,7 @@ TEST(MarkdownReport, ProbeReportParsesBackFindingsFirst) {
   const auto ts = tables(md);
   ASSERT_EQ(ts.size(), 2u) << md;  // the quiet probe gets one line, not a table
   EXPECT_EQ(ts[0].header, (std::vector<std::string>{"setting", "verdict", "runs", "distinct",
-                                                     "max abs dev", "max ULP"}));
+                                                    "max abs dev", "max ULP"}));
   ASSERT_EQ(ts[0].rows.size(), 1u);
   EXPECT_EQ(ts[0].rows[0][1], "nondeterministic");
   EXPECT_EQ(ts[0].rows[0][2], "3");
@@ -90,10 +89,18 @@ TEST(MarkdownReport, GateReportHasVerdictInTitleAndOneRowPerCheck) {
   gate["kind"] = "gate";
   gate["verdict"] = "fail";
   gate["baseline"] = {{"path", "reports/baselines/cpu.json"}};
-  gate["checks"] = {{{"target", "ops/a"}, {"setting", "controlled"}, {"output", ""},
-                     {"rule", "bitwise"}, {"status", "pass"}, {"message", "ok"}},
-                    {{"target", "ops/b"}, {"setting", "controlled"}, {"output", "out"},
-                     {"rule", "bitwise"}, {"status", "regression"}, {"message", "was bitwise"}}};
+  gate["checks"] = {{{"target", "ops/a"},
+                     {"setting", "controlled"},
+                     {"output", ""},
+                     {"rule", "bitwise"},
+                     {"status", "pass"},
+                     {"message", "ok"}},
+                    {{"target", "ops/b"},
+                     {"setting", "controlled"},
+                     {"output", "out"},
+                     {"rule", "bitwise"},
+                     {"status", "regression"},
+                     {"message", "was bitwise"}}};
   const std::string md = render_report(gate, ReportFormat::kMarkdown);
   EXPECT_EQ(lines_of(md)[0], "## flakescope gate: ❌ FAIL");
   const auto ts = tables(md);
@@ -146,8 +153,8 @@ TEST(MarkdownReport, FitsAGitHubCommentWithAPointerToTheFullReport) {
 
 TEST(MarkdownReport, AuditFindingsHaveReplayLines) {
   json flaky = audit_test("t::flaky", "flaky", {"pass", "fail"});
-  flaky["failing_runs"] = {{{"run", 1}, {"seed", 2}, {"outcome", "fail"},
-                            {"replay", "FLAKESCOPE_SEED=2 pytest t"}}};
+  flaky["failing_runs"] = {
+      {{"run", 1}, {"seed", 2}, {"outcome", "fail"}, {"replay", "FLAKESCOPE_SEED=2 pytest t"}}};
   const std::string md = render_report(audit_report({flaky}), ReportFormat::kMarkdown);
   EXPECT_NE(md.find("- `t::flaky` (fail): `FLAKESCOPE_SEED=2 pytest t`"), std::string::npos) << md;
 }

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "core/json_schema.h"
+#include "core/report.h"
 #include "flakescope/error.h"
-#include "flakescope/report.h"
 #include "report_test_support.h"
 
 namespace flakescope {
@@ -19,7 +19,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string source(const std::string& rel) { return std::string(FLAKESCOPE_SOURCE_DIR) + "/" + rel; }
+std::string source(const std::string& rel) {
+  return std::string(FLAKESCOPE_SOURCE_DIR) + "/" + rel;
+}
 
 void expect_round_trip(const std::string& path, const std::vector<std::string>& dropped = {}) {
   const json original = load_report(path);
@@ -89,8 +91,8 @@ TEST(ReportModel, EnumsReadAndWriteTheReportsStrings) {
 class SchemaOnLoad : public ::testing::Test {
  protected:
   std::string write(const json& j) {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("flakescope-model-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("flakescope-model-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const std::string path = (dir / "r.json").string();
     std::ofstream(path) << j.dump();
@@ -124,7 +126,8 @@ TEST_F(SchemaOnLoad, AMismatchNamesTheField) {
   EXPECT_NE(load_error(bad).find("field /created"), std::string::npos);
   bad = r;
   bad.erase("partial");
-  EXPECT_NE(load_error(bad).find("field /partial is missing"), std::string::npos) << load_error(bad);
+  EXPECT_NE(load_error(bad).find("field /partial is missing"), std::string::npos)
+      << load_error(bad);
 }
 
 TEST_F(SchemaOnLoad, AuditAndNumbers) {

@@ -1,10 +1,10 @@
 // The terminal summary: golden text with placeholders, findings first, colors only when asked.
-#include "flakescope/reporters.h"
+#include "report/reporters.h"
 
 #include <gtest/gtest.h>
 
 #include "flakescope/error.h"
-#include "flakescope/gate.h"
+#include "gate/gate.h"
 #include "gate_test_support.h"
 
 namespace flakescope {
@@ -47,7 +47,9 @@ TEST(TerminalReport, VerboseListsTheProbesThatAreFine) {
     setting       verdict                runs  distinct  max abs dev  max ULP
     controlled    bitwise-deterministic     4         1            0        0
     free:threads  bitwise-deterministic     4         1            0        0
-)"), std::string::npos) << text;
+)"),
+            std::string::npos)
+      << text;
   EXPECT_EQ(text.find("--verbose"), std::string::npos) << text;
 }
 
@@ -95,7 +97,8 @@ TEST(TerminalReport, NumbersForPeople) {
       render_report(audit_report({always, often, fresh}), ReportFormat::kTerminal, verbose);
   EXPECT_NE(text.find("100% [0%, 100%]"), std::string::npos) << text;
   EXPECT_EQ(text.find("e+02"), std::string::npos) << text;
-  const std::string often_line = text.substr(text.find("t::often"), text.find('\n', text.find("t::often")) - text.find("t::often"));
+  const std::string often_line = text.substr(
+      text.find("t::often"), text.find('\n', text.find("t::often")) - text.find("t::often"));
   EXPECT_NE(often_line.find("75% [0%, 30%]"), std::string::npos) << text;
   EXPECT_NE(often_line.find("n/a: retrying is no fix"), std::string::npos) << text;
   // 0 failures in n runs: upper bound 1 - 0.05^(1/n) <= 1e-4 from n = 29956.
@@ -109,22 +112,24 @@ TEST(TerminalReport, AuditShowsRetryVerdictsEnvironmentErrorsAndTracebackCost) {
   json offline = audit_test("tests/test_hub.py::test_download", "environment-error",
                             {"fail", "fail", "fail", "fail"});
   offline["environment_errors"] = {{"network: requests.exceptions.ConnectionError", 4}};
-  json retried = audit_test("tests/test_m.py::test_x", "stable-pass", {"pass", "pass", "pass", "pass"});
+  json retried =
+      audit_test("tests/test_m.py::test_x", "stable-pass", {"pass", "pass", "pass", "pass"});
   json r = audit_report({retried, offline});
-  r["retries_measured"] = json::array(
-      {{{"name", "tests/test_m.py::test_x"},
-        {"setting", "controlled"},
-        {"mechanism", "is_flaky"},
-        {"decorator", "@is_flaky(max_attempts=5)"},
-        {"attempts_declared", 5},
-        {"failures", 0},
-        {"trials", 4},
-        {"verdict", "not flaky in 4 runs (upper bound 53%): remove the decorator"}}});
+  r["retries_measured"] =
+      json::array({{{"name", "tests/test_m.py::test_x"},
+                    {"setting", "controlled"},
+                    {"mechanism", "is_flaky"},
+                    {"decorator", "@is_flaky(max_attempts=5)"},
+                    {"attempts_declared", 5},
+                    {"failures", 0},
+                    {"trials", 4},
+                    {"verdict", "not flaky in 4 runs (upper bound 53%): remove the decorator"}}});
   r["traceback_cost"] = {{"report_seconds", 24.4},
                          {"test_seconds", 32.0},
                          {"share", 0.76},
-                         {"advice", "pytest spent 76% of the test time formatting failure "
-                                    "tracebacks: add --tb=line to the pytest command"}};
+                         {"advice",
+                          "pytest spent 76% of the test time formatting failure "
+                          "tracebacks: add --tb=line to the pytest command"}};
   const std::string text = render_report(r, ReportFormat::kTerminal);
   EXPECT_NE(text.find("retry decorators, measured one attempt at a time:\n"
                       "  tests/test_m.py::test_x: @is_flaky(max_attempts=5), 0 of 4 attempts "
@@ -188,8 +193,10 @@ gate: FAIL
 
 TEST(TerminalReport, SettingErrorsAreShownWithTheirMessage) {
   json r = sample_probe_report();
-  r["probes"][0]["settings"][1] = {{"setting", "free:threads"}, {"runs", 0},
-                                   {"verdict", "error"}, {"error", "worker crashed (SIGSEGV)"}};
+  r["probes"][0]["settings"][1] = {{"setting", "free:threads"},
+                                   {"runs", 0},
+                                   {"verdict", "error"},
+                                   {"error", "worker crashed (SIGSEGV)"}};
   const std::string text = render_report(r, ReportFormat::kTerminal);
   EXPECT_NE(text.find("free:threads: worker crashed (SIGSEGV)"), std::string::npos) << text;
   // An error is a finding: the probe moves up to the first place.

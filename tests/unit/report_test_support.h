@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "flakescope/report.h"
+#include "core/report.h"
 
 namespace flakescope::testing {
 
@@ -24,8 +24,10 @@ inline json metrics_from_samples(const std::vector<double>& abs) {
   double max_abs = 0;
   std::vector<double> distinct;
   for (double v : abs) {
-    if (v == 0) ++identical;
-    else if (std::find(distinct.begin(), distinct.end(), v) == distinct.end()) distinct.push_back(v);
+    if (v == 0)
+      ++identical;
+    else if (std::find(distinct.begin(), distinct.end(), v) == distinct.end())
+      distinct.push_back(v);
     max_abs = std::max(max_abs, v);
   }
   json ulp = json::array(), rel = json::array();
@@ -96,8 +98,12 @@ inline json audit_test(const std::string& name, const std::string& classificatio
           {"runs", outcomes.size()},
           {"failures", failures},
           {"outcomes", counts},
-          {"failure_rate", {{"failures", failures}, {"trials", outcomes.size()},
-                            {"point", failures / n}, {"lower", 0.0}, {"upper", 0.3}}},
+          {"failure_rate",
+           {{"failures", failures},
+            {"trials", outcomes.size()},
+            {"point", failures / n},
+            {"lower", 0.0},
+            {"upper", 0.3}}},
           {"retries_needed", failures ? json(3) : json(0)},
           {"timeline", timeline}};
 }

@@ -1,8 +1,8 @@
 // One run-count parser for probe and audit: bounds, the auto schedules, one error text.
 #include <gtest/gtest.h>
 
+#include "core/run_count.h"
 #include "flakescope/error.h"
-#include "flakescope/run_count.h"
 
 namespace flakescope {
 namespace {

@@ -1,5 +1,5 @@
 // Shards of one audit: missing, interrupted, mismatched and duplicated shards.
-#include "flakescope/audit/shard_set.h"
+#include "audit/shard_set.h"
 
 #include <gtest/gtest.h>
 

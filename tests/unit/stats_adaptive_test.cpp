@@ -1,5 +1,5 @@
 // The adaptive stopping rules on hand-computed cases.
-#include "flakescope/stats/adaptive.h"
+#include "stats/adaptive.h"
 
 #include <cmath>
 #include <random>
@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "flakescope/error.h"
-#include "flakescope/stats/rates.h"
+#include "stats/rates.h"
 
 namespace flakescope::stats {
 namespace {

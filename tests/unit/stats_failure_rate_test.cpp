@@ -1,5 +1,5 @@
 // The failure rate of given tolerances against distributions whose true rate is known.
-#include "flakescope/stats/failure_rate.h"
+#include "stats/failure_rate.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // GPD fit, goodness of fit and quantile bound on large seeded samples with known parameters.
-#include "flakescope/stats/gpd.h"
+#include "stats/gpd.h"
 
 #include <cmath>
 #include <random>
@@ -87,7 +87,8 @@ TEST(GpdFit, IsScaleFreeFromTheSmallestToTheLargestDoubles) {
     EXPECT_NEAR(fit.scale / factor, unit.scale, 1e-6 * unit.scale) << factor;
     EXPECT_NEAR(anderson_darling_statistic(y, fit.shape, fit.scale),
                 anderson_darling_statistic(x, unit.shape, unit.scale), 1e-6);
-    EXPECT_NEAR(gpd_quantile_upper_bound(y, fit, 1e4, 0.95) / factor, unit_bound, 1e-5 * unit_bound);
+    EXPECT_NEAR(gpd_quantile_upper_bound(y, fit, 1e4, 0.95) / factor, unit_bound,
+                1e-5 * unit_bound);
     const SurvivalInterval a = gpd_survival_interval(x, unit, 10.0, 0.95);
     const SurvivalInterval b = gpd_survival_interval(y, fit, 10.0 * factor, 0.95);
     EXPECT_NEAR(a.upper, b.upper, 1e-6) << factor;

@@ -1,5 +1,5 @@
 // Pass/fail rate intervals against published values and hand-computed cases.
-#include "flakescope/stats/rates.h"
+#include "stats/rates.h"
 
 #include <cmath>
 #include <limits>

@@ -1,6 +1,6 @@
 // Recommendations, their JSON, the sample-file reader and attach_recommendations on a hand-built
 // report.
-#include "flakescope/stats/recommend.h"
+#include "stats/recommend.h"
 
 #include <cmath>
 #include <cstdio>
@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "flakescope/error.h"
-#include "flakescope/stats/recommend_text.h"
-#include "flakescope/stats/sample_file.h"
+#include "stats/recommend_text.h"
+#include "stats/sample_file.h"
 
 namespace flakescope::stats {
 namespace {

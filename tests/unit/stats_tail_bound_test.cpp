@@ -1,5 +1,5 @@
 // The tail bound on constant, zero-inflated, lattice, continuous and pathological samples.
-#include "flakescope/stats/tail_bound.h"
+#include "stats/tail_bound.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flakescope/error.h"
-#include "flakescope/stats/tail_model.h"
+#include "stats/tail_model.h"
 
 namespace flakescope::stats {
 namespace {

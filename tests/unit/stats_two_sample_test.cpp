@@ -1,5 +1,5 @@
 // The two-sample tests of the gate, the ablation and the test matrix against hand-computed values.
-#include "flakescope/stats/two_sample.h"
+#include "stats/two_sample.h"
 
 #include <gtest/gtest.h>
 

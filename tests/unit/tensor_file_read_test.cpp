@@ -12,8 +12,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "flakescope/report.h"
-#include "flakescope/tensor_file.h"
+#include "core/report.h"
+#include "io/tensor_file.h"
 #include "tensor_file_test_util.h"
 
 namespace flakescope {

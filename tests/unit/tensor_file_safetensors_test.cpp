@@ -3,7 +3,7 @@
 // tensor_file_read_test.cpp.
 #include <gtest/gtest.h>
 
-#include "flakescope/tensor_file.h"
+#include "io/tensor_file.h"
 #include "tensor_file_test_util.h"
 
 namespace flakescope {

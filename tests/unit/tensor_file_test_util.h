@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "flakescope/error.h"
-#include "flakescope/tensor_file.h"
+#include "io/tensor_file.h"
 
 namespace flakescope::testing {
 

@@ -1,4 +1,4 @@
-#include "flakescope/ulp.h"
+#include "core/ulp.h"
 
 #include <cmath>
 #include <cstring>
@@ -9,7 +9,9 @@
 namespace flakescope {
 namespace {
 
-float next_up(float x) { return std::nextafter(x, std::numeric_limits<float>::infinity()); }
+float next_up(float x) {
+  return std::nextafter(x, std::numeric_limits<float>::infinity());
+}
 
 TEST(UlpDistance, IdenticalValuesAreZeroApart) {
   EXPECT_EQ(ulp_distance(1.5f, 1.5f), 0u);

@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "../unit/tensor_file_test_util.h"
-#include "flakescope/report.h"
-#include "flakescope/torch_save_reader.h"
+#include "core/report.h"
+#include "engine/torch_save_reader.h"
 
 namespace flakescope {
 namespace {

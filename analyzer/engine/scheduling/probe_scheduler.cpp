@@ -4,8 +4,8 @@
 #include <map>
 #include <mutex>
 
+#include "core/diagnosis.h"
 #include "core/parallel_for.h"
-#include "flakescope/diagnosis.h"
 
 namespace flakescope {
 

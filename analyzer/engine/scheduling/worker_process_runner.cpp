@@ -1,10 +1,10 @@
 #include "engine/scheduling/worker_process_runner.h"
 
+#include <unistd.h>
 #include <cstdio>
 #include <exception>
-#include <unistd.h>
 
-#include "flakescope/report.h"
+#include "core/report.h"
 
 namespace flakescope {
 namespace {
@@ -39,9 +39,9 @@ std::vector<nlohmann::json> read_finished(const std::string& path, std::size_t a
 std::vector<std::string> worker_argv(const WorkerConfig& config, const ProbeJob& job,
                                      const std::vector<Setting>& settings,
                                      const std::string& result_path) {
-  std::vector<std::string> argv = {config.executable, "__worker",       "--probe", job.name,
-                                   "--settings",      join_names(settings), "--result",
-                                   result_path};
+  std::vector<std::string> argv = {config.executable, "__worker",   "--probe",
+                                   job.name,          "--settings", join_names(settings),
+                                   "--result",        result_path};
   if (job.torchscript) argv.push_back("--torchscript");
   argv.insert(argv.end(), config.options_argv.begin(), config.options_argv.end());
   return argv;
@@ -54,8 +54,10 @@ std::string worker_failure(const ProcessResult& r, double timeout) {
     case ProcessStatus::kTimedOut:
       return "the worker process timed out after " + std::to_string(static_cast<int>(timeout)) +
              " s";
-    case ProcessStatus::kCancelled: return "interrupted";
-    case ProcessStatus::kFailedToStart: return "the worker process could not start: " + r.error;
+    case ProcessStatus::kCancelled:
+      return "interrupted";
+    case ProcessStatus::kFailedToStart:
+      return "the worker process could not start: " + r.error;
     case ProcessStatus::kExited: {
       const std::string tail = last_line(r.stderr_tail);
       return "the worker process exited with code " + std::to_string(r.exit_code) +
@@ -98,8 +100,8 @@ std::vector<nlohmann::json> WorkerProcessRunner::run(const ProbeJob& job,
     if (restart && !(config_.cancel && config_.cancel->load())) continue;
     for (std::size_t i = entries.size(); i < settings.size(); ++i)
       entries.push_back(failed_setting_entry(
-          settings[i], "not run: the worker ended in setting '" + died_in.name + "' (" +
-                           why.substr(4) + ")"));
+          settings[i],
+          "not run: the worker ended in setting '" + died_in.name + "' (" + why.substr(4) + ")"));
   }
   return entries;
 }

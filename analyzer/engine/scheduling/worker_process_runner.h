@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/subprocess.h"
 #include "engine/scheduling/setting_runner.h"
-#include "flakescope/subprocess.h"
 
 namespace flakescope {
 
@@ -40,7 +40,8 @@ std::string worker_failure(const ProcessResult& result, double timeout_seconds);
 class WorkerProcessRunner : public SettingRunner {
  public:
   explicit WorkerProcessRunner(WorkerConfig config, ProcessLauncher launch = run_process);
-  std::vector<nlohmann::json> run(const ProbeJob& job, const std::vector<Setting>& settings) override;
+  std::vector<nlohmann::json> run(const ProbeJob& job,
+                                  const std::vector<Setting>& settings) override;
   // Worker processes started so far (crash restarts included), for the measurements.
   std::size_t workers_started() const { return started_.load(); }
 

@@ -1,0 +1,27 @@
+#pragma once
+// `audit --capture` on a pytest command loads flakescope's pytest plugin (integrations/pytest):
+// `-p flakescope_pytest` goes right after the `pytest` / `-m pytest` token and the plugin folder is
+// prepended to PYTHONPATH. The folder is $FLAKESCOPE_PYTHONPATH when set, else
+// share/flakescope/pytest next to the binary (install or build tree: flakescope/install_layout.h);
+// when neither has it, PYTHONPATH is left alone and the plugin must be installed (pip install
+// integrations/pytest).
+#include <string>
+#include <vector>
+
+#include "audit/run_environment.h"
+
+namespace flakescope::audit {
+
+std::string pytest_plugin_dir();
+
+// Returns false (and changes nothing) when `argv` is not a pytest command.
+bool add_pytest_plugin(std::vector<std::string>& argv, EnvChanges& env);
+
+// The line that replays one pytest test in a fresh process with the run's environment `env`:
+// `<env> PYTHONPATH=<plugin> python -m pytest -p flakescope_pytest [kept options] '<test_id>'`
+// (the options that choose plugins, configuration and rootdir are kept; paths, -k and the like
+// give way to the node id). Empty when `command` is not pytest or the id is unknown.
+std::string pytest_replay_line(EnvChanges env, const std::vector<std::string>& command,
+                               const std::string& test_id);
+
+}  // namespace flakescope::audit
