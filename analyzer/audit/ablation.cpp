@@ -37,20 +37,24 @@ std::string format_interval(const stats::Interval& i) {
 using PerSetting = std::map<std::string, const TestTally*>;
 
 // One test's rate in every setting it ran under, with Clopper-Pearson intervals.
-nlohmann::json setting_rows(const PerSetting& per, const std::vector<std::string>& settings,
-                            double confidence) {
-  nlohmann::json rows = nlohmann::json::array();
+std::vector<model::AblationRate> setting_rows(const PerSetting& per,
+                                              const std::vector<std::string>& settings,
+                                              double confidence) {
+  std::vector<model::AblationRate> rows;
   for (const auto& s : settings) {
     auto it = per.find(s);
     if (it == per.end()) continue;
     const TestTally& t = *it->second;
     const auto rate = stats::estimate_rate(t.failures(), t.trials(), confidence);
-    rows.push_back({{"setting", s},
-                    {"runs", t.runs()},
-                    {"trials", t.trials()},
-                    {"failures", t.failures()},
-                    {"failure_rate", rate.point},
-                    {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}}});
+    model::AblationRate row;
+    row.setting = s;
+    row.runs = static_cast<long>(t.runs());
+    row.trials = static_cast<long>(t.trials());
+    row.failures = static_cast<long>(t.failures());
+    row.failure_rate = rate.point;
+    row.cp_lower = rate.clopper_pearson.lower;
+    row.cp_upper = rate.clopper_pearson.upper;
+    rows.push_back(row);
   }
   return rows;
 }
@@ -58,9 +62,8 @@ nlohmann::json setting_rows(const PerSetting& per, const std::vector<std::string
 // The knobs whose freeing alone raises a test's failure rate above the reference's by more than
 // chance, with every freed knob's p-value, the causes' fixes and the evidence for the summary.
 struct Causes {
-  nlohmann::json knobs = nlohmann::json::array();
-  nlohmann::json fixes = nlohmann::json::array();
-  nlohmann::json p_values = nlohmann::json::object();
+  std::vector<std::string> knobs, fixes;
+  std::map<std::string, double> p_values;
   std::string evidence;
 };
 
@@ -102,14 +105,13 @@ std::string summary_of(const Causes& c, const PerSetting& per, const TestTally& 
   if (!c.knobs.empty()) {
     std::string knobs;
     for (std::size_t i = 0; i < c.knobs.size(); ++i)
-      knobs +=
-          (i ? (i + 1 == c.knobs.size() ? " and " : ", ") : "") + c.knobs[i].get<std::string>();
+      knobs += (i ? (i + 1 == c.knobs.size() ? " and " : ", ") : "") + c.knobs[i];
     std::string summary =
         "fails when " + knobs + " is free: " + c.evidence + " vs " + ref_text + "; controlling " +
         knobs +
         (ref.failures() == 0 ? " makes the failures disappear" : " lowers the failure rate");
     if (c.knobs.size() == 1)
-      if (auto k = parse_knob(c.knobs[0].get<std::string>()))
+      if (auto k = parse_knob(c.knobs[0]))
         summary += ". Likely cause: " + std::string(knob_info(*k).cause);
     return summary;
   }
@@ -131,30 +133,30 @@ std::string summary_of(const Causes& c, const PerSetting& per, const TestTally& 
 
 // One failing test's entry: its rates, and against the all-controlled `reference` its causes,
 // p-values, fixes and summary.
-nlohmann::json diagnose_test(const std::string& name, const PerSetting& per,
-                             const std::vector<std::string>& settings, const std::string& reference,
-                             double confidence) {
-  nlohmann::json entry = {{"name", name}};
-  entry["settings"] = setting_rows(per, settings, confidence);
+model::AblationTest diagnose_test(const std::string& name, const PerSetting& per,
+                                  const std::vector<std::string>& settings,
+                                  const std::string& reference, double confidence) {
+  model::AblationTest entry;
+  entry.name = name;
+  entry.settings = setting_rows(per, settings, confidence);
   auto ref_it = per.find(reference);
   if (ref_it == per.end() || ref_it->second->trials() == 0) {
-    entry["causes"] = nlohmann::json::array();
-    entry["summary"] = "no runs under the all-controlled setting to compare with";
+    entry.summary = "no runs under the all-controlled setting to compare with";
     return entry;
   }
   const TestTally& ref = *ref_it->second;
   const Causes causes = find_causes(per, ref, settings, reference, confidence);
-  entry["causes"] = causes.knobs;
-  entry["p_values"] = causes.p_values;
-  entry["fixes"] = causes.fixes;
-  entry["summary"] = summary_of(causes, per, ref, confidence);
+  entry.causes = causes.knobs;
+  entry.p_values = causes.p_values;
+  entry.fixes = causes.fixes;
+  entry.summary = summary_of(causes, per, ref, confidence);
   return entry;
 }
 
 }  // namespace
 
-nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::string>& settings,
-                                 double confidence) {
+model::Ablation diagnose_ablation(const Tallies& tallies, const std::vector<std::string>& settings,
+                                  double confidence) {
   const double alpha = 1 - confidence;
   const std::string reference = settings.empty() ? "controlled" : settings.front();
   // Group the tallies by test name, keeping the first-appearance order.
@@ -169,19 +171,19 @@ nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::
   collect(tallies.tests.empty() ? tallies.command : tallies.tests);
   if (!tallies.tests.empty()) collect(tallies.command);
 
-  nlohmann::json tests = nlohmann::json::array();
+  model::Ablation ablation;
+  ablation.reference = reference;
+  ablation.settings = settings;
+  ablation.test = "one-sided Fisher exact";
+  ablation.level = alpha;
   for (const auto& name : names) {
     const PerSetting& per = by_test[name];
     std::size_t any_failures = 0;
     for (const auto& [s, t] : per) any_failures += t->failures();
     if (any_failures > 0)
-      tests.push_back(diagnose_test(name, per, settings, reference, confidence));
+      ablation.tests.push_back(diagnose_test(name, per, settings, reference, confidence));
   }
-  return {{"reference", reference},
-          {"settings", settings},
-          {"test", "one-sided Fisher exact"},
-          {"level", alpha},
-          {"tests", tests}};
+  return ablation;
 }
 
 }  // namespace flakescope::audit

@@ -6,7 +6,7 @@
 // away.
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "flakescope/report_model.h"
 
 #include "audit/test_tally.h"
 
@@ -15,7 +15,7 @@ namespace flakescope::audit {
 // The "ablation" section: per test that failed anywhere, its rate in every setting (with
 // Clopper-Pearson intervals), the causes (knob names), the p-values, a sentence, and the fixes.
 // `reference` is the all-controlled setting's name.
-nlohmann::json diagnose_ablation(const Tallies& tallies, const std::vector<std::string>& settings,
-                                 double confidence);
+model::Ablation diagnose_ablation(const Tallies& tallies, const std::vector<std::string>& settings,
+                                  double confidence);
 
 }  // namespace flakescope::audit

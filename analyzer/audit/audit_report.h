@@ -8,6 +8,7 @@
 
 #include "audit/run_record.h"
 #include "audit/test_tally.h"
+#include "flakescope/report_model.h"
 
 namespace flakescope::audit {
 
@@ -24,17 +25,16 @@ struct AuditReportInputs {
   std::size_t max_timeline = 200;
 };
 
-// "stable-pass", "stable-fail", "flaky", "crashing", "timing-out" or "skipped".
-std::string classify(const TestTally& tally);
+model::TestClass classify(const TestTally& tally);
 
 // One entry of "tests": counts, failure rate with intervals, classification, retries, durations,
 // a few failing runs with the line that replays each, and the timeline.
-nlohmann::json test_entry(const TestTally& tally, const AuditReportInputs& in);
+model::AuditTest test_entry(const TestTally& tally, const AuditReportInputs& in);
 
-nlohmann::json build_audit_report(const AuditReportInputs& in,
-                                  const std::vector<RunRecord>& records);
+model::Report build_audit_report(const AuditReportInputs& in,
+                                 const std::vector<RunRecord>& records);
 
 // 1 when any test (or the command) is flaky, crashing or timing out, else 0.
-int audit_exit_code(const nlohmann::json& report);
+int audit_exit_code(const model::Report& report);
 
 }  // namespace flakescope::audit

@@ -22,11 +22,8 @@
 #include "core/dtype.h"
 #include "core/report.h"
 #include "flakescope/error.h"
-#include "stats/rates.h"
-#if __has_include("stats/failure_rate.h")
 #include "stats/failure_rate.h"
-#define FLAKESCOPE_HAVE_FAILURE_RATE 1
-#endif
+#include "stats/rates.h"
 #include "stats/recommend.h"
 
 namespace flakescope {
@@ -182,10 +179,6 @@ SiteKey site_key(const std::string& test, const nlohmann::json& line) {
   return key;
 }
 
-nlohmann::json interval(const stats::Interval& i) {
-  return {i.lower, i.upper};
-}
-
 std::string format_target(double target) {
   const double exponent = std::round(std::log10(target));
   if (std::abs(target - std::pow(10.0, exponent)) <= 1e-12 * target) {
@@ -235,7 +228,7 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
 // `source` is the site's line, or (`in_place`) the lines from it to where its call closes, which
 // are edited argument by argument so that their layout stays.
 std::optional<std::string> rewritten_line(const std::string& source, const std::string& api,
-                                          const ci::SiteFacts& facts, const nlohmann::json& entry,
+                                          const ci::SiteFacts& facts, double current_atol,
                                           double rtol, double atol, std::string* shown,
                                           std::string* helper_note, bool in_place = false) {
   const auto keyword_edit = [&](const ci::AssertionCall& call) {
@@ -249,7 +242,7 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
   };
   if (api == "threshold") {
     if (in_place) return std::nullopt;
-    auto line = ci::replace_number_literal(source, entry["atol"].get<double>(), atol);
+    auto line = ci::replace_number_literal(source, current_atol, atol);
     if (line) *shown = "threshold " + ci::format_tolerance(atol);
     return line;
   }
@@ -327,7 +320,7 @@ std::vector<std::string> split_lines(const std::string& text) {
 // A call that opens on the site's line and closes on a later one: the edited lines, as a diff.
 std::optional<std::string> multi_line_diff(const std::string& path, const std::string& file,
                                            std::size_t line_number, const std::string& api,
-                                           const ci::SiteFacts& facts, const nlohmann::json& entry,
+                                           const ci::SiteFacts& facts, double current_atol,
                                            double rtol, double atol, std::string* shown,
                                            std::string* helper_note) {
   const std::vector<std::string> block = read_source_block(path, line_number);
@@ -339,8 +332,8 @@ std::optional<std::string> multi_line_diff(const std::string& path, const std::s
   if (block.empty() || !call || call->begin >= block[0].size() ||
       text.find('\n', call->begin) > call->end)
     return std::nullopt;
-  const auto edited =
-      rewritten_line(text, api, facts, entry, rtol, atol, shown, helper_note, /*in_place=*/true);
+  const auto edited = rewritten_line(text, api, facts, current_atol, rtol, atol, shown, helper_note,
+                                     /*in_place=*/true);
   if (!edited) return std::nullopt;
   const std::size_t lines = split_lines(text.substr(0, call->end)).size();
   const std::vector<std::string> before(block.begin(), block.begin() + std::ptrdiff_t(lines));
@@ -351,92 +344,108 @@ std::optional<std::string> multi_line_diff(const std::string& path, const std::s
   return ci::lines_diff(file, line_number, before, after);
 }
 
+// The text after the suggested call: what the arguments keep, or why there is no bound.
+std::string keeps_text(const model::AssertionSite& site, const stats::ToleranceOptions& options,
+                       const ci::Verdict& verdict) {
+  const model::AssertionRecommendation& rec = site.recommendation;
+  if (verdict.kind == model::AssertionClass::kDeterministic) return " (" + verdict.message + ")";
+  if (rec.method == "observed maximum") {
+    // No tail bound backs it: say what it is, and what would give one.
+    return " covers the worst of " + std::to_string(site.trials) +
+           " runs, no more (a bound for failures <= " + format_target(options.target) +
+           " needs about " + std::to_string(rec.runs_needed.value_or(0)) + " runs)";
+  }
+  return " keeps failures <= " + format_target(options.target) + " at " +
+         format_confidence(options.confidence);
+}
+
+std::string retry_text(const model::AssertionSite& site, const ci::Verdict& verdict) {
+  if (!site.retries || *site.retries == 0 || verdict.kind != model::AssertionClass::kStatistical)
+    return "";
+  const long k = *site.retries;
+  return "; or keep the arguments and retry up to " + std::to_string(k) +
+         (k == 1 ? " time" : " times");
+}
+
+// "the current arguments (...) keep failures <= 1e-4 at 95% (atol=... would suffice); they fail
+// an estimated ..., though 0 of 60 observed runs failed".
+std::string keep_text(const model::AssertionSite& site, const std::string& keeps, double atol) {
+  std::string text = "the current arguments (rtol=" + ci::format_tolerance(site.rtol) +
+                     ", atol=" + ci::format_tolerance(site.atol) + ")" + keeps +
+                     " (atol=" + ci::format_tolerance(atol) + " would suffice)";
+  if (site.estimated_failure_rate) {
+    text += "; they " + site.estimated_failure_rate->text + ", though " +
+            std::to_string(site.failure_rate.failures) + " of " + std::to_string(site.trials) +
+            " observed runs failed";
+  }
+  return text;
+}
+
 // Fills "suggestion" and "diff" from the recommendation.
-void suggest(nlohmann::json& entry, const std::string& api, const std::string& file,
-             std::size_t line_number, const CaptureAnalysisOptions& capture_options,
+void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_options,
              const stats::ToleranceOptions& options, const ci::SiteFacts& facts,
              const ci::Verdict& verdict) {
-  entry["diff"] = nullptr;
-  const nlohmann::json& rec = entry["recommendation"];
-  const std::string action = rec["action"].get<std::string>();
-  if (verdict.kind != "statistical" && action != "loosen") {
-    entry["suggestion"] = verdict.message;  // nothing to write on the line
+  site.diff.reset();
+  const model::AssertionRecommendation& rec = site.recommendation;
+  if (verdict.kind != model::AssertionClass::kStatistical &&
+      rec.action != model::AssertionAction::kLoosen) {
+    site.suggestion = verdict.message;  // nothing to write on the line
     return;
   }
-  std::string keeps = " keeps failures <= " + format_target(options.target) + " at " +
-                      format_confidence(options.confidence);
-  if (verdict.kind == "deterministic") {
-    keeps = " (" + verdict.message + ")";
-  } else if (rec.value("method", std::string()) == "observed maximum") {
-    // No tail bound backs it: say what it is, and what would give one.
-    keeps = " covers the worst of " + std::to_string(entry["trials"].get<std::size_t>()) +
-            " runs, no more (a bound for failures <= " + format_target(options.target) +
-            " needs about " + rec.value("runs_needed", nlohmann::json(0)).dump() + " runs)";
-  }
-  std::string retry_text;
-  if (!entry["retries"].is_null() && verdict.kind == "statistical") {
-    const auto k = entry["retries"].get<std::size_t>();
-    retry_text = k == 0 ? ""
-                        : "; or keep the arguments and retry up to " + std::to_string(k) +
-                              (k == 1 ? " time" : " times");
-  }
-  if (rec["atol"].is_null()) {
-    entry["suggestion"] = "no tolerance can be recommended from " +
-                          std::to_string(entry["trials"].get<std::size_t>()) +
-                          " trials: " + rec.value("reason", std::string("no bound")) + retry_text;
+  const std::string keeps = keeps_text(site, options, verdict);
+  const std::string retries = retry_text(site, verdict);
+  if (!rec.atol) {
+    site.suggestion = "no tolerance can be recommended from " + std::to_string(site.trials) +
+                      " trials: " + (rec.reason.empty() ? "no bound" : rec.reason) + retries;
     return;
   }
-  const double rtol = rec["rtol"].get<double>();
-  const double atol = rec["atol"].get<double>();
-  if (action == "keep") {
-    entry["suggestion"] =
-        "the current arguments (rtol=" + ci::format_tolerance(entry["rtol"].get<double>()) +
-        ", atol=" + ci::format_tolerance(entry["atol"].get<double>()) + ")" + keeps +
-        " (atol=" + ci::format_tolerance(atol) + " would suffice)";
-    if (entry.contains("estimated_failure_rate")) {
-      entry["suggestion"] =
-          entry["suggestion"].get<std::string>() + "; they " +
-          entry["estimated_failure_rate"]["text"].get<std::string>() + ", though " +
-          std::to_string(entry["failure_rate"]["failures"].get<std::size_t>()) + " of " +
-          std::to_string(entry["trials"].get<std::size_t>()) + " observed runs failed";
-    }
+  const double rtol = rec.rtol, atol = *rec.atol;
+  if (rec.action == model::AssertionAction::kKeep) {
+    site.suggestion = keep_text(site, keeps, atol);
     return;
   }
-  const auto source = read_source_line(source_path(capture_options.source_root, file), line_number);
-  std::string shown;
-  std::string helper_note;
-  std::optional<std::string> new_line;
-  if (source) {
-    new_line = rewritten_line(*source, api, facts, entry, rtol, atol, &shown, &helper_note);
-  }
-  std::optional<std::string> diff;
+  const std::string path = source_path(capture_options.source_root, site.file);
+  const auto source = read_source_line(path, site.line);
+  std::string shown, helper_note;
+  std::optional<std::string> new_line, diff;
+  if (source)
+    new_line =
+        rewritten_line(*source, site.api, facts, site.atol, rtol, atol, &shown, &helper_note);
   if (source && !new_line) {
     // Perhaps a call spread over several lines; its own notes replace the one-line attempt's.
     std::string multi_note;
-    diff = multi_line_diff(source_path(capture_options.source_root, file), file, line_number, api,
-                           facts, entry, rtol, atol, &shown, &multi_note);
+    diff = multi_line_diff(path, site.file, site.line, site.api, facts, site.atol, rtol, atol,
+                           &shown, &multi_note);
     if (!multi_note.empty()) helper_note = multi_note;
   }
   const std::string note = helper_note.empty() ? "" : "; " + helper_note;
   if (diff) {
-    entry["suggestion"] = "`" + collapse_blanks(shown) + "`" + keeps + retry_text + note;
-    entry["diff"] = *diff;
-    return;
+    site.suggestion = "`" + collapse_blanks(shown) + "`" + keeps + retries + note;
+    site.diff = *diff;
+  } else if (!new_line) {
+    const std::string call = site.api == "threshold" ? "threshold " + ci::format_tolerance(atol)
+                                                     : ci::canonical_call(site.api, rtol, atol);
+    site.suggestion = "`" + call + "`" + keeps + retries + note;
+  } else {
+    site.suggestion = "`" + shown + "`" + keeps + retries + note;
+    site.diff = ci::one_line_diff(site.file, site.line, *source, *new_line);
   }
-  if (!new_line) {
-    const std::string call = api == "threshold" ? "threshold " + ci::format_tolerance(atol)
-                                                : ci::canonical_call(api, rtol, atol);
-    entry["suggestion"] = "`" + call + "`" + keeps + retry_text + note;
-    return;
-  }
-  entry["suggestion"] = "`" + shown + "`" + keeps + retry_text + note;
-  entry["diff"] = ci::one_line_diff(file, line_number, *source, *new_line);
 }
 
-// The "recommendation" object: atol from the statistics engine's pair rule at the current rtol.
-nlohmann::json recommendation(const SiteAccumulator& site, const std::vector<TrialSample>& trials,
-                              double current_rtol, double current_atol,
-                              const stats::ToleranceOptions& options) {
+model::AssertionRecommendation base_recommendation(double rtol,
+                                                   const stats::ToleranceOptions& options) {
+  model::AssertionRecommendation rec;
+  rec.rtol = rtol;
+  rec.target = options.target;
+  rec.confidence = options.confidence;
+  return rec;
+}
+
+// The recommendation: atol from the statistics engine's pair rule at the current rtol.
+model::AssertionRecommendation recommendation(const SiteAccumulator& site,
+                                              const std::vector<TrialSample>& trials,
+                                              double current_rtol, double current_atol,
+                                              const stats::ToleranceOptions& options) {
   stats::DeviationSeries series;
   for (const TrialSample& t : trials) {
     if (!t.measured) continue;
@@ -448,205 +457,212 @@ nlohmann::json recommendation(const SiteAccumulator& site, const std::vector<Tri
   if (site.first_call.contains("dtype") && site.first_call["dtype"].is_string()) {
     series.dtype = parse_dtype(site.first_call["dtype"].get<std::string>());
   }
-  nlohmann::json rec = {{"rtol", current_rtol},
-                        {"atol", nullptr},
-                        {"target", options.target},
-                        {"confidence", options.confidence},
-                        {"action", "none"}};
+  model::AssertionRecommendation rec = base_recommendation(current_rtol, options);
   if (series.atol_at_rtol.empty()) {
-    rec["method"] = "none";
-    rec["reason"] = "no call at this site carried measurements";
+    rec.method = "none";
+    rec.reason = "no call at this site carried measurements";
     return rec;
   }
   try {
     const stats::Recommendation r = stats::recommend(series, options);
-    rec["details"] = stats::to_json(r);
+    rec.details = stats::to_json(r);
     const stats::TailBound& pair = *r.pair_atol;
-    rec["method"] = pair.method;
-    rec["reason"] = pair.reason;
-    rec["runs_needed"] = pair.runs_needed;
+    rec.method = pair.method;
+    rec.reason = pair.reason;
+    rec.runs_needed = static_cast<long>(pair.runs_needed);
     if (pair.has_bound && std::isfinite(pair.bound)) {
-      const double atol = ci::round_up_two_digits(pair.bound);
-      rec["atol"] = atol;
-      rec["atol_bound"] = pair.bound;
-      rec["action"] = pair.bound <= current_atol ? "keep" : "loosen";
+      rec.atol = ci::round_up_two_digits(pair.bound);
+      rec.atol_bound = pair.bound;
+      rec.action = pair.bound <= current_atol ? model::AssertionAction::kKeep
+                                              : model::AssertionAction::kLoosen;
     }
   } catch (const InputError& e) {
-    rec["method"] = "none";
-    rec["reason"] = e.what();
+    rec.method = "none";
+    rec.reason = e.what();
   }
   return rec;
 }
 
 // A failed site never gets "keep": when the tail fit's bound is under what a failing run
 // needed, the bound becomes what the worst observed run needed (plus the deterministic margin).
-void never_keep_a_failing_site(nlohmann::json& rec, const std::vector<TrialSample>& trials,
-                               double current_atol) {
+void never_keep_a_failing_site(model::AssertionRecommendation& rec,
+                               const std::vector<TrialSample>& trials, double current_atol) {
   double worst_failing = -1;
   for (const TrialSample& t : trials) {
     if (t.failed && t.measured) worst_failing = std::max(worst_failing, t.atol_needed);
   }
   if (worst_failing < 0 || !std::isfinite(worst_failing)) return;
   const double covering = ci::round_up_two_digits(worst_failing * (1 + ci::kDeterministicMargin));
-  if (!rec["atol"].is_number() || rec["atol"].get<double>() < covering) {
-    rec["atol"] = std::max(covering, current_atol);
-    rec["method"] = "observed maximum";
-    rec["reason"] = "the tail bound was below what a failing run needed";
+  if (!rec.atol || *rec.atol < covering) {
+    rec.atol = std::max(covering, current_atol);
+    rec.method = "observed maximum";
+    rec.reason = "the tail bound was below what a failing run needed";
   }
-  if (rec["action"] == "keep" || rec["action"] == "none") rec["action"] = "loosen";
+  if (rec.action == model::AssertionAction::kKeep || rec.action == model::AssertionAction::kNone)
+    rec.action = model::AssertionAction::kLoosen;
 }
 
-nlohmann::json verdict_recommendation(const ci::Verdict& verdict, double rtol,
-                                      const stats::ToleranceOptions& options) {
-  return {{"rtol", rtol},
-          {"atol", verdict.atol ? nlohmann::json(*verdict.atol) : nlohmann::json(nullptr)},
-          {"target", options.target},
-          {"confidence", options.confidence},
-          {"action", verdict.action},
-          {"method", verdict.kind},
-          {"reason", verdict.message}};
+model::AssertionRecommendation verdict_recommendation(const ci::Verdict& verdict, double rtol,
+                                                      const stats::ToleranceOptions& options) {
+  model::AssertionRecommendation rec = base_recommendation(rtol, options);
+  rec.atol = verdict.atol;
+  rec.action = verdict.action;
+  rec.method = std::string(model::to_string(verdict.kind));
+  rec.reason = verdict.message;
+  return rec;
 }
 
-nlohmann::json site_header(const std::string& test, const std::string& site_name,
-                           const SiteAccumulator& site) {
-  const auto [file, line_number] = split_site(site_name);
+model::AssertionSite site_header(const std::string& test, const std::string& site_name,
+                                 const SiteAccumulator& site) {
+  model::AssertionSite a;
+  std::tie(a.file, a.line) = split_site(site_name);
   const nlohmann::json& first = site.first_call;
-  nlohmann::json entry = {{"test", test},
-                          {"site", site_name},
-                          {"file", file},
-                          {"line", line_number},
-                          {"api", first.value("api", std::string())},
-                          {"name", first.value("name", nlohmann::json())},
-                          {"dtype", first.value("dtype", nlohmann::json())},
-                          {"shape", first.value("shape", nlohmann::json())},
-                          {"calls", site.calls},
-                          {"unmeasured_calls", site.unmeasured_calls},
-                          {"trials", site.trials.size()}};
-  const ci::SiteFacts& f = site.facts;
-  entry["via"] = f.via.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.via);
-  if (!f.via.empty()) {
-    entry["via_function"] = f.via_function;
-    entry["via_accepts"] = f.via_accepts;
-    entry["tolerance_at"] = f.tolerance_at;
+  a.test = test;
+  a.site = site_name;
+  a.api = string_or(first, "api");
+  if (first.contains("name") && first["name"].is_string()) a.name = string_or(first, "name");
+  if (first.contains("dtype") && first["dtype"].is_string()) a.dtype = string_or(first, "dtype");
+  if (first.contains("shape") && first["shape"].is_array()) {
+    a.shape.emplace();
+    for (const auto& d : first["shape"])
+      if (d.is_number_integer()) a.shape->push_back(d.get<long>());
   }
-  entry["negated"] = f.negated.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.negated);
-  entry["exact"] = f.exact;
-  if (f.unchecked) entry["unchecked"] = true;
-  if (!f.direction.empty()) entry["direction"] = f.direction;
-  if (first.contains("op")) entry["op"] = first["op"];
-  return entry;
+  a.calls = static_cast<long>(site.calls);
+  a.unmeasured_calls = static_cast<long>(site.unmeasured_calls);
+  a.trials = static_cast<long>(site.trials.size());
+  const ci::SiteFacts& f = site.facts;
+  if (!f.via.empty())
+    a.via = model::AssertionVia{f.via, f.via_function, f.tolerance_at, f.via_accepts};
+  if (!f.negated.empty()) a.negated = f.negated;
+  a.exact = f.exact;
+  a.unchecked = f.unchecked;
+  if (!f.direction.empty()) a.direction = f.direction;
+  if (first.contains("op") && first["op"].is_string()) a.op = string_or(first, "op");
+  return a;
 }
 
 // P(this call fails) for the current atol from the per-run margins (the statistics engine's
 // estimator: counts inside the observed range, the fitted tail beyond it), so that "0 of 60 runs
 // failed" still says how often it will.
-void add_estimated_failure_rate(nlohmann::json& entry, const std::vector<TrialSample>& trials,
-                                double atol, const stats::ToleranceOptions& options, bool skip) {
-#ifdef FLAKESCOPE_HAVE_FAILURE_RATE
+std::optional<model::EstimatedFailureRate> estimated_failure_rate(
+    const std::vector<TrialSample>& trials, double atol, const stats::ToleranceOptions& options) {
   std::vector<double> needed;
   for (const TrialSample& t : trials) {
     if (t.measured) needed.push_back(t.atol_needed);
   }
-  if (skip || needed.empty() || !std::isfinite(atol)) return;
+  if (needed.empty() || !std::isfinite(atol)) return std::nullopt;
   try {
     stats::FailureRateOptions rate_options;
     rate_options.confidence = options.confidence;
     const stats::FailureRate r = stats::estimate_failure_rate(needed, atol, rate_options);
-    entry["estimated_failure_rate"] = {{"point", r.point},
-                                       {"interval", {r.interval.lower, r.interval.upper}},
-                                       {"method", r.method},
-                                       {"reason", r.reason},
-                                       {"text", stats::describe_failure_rate(r)}};
+    model::EstimatedFailureRate e;
+    e.point = r.point;
+    e.lower = r.interval.lower;
+    e.upper = r.interval.upper;
+    e.method = r.method;
+    e.reason = r.reason;
+    e.text = stats::describe_failure_rate(r);
+    return e;
   } catch (const InputError&) {
-    // no estimate: the counts in "failure_rate" stand alone
+    return std::nullopt;  // no estimate: the counts in "failure_rate" stand alone
   }
-#else
-  (void)entry, (void)trials, (void)atol, (void)options, (void)skip;
-#endif
 }
 
-nlohmann::json analyze_site(const std::string& test, const std::string& site_name,
-                            const SiteAccumulator& site, const stats::ToleranceOptions& options,
-                            const CaptureAnalysisOptions& capture_options) {
-  nlohmann::json entry = site_header(test, site_name, site);
-  const std::string api = entry["api"].get<std::string>();
-  // One argument set per entry (grouped by it); lines without one leave 0.
-  double rtol = 0;
-  double atol = 0;
-  if (!site.arguments.empty()) std::tie(rtol, atol) = site.arguments.begin()->first;
-  entry["rtol"] = rtol;
-  entry["atol"] = atol;
-  entry["mixed_arguments"] = site.arguments.size() > 1;
+model::FailureRate observed_failure_rate(std::size_t failures, std::size_t trials,
+                                         double confidence) {
+  const stats::RateEstimate rate = stats::estimate_rate(failures, trials, confidence);
+  model::FailureRate f;
+  f.failures = static_cast<long>(failures);
+  f.trials = static_cast<long>(trials);
+  f.confidence = confidence;
+  f.point = rate.point;
+  f.wilson_lower = rate.wilson.lower;
+  f.wilson_upper = rate.wilson.upper;
+  f.cp_lower = rate.clopper_pearson.lower;
+  f.cp_upper = rate.clopper_pearson.upper;
+  f.upper_one_sided = rate.upper_one_sided;
+  return f;
+}
 
-  ci::SiteFacts facts = site.facts;
-  if (facts.negated.empty()) facts.negated = negation_from_outcomes(site);
-  const bool negated = !facts.negated.empty();
+// The trials in run order, the per-trial samples, and the facts that need every trial.
+std::vector<TrialSample> collect_trials(const SiteAccumulator& site, ci::SiteFacts& facts,
+                                        model::AssertionSite& a) {
   std::vector<TrialSample> trials;
-  nlohmann::json atol_needed = nlohmann::json::array();
-  nlohmann::json max_abs = nlohmann::json::array();
-  nlohmann::json max_rel = nlohmann::json::array();
-  std::size_t failures = 0;
-  std::size_t nonfinite = 0;
+  const bool negated = a.negated.has_value();
+  long failures = 0;
+  std::map<std::string, long> kinds;
   for (const auto& [key, trial] : site.trials) {
     trials.push_back(trial);
     // A negated check fails the test when the call passes (the values came close).
     failures += (negated ? !trial.failed : trial.failed) ? 1 : 0;
     facts.passing_trials += trial.failed ? 0 : 1;
-    nonfinite += trial.nonfinite_mismatch ? 1 : 0;
+    a.nonfinite_mismatches += trial.nonfinite_mismatch ? 1 : 0;
     for (const std::string& kind : trial.failure_kinds) ++facts.failure_kinds[kind];
     if (!trial.measured) continue;
     if (!facts.direction.empty()) facts.values.push_back(trial.value);
-    atol_needed.push_back(json_number(trial.atol_needed));
-    max_abs.push_back(json_number(trial.max_abs));
-    max_rel.push_back(json_number(trial.max_rel));
+    a.samples.atol_needed.push_back(trial.atol_needed);
+    a.samples.max_abs.push_back(trial.max_abs);
+    a.samples.max_rel.push_back(trial.max_rel);
   }
-  entry["samples"] = {{"atol_needed", atol_needed}, {"max_abs", max_abs}, {"max_rel", max_rel}};
-  entry["nonfinite_mismatches"] = nonfinite;
-  nlohmann::json kinds = nlohmann::json::object();
-  for (const auto& [kind, n] : facts.failure_kinds) {
-    kinds[kind] = {{"runs", n}, {"detail", facts.failure_details[kind]}};
-  }
-  entry["failure_kinds"] = kinds;
+  for (const auto& [kind, n] : facts.failure_kinds)
+    a.failure_kinds.push_back({kind, {static_cast<long>(n), facts.failure_details[kind]}});
+  a.failure_rate.failures = failures;
+  return trials;
+}
 
-  const stats::RateEstimate rate =
-      stats::estimate_rate(failures, trials.size(), options.confidence);
-  entry["failure_rate"] = {{"failures", failures},
-                           {"trials", trials.size()},
-                           {"point", rate.point},
-                           {"wilson", interval(rate.wilson)},
-                           {"clopper_pearson", interval(rate.clopper_pearson)},
-                           {"upper_one_sided", rate.upper_one_sided},
-                           {"confidence", options.confidence}};
-  const std::size_t retries = stats::retries_needed(rate.upper_one_sided, options.target);
-  entry["retries"] = retries == std::numeric_limits<std::size_t>::max() ? nlohmann::json(nullptr)
-                                                                        : nlohmann::json(retries);
-  add_estimated_failure_rate(entry, trials, atol, options, negated || facts.direction == "above");
-  const ci::Verdict verdict = ci::judge_site(facts, entry);
-  entry["class"] = verdict.kind;
-  entry["verdict"] = verdict.message;
-  if (!verdict.cause.empty()) entry["cause"] = verdict.cause;
-  if (verdict.kind == "statistical") {
-    nlohmann::json rec = recommendation(site, trials, rtol, atol, options);
-    if (failures > 0) never_keep_a_failing_site(rec, trials, atol);
-    entry["recommendation"] = rec;
+model::AssertionSite analyze_site(const std::string& test, const std::string& site_name,
+                                  const SiteAccumulator& site,
+                                  const stats::ToleranceOptions& options,
+                                  const CaptureAnalysisOptions& capture_options) {
+  model::AssertionSite a = site_header(test, site_name, site);
+  // One argument set per entry (grouped by it); lines without one leave 0.
+  if (!site.arguments.empty()) std::tie(a.rtol, a.atol) = site.arguments.begin()->first;
+  a.mixed_arguments = site.arguments.size() > 1;
+
+  ci::SiteFacts facts = site.facts;
+  if (facts.negated.empty()) facts.negated = negation_from_outcomes(site);
+  if (!facts.negated.empty()) a.negated = facts.negated;
+  const std::vector<TrialSample> trials = collect_trials(site, facts, a);
+  a.failure_rate = observed_failure_rate(static_cast<std::size_t>(a.failure_rate.failures),
+                                         trials.size(), options.confidence);
+  const std::size_t retries = stats::retries_needed(a.failure_rate.upper_one_sided, options.target);
+  if (retries != std::numeric_limits<std::size_t>::max()) a.retries = static_cast<long>(retries);
+  if (!a.negated && facts.direction != "above")
+    a.estimated_failure_rate = estimated_failure_rate(trials, a.atol, options);
+  const ci::Verdict verdict = ci::judge_site(facts, a);
+  a.cls = verdict.kind;
+  a.verdict = verdict.message;
+  if (!verdict.cause.empty()) a.cause = verdict.cause;
+  if (verdict.kind == model::AssertionClass::kStatistical) {
+    a.recommendation = recommendation(site, trials, a.rtol, a.atol, options);
+    if (a.failure_rate.failures > 0) never_keep_a_failing_site(a.recommendation, trials, a.atol);
   } else {
-    entry["recommendation"] = verdict_recommendation(verdict, rtol, options);
+    a.recommendation = verdict_recommendation(verdict, a.rtol, options);
   }
-  const auto [file, line_number] = split_site(site_name);
-  suggest(entry, api, file, line_number, capture_options, options, facts, verdict);
-  return entry;
+  suggest(a, capture_options, options, facts, verdict);
+  return a;
+}
+
+// One line, several argument sets (a loop, a parametrized helper): one literal cannot be right
+// for all of them.
+void note_argument_sets(model::AssertionSite& a, std::size_t groups) {
+  a.argument_sets_at_site = static_cast<long>(groups);
+  if (groups < 2 || !a.diff) return;
+  a.diff.reset();
+  a.suggestion += "; this line runs with " + std::to_string(groups) +
+                  " argument sets: change the value for this set where it is defined";
 }
 
 }  // namespace
 
-nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
-                                const stats::ToleranceOptions& options) {
+std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::json>& run_records,
+                                                   const stats::ToleranceOptions& options) {
   return analyze_captures(run_records, options, CaptureAnalysisOptions{});
 }
 
-nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
-                                const stats::ToleranceOptions& options,
-                                const CaptureAnalysisOptions& capture_options) {
+std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::json>& run_records,
+                                                   const stats::ToleranceOptions& options,
+                                                   const CaptureAnalysisOptions& capture_options) {
   std::map<SiteKey, SiteAccumulator> sites;
   std::size_t dropped = 0;
   for (std::size_t index = 0; index < run_records.size(); ++index) {
@@ -660,37 +676,23 @@ nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
         ++dropped;
         continue;
       }
-      const std::string test = line.contains("test") && line["test"].is_string()
-                                   ? line["test"].get<std::string>()
-                                   : std::string();
+      const std::string test = string_or(line, "test");
       add_call(sites[site_key(test, line)], line, run, outcome_of_test(record, test));
     }
   }
   std::map<std::pair<std::string, std::string>, std::size_t> groups_per_site;
   for (const auto& [key, site] : sites) ++groups_per_site[{key.test, key.site}];
-  nlohmann::json assertions = nlohmann::json::array();
+  std::vector<model::AssertionSite> assertions;
   for (const auto& [key, site] : sites) {
-    nlohmann::json entry = analyze_site(key.test, key.site, site, options, capture_options);
-    const std::size_t groups = groups_per_site[{key.test, key.site}];
-    entry["argument_sets_at_site"] = groups;
-    if (groups > 1 && entry["diff"].is_string()) {
-      // One line, several argument sets (a loop, a parametrized helper): one literal cannot be
-      // right for all of them.
-      entry["diff"] = nullptr;
-      entry["suggestion"] = entry["suggestion"].get<std::string>() + "; this line runs with " +
-                            std::to_string(groups) +
-                            " argument sets: change the value for this set where it is defined";
-    }
-    assertions.push_back(std::move(entry));
-  }
-  std::stable_sort(
-      assertions.begin(), assertions.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-        return a["failure_rate"]["point"].get<double>() > b["failure_rate"]["point"].get<double>();
-      });
-  if (dropped > 0) {
+    assertions.push_back(analyze_site(key.test, key.site, site, options, capture_options));
+    note_argument_sets(assertions.back(), groups_per_site[{key.test, key.site}]);
     // Lines naming no site cannot be attributed; the count goes on every entry's evidence.
-    for (auto& entry : assertions) entry["dropped_captures"] = dropped;
+    if (dropped > 0) assertions.back().dropped_captures = static_cast<long>(dropped);
   }
+  std::stable_sort(assertions.begin(), assertions.end(),
+                   [](const model::AssertionSite& a, const model::AssertionSite& b) {
+                     return a.failure_rate.point > b.failure_rate.point;
+                   });
   return assertions;
 }
 
@@ -742,22 +744,19 @@ static std::string junit_style(const std::string& nodeid) {
   return path + "::" + rest;
 }
 
-void annotate_test_causes(nlohmann::json& report) {
-  if (!report.contains("assertions") || !report.contains("tests")) return;
+void annotate_test_causes(model::AuditBody& audit) {
+  if (!audit.assertions) return;
   std::map<std::string, std::string> causes;  // test -> the first site's cause
-  for (const auto& a : report["assertions"]) {
-    if (a.contains("cause") && a["cause"].is_string() && a["test"].is_string()) {
-      causes.emplace(a["test"].get<std::string>(), a["cause"].get<std::string>());
-      causes.emplace(junit_style(a["test"].get<std::string>()), a["cause"].get<std::string>());
-    }
+  for (const auto& a : *audit.assertions) {
+    if (!a.cause) continue;
+    causes.emplace(a.test, *a.cause);
+    causes.emplace(junit_style(a.test), *a.cause);
   }
-  for (auto& t : report["tests"]) {
-    if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) continue;
-    const auto found = causes.find(t["name"].get<std::string>());
+  for (auto& t : audit.tests) {
+    const auto found = causes.find(t.name);
     // A deterministic mismatch fails every run: broken, not flaky; the cause says why.
-    if (found != causes.end() && t.value("classification", std::string()) == "stable-fail") {
-      t["cause"] = found->second;
-    }
+    if (found != causes.end() && t.classification == model::TestClass::kStableFail)
+      t.cause = found->second;
   }
 }
 

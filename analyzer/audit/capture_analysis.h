@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flakescope/report_model.h"
+
 namespace flakescope {
 namespace stats {
 struct ToleranceOptions;  // analyzer/stats/recommend.h
@@ -29,35 +31,25 @@ struct CaptureAnalysisOptions {
 // `run_records` are run log lines (the audit --log format): each may carry
 // "run", "seed" and "captures" (an array of capture lines). Records without captures are skipped;
 // capture lines that are not objects or name no "site" cannot be attributed: their count is put
-// on every entry as "dropped_captures". Lines without measurements (the plugin's {"error": ...})
-// count towards the failure rate through "passed" and as "unmeasured_calls".
+// on every site as `dropped_captures`. Lines without measurements (the plugin's {"error": ...})
+// count towards the failure rate through "passed" and as `unmeasured_calls`.
 //
-// Returns the "assertions" array of an audit report, one object per (test, site), sorted by
-// current failure rate (highest first), then by test and site:
-//   {"test", "site", "file", "line", "api", "name", "dtype", "shape",
-//    "calls": total calls, "trials": trials seen,
-//    "rtol", "atol": the arguments in force (the most frequent pair),
-//    "samples": {"atol_needed": [...], "max_abs": [...], "max_rel": [...]}  (one per trial),
-//    "failure_rate": {"failures", "trials", "point", "wilson": [lo, hi],
-//                     "clopper_pearson": [lo, hi], "upper_one_sided", "confidence"},
-//    "nonfinite_mismatches": trials where a NaN/Inf did not match,
-//    "recommendation": {"atol": ..., "rtol": ..., "method": ..., "target": ..., "confidence": ...,
-//                       "details": <the statistics engine's recommendation>},
-//    "retries": k with p^(k+1) <= target for the current arguments (null when p cannot be
-//               brought under the target by retries),
-//    "suggestion": "`torch.testing.assert_close(out, ref, rtol=1.3e-06, atol=4.2e-05)` keeps
-//                   failures <= 1e-4 at 95%",
-//    "diff": "--- a/tests/test_x.py\n+++ b/tests/test_x.py\n@@ -42 +42 @@\n-...\n+..." or null}
-nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
-                                const stats::ToleranceOptions& options);
+// Returns the report's assertion sites (include/flakescope/report_model.h), one per (test, site,
+// dtype, rtol, atol), sorted by observed failure rate (highest first), then by test and site:
+// the arguments in force, the per-trial samples, the failure rate with its intervals, the
+// estimated failure rate of the current arguments, the verdict (capture_verdict.h), the
+// recommendation, and a suggestion with a unified diff of the test's line where one can be
+// written safely.
+std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::json>& run_records,
+                                                   const stats::ToleranceOptions& options);
 
-nlohmann::json analyze_captures(const std::vector<nlohmann::json>& run_records,
-                                const stats::ToleranceOptions& options,
-                                const CaptureAnalysisOptions& capture_options);
+std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::json>& run_records,
+                                                   const stats::ToleranceOptions& options,
+                                                   const CaptureAnalysisOptions& capture_options);
 
-// Sets "cause" on the report's stable-fail "tests" entries whose assertion sites say why
-// ("deterministic mismatch", "dtype mismatch", ...): a broken test, not a flaky one.
-void annotate_test_causes(nlohmann::json& report);
+// Sets the cause of the audit's stable-fail tests whose assertion sites say why ("deterministic
+// mismatch", "dtype mismatch", ...): a broken test, not a flaky one.
+void annotate_test_causes(model::AuditBody& audit);
 
 // A capture file (JSON lines, as the plugin and expect_close append them) read back. A test process
 // that is killed mid-write leaves a torn last line, and a target may write garbage: such lines are

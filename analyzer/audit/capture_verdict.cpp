@@ -20,27 +20,19 @@ std::string fmt(double v) {
   return buffer;
 }
 
-std::vector<double> numbers(const nlohmann::json& list) {
-  std::vector<double> out;
-  if (!list.is_array()) return out;
-  for (const auto& v : list) out.push_back(number_from_json(v));
-  return out;
-}
-
 bool all_equal(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
 }
 
-std::size_t count(const nlohmann::json& entry, const char* key) {
-  return entry["failure_rate"][key].get<std::size_t>();
-}
+using model::AssertionAction;
+using model::AssertionClass;
 
 std::optional<Verdict> broken(const SiteFacts& facts) {
   for (const auto& [kind, trials] : facts.failure_kinds) {
     if (!tolerance_cannot_fix(kind) || trials == 0) continue;
     Verdict v;
-    v.kind = "broken";
-    v.action = "fix";
+    v.kind = AssertionClass::kBroken;
+    v.action = AssertionAction::kFix;
     const auto detail = facts.failure_details.find(kind);
     const std::string what = detail != facts.failure_details.end() && !detail->second.empty()
                                  ? detail->second
@@ -53,13 +45,13 @@ std::optional<Verdict> broken(const SiteFacts& facts) {
   return std::nullopt;
 }
 
-Verdict negated(const SiteFacts& facts, const nlohmann::json& entry) {
+Verdict negated(const SiteFacts& facts, const model::AssertionSite& site) {
   Verdict v;
-  v.kind = "negated";
-  const std::vector<double> needed = numbers(entry["samples"]["atol_needed"]);
-  const double atol = entry["atol"].get<double>();
+  v.kind = AssertionClass::kNegated;
+  const std::vector<double>& needed = site.samples.atol_needed;
+  const double atol = site.atol;
   const double closest = needed.empty() ? 0 : *std::min_element(needed.begin(), needed.end());
-  const std::size_t trials = count(entry, "trials");
+  const long trials = site.failure_rate.trials;
   // The check is wanted to fail: a trial where the call passed is a trial the test failed.
   const std::size_t close = facts.passing_trials;
   v.message = "negated check (" + facts.negated +
@@ -70,21 +62,21 @@ Verdict negated(const SiteFacts& facts, const nlohmann::json& entry) {
   }
   v.message += "; never loosen a negated check";
   if (close > 0) {
-    v.action = "review";
+    v.action = AssertionAction::kReview;
     v.message += "; the values came within the tolerance in " + std::to_string(close) + " of " +
                  std::to_string(trials) + " runs";
   } else {
-    v.action = "keep";
+    v.action = AssertionAction::kKeep;
   }
   return v;
 }
 
-std::optional<Verdict> deterministic(const SiteFacts& facts, const nlohmann::json& entry) {
-  const std::vector<double> needed = numbers(entry["samples"]["atol_needed"]);
-  const std::vector<double> abs = numbers(entry["samples"]["max_abs"]);
-  const std::size_t trials = count(entry, "trials");
-  const std::size_t failures = count(entry, "failures");
-  if (trials < 2 || needed.size() != trials || !all_equal(needed) || !all_equal(abs)) {
+std::optional<Verdict> deterministic(const SiteFacts& facts, const model::AssertionSite& site) {
+  const std::vector<double>& needed = site.samples.atol_needed;
+  const std::vector<double>& abs = site.samples.max_abs;
+  const long trials = site.failure_rate.trials;
+  const long failures = site.failure_rate.failures;
+  if (trials < 2 || needed.size() != std::size_t(trials) || !all_equal(needed) || !all_equal(abs)) {
     return std::nullopt;
   }
   if (!std::isfinite(needed.front())) return std::nullopt;
@@ -98,28 +90,26 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const nlohmann::jso
       "; the per-run seeds never changed it: the test likely fixes its own "
       "seed, so seed-dependent flakiness is out of this audit's reach";
   if (off == 0) {
-    v.kind = "bitwise";
-    v.action = failures == 0 ? "keep" : "fix";
+    v.kind = AssertionClass::kBitwise;
+    v.action = failures == 0 ? AssertionAction::kKeep : AssertionAction::kFix;
     v.message = "bitwise stable: identical on every run" + runs + ")";
     return v;
   }
-  v.kind = "deterministic";
-  v.message =
-      "deterministic: off by " + fmt(off) + " on every run" + runs +
-      (x < off ? ", needs atol " + fmt(x) + " at rtol=" + fmt(entry["rtol"].get<double>()) + ")"
-               : ")");
+  v.kind = AssertionClass::kDeterministic;
+  v.message = "deterministic: off by " + fmt(off) + " on every run" + runs +
+              (x < off ? ", needs atol " + fmt(x) + " at rtol=" + fmt(site.rtol) + ")" : ")");
   if (facts.exact) {
-    v.action = failures == 0 ? "keep" : "fix";
+    v.action = failures == 0 ? AssertionAction::kKeep : AssertionAction::kFix;
     v.message += " and the check is exact";
     if (failures != 0) v.cause = "deterministic mismatch";
     return v;
   }
   if (failures == 0) {
-    v.action = "keep";
-    v.message += "; the current atol=" + fmt(entry["atol"].get<double>()) + " covers it" + seeds;
+    v.action = AssertionAction::kKeep;
+    v.message += "; the current atol=" + fmt(site.atol) + " covers it" + seeds;
     return v;
   }
-  v.action = "loosen";
+  v.action = AssertionAction::kLoosen;
   v.atol = round_up_two_digits(x * (1 + kDeterministicMargin));
   v.message += "; atol=" + format_tolerance(*v.atol) + " covers it with a " +
                fmt(kDeterministicMargin * 100) +
@@ -129,16 +119,15 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const nlohmann::jso
   return v;
 }
 
-Verdict threshold_above(const SiteFacts& facts, const nlohmann::json& entry) {
+Verdict threshold_above(const SiteFacts& facts, const model::AssertionSite& site) {
   Verdict v;
-  v.kind = "threshold-above";
+  v.kind = AssertionClass::kThresholdAbove;
   const double lowest = facts.values.empty()
                             ? std::numeric_limits<double>::quiet_NaN()
                             : *std::min_element(facts.values.begin(), facts.values.end());
-  const std::size_t failures = count(entry, "failures");
-  v.action = failures == 0 ? "keep" : "review";
-  v.message = "threshold comparison (value must stay above " + fmt(entry["atol"].get<double>()) +
-              "): the lowest of " + std::to_string(count(entry, "trials")) + " runs was " +
+  v.action = site.failure_rate.failures == 0 ? AssertionAction::kKeep : AssertionAction::kReview;
+  v.message = "threshold comparison (value must stay above " + fmt(site.atol) +
+              "): the lowest of " + std::to_string(site.failure_rate.trials) + " runs was " +
               fmt(lowest);
   return v;
 }
@@ -149,29 +138,29 @@ bool tolerance_cannot_fix(const std::string& kind) {
   return kind != "values";
 }
 
-Verdict judge_site(const SiteFacts& facts, const nlohmann::json& entry) {
+Verdict judge_site(const SiteFacts& facts, const model::AssertionSite& site) {
   if (facts.unchecked) {
     Verdict v;
-    v.kind = "unchecked";
-    const std::size_t falses = count(entry, "failures");
-    v.action = "fix";
-    v.message = "the result of " + entry["api"].get<std::string>() +
+    v.kind = AssertionClass::kUnchecked;
+    const long falses = site.failure_rate.failures;
+    v.action = AssertionAction::kFix;
+    v.message = "the result of " + site.api +
                 " is discarded (a bare call, no assert), so this comparison can never fail the "
                 "test; it returned False in " +
-                std::to_string(falses) + " of " + std::to_string(count(entry, "trials")) +
+                std::to_string(falses) + " of " + std::to_string(site.failure_rate.trials) +
                 " runs: assert it";
     return v;
   }
   if (auto b = broken(facts)) return *b;
-  if (!facts.negated.empty()) return negated(facts, entry);
-  if (facts.direction == "above") return threshold_above(facts, entry);
-  if (auto d = deterministic(facts, entry)) return *d;
+  if (!facts.negated.empty()) return negated(facts, site);
+  if (facts.direction == "above") return threshold_above(facts, site);
+  if (auto d = deterministic(facts, site)) return *d;
   Verdict v;
   if (facts.exact) {
-    v.kind = "bitwise";
-    const std::vector<double> abs = numbers(entry["samples"]["max_abs"]);
+    v.kind = AssertionClass::kBitwise;
+    const std::vector<double>& abs = site.samples.max_abs;
     const double worst = abs.empty() ? 0 : *std::max_element(abs.begin(), abs.end());
-    v.action = count(entry, "failures") == 0 ? "keep" : "review";
+    v.action = site.failure_rate.failures == 0 ? AssertionAction::kKeep : AssertionAction::kReview;
     v.message = worst == 0 ? "bitwise stable: identical on every run"
                            : "not bitwise stable: differs by up to " + fmt(worst) +
                                  " across runs; an exact check cannot absorb that";

@@ -9,32 +9,30 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "flakescope/report_model.h"
 
 namespace flakescope::capture_internal {
 
 // Facts gathered from the capture lines of one (test, site, dtype, rtol, atol) group.
 struct SiteFacts {
-  std::string negated;    // how the source negates the check ("assert not", ...), or empty
-  bool exact = false;     // torch.equal, assert_array_equal, assertEqual of tensors
+  std::string negated;     // how the source negates the check ("assert not", ...), or empty
+  bool exact = false;      // torch.equal, assert_array_equal, assertEqual of tensors
   bool unchecked = false;  // a predicate called as a bare statement: its result is discarded
-  std::string direction;  // threshold comparisons: "below" (`d < t`) or "above" (`s > t`)
-  std::string via;        // the helper's frame (file:line) when the call went through one
+  std::string direction;   // threshold comparisons: "below" (`d < t`) or "above" (`s > t`)
+  std::string via;         // the helper's frame (file:line) when the call went through one
   std::string via_function;
   std::string tolerance_at;  // "site" (the test's line passes it) or "via" (the helper has it)
-  std::vector<std::string> via_accepts;             // the helper's tolerance parameters
-  std::map<std::string, std::size_t> failure_kinds;  // kind -> failing trials
+  std::vector<std::string> via_accepts;                // the helper's tolerance parameters
+  std::map<std::string, std::size_t> failure_kinds;    // kind -> failing trials
   std::map<std::string, std::string> failure_details;  // kind -> its first detail
   std::size_t passing_trials = 0;  // trials where every call passed by its own rule
   std::vector<double> values;      // threshold comparisons: the compared value per trial
 };
 
 struct Verdict {
-  // "broken", "unchecked", "negated", "deterministic", "bitwise", "threshold-above", or
-  // "statistical"
-  // (the tail statistics decide).
-  std::string kind = "statistical";
-  std::string action;  // "keep", "loosen", "fix", "review", or empty (statistical: decided later)
+  // kStatistical: the tail statistics decide (and the action is decided later).
+  model::AssertionClass kind = model::AssertionClass::kStatistical;
+  model::AssertionAction action = model::AssertionAction::kNone;
   std::optional<double> atol;  // the bound to write, when this verdict sets one
   std::string message;         // one sentence for the maintainer
   std::string cause;           // for the test's classification ("deterministic mismatch", ...)
@@ -43,8 +41,8 @@ struct Verdict {
 // The relative margin a deterministic deviation gets before rounding up to two digits.
 constexpr double kDeterministicMargin = 0.01;
 
-// `entry` is the site's report entry so far: "samples", "failure_rate", "rtol", "atol", "api".
-Verdict judge_site(const SiteFacts& facts, const nlohmann::json& entry);
+// `site` is the site's report entry so far: samples, failure_rate, rtol, atol, api.
+Verdict judge_site(const SiteFacts& facts, const model::AssertionSite& site);
 
 // True for failure kinds no tolerance fixes (everything but "values").
 bool tolerance_cannot_fix(const std::string& kind);

@@ -43,9 +43,9 @@ std::string verdict(const TestTally& t, const std::string& mechanism, const std:
 
 }  // namespace
 
-nlohmann::json retry_verdicts(const std::vector<TestTally>& tests, double target,
-                              double confidence) {
-  nlohmann::json out = nlohmann::json::array();
+std::vector<model::RetryMeasured> retry_verdicts(const std::vector<TestTally>& tests, double target,
+                                                 double confidence) {
+  std::vector<model::RetryMeasured> out;
   for (const TestTally& t : tests) {
     if (!t.retry.is_object()) continue;
     const std::string mechanism = t.retry.value("mechanism", std::string("retry"));
@@ -54,19 +54,20 @@ nlohmann::json retry_verdicts(const std::vector<TestTally>& tests, double target
     const auto rate = stats::estimate_rate(t.failures(), t.trials(), confidence);
     const std::size_t retries = stats::retries_needed(rate.upper_one_sided, target);
     const std::size_t needed = retries == SIZE_MAX ? retries : retries + 1;
-    out.push_back({{"name", t.name},
-                   {"setting", t.setting},
-                   {"mechanism", mechanism},
-                   {"decorator", decorator},
-                   {"attempts_declared", declared},
-                   {"failures", t.failures()},
-                   {"trials", t.trials()},
-                   {"per_attempt_rate", rate.point},
-                   {"upper_one_sided", rate.upper_one_sided},
-                   {"target", target},
-                   {"attempts_needed",
-                    retries == SIZE_MAX ? nlohmann::json(nullptr) : nlohmann::json(needed)},
-                   {"verdict", verdict(t, mechanism, decorator, declared, rate, needed)}});
+    model::RetryMeasured m;
+    m.name = t.name;
+    m.setting = t.setting;
+    m.mechanism = mechanism;
+    m.decorator = decorator;
+    m.attempts_declared = static_cast<long>(declared);
+    m.failures = static_cast<long>(t.failures());
+    m.trials = static_cast<long>(t.trials());
+    m.per_attempt_rate = rate.point;
+    m.upper_one_sided = rate.upper_one_sided;
+    m.target = target;
+    if (retries != SIZE_MAX) m.attempts_needed = static_cast<long>(needed);
+    m.verdict = verdict(t, mechanism, decorator, declared, rate, needed);
+    out.push_back(std::move(m));
   }
   return out;
 }

@@ -5,16 +5,13 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "audit/test_tally.h"
+#include "flakescope/report_model.h"
 
 namespace flakescope::audit {
 
-// One entry per (test, setting) whose tally carries a retry mark: {"name", "setting",
-// "mechanism", "decorator", "attempts_declared", "failures", "trials", "per_attempt_rate",
-// "upper_one_sided", "attempts_needed", "verdict"}.
-nlohmann::json retry_verdicts(const std::vector<TestTally>& tests, double target,
-                              double confidence);
+// One entry per (test, setting) whose tally carries a retry mark.
+std::vector<model::RetryMeasured> retry_verdicts(const std::vector<TestTally>& tests, double target,
+                                                 double confidence);
 
 }  // namespace flakescope::audit

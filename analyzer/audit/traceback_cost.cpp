@@ -49,12 +49,11 @@ TracebackCost traceback_cost(const std::vector<TestTally>& tests,
   return cost;
 }
 
-nlohmann::json to_json(const TracebackCost& cost) {
-  if (cost.advice.empty()) return nullptr;
-  return {{"report_seconds", cost.report_seconds},
-          {"test_seconds", cost.test_seconds},
-          {"share", cost.test_seconds > 0 ? cost.report_seconds / cost.test_seconds : 0.0},
-          {"advice", cost.advice}};
+std::optional<model::TracebackCost> to_model(const TracebackCost& cost) {
+  if (cost.advice.empty()) return std::nullopt;
+  return model::TracebackCost{cost.report_seconds, cost.test_seconds,
+                              cost.test_seconds > 0 ? cost.report_seconds / cost.test_seconds : 0.0,
+                              cost.advice};
 }
 
 }  // namespace flakescope::audit

@@ -6,9 +6,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "audit/test_tally.h"
+#include "flakescope/report_model.h"
 
 namespace flakescope::audit {
 
@@ -26,7 +25,7 @@ inline constexpr double kTracebackMinShare = 0.3;
 TracebackCost traceback_cost(const std::vector<TestTally>& tests,
                              const std::vector<std::string>& command);
 
-// {"report_seconds", "test_seconds", "share", "advice"}, or null when there is no advice.
-nlohmann::json to_json(const TracebackCost& cost);
+// The report's section (with the share of the test time), or nullopt when there is no advice.
+std::optional<model::TracebackCost> to_model(const TracebackCost& cost);
 
 }  // namespace flakescope::audit

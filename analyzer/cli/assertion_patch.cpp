@@ -108,18 +108,19 @@ std::string hunks_of(const SourceFile& file, const std::map<std::size_t, std::st
 
 }  // namespace
 
-AssertionPatch assertion_patch(const nlohmann::json& report, const std::string& root) {
+AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
+                               const std::string& root) {
   AssertionPatch patch;
   // file -> line -> hunk; a line edited twice (differently) is ambiguous and left out.
   std::map<std::string, std::map<std::size_t, Hunk>> files;
   std::map<std::pair<std::string, std::size_t>, bool> conflicting;
-  for (const auto& e : report.value("assertions", nlohmann::json::array())) {
-    if (!e.is_object() || !e.contains("diff") || !e["diff"].is_string()) continue;
+  for (const auto& e : sites) {
+    if (!e.diff) continue;
     std::string file;
     std::size_t line = 0;
     Hunk hunk;
-    hunk.site = e.value("site", std::string());
-    if (!parse_one_line_diff(e["diff"].get<std::string>(), &file, &line, &hunk)) {
+    hunk.site = e.site;
+    if (!parse_one_line_diff(*e.diff, &file, &line, &hunk)) {
       patch.skipped.push_back(hunk.site + ": its diff is not a one-line diff");
       continue;
     }
@@ -151,9 +152,11 @@ AssertionPatch assertion_patch(const nlohmann::json& report, const std::string& 
   return patch;
 }
 
-bool print_audit_tolerances(const std::string& path, bool json, std::ostream& out) {
-  // Only a regular file whose first character opens a JSON object can be an audit report; the
-  // rest (a directory, a samples file) is left to the samples reader and its own errors.
+namespace {
+
+// Whether `path` is a regular file holding a JSON object of kind "audit" (a directory, a samples
+// file and the rest are left to the samples reader and its own errors).
+bool is_audit_report(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return false;
   std::ifstream in(path);
@@ -164,33 +167,45 @@ bool print_audit_tolerances(const std::string& path, bool json, std::ostream& ou
   if (!in || first != '{') return false;
   in.seekg(0);
   const nlohmann::json report = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!report.is_object() || report.value("kind", std::string()) != "audit") return false;
-  if (!report.contains("assertions") || !report["assertions"].is_array()) {
-    throw InputError(path + ": an audit report without assertions (run audit --capture)");
-  }
+  return report.is_object() && report.value("kind", std::string()) == "audit";
+}
+
+nlohmann::json site_summary(const model::AssertionSite& e) {
+  const nlohmann::json full = e;
+  return {{"site", e.site},
+          {"test", e.test},
+          {"class", std::string(model::to_string(e.cls))},
+          {"rtol", e.rtol},
+          {"atol", e.atol},
+          {"recommendation", full["recommendation"]},
+          {"suggestion", e.suggestion}};
+}
+
+}  // namespace
+
+const std::vector<model::AssertionSite>& audit_assertions(const model::Report& report,
+                                                          const std::string& path) {
+  if (report.kind() != model::ReportKind::kAudit || !report.audit.assertions)
+    throw InputError(path + ": not an audit report with assertions (run audit --capture)");
+  return *report.audit.assertions;
+}
+
+bool print_audit_tolerances(const std::string& path, bool json, std::ostream& out) {
+  if (!is_audit_report(path)) return false;
+  const model::Report report = model::load_report_model(path);
+  const std::vector<model::AssertionSite>& sites = audit_assertions(report, path);
   if (json) {
-    nlohmann::json sites = nlohmann::json::array();
-    for (const auto& e : report["assertions"]) {
-      sites.push_back({{"site", e.value("site", "")},
-                       {"test", e.value("test", "")},
-                       {"class", e.value("class", "")},
-                       {"rtol", e.value("rtol", nlohmann::json())},
-                       {"atol", e.value("atol", nlohmann::json())},
-                       {"recommendation", e.value("recommendation", nlohmann::json())},
-                       {"suggestion", e.value("suggestion", "")}});
-    }
-    out << nlohmann::json({{"source", path}, {"assertions", sites}}).dump(2) << "\n";
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& e : sites) list.push_back(site_summary(e));
+    out << nlohmann::json({{"source", path}, {"assertions", list}}).dump(2) << "\n";
     return true;
   }
-  out << report::assertion_section(report, ReportFormat::kTerminal);
+  out << report::assertion_section(sites, ReportFormat::kTerminal);
   // The section collapses fine sites to a count; `tolerance` lists every one.
-  for (const auto& e : report["assertions"]) {
-    if (report::assertion_needs_action(e)) continue;
-    const std::string action = e.contains("recommendation") && e["recommendation"].is_object()
-                                   ? e["recommendation"].value("action", std::string("none"))
-                                   : std::string("none");
-    out << "  " << e.value("site", "") << "  " << action << "  (" << e.value("test", "")
-        << ")\n    " << e.value("suggestion", "") << "\n";
+  for (const auto& e : sites) {
+    if (e.needs_action()) continue;
+    out << "  " << e.site << "  " << model::to_string(e.recommendation.action) << "  (" << e.test
+        << ")\n    " << e.suggestion << "\n";
   }
   return true;
 }

@@ -5,20 +5,25 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "flakescope/report_model.h"
 
 namespace flakescope::cli {
 
 struct AssertionPatch {
-  std::string diff;                   // one file section per file, hunks by line; empty: nothing
+  std::string diff;  // one file section per file, hunks by line; empty: nothing
   std::size_t hunks = 0;
-  std::vector<std::string> skipped;   // why a recommended edit was left out (one line each)
+  std::vector<std::string> skipped;  // why a recommended edit was left out (one line each)
 };
 
 // The "diff" of every assertion entry that loosens, checked against the source under `root`
 // (the folder the audit ran in): a line that changed since the audit, or two edits of one line,
 // is left out and said why.
-AssertionPatch assertion_patch(const nlohmann::json& report, const std::string& root);
+AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
+                               const std::string& root);
+
+// The report's assertion sites; an InputError naming `path` when it is no audit report or has none.
+const std::vector<model::AssertionSite>& audit_assertions(const model::Report& report,
+                                                          const std::string& path);
 
 // True (and the per-site recommendations printed) when `path` is an audit report.
 bool print_audit_tolerances(const std::string& path, bool json, std::ostream& out);

@@ -10,23 +10,24 @@
 
 namespace flakescope::cli {
 
-nlohmann::json write_audit_report(const audit::AuditReportInputs& in,
-                                  const std::vector<audit::RunRecord>& records, bool capture,
-                                  const std::string& out_path, std::ostream& out,
-                                  const std::function<void(nlohmann::json&)>& amend) {
-  nlohmann::json report = audit::build_audit_report(in, records);
+model::Report write_audit_report(const audit::AuditReportInputs& in,
+                                 const std::vector<audit::RunRecord>& records, bool capture,
+                                 const std::string& out_path, std::ostream& out,
+                                 const std::function<void(model::Report&)>& amend) {
+  model::Report report = audit::build_audit_report(in, records);
   if (capture) {
     std::vector<nlohmann::json> lines;
     for (const auto& r : records) lines.push_back(audit::to_json(r));
     stats::ToleranceOptions t;
     t.target = in.target;
     t.confidence = in.confidence;
-    report["assertions"] = analyze_captures(lines, t);
-    annotate_test_causes(report);
+    report.audit.assertions = analyze_captures(lines, t);
+    annotate_test_causes(report.audit);
   }
   if (amend) amend(report);  // sections of one caller, e.g. merge's per-environment rates
-  write_file_atomic(out_path,
-                    report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  write_file_atomic(
+      out_path,
+      model::to_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 
   // The terminal reporter, as `flakescope report AUDIT.json --format terminal` prints it.
   RenderOptions render;

@@ -12,9 +12,9 @@
 
 namespace flakescope::cli {
 
-nlohmann::json write_audit_report(const audit::AuditReportInputs& in,
-                                  const std::vector<audit::RunRecord>& records, bool capture,
-                                  const std::string& out_path, std::ostream& out,
-                                  const std::function<void(nlohmann::json&)>& amend = {});
+model::Report write_audit_report(const audit::AuditReportInputs& in,
+                                 const std::vector<audit::RunRecord>& records, bool capture,
+                                 const std::string& out_path, std::ostream& out,
+                                 const std::function<void(model::Report&)>& amend = {});
 
 }  // namespace flakescope::cli

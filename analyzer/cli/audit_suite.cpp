@@ -73,11 +73,11 @@ int run_suite_audit(const CommandArgs& a, const audit::AuditOptions& o,
   in.confidence = o.confidence;
   in.partial = result.interrupted;
   nlohmann::json section;
-  const auto add_allocation = [&](nlohmann::json& report) {
+  const auto add_allocation = [&](model::Report& report) {
     section = audit::allocation_section(result, alloc, kBaselineRunsPerTest);
-    report["allocation"] = section;
+    report.extra["allocation"] = section;
   };
-  const nlohmann::json report =
+  const model::Report report =
       write_audit_report(in, records, o.capture, out_path, a.out, add_allocation);
   print_allocation_summary(section, a.out);
   a.err << "flakescope audit: report written to " << out_path

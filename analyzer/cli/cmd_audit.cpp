@@ -254,10 +254,10 @@ int report_audit(const CommandArgs& a, const audit::AuditOptions& o, const nlohm
   in.confidence = o.confidence;
   in.partial = result.interrupted;
   in.ablation = o.ablation;
-  const nlohmann::json report = write_audit_report(in, result.records, o.capture, out, a.out);
+  const model::Report report = write_audit_report(in, result.records, o.capture, out, a.out);
   append_step_summary("audit", render_report(report, ReportFormat::kMarkdown), a.err);
-  if (report.contains("junit_fallback"))
-    a.err << "flakescope audit: warning: " << report["junit_fallback"].get<std::string>() << "\n";
+  if (report.audit.junit_fallback)
+    a.err << "flakescope audit: warning: " << *report.audit.junit_fallback << "\n";
   a.err << "flakescope audit: report written to " << out
         << (log ? ", run log " + log->path() : std::string()) << "\n";
   if (result.interrupted) {

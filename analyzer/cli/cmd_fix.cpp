@@ -67,11 +67,8 @@ int cmd_fix(const CommandArgs& a) {
     return kExitOk;
   }
   if (report_path.empty()) throw InputError("give a REPORT (see --help)");
-  const nlohmann::json report = load_report(report_path);
-  if (report.value("kind", std::string()) != "audit" || !report.contains("assertions")) {
-    throw InputError(report_path + ": not an audit report with assertions (run audit --capture)");
-  }
-  const AssertionPatch patch = assertion_patch(report, root);
+  const model::Report report = model::load_report_model(report_path);
+  const AssertionPatch patch = assertion_patch(audit_assertions(report, report_path), root);
   for (const auto& why : patch.skipped) a.err << "flakescope fix: left out " << why << "\n";
   if (out_path.empty()) {
     a.out << patch.diff;

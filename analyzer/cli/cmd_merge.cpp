@@ -114,13 +114,13 @@ int cmd_merge(const CommandArgs& a) {
   in.partial = !coverage.complete();
   if (in.partial) in.config["merge_gaps"] = audit::describe_gaps(coverage);
   nlohmann::json matrix_section;
-  const auto add_matrix = [&](nlohmann::json& report) {
+  const auto add_matrix = [&](model::Report& report) {
     if (matrix.environments.empty()) return;
     matrix_section =
         audit::environment_matrix_section(matrix.environments, in.settings, in.confidence);
-    report["matrix"] = matrix_section;
+    report.extra["matrix"] = matrix_section;
   };
-  const nlohmann::json report = write_audit_report(
+  const model::Report report = write_audit_report(
       in, merged.records, config.value("capture", false), out, a.out, add_matrix);
   if (!matrix_section.is_null()) audit::print_matrix_summary(matrix_section, a.out);
   append_step_summary("merge", render_report(report, ReportFormat::kMarkdown), a.err);

@@ -31,6 +31,15 @@ std::string FieldReader::string(const char* key, const std::string& fallback) {
   return opt_string(key).value_or(fallback);
 }
 
+std::optional<std::string> FieldReader::nullable_string(const char* key) {
+  auto it = rest_.find(key);
+  if (it != rest_.end() && it->is_null()) {
+    rest_.erase(it);
+    return std::nullopt;
+  }
+  return opt_string(key);
+}
+
 std::optional<long> FieldReader::opt_integer(const char* key) {
   auto it = rest_.find(key);
   if (it == rest_.end()) return std::nullopt;

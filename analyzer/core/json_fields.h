@@ -18,6 +18,8 @@ class FieldReader {
   bool has(const char* key) const { return rest_.contains(key); }
   std::optional<std::string> opt_string(const char* key);
   std::string string(const char* key, const std::string& fallback = "");
+  // A string that may be written as null (absent and null both read as nullopt).
+  std::optional<std::string> nullable_string(const char* key);
   std::optional<long> opt_integer(const char* key);
   long integer(const char* key, long fallback = 0);
   // Numbers as the report writes them: finite, "inf"/"-inf", or null (NaN).

@@ -13,8 +13,6 @@
 namespace flakescope::report {
 namespace {
 
-using nlohmann::json;
-
 std::string num(double v) {
   if (!std::isfinite(v)) return v > 0 ? "inf" : "-inf";
   if (v == 0) return "0";
@@ -29,66 +27,53 @@ std::string percent(double p) {
   return buffer;
 }
 
-std::string str(const json& j, const char* key) {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
-
-double number(const json& j, const char* key) {
-  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
-}
+using model::AssertionAction;
+using model::AssertionSite;
 
 // What the maintainer reads first: loosen, fix, review, negated, keep.
-std::string action_of(const json& e) {
-  const std::string action = e.contains("recommendation") ? str(e["recommendation"], "action") : "";
-  if (str(e, "class") == "negated") return action == "review" ? "negated: review" : "negated";
-  return action.empty() ? "none" : action;
+std::string action_of(const AssertionSite& e) {
+  const AssertionAction action = e.recommendation.action;
+  if (e.cls == model::AssertionClass::kNegated)
+    return action == AssertionAction::kReview ? "negated: review" : "negated";
+  return std::string(model::to_string(action));
 }
 
-std::string current_args(const json& e) {
-  if (str(e, "api") == "threshold")
-    return std::string(str(e, "op").empty() ? "<" : str(e, "op")) + " " + num(number(e, "atol"));
-  return "rtol=" + num(number(e, "rtol")) + ", atol=" + num(number(e, "atol"));
+std::string current_args(const AssertionSite& e) {
+  if (e.api == "threshold") return e.op.value_or("<") + " " + num(e.atol);
+  return "rtol=" + num(e.rtol) + ", atol=" + num(e.atol);
 }
 
-std::string recommended_args(const json& e) {
-  const json& rec = e["recommendation"];
-  if (!rec.contains("atol") || !rec["atol"].is_number()) return "-";
-  if (str(e, "api") == "threshold") return str(e, "op") + " " + num(rec["atol"].get<double>());
-  return "rtol=" + num(number(rec, "rtol")) + ", atol=" + num(rec["atol"].get<double>());
+std::string recommended_args(const AssertionSite& e) {
+  const model::AssertionRecommendation& rec = e.recommendation;
+  if (!rec.atol) return "-";
+  if (e.api == "threshold") return e.op.value_or("") + " " + num(*rec.atol);
+  return "rtol=" + num(rec.rtol) + ", atol=" + num(*rec.atol);
 }
 
-// "1.3% [0.5%, 3.1%] (2/60 runs)": the estimate of P(this call fails) when the report has one
-// ("estimated_failure_rate"), else the observed rate with its Clopper-Pearson interval.
-std::string rate_text(const json& e) {
-  const json& source =
-      e.contains("estimated_failure_rate") && e["estimated_failure_rate"].is_object()
-          ? e["estimated_failure_rate"]
-          : e["failure_rate"];
-  const json& fr = e["failure_rate"];
-  std::string text = percent(number(source, "point"));
-  const json& ci = source.contains("interval") ? source["interval"] : source["clopper_pearson"];
-  if (ci.is_array() && ci.size() == 2 && ci[0].is_number() && ci[1].is_number()) {
-    text += " [" + percent(ci[0].get<double>()) + ", " + percent(ci[1].get<double>()) + "]";
+// "1.3% [0.5%, 3.1%] (2/60 runs)": the estimate of P(this call fails) when the report has one,
+// else the observed rate with its Clopper-Pearson interval.
+std::string rate_text(const AssertionSite& e) {
+  const model::FailureRate& fr = e.failure_rate;
+  double point = fr.point, lower = fr.cp_lower, upper = fr.cp_upper;
+  if (e.estimated_failure_rate) {
+    point = e.estimated_failure_rate->point;
+    lower = e.estimated_failure_rate->lower;
+    upper = e.estimated_failure_rate->upper;
   }
-  return text + " (" + std::to_string(fr["failures"].get<std::size_t>()) + "/" +
-         std::to_string(fr["trials"].get<std::size_t>()) + " runs failed)";
+  return percent(point) + " [" + percent(lower) + ", " + percent(upper) + "] (" +
+         std::to_string(fr.failures) + "/" + std::to_string(fr.trials) + " runs failed)";
 }
 
-std::string note_of(const json& e) {
-  std::string note = str(e, "suggestion");
-  if (note.empty()) note = str(e, "verdict");
-  if (!str(e, "via").empty()) note += " [via " + str(e, "via") + "]";
+std::string note_of(const AssertionSite& e) {
+  std::string note = e.suggestion.empty() ? e.verdict : e.suggestion;
+  if (e.via) note += " [via " + e.via->frame + "]";
   return note;
 }
 
-std::size_t undecided_count(const json& report) {
+std::size_t undecided_count(const std::vector<AssertionSite>& sites) {
   std::size_t n = 0;
-  for (const auto& e : report["assertions"]) {
-    if (e.is_object() && e.contains("recommendation") && !assertion_needs_action(e) &&
-        str(e["recommendation"], "action") == "none") {
-      ++n;
-    }
-  }
+  for (const auto& e : sites)
+    if (!e.needs_action() && e.recommendation.action == AssertionAction::kNone) ++n;
   return n;
 }
 
@@ -102,13 +87,12 @@ std::string fine_text(std::size_t fine, std::size_t undecided) {
   return t;
 }
 
-std::vector<const json*> listed(const json& report, std::size_t* fine) {
-  std::vector<const json*> out;
+std::vector<const AssertionSite*> listed(const std::vector<AssertionSite>& sites,
+                                         std::size_t* fine) {
+  std::vector<const AssertionSite*> out;
   *fine = 0;
-  if (!report.contains("assertions") || !report["assertions"].is_array()) return out;
-  for (const auto& e : report["assertions"]) {
-    if (!e.is_object() || !e.contains("failure_rate") || !e.contains("recommendation")) continue;
-    if (assertion_needs_action(e)) {
+  for (const auto& e : sites) {
+    if (e.needs_action()) {
       out.push_back(&e);
     } else {
       ++*fine;
@@ -134,11 +118,11 @@ std::string md_cell(std::string s) {
   return out;
 }
 
-std::string terminal(const std::vector<const json*>& sites, const std::string& fine) {
+std::string terminal(const std::vector<const AssertionSite*>& sites, const std::string& fine) {
   std::ostringstream o;
   o << "\nAssertions: " << sites.size() << " need action, " << fine << "\n";
-  for (const json* e : sites) {
-    o << "  " << str(*e, "site") << "  " << action_of(*e) << "  (" << str(*e, "test") << ")\n"
+  for (const AssertionSite* e : sites) {
+    o << "  " << e->site << "  " << action_of(*e) << "  (" << e->test << ")\n"
       << "    current: " << current_args(*e) << "  recommended: " << recommended_args(*e)
       << "  failure rate: " << rate_text(*e) << "\n"
       << "    " << note_of(*e) << "\n";
@@ -146,31 +130,29 @@ std::string terminal(const std::vector<const json*>& sites, const std::string& f
   return o.str();
 }
 
-std::string markdown(const std::vector<const json*>& sites, const std::string& fine) {
+std::string markdown(const std::vector<const AssertionSite*>& sites, const std::string& fine) {
   std::ostringstream o;
   o << "\n### Assertions\n\n" << sites.size() << " sites need action, " << md_cell(fine) << ".\n\n";
   if (sites.empty()) return o.str();
   o << "| Site | Test | Action | Current | Recommended | Failure rate | Advice |\n"
     << "|---|---|---|---|---|---|---|\n";
-  for (const json* e : sites) {
-    o << "| `" << md_cell(str(*e, "site")) << "` | " << md_cell(str(*e, "test")) << " | "
-      << md_cell(action_of(*e)) << " | " << md_cell(current_args(*e)) << " | "
-      << md_cell(recommended_args(*e)) << " | " << md_cell(rate_text(*e)) << " | "
-      << md_cell(note_of(*e)) << " |\n";
+  for (const AssertionSite* e : sites) {
+    o << "| `" << md_cell(e->site) << "` | " << md_cell(e->test) << " | " << md_cell(action_of(*e))
+      << " | " << md_cell(current_args(*e)) << " | " << md_cell(recommended_args(*e)) << " | "
+      << md_cell(rate_text(*e)) << " | " << md_cell(note_of(*e)) << " |\n";
   }
   return o.str();
 }
 
 // Histogram of the per-run deviations with the current (grey) and recommended (green) bound.
-std::string margins_histogram(const json& e) {
+std::string margins_histogram(const AssertionSite& e) {
   std::vector<double> values;
-  for (const auto& v : e["samples"]["atol_needed"]) {
-    const double x = number_from_json(v);
+  for (double x : e.samples.atol_needed) {
     if (std::isfinite(x)) values.push_back(x);
   }
   if (values.empty()) return "";
-  const double current = number(e, "atol");
-  const double recommended = number(e["recommendation"], "atol");
+  const double current = e.atol;
+  const double recommended = e.recommendation.atol.value_or(std::nan(""));
   double top = *std::max_element(values.begin(), values.end());
   for (double m : {current, recommended}) {
     if (std::isfinite(m)) top = std::max(top, m);
@@ -204,26 +186,25 @@ std::string margins_histogram(const json& e) {
   return o.str();
 }
 
-std::string html(const std::vector<const json*>& sites, const std::string& fine) {
+std::string html(const std::vector<const AssertionSite*>& sites, const std::string& fine) {
   std::ostringstream o;
   o << "<h2>Assertions</h2><p>" << sites.size() << " sites need action, " << xml_escape(fine)
     << ".</p>";
   if (sites.empty()) return o.str();
   o << "<table><tr><th>Site</th><th>Test</th><th>Action</th><th>Current</th><th>Recommended</th>"
        "<th>Failure rate</th><th>Advice</th></tr>";
-  for (const json* e : sites) {
-    o << "<tr><td><code>" << xml_escape(str(*e, "site")) << "</code></td><td>"
-      << xml_escape(str(*e, "test")) << "</td><td>" << xml_escape(action_of(*e)) << "</td><td>"
-      << xml_escape(current_args(*e)) << "</td><td>" << xml_escape(recommended_args(*e))
-      << "</td><td>" << xml_escape(rate_text(*e)) << "</td><td>" << xml_escape(note_of(*e))
-      << "</td></tr>";
+  for (const AssertionSite* e : sites) {
+    o << "<tr><td><code>" << xml_escape(e->site) << "</code></td><td>" << xml_escape(e->test)
+      << "</td><td>" << xml_escape(action_of(*e)) << "</td><td>" << xml_escape(current_args(*e))
+      << "</td><td>" << xml_escape(recommended_args(*e)) << "</td><td>" << xml_escape(rate_text(*e))
+      << "</td><td>" << xml_escape(note_of(*e)) << "</td></tr>";
   }
   o << "</table><div class=\"plots\">";
-  for (const json* e : sites) {
+  for (const AssertionSite* e : sites) {
     const std::string svg = margins_histogram(*e);
     if (!svg.empty()) {
-      o << "<figure><figcaption><code>" << xml_escape(str(*e, "site")) << "</code></figcaption>"
-        << svg << "</figure>";
+      o << "<figure><figcaption><code>" << xml_escape(e->site) << "</code></figcaption>" << svg
+        << "</figure>";
     }
   }
   o << "</div>";
@@ -232,32 +213,18 @@ std::string html(const std::vector<const json*>& sites, const std::string& fine)
 
 }  // namespace
 
-bool assertion_needs_action(const json& e) {
-  const std::string action = e.contains("recommendation") ? str(e["recommendation"], "action") : "";
-  if (str(e, "class") == "negated") return true;
-  const json& fr = e["failure_rate"];
-  const bool failed = fr.contains("failures") && fr["failures"].is_number() &&
-                      fr["failures"].get<std::size_t>() > 0;
-  // "none" without a failure: too few runs for a bound, nothing to change yet.
-  return failed || action == "loosen" || action == "tighten" || action == "fix" ||
-         action == "review";
-}
-
-std::string assertion_section(const json& report, ReportFormat format) {
-  if (!report.contains("assertions") || !report["assertions"].is_array() ||
-      report["assertions"].empty()) {
-    return "";
-  }
+std::string assertion_section(const std::vector<AssertionSite>& sites, ReportFormat format) {
+  if (sites.empty()) return "";
   std::size_t fine = 0;
-  const std::vector<const json*> sites = listed(report, &fine);
-  const std::string fine_line = fine_text(fine, undecided_count(report));
+  const std::vector<const AssertionSite*> listed_sites = listed(sites, &fine);
+  const std::string fine_line = fine_text(fine, undecided_count(sites));
   switch (format) {
     case ReportFormat::kTerminal:
-      return terminal(sites, fine_line);
+      return terminal(listed_sites, fine_line);
     case ReportFormat::kMarkdown:
-      return markdown(sites, fine_line);
+      return markdown(listed_sites, fine_line);
     case ReportFormat::kHtml:
-      return html(sites, fine_line);
+      return html(listed_sites, fine_line);
     default:
       return "";
   }

@@ -3,19 +3,16 @@
 // and HTML: the sites that need action (loosen, fix, review, negated) one per line with file:line,
 // the current and recommended arguments and the estimated failure rate; the fine ones collapsed to
 // a count. HTML adds, per listed site, the histogram of the per-run deviations with the current
-// and the recommended bound. Rendered from the report's "assertions" array alone; empty when the
+// and the recommended bound. Rendered from the report's assertion sites alone; empty when the
 // report has none.
 #include <string>
+#include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "flakescope/report_model.h"
 #include "report/reporters.h"
 
 namespace flakescope::report {
 
-std::string assertion_section(const nlohmann::json& report, ReportFormat format);
-
-// Whether one "assertions" entry needs the maintainer's attention (not "keep" with no failure).
-bool assertion_needs_action(const nlohmann::json& entry);
+std::string assertion_section(const std::vector<model::AssertionSite>& sites, ReportFormat format);
 
 }  // namespace flakescope::report

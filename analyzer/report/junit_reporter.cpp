@@ -2,9 +2,9 @@
 // per audited test, or per gate check; findings are <failure>s, errors <error>s. Valid against
 // the Jenkins xunit JUnit schema (junit-10.xsd): time per testcase and suite, timestamp and
 // hostname per suite, type and message on every failure, nothing XML 1.0 forbids.
-#include <pugixml.hpp>
 #include <cmath>
 #include <cstdio>
+#include <pugixml.hpp>
 #include <sstream>
 
 #include "report/format_renderers.h"
@@ -27,15 +27,21 @@ std::string xml_safe(const std::string& s) {
       ++i;
       continue;
     }
-    const std::size_t len = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+    const std::size_t len = c >= 0xF0 && c < 0xF5   ? 4
+                            : c >= 0xE0             ? 3
+                            : c >= 0xC2 && c < 0xE0 ? 2
+                                                    : 0;
     bool ok = len > 0 && i + len <= s.size();
-    for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    for (std::size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
     if (ok && len == 3) {  // no surrogates, no U+FFFE/U+FFFF
       const unsigned cp = ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
       ok = cp >= 0x800 && !(cp >= 0xD800 && cp <= 0xDFFF) && cp != 0xFFFE && cp != 0xFFFF;
     }
-    if (ok) out.append(s, i, len);
-    else out += "\xEF\xBF\xBD";
+    if (ok)
+      out.append(s, i, len);
+    else
+      out += "\xEF\xBF\xBD";
     i += ok ? len : 1;
   }
   return out;
@@ -64,8 +70,8 @@ void set_attr(pugi::xml_node n, const char* name, const std::string& value) {
   n.append_attribute(name) = xml_safe(value).c_str();
 }
 
-pugi::xml_node add_case(pugi::xml_node suite, const std::string& classname,
-                        const std::string& name, double time, SuiteCounts& counts) {
+pugi::xml_node add_case(pugi::xml_node suite, const std::string& classname, const std::string& name,
+                        double time, SuiteCounts& counts) {
   pugi::xml_node tc = suite.append_child("testcase");
   set_attr(tc, "classname", classname);
   set_attr(tc, "name", name);
@@ -81,9 +87,12 @@ void add_result(pugi::xml_node tc, const char* kind, const std::string& type,
   set_attr(n, "type", type);
   set_attr(n, "message", message);
   if (!body.empty()) n.text() = xml_safe(body).c_str();
-  if (std::string(kind) == "failure") ++counts.failures;
-  else if (std::string(kind) == "error") ++counts.errors;
-  else ++counts.skipped;
+  if (std::string(kind) == "failure")
+    ++counts.failures;
+  else if (std::string(kind) == "error")
+    ++counts.errors;
+  else
+    ++counts.skipped;
 }
 
 void add_output(pugi::xml_node tc, const std::string& text) {
@@ -115,7 +124,8 @@ double setting_seconds(const ProbeView& p, const SettingRow& s) {
   return d.is_number() ? d.get<double>() : 0;
 }
 
-void probe_suites(const ReportView& view, pugi::xml_node root, const Context& ctx, SuiteCounts& total) {
+void probe_suites(const ReportView& view, pugi::xml_node root, const Context& ctx,
+                  SuiteCounts& total) {
   for (const auto& p : view.probes) {
     pugi::xml_node suite = open_suite(root, p.name, ctx);
     SuiteCounts counts;
@@ -126,11 +136,11 @@ void probe_suites(const ReportView& view, pugi::xml_node root, const Context& ct
              << " distinct outputs, max abs dev " << format_number(s.max_abs_dev) << ", max ULP "
              << format_number(s.max_ulp);
       if (s.verdict == ProbeVerdict::kError) {
-        add_result(tc, "error", "flakescope.probe-error", s.error.empty() ? "probe failed" : s.error,
-                   "", counts);
+        add_result(tc, "error", "flakescope.probe-error",
+                   s.error.empty() ? "probe failed" : s.error, "", counts);
       } else if (s.verdict == ProbeVerdict::kUnavailable) {
-        add_result(tc, "skipped", "flakescope.unavailable", s.error.empty() ? "unavailable" : s.error,
-                   "", counts);
+        add_result(tc, "skipped", "flakescope.unavailable",
+                   s.error.empty() ? "unavailable" : s.error, "", counts);
       } else if (s.finding) {
         add_result(tc, "failure", "flakescope.nondeterministic",
                    "nondeterministic although every knob is controlled",
@@ -149,14 +159,14 @@ void audit_suite(const ReportView& view, pugi::xml_node suite, const model::Repo
   for (const auto& t : view.tests) {
     double time = 0;
     for (const auto& raw : report.audit.tests)
-      if (raw.name == t.test && raw.setting == t.setting && raw.duration.is_object() &&
-          raw.duration.contains("mean") && raw.duration["mean"].is_number())
-        time = raw.duration["mean"].get<double>() * double(raw.runs);
+      if (raw.name == t.test && raw.setting == t.setting && raw.duration && raw.duration->mean)
+        time = *raw.duration->mean * double(raw.runs);
     pugi::xml_node tc = add_case(suite, "flakescope.audit", t.name, time, counts);
     std::ostringstream detail;
     detail << model::to_string(t.classification) << ": " << t.failures << "/" << t.runs
-           << " runs failed, rate " << format_percent(t.rate) << " [" << format_percent(t.rate_lower)
-           << ", " << format_percent(t.rate_upper) << "], retries " << retries_text(t);
+           << " runs failed, rate " << format_percent(t.rate) << " ["
+           << format_percent(t.rate_lower) << ", " << format_percent(t.rate_upper) << "], retries "
+           << retries_text(t);
     if (!t.replay.empty()) detail << "\nreplay: " << t.replay;
     if (t.severity == Severity::kFinding)
       add_result(tc, "failure", "flakescope." + std::string(model::to_string(t.classification)),
@@ -204,7 +214,8 @@ void scrub_xml(pugi::xml_node node) {
   for (pugi::xml_node child = node.first_child(); child; child = child.next_sibling()) {
     if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata)
       child.set_value(sanitize_xml(child.value()).c_str());
-    else scrub_xml(child);
+    else
+      scrub_xml(child);
   }
 }
 
@@ -224,8 +235,10 @@ std::string JunitReporter::render(const model::Report& report) const {
     probe_suites(view, root, ctx, total);
   } else {
     pugi::xml_node suite = open_suite(root, "flakescope." + kind_word(view.kind), ctx);
-    if (view.kind == model::ReportKind::kAudit) audit_suite(view, suite, report, total);
-    else gate_suite(view, suite, total);
+    if (view.kind == model::ReportKind::kAudit)
+      audit_suite(view, suite, report, total);
+    else
+      gate_suite(view, suite, total);
     close_suite(suite, total, ctx);
   }
   // <testsuites> takes no "skipped" in the Jenkins xunit schema.

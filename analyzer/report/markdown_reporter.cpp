@@ -1,9 +1,9 @@
 // Markdown for a pull-request comment or a CI step summary: verdict first, findings first, short.
 #include <sstream>
 
+#include "report/assertion_section.h"
 #include "report/format_renderers.h"
 #include "report/report_tables.h"
-#include "report/assertion_section.h"
 #include "report/sanitize.h"
 
 namespace flakescope::report {
@@ -52,15 +52,18 @@ void render_audit(const ReportView& view, std::ostringstream& out) {
   // In-process repetition changes what a run is (one interpreter, reseeded), so say so.
   if (view.isolation == "inprocess")
     out << "Isolation: in-process (pytest repetitions inside one interpreter per job)\n\n";
-  out << render_markdown_table(audit_tests_table(view.tests, view.confidence, view.several_settings));
+  out << render_markdown_table(
+      audit_tests_table(view.tests, view.confidence, view.several_settings));
   bool header = false;
   for (const auto& t : view.tests) {
     if (t.severity != Severity::kFinding || t.replay.empty()) continue;
     if (!header) out << "\nReplay a failing run:\n\n";
     header = true;
-    out << "- " << markdown_code(t.name) << " (" << t.replay_outcome << "): " << markdown_code(t.replay) << "\n";
+    out << "- " << markdown_code(t.name) << " (" << t.replay_outcome
+        << "): " << markdown_code(t.replay) << "\n";
   }
-  if (!view.retries_measured.empty()) out << "\nRetry decorators, measured one attempt at a time:\n\n";
+  if (!view.retries_measured.empty())
+    out << "\nRetry decorators, measured one attempt at a time:\n\n";
   for (const auto& r : view.retries_measured)
     out << "- " << markdown_code(r.test) << ": " << markdown_code(r.decorator) << ", "
         << attempts_text(r) << ": " << sanitize_markdown(r.verdict) << "\n";
@@ -75,7 +78,8 @@ void render_audit(const ReportView& view, std::ostringstream& out) {
 }
 
 void render_gate(const ReportView& view, std::ostringstream& out) {
-  if (!view.gate_baseline.empty()) out << "Baseline: " << markdown_code(view.gate_baseline) << "\n\n";
+  if (!view.gate_baseline.empty())
+    out << "Baseline: " << markdown_code(view.gate_baseline) << "\n\n";
   const TextTable table = gate_checks_table(view.checks, /*include_passes=*/false);
   if (!table.rows.empty()) out << render_markdown_table(table) << "\n";
   out << passed_checks_line(view.checks)
@@ -88,7 +92,8 @@ std::string MarkdownReporter::render(const model::Report& report) const {
   const ReportView view = make_view(report);
   std::ostringstream out;
   out << "## flakescope " << kind_word(view.kind);
-  if (view.kind == model::ReportKind::kGate) out << ": " << (view.gate_passed ? "✅ pass" : "❌ FAIL");
+  if (view.kind == model::ReportKind::kGate)
+    out << ": " << (view.gate_passed ? "✅ pass" : "❌ FAIL");
   out << "\n\n**" << summary_line(view) << "**";
   if (!view.libtorch.empty()) out << " · LibTorch " << view.libtorch;
   if (!view.created.empty()) out << " · " << view.created;
@@ -96,12 +101,18 @@ std::string MarkdownReporter::render(const model::Report& report) const {
   for (const auto& w : view.input_warnings) out << "- ⚠️ " << sanitize_markdown(w) << "\n";
   if (!view.input_warnings.empty()) out << "\n";
   switch (view.kind) {
-    case model::ReportKind::kProbe: render_probes(view, out); break;
+    case model::ReportKind::kProbe:
+      render_probes(view, out);
+      break;
     case model::ReportKind::kAudit:
       render_audit(view, out);
-      out << assertion_section({{"assertions", report.audit.assertions}}, ReportFormat::kMarkdown);
+      out << assertion_section(
+          report.audit.assertions.value_or(std::vector<model::AssertionSite>{}),
+          ReportFormat::kMarkdown);
       break;
-    case model::ReportKind::kGate: render_gate(view, out); break;
+    case model::ReportKind::kGate:
+      render_gate(view, out);
+      break;
   }
   return fit_github(out.str());
 }

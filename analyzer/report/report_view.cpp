@@ -76,7 +76,7 @@ TestView make_test(const model::AuditTest& t, const model::Report& report, bool 
   // A test that never failed gets a retry count only because its runs are too few to bound the
   // rate under the target: say how many runs would (0 failures in n runs: one-sided upper bound
   // 1 - (1 - confidence)^(1/n)).
-  const double target = t.retries_extra.value("target", 0.0);
+  const double target = t.retries_target.value_or(0.0);
   const double confidence = t.failure_rate.confidence;
   if (t.failures == 0 && t.retries_k.value_or(0) > 0 && target > 0 && target < 1 && confidence < 1)
     v.runs_needed = static_cast<long>(std::ceil(std::log1p(-confidence) / std::log1p(-target)));
@@ -88,12 +88,12 @@ TestView make_test(const model::AuditTest& t, const model::Report& report, bool 
   if (report.audit.ablation)
     for (const auto& a : report.audit.ablation->tests)
       if (a.name == t.name) v.cause = a.summary;
-  const json env = t.extra.value("environment_errors", json::object());
-  if (env.is_object())
-    for (const auto& [kind, runs] : env.items())
-      if (runs.is_number_integer()) v.environment_errors.emplace_back(kind, runs.get<long>());
-  if (model::is_finding(t.classification)) v.severity = Severity::kFinding;
-  else if (t.classification == TestClass::kStableFail || v.failures > 0) v.severity = Severity::kWarning;
+  for (const auto& [kind, runs] : t.environment_errors)
+    v.environment_errors.emplace_back(kind, runs);
+  if (model::is_finding(t.classification))
+    v.severity = Severity::kFinding;
+  else if (t.classification == TestClass::kStableFail || v.failures > 0)
+    v.severity = Severity::kWarning;
   return v;
 }
 
@@ -105,9 +105,12 @@ GateCheckView make_check(const model::GateCheck& c) {
   v.rule = c.rule;
   v.status = c.status;
   v.message = c.message;
-  if (c.status == model::GateStatus::kRegression) v.severity = Severity::kFinding;
-  else if (c.status == model::GateStatus::kWarning) v.severity = Severity::kWarning;
-  else if (c.status == model::GateStatus::kImprovement) v.severity = Severity::kNote;
+  if (c.status == model::GateStatus::kRegression)
+    v.severity = Severity::kFinding;
+  else if (c.status == model::GateStatus::kWarning)
+    v.severity = Severity::kWarning;
+  else if (c.status == model::GateStatus::kImprovement)
+    v.severity = Severity::kNote;
   return v;
 }
 
@@ -141,64 +144,43 @@ void audit_view(const model::Report& report, ReportView& view) {
       view.isolation_jobs = config["jobs"].get<long>();
   }
   if (report.audit.ablation) {
-    const auto& extra = report.audit.ablation->extra;
-    view.ablation_reference = extra.value("test", std::string());
-    for (const auto& a : report.audit.ablation->tests) view.ablation.emplace_back(a.name, a.summary);
+    view.ablation_reference = report.audit.ablation->test;
+    for (const auto& a : report.audit.ablation->tests)
+      view.ablation.emplace_back(a.name, a.summary);
   }
 }
 
 // Tests with a retry decorator, measured per attempt by the pytest plugin.
 void add_retries_measured(const model::Report& report, ReportView& view) {
-  const json list = report.extra.value("retries_measured", json::array());
-  if (!list.is_array()) return;
-  for (const auto& r : list) {
-    if (!r.is_object()) continue;
-    RetryView v;
-    v.test = r.value("name", std::string());
-    v.setting = r.value("setting", std::string());
-    v.decorator = r.value("decorator", std::string());
-    const json failures = r.value("failures", json(0)), trials = r.value("trials", json(0));
-    v.failures = failures.is_number_integer() ? failures.get<long>() : 0;
-    v.trials = trials.is_number_integer() ? trials.get<long>() : 0;
-    v.verdict = r.value("verdict", std::string());
-    view.retries_measured.push_back(std::move(v));
-  }
+  for (const auto& r : report.audit.retries_measured)
+    view.retries_measured.push_back(
+        RetryView{r.name, r.setting, r.decorator, r.failures, r.trials, r.verdict});
 }
 
 // pytest spent most of the audit formatting tracebacks: the line with the fix.
 void add_traceback_warning(const model::Report& report, ReportView& view) {
-  const json cost = report.extra.value("traceback_cost", json());
-  if (!cost.is_object() || !cost.contains("advice") || !cost["advice"].is_string()) return;
-  view.input_warnings.push_back(cost["advice"].get<std::string>());
+  const auto& cost = report.audit.traceback_cost;
+  if (!cost || cost->advice.empty()) return;
+  view.input_warnings.push_back(cost->advice);
   ++view.warnings;
 }
 
 // Runs whose JUnit XML could not be read lose their per-testcase results: a counted warning per
 // run, naming the run and the reason (the first few; the rest as a count).
 void add_junit_warnings(const model::Report& report, ReportView& view) {
-  const json& top = report.extra;
-  const json errors = top.value("junit_errors", json::object());
-  if (!errors.is_object()) return;
-  const json count_json = errors.value("count", json(0));
-  const std::size_t total = count_json.is_number_unsigned() ? count_json.get<std::size_t>() : 0;
-  if (total == 0) return;
-  std::size_t shown = 0;
-  for (const auto& e : errors.value("examples", json::array())) {
-    if (!e.is_object()) continue;
-    const json run = e.value("run", json());
-    const std::string setting = e.value("setting", std::string());
-    view.input_warnings.push_back("JUnit of run " + (run.is_number() ? run.dump() : "?") +
-                                  (setting.empty() ? "" : " (" + setting + ")") +
-                                  " unreadable: " + e.value("error", std::string()));
-    ++shown;
-  }
-  if (total > shown)
-    view.input_warnings.push_back("JUnit of " + std::to_string(total - shown) +
+  const auto& errors = report.audit.junit_errors;
+  if (!errors || errors->count <= 0) return;
+  for (const auto& e : errors->examples)
+    view.input_warnings.push_back("JUnit of run " + std::to_string(e.run) +
+                                  (e.setting.empty() ? "" : " (" + e.setting + ")") +
+                                  " unreadable: " + e.error);
+  const long shown = static_cast<long>(errors->examples.size());
+  if (errors->count > shown)
+    view.input_warnings.push_back("JUnit of " + std::to_string(errors->count - shown) +
                                   " more runs unreadable");
-  const json fallback = top.value("junit_fallback", json());
-  if (fallback.is_string() && !fallback.get<std::string>().empty())
-    view.input_warnings.push_back(fallback.get<std::string>());
-  view.warnings += static_cast<int>(total);
+  if (report.audit.junit_fallback && !report.audit.junit_fallback->empty())
+    view.input_warnings.push_back(*report.audit.junit_fallback);
+  view.warnings += static_cast<int>(errors->count);
 }
 
 }  // namespace
@@ -212,7 +194,8 @@ ReportView make_view(const model::Report& report) {
   view.libtorch = report.header.libtorch_version.value_or("");
   if (report.header.machine) {
     view.machine = report.header.machine->cpu;
-    if (!report.header.machine->arch.empty()) view.machine += " (" + report.header.machine->arch + ")";
+    if (!report.header.machine->arch.empty())
+      view.machine += " (" + report.header.machine->arch + ")";
   }
   switch (report.kind()) {
     case model::ReportKind::kProbe:
@@ -237,14 +220,20 @@ ReportView make_view(const model::Report& report) {
   return view;
 }
 
-std::string kind_word(model::ReportKind kind) { return std::string(model::to_string(kind)); }
+std::string kind_word(model::ReportKind kind) {
+  return std::string(model::to_string(kind));
+}
 
 std::string severity_word(Severity s) {
   switch (s) {
-    case Severity::kFinding: return "finding";
-    case Severity::kWarning: return "warning";
-    case Severity::kNote: return "note";
-    case Severity::kOk: return "ok";
+    case Severity::kFinding:
+      return "finding";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kNote:
+      return "note";
+    case Severity::kOk:
+      return "ok";
   }
   return "?";
 }
@@ -254,8 +243,10 @@ std::string format_number(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   if (v == 0) return "0";
   char buf[32];
-  if (v == std::floor(v) && std::fabs(v) < 1e9) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else std::snprintf(buf, sizeof buf, "%.2g", v);
+  if (v == std::floor(v) && std::fabs(v) < 1e9)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.2g", v);
   return buf;
 }
 
@@ -268,10 +259,14 @@ std::string format_percent(double rate) {
   const double pct = rate * 100;
   char buf[32];
   // Two significant digits, but never in exponent notation and never rounded up to 100%.
-  if (pct >= 99.5) std::snprintf(buf, sizeof buf, "%.2f%%", std::floor(pct * 100) / 100);
-  else if (pct >= 10) std::snprintf(buf, sizeof buf, "%.0f%%", pct);
-  else if (pct >= 1) std::snprintf(buf, sizeof buf, "%.1f%%", pct);
-  else std::snprintf(buf, sizeof buf, "%.2g%%", pct);
+  if (pct >= 99.5)
+    std::snprintf(buf, sizeof buf, "%.2f%%", std::floor(pct * 100) / 100);
+  else if (pct >= 10)
+    std::snprintf(buf, sizeof buf, "%.0f%%", pct);
+  else if (pct >= 1)
+    std::snprintf(buf, sizeof buf, "%.1f%%", pct);
+  else
+    std::snprintf(buf, sizeof buf, "%.2g%%", pct);
   return buf;
 }
 

@@ -4,9 +4,9 @@
 #include <set>
 #include <sstream>
 
+#include "report/assertion_section.h"
 #include "report/format_renderers.h"
 #include "report/report_tables.h"
-#include "report/assertion_section.h"
 #include "report/sanitize.h"
 
 namespace flakescope::report {
@@ -16,10 +16,14 @@ constexpr std::size_t kColumns = 100;
 
 std::string label(Severity s, bool color) {
   switch (s) {
-    case Severity::kFinding: return paint("FINDING", Tone::kBad, color);
-    case Severity::kWarning: return paint("WARNING", Tone::kWarn, color);
-    case Severity::kNote: return paint("varies ", Tone::kWarn, color);
-    case Severity::kOk: return paint("ok     ", Tone::kGood, color);
+    case Severity::kFinding:
+      return paint("FINDING", Tone::kBad, color);
+    case Severity::kWarning:
+      return paint("WARNING", Tone::kWarn, color);
+    case Severity::kNote:
+      return paint("varies ", Tone::kWarn, color);
+    case Severity::kOk:
+      return paint("ok     ", Tone::kGood, color);
   }
   return "";
 }
@@ -55,17 +59,19 @@ void render_probes(const ReportView& view, const RenderOptions& o, std::ostrings
 
 // Retry decorators measured per attempt, with the paste-ready verdict; failures of the machine.
 void render_retries_and_environment(const ReportView& view, std::ostringstream& out) {
-  if (!view.retries_measured.empty()) out << "\nretry decorators, measured one attempt at a time:\n";
+  if (!view.retries_measured.empty())
+    out << "\nretry decorators, measured one attempt at a time:\n";
   for (const auto& r : view.retries_measured)
     out << "  " << sanitize_terminal(r.test)
-        << (view.several_settings ? " (" + sanitize_terminal(r.setting) + ")" : std::string()) << ": "
-        << sanitize_terminal(r.decorator) << ", " << attempts_text(r) << ": "
+        << (view.several_settings ? " (" + sanitize_terminal(r.setting) + ")" : std::string())
+        << ": " << sanitize_terminal(r.decorator) << ", " << attempts_text(r) << ": "
         << sanitize_terminal(r.verdict) << "\n";
   bool header = false;
   for (const auto& t : view.tests) {
     const std::string env = environment_text(t);
     if (env.empty()) continue;
-    if (!header) out << "\nfailures of the machine, not the test (fix the environment or skip there):\n";
+    if (!header)
+      out << "\nfailures of the machine, not the test (fix the environment or skip there):\n";
     header = true;
     out << "  " << sanitize_terminal(t.name) << ": " << sanitize_terminal(env) << "\n";
   }
@@ -82,16 +88,19 @@ void render_audit_details(const ReportView& view, std::ostringstream& out) {
   for (const auto& t : view.tests) {
     if (t.replay.empty() || replayed.size() >= 5 || !replayed.insert(t.test).second) continue;
     if (replayed.size() == 1) out << "\nreplay a failing run:\n";
-    out << "  " << sanitize_terminal(t.test) << " (" << t.replay_outcome << "): " << sanitize_terminal(t.replay) << "\n";
+    out << "  " << sanitize_terminal(t.test) << " (" << t.replay_outcome
+        << "): " << sanitize_terminal(t.replay) << "\n";
   }
   for (const auto& t : view.tests)
     if (t.severity == Severity::kFinding && !t.retries_statement.empty())
-      out << "  " << sanitize_terminal(t.test) << (view.several_settings ? " (" + t.setting + ")" : std::string())
-          << ": " << t.retries_statement << "\n";
+      out << "  " << sanitize_terminal(t.test)
+          << (view.several_settings ? " (" + t.setting + ")" : std::string()) << ": "
+          << t.retries_statement << "\n";
   render_retries_and_environment(view, out);
   if (!view.ablation.empty()) {
     out << "\nablation";
-    if (!view.ablation_reference.empty()) out << " (" << view.ablation_reference << " against all controlled)";
+    if (!view.ablation_reference.empty())
+      out << " (" << view.ablation_reference << " against all controlled)";
     out << ":\n";
     for (const auto& [test, summary] : view.ablation)
       out << "  " << sanitize_terminal(test) << ": " << sanitize_terminal(summary) << "\n";
@@ -106,8 +115,10 @@ void render_tests(const ReportView& view, const RenderOptions& o, std::ostringst
   std::vector<TestView> shown;
   std::size_t fine = 0;
   for (const auto& t : view.tests) {
-    if (t.severity == Severity::kOk && !o.verbose) ++fine;
-    else shown.push_back(t);
+    if (t.severity == Severity::kOk && !o.verbose)
+      ++fine;
+    else
+      shown.push_back(t);
   }
   if (!shown.empty()) {
     TextTable table = audit_tests_table(shown, view.confidence, view.several_settings);
@@ -115,18 +126,20 @@ void render_tests(const ReportView& view, const RenderOptions& o, std::ostringst
     out << render_aligned(table, "", o.color);
   }
   if (fine > 0)
-    out << paint("stable-pass", Tone::kGood, o.color) << " " << fine << (fine == 1 ? " test" : " tests")
-        << " passed every run (report --verbose lists them)\n";
+    out << paint("stable-pass", Tone::kGood, o.color) << " " << fine
+        << (fine == 1 ? " test" : " tests") << " passed every run (report --verbose lists them)\n";
   render_audit_details(view, out);
 }
 
 void render_gate(const ReportView& view, const RenderOptions& o, std::ostringstream& out) {
-  if (!view.gate_baseline.empty()) out << "baseline: " << sanitize_terminal(view.gate_baseline) << "\n";
+  if (!view.gate_baseline.empty())
+    out << "baseline: " << sanitize_terminal(view.gate_baseline) << "\n";
   const TextTable table = gate_checks_table(view.checks, /*include_passes=*/o.verbose);
   if (!table.rows.empty()) out << render_aligned(table, "", o.color);
   out << passed_checks_line(view.checks) << "\n";
   out << "gate: "
-      << paint(view.gate_passed ? "PASS" : "FAIL", view.gate_passed ? Tone::kGood : Tone::kBad, o.color)
+      << paint(view.gate_passed ? "PASS" : "FAIL", view.gate_passed ? Tone::kGood : Tone::kBad,
+               o.color)
       << "\n";
 }
 
@@ -136,17 +149,24 @@ std::string TerminalReporter::render(const model::Report& report) const {
   const ReportView view = make_view(report);
   std::ostringstream out;
   out << "flakescope " << kind_word(view.kind) << " report";
-  if (view.kind == model::ReportKind::kAudit && view.audit_runs > 0) out << " · " << view.audit_runs << " runs";
+  if (view.kind == model::ReportKind::kAudit && view.audit_runs > 0)
+    out << " · " << view.audit_runs << " runs";
   if (!view.libtorch.empty()) out << " · LibTorch " << view.libtorch;
   if (!view.created.empty()) out << " · " << view.created;
   out << "\n";
   switch (view.kind) {
-    case model::ReportKind::kProbe: render_probes(view, options_, out); break;
+    case model::ReportKind::kProbe:
+      render_probes(view, options_, out);
+      break;
     case model::ReportKind::kAudit:
       render_tests(view, options_, out);
-      out << assertion_section({{"assertions", report.audit.assertions}}, ReportFormat::kTerminal);
+      out << assertion_section(
+          report.audit.assertions.value_or(std::vector<model::AssertionSite>{}),
+          ReportFormat::kTerminal);
       break;
-    case model::ReportKind::kGate: render_gate(view, options_, out); break;
+    case model::ReportKind::kGate:
+      render_gate(view, options_, out);
+      break;
   }
   for (const auto& w : view.input_warnings)
     out << label(Severity::kWarning, options_.color) << " " << sanitize_terminal(w) << "\n";

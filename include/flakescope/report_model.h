@@ -6,6 +6,7 @@
 // one from_json; fields the model does not name are kept in `extra` and written back, so
 // to_json(from_json(file)) reproduces the file byte for byte.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -157,7 +158,21 @@ struct FailureRate {
 struct FailingRun {
   long run = 0;
   std::uint64_t seed = 0;
+  std::optional<std::string> setting;
   std::string outcome, message, replay;
+  json extra = json::object();
+};
+
+// Seconds per run of one test (absent when it never ran).
+struct Duration {
+  std::optional<double> mean, min, max, stddev;
+};
+
+// The retry decorator or marker a test carries (pytest plugin): "@is_flaky(max_attempts=5)".
+struct RetryMark {
+  std::string mechanism;  // "flaky", "pytest-rerunfailures", "is_flaky", ...
+  std::string decorator;  // as written in the test
+  std::optional<long> attempts;
   json extra = json::object();
 };
 
@@ -165,40 +180,188 @@ struct AuditTest {
   std::string name, setting;
   long runs = 0;
   long failures = 0;
-  json outcomes = json::object();  // outcome name -> count
+  std::map<std::string, long> outcomes;  // outcome name -> count
   FailureRate failure_rate;
   TestClass classification = TestClass::kStablePass;
-  std::optional<long> retries_k;  // null: no retry count helps
+  std::optional<std::string> cause;  // why a stable failure is broken ("deterministic mismatch")
+  std::optional<long> retries_k;     // null: no retry count helps
+  std::optional<double> retries_target;
   std::string retries_statement;
   json retries_extra = json::object();
-  json duration = json::object();
+  std::optional<Duration> duration;
   std::vector<FailingRun> failing_runs;
   std::vector<RunOutcome> timeline;
   bool timeline_truncated = false;
+  // From the pytest plugin: failures of the machine by kind ("network: OSError" -> runs), the
+  // runs that drew from the global random generators (of those that could tell), the retry mark.
+  std::map<std::string, long> environment_errors;
+  std::optional<std::pair<long, long>> drew_random;  // (runs, of)
+  std::optional<RetryMark> retry_mark;
+  json extra = json::object();
+};
+
+// One test's failure rate under one setting of the ablation.
+struct AblationRate {
+  std::string setting;
+  long runs = 0, trials = 0, failures = 0;
+  double failure_rate = 0;
+  double cp_lower = 0, cp_upper = 1;  // Clopper-Pearson
   json extra = json::object();
 };
 
 struct AblationTest {
   std::string name, summary;
   std::vector<std::string> causes, fixes;
-  json settings = json::array();
-  json extra = json::object();  // p_values, ...
+  std::vector<AblationRate> settings;
+  std::map<std::string, double> p_values;  // freed knob -> one-sided Fisher p
+  json extra = json::object();
 };
 
 struct Ablation {
   std::string reference;
   std::vector<std::string> settings;
+  std::string test;             // "one-sided Fisher exact"
+  std::optional<double> level;  // 1 - confidence
   std::vector<AblationTest> tests;
-  json extra = json::object();  // level, test, ...
+  json extra = json::object();
+};
+
+// ---- capture (audit --capture): one entry per (test, site, dtype, rtol, atol) ----
+// What the calls at a site say before any tail statistics (capture_verdict.h decides it).
+enum class AssertionClass {
+  kStatistical,     // the per-run margins vary: the tail statistics decide
+  kBroken,          // a failure no tolerance fixes (dtype, shape, device, NaN positions, exception)
+  kUnchecked,       // a predicate whose result is discarded
+  kNegated,         // the test wants the values apart
+  kDeterministic,   // the same nonzero deviation on every run
+  kBitwise,         // an exact check, or identical values on every run
+  kThresholdAbove,  // `value > threshold`: the value must stay above
+};
+// What the maintainer should do at the site.
+enum class AssertionAction { kNone, kKeep, kLoosen, kTighten, kFix, kReview };
+
+std::string_view to_string(AssertionClass c);
+std::string_view to_string(AssertionAction a);
+std::optional<AssertionClass> parse_assertion_class(std::string_view s);
+std::optional<AssertionAction> parse_assertion_action(std::string_view s);
+
+// The worst call per trial (one value per measured trial; +inf: the run could not be compared).
+struct AssertionSamples {
+  std::vector<double> atol_needed, max_abs, max_rel;
+};
+
+// A failure kind's count ("values", "dtype", "shape", "device", "nonfinite", "exception").
+struct AssertionFailureKind {
+  long runs = 0;
+  std::string detail;  // its first message ("dtype float16 != float32")
+};
+
+// The testing helper the call went through, when the site is a test's line calling a helper.
+struct AssertionVia {
+  std::string frame;         // the helper's file:line
+  std::string function;      // its name
+  std::string tolerance_at;  // "site" (the test's line passes it) or "via" (the helper holds it)
+  std::vector<std::string> accepts;  // the helper's tolerance parameters (atol, rtol, ...)
+};
+
+// P(this call fails) at the current arguments, from the per-run margins (stats/failure_rate.h).
+struct EstimatedFailureRate {
+  double point = 0, lower = 0, upper = 1;
+  std::string method, reason;
+  std::string text;  // "fails an estimated 1.3% of runs, 95% CI [0.5%, 3.1%]"
+  json extra = json::object();
+};
+
+struct AssertionRecommendation {
+  AssertionAction action = AssertionAction::kNone;
+  double rtol = 0;
+  std::optional<double> atol;        // absent: no bound to write
+  std::optional<double> atol_bound;  // the engine's bound before rounding up to two digits
+  double target = 1e-4, confidence = 0.95;
+  std::string method, reason;
+  std::optional<long> runs_needed;  // runs that would give a bound
+  json details = nullptr;           // the statistics engine's recommendation (stats::to_json)
+  json extra = json::object();
+};
+
+struct AssertionSite {
+  std::string test, site, file;  // site = file:line, the test's own line
+  long line = 0;
+  std::string api;  // "torch.testing.assert_close", "threshold", ...
+  std::optional<std::string> name, dtype;
+  std::optional<std::vector<long>> shape;
+  long calls = 0, unmeasured_calls = 0, trials = 0;
+  std::optional<AssertionVia> via;
+  std::optional<std::string> negated;  // how the check is negated ("assert not", "inferred: ...")
+  bool exact = false, unchecked = false;
+  std::optional<std::string> direction;  // threshold comparisons: "below" or "above"
+  std::optional<std::string> op;         // threshold comparisons: "<", "<=", ">", ">="
+  double rtol = 0, atol = 0;             // the arguments in force
+  bool mixed_arguments = false;
+  long argument_sets_at_site = 1;  // groups of (dtype, rtol, atol) at this (test, site)
+  AssertionSamples samples;
+  long nonfinite_mismatches = 0;
+  std::vector<std::pair<std::string, AssertionFailureKind>> failure_kinds;  // by kind name
+  FailureRate failure_rate;
+  std::optional<long> retries;  // absent: no retry count brings it under the target
+  std::optional<EstimatedFailureRate> estimated_failure_rate;
+  AssertionClass cls = AssertionClass::kStatistical;
+  std::string verdict;               // one sentence for the maintainer
+  std::optional<std::string> cause;  // for the test's classification ("deterministic mismatch")
+  AssertionRecommendation recommendation;
+  std::string suggestion;
+  std::optional<std::string> diff;  // a unified diff of the test's line
+  std::optional<long> dropped_captures;
+  json extra = json::object();
+
+  // Not "keep" with no failure: loosen, tighten, fix, review, negated, or any failed run.
+  bool needs_action() const;
+};
+
+// A test with a retry mark, measured one attempt at a time.
+struct RetryMeasured {
+  std::string name, setting, mechanism, decorator;
+  long attempts_declared = 1;
+  long failures = 0, trials = 0;
+  double per_attempt_rate = 0, upper_one_sided = 1, target = 1e-4;
+  std::optional<long> attempts_needed;  // absent: no count of attempts reaches the target
+  std::string verdict;                  // "`@is_flaky(max_attempts=5)` -> `max_attempts=2` ..."
+  json extra = json::object();
+};
+
+// Runs whose JUnit XML could not be read (a count and the first few).
+struct JunitError {
+  long run = 0;
+  std::string setting, error;
+};
+struct JunitErrors {
+  long count = 0;
+  std::vector<JunitError> examples;
+};
+
+// pytest spent most of the audit formatting failure tracebacks (audit/traceback_cost.h).
+struct TracebackCost {
+  double report_seconds = 0, test_seconds = 0, share = 0;
+  std::string advice;
 };
 
 struct AuditBody {
   std::vector<std::string> audited_command;
   long runs = 0;
   std::vector<std::string> settings;
+  // The environment each setting gives run 0 (null: the variable is unset).
+  using Environment = std::map<std::string, std::optional<std::string>>;
+  std::optional<std::map<std::string, Environment>> environment;
+  std::optional<std::string> environment_note;
   std::vector<AuditTest> tests, process;
+  std::optional<std::map<std::string, long>> summary;  // classification -> tests
+  std::optional<JunitErrors> junit_errors;
+  std::optional<std::string> junit_fallback;  // no run produced readable JUnit XML
   std::optional<Ablation> ablation;
-  json assertions = nullptr;  // the capture analysis (capture_analysis.h), when --capture
+  std::optional<TracebackCost> traceback_cost;
+  std::vector<RetryMeasured> retries_measured;
+  json knobs_applied = nullptr;  // setting -> what the plugin read back from torch, as written
+  std::optional<std::vector<AssertionSite>> assertions;  // with --capture
 };
 
 // ---- gate reports ----
@@ -251,12 +414,17 @@ void to_json(json& j, const ProbeResult& p);
 void to_json(json& j, const AuditTest& t);
 void to_json(json& j, const Ablation& a);
 void to_json(json& j, const GateCheck& c);
+void to_json(json& j, const FailureRate& f);
+void to_json(json& j, const AssertionSite& a);
+void to_json(json& j, const RetryMeasured& m);
 OutputMetrics output_metrics_from_json(const std::string& name, const json& j);
 ProbeSetting probe_setting_from_json(const json& j);
 ProbeResult probe_result_from_json(const json& j);
 AuditTest audit_test_from_json(const json& j);
 Ablation ablation_from_json(const json& j);
 GateCheck gate_check_from_json(const json& j);
+FailureRate failure_rate_from_json(const json& j, long failures = 0, long trials = 0);
+AssertionSite assertion_site_from_json(const json& j);
 
 // Reads a report file: JSON, schema string, then the schema check, then the model. Throws
 // InputError with one line naming the file (and the field, for a schema mismatch).

@@ -397,7 +397,7 @@ nlohmann::json tests_of(const AuditOptions& o, const std::vector<RunRecord>& rec
   in.config = o.to_json();
   for (const auto& s : o.settings) in.settings.push_back(s.name);
   in.ablation = o.ablation;
-  return build_audit_report(in, records)["tests"];
+  return model::to_json(build_audit_report(in, records))["tests"];
 }
 
 const nlohmann::json& named(const nlohmann::json& tests, const std::string& name,

@@ -112,7 +112,7 @@ TEST(AuditRunner, CountsFollowExactlyFromTheSeeds) {
   const AuditRunResult res = run_audit(o, exec, {}, nullptr, nullptr);
   EXPECT_EQ(res.executed, 30u);
   EXPECT_FALSE(res.interrupted);
-  const nlohmann::json report = build_audit_report(report_inputs(o), res.records);
+  const nlohmann::json report = model::to_json(build_audit_report(report_inputs(o), res.records));
 
   // Crashes at seeds 3, 10, 17, 24; seedy fails at 20 and 30 (10 crashed before reaching it).
   const auto& crashy = find_test(report, "Seeded::crashy");
@@ -137,7 +137,7 @@ TEST(AuditRunner, CountsFollowExactlyFromTheSeeds) {
   EXPECT_EQ(process["outcomes"]["crash"], 4);
   EXPECT_EQ(process["outcomes"]["fail"], 2);
   EXPECT_EQ(process["outcomes"]["pass"], 24);
-  EXPECT_EQ(audit_exit_code(report), 1);
+  EXPECT_EQ(audit_exit_code(model::from_json(report)), 1);
   EXPECT_EQ(report["runs"], 30);
   EXPECT_EQ(report["kind"], "audit");
 }
@@ -146,7 +146,7 @@ TEST(AuditRunner, FailureRateRetriesAndDurations) {
   const AuditOptions o = base_options(30);
   ScriptedExecutor exec(fixture_script);
   const auto res = run_audit(o, exec, {}, nullptr, nullptr);
-  const nlohmann::json report = build_audit_report(report_inputs(o), res.records);
+  const nlohmann::json report = model::to_json(build_audit_report(report_inputs(o), res.records));
   const auto& seedy = find_test(report, "Seeded::seedy");
   const auto& fr = seedy["failure_rate"];
   EXPECT_DOUBLE_EQ(fr["point"].get<double>(), 2.0 / 26);
@@ -176,7 +176,7 @@ TEST(AuditRunner, TimeoutsAndStartFailuresAreCounted) {
   });
   o.junit = JunitMode::kNone;
   const auto res = run_audit(o, exec, {}, nullptr, nullptr);
-  const nlohmann::json report = build_audit_report(report_inputs(o), res.records);
+  const nlohmann::json report = model::to_json(build_audit_report(report_inputs(o), res.records));
   ASSERT_EQ(report["tests"].size(), 1u);  // no testcases: the command itself is the test
   const auto& t = report["tests"][0];
   EXPECT_EQ(t["name"], "(command)");
@@ -205,8 +205,8 @@ TEST(AuditRunner, CancelStopsAndResumeReachesTheSameCounts) {
   EXPECT_EQ(resumed.executed, 40u - first.records.size());
 
   auto in = report_inputs(o);
-  nlohmann::json a = build_audit_report(in, full.records)["tests"];
-  nlohmann::json b = build_audit_report(in, resumed.records)["tests"];
+  nlohmann::json a = model::to_json(build_audit_report(in, full.records))["tests"];
+  nlohmann::json b = model::to_json(build_audit_report(in, resumed.records))["tests"];
   EXPECT_EQ(a, b);
 }
 
@@ -224,8 +224,8 @@ TEST(AuditRunner, ShardsMergeToTheSameReportAsOneRun) {
     merged.insert(merged.end(), part.records.begin(), part.records.end());
   }
   auto in = report_inputs(o);
-  EXPECT_EQ(build_audit_report(in, whole.records)["tests"],
-            build_audit_report(in, merged)["tests"]);
+  EXPECT_EQ(model::to_json(build_audit_report(in, whole.records))["tests"],
+            model::to_json(build_audit_report(in, merged))["tests"]);
 }
 
 TEST(AuditRunner, AblationNamesTheThreadsKnob) {
@@ -236,7 +236,7 @@ TEST(AuditRunner, AblationNamesTheThreadsKnob) {
   ScriptedExecutor exec(fixture_script);
   const auto res = run_audit(o, exec, {}, nullptr, nullptr);
   EXPECT_EQ(res.records.size(), 21u * 5);
-  const nlohmann::json report = build_audit_report(report_inputs(o), res.records);
+  const nlohmann::json report = model::to_json(build_audit_report(report_inputs(o), res.records));
   const auto& diag = report["ablation"]["tests"];
   bool threads_seen = false, seedy_seen = false;
   for (const auto& d : diag) {

@@ -23,7 +23,7 @@ TEST(TracebackCost, AdvisesShortTracebacksWhenTheyDominate) {
   EXPECT_NE(cost.advice.find("60% of the test time (24.0 s of 40.0 s)"), std::string::npos)
       << cost.advice;
   EXPECT_NE(cost.advice.find("add --tb=line to the pytest command"), std::string::npos);
-  EXPECT_EQ(to_json(cost)["share"].get<double>(), 0.6);
+  EXPECT_EQ(to_model(cost)->share, 0.6);
 }
 
 TEST(TracebackCost, SilentWhenSmallCheapOrAlreadyShort) {
@@ -37,7 +37,7 @@ TEST(TracebackCost, SilentWhenSmallCheapOrAlreadyShort) {
   EXPECT_TRUE(with({"--tb=line"}).empty());
   EXPECT_TRUE(with({"--tb", "no"}).empty());
   EXPECT_FALSE(with({"--tb=long"}).empty());
-  EXPECT_TRUE(to_json(traceback_cost({tally(40, 4)}, kPytest)).is_null());
+  EXPECT_FALSE(to_model(traceback_cost({tally(40, 4)}, kPytest)).has_value());
 }
 
 }  // namespace

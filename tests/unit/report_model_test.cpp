@@ -149,5 +149,31 @@ TEST_F(SchemaOnLoad, AuditAndNumbers) {
   EXPECT_NE(load_error(probe).find("max_abs_dev"), std::string::npos) << load_error(probe);
 }
 
+// The capture analysis's sites are typed: the golden audit report's sites read into the model,
+// write back unchanged, and a site whose class or action the model does not know is refused with
+// the field named.
+TEST_F(SchemaOnLoad, AssertionSitesAreTypedAndChecked) {
+  const json r = load_report(source("tests/data/golden/audit_report.json"));
+  const model::Report report = model::from_json(r);
+  ASSERT_TRUE(report.audit.assertions.has_value());
+  ASSERT_EQ(report.audit.assertions->size(), r["assertions"].size());
+  const model::AssertionSite& first = report.audit.assertions->front();
+  EXPECT_EQ(first.cls, model::AssertionClass::kDeterministic);
+  EXPECT_EQ(first.recommendation.action, model::AssertionAction::kLoosen);
+  EXPECT_EQ(first.line, 39);
+  ASSERT_TRUE(first.estimated_failure_rate.has_value());
+  EXPECT_EQ(json(*report.audit.assertions).dump(2), r["assertions"].dump(2));
+  json bad = r;
+  bad["assertions"][1]["class"] = "flaky-ish";
+  EXPECT_NE(load_error(bad).find("/assertions/1/class"), std::string::npos) << load_error(bad);
+  bad = r;
+  bad["assertions"][0]["recommendation"]["action"] = "shrug";
+  EXPECT_NE(load_error(bad).find("/assertions/0/recommendation/action"), std::string::npos)
+      << load_error(bad);
+  bad = r;
+  bad["assertions"][2]["line"] = "forty";
+  EXPECT_NE(load_error(bad).find("/assertions/2/line"), std::string::npos) << load_error(bad);
+}
+
 }  // namespace
 }  // namespace flakescope
