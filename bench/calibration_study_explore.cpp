@@ -641,18 +641,18 @@ std::vector<Lattice> lattices() {
       {"study lattice (geometric 0.3)", 0.8,
        [](std::mt19937_64& g) { return 1 + std::geometric_distribution<int>(0.3)(g); },
        [](int j) { return j <= 1 ? 1.0 : std::pow(0.7, j - 1); }},
-      {"ceil(8 |N|)", 0.8,
+      {"ceil(8 abs(N))", 0.8,
        [](std::mt19937_64& g) {
          return std::max(1, int(std::ceil(8 * std::abs(std::normal_distribution<double>()(g)))));
        },
        [](int j) { return j <= 1 ? 1.0 : std::erfc((j - 1) / 8.0 / std::sqrt(2.0)); }},
-      {"ceil(2 |t3|)", 0.8,
+      {"ceil(2 abs(t3))", 0.8,
        [](std::mt19937_64& g) {
          return std::max(1,
                          int(std::ceil(2 * std::abs(std::student_t_distribution<double>(3)(g)))));
        },
        ceil_abs_t3(2)},
-      {"ceil(8 |t3|)", 0.8,
+      {"ceil(8 abs(t3))", 0.8,
        [](std::mt19937_64& g) {
          return std::max(1,
                          int(std::ceil(8 * std::abs(std::student_t_distribution<double>(3)(g)))));
