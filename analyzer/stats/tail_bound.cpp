@@ -49,11 +49,23 @@ void validate(const std::vector<double>& samples, const TailOptions& o) {
 // the upper end of the two-sided interval at `confidence` (3.84 at 95%), at 15 the one-sided
 // level, in between interpolated in log k. With the shape fixed (light tail) the exact bound of
 // exponential_excess_bound is used instead.
+// The weight of the two-sided level: 0 at 15 excesses or fewer, 1 from 25 on.
+double two_sided_weight(const TailModel& model) {
+  const double k = static_cast<double>(model.excesses.size());
+  return std::clamp(std::log(k / 15) / std::log(25.0 / 15), 0.0, 1.0);
+}
+
 double profile_confidence(const TailModel& model, double confidence) {
   if (model.max_shape <= model.min_shape) return confidence;
-  const double k = static_cast<double>(model.excesses.size());
-  const double w = std::clamp(std::log(k / 15) / std::log(25.0 / 15), 0.0, 1.0);
-  return confidence + w * (1 - confidence) / 2;
+  return confidence + two_sided_weight(model) * (1 - confidence) / 2;
+}
+
+// The level named in the reason, as profile_confidence chose it.
+std::string profile_level_text(const TailModel& model) {
+  const double w = two_sided_weight(model);
+  if (w <= 0) return "one-sided level";
+  if (w >= 1) return "two-sided level";
+  return "between the one- and two-sided levels";
 }
 
 // The light-tail bound: an exponential tail above the threshold u, the k-th largest of m values.
@@ -138,7 +150,7 @@ void bound_from_model(const TailModel& model, double p, double confidence, TailB
                  : model.bounded_tail ? ", bounded tail"
                                       : ", shape >= 0 assumed") +
                 (light ? "), exact bound for an exponential tail (threshold share included)"
-                       : "), profile-likelihood upper bound (two-sided level)");
+                       : "), profile-likelihood upper bound (" + profile_level_text(model) + ")");
 }
 
 // A separate component whose rate may exceed the target puts the target quantile inside it, where

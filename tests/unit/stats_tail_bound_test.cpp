@@ -68,6 +68,25 @@ TEST(TailBound, ExponentialSampleIsCoveredAndNotFarOff) {
   EXPECT_NEAR(b.estimate / truth, 1.0, 0.25);
   EXPECT_EQ(b.zeros, 0u);
   EXPECT_EQ(b.change_rate_upper, 1.0);
+  EXPECT_NE(b.reason.find("(two-sided level)"), std::string::npos) << b.reason;
+}
+
+TEST(TailBound, ReasonNamesTheProfileLevelUsed) {
+  // 60 changed runs leave 15 exceedances: the one-sided level; 80 leave 16: between the two.
+  std::mt19937_64 rng(5);
+  std::exponential_distribution<double> e(1.0);
+  std::vector<double> x(80);
+  for (double& v : x) v = e(rng);
+  const TailBound b80 = bound_tail_quantile(x, TailOptions{});
+  ASSERT_TRUE(b80.has_bound) << b80.reason;
+  EXPECT_EQ(b80.exceedances, 16u);
+  EXPECT_NE(b80.reason.find("(between the one- and two-sided levels)"), std::string::npos)
+      << b80.reason;
+  x.resize(60);
+  const TailBound b60 = bound_tail_quantile(x, TailOptions{});
+  ASSERT_TRUE(b60.has_bound) << b60.reason;
+  EXPECT_EQ(b60.exceedances, 15u);
+  EXPECT_NE(b60.reason.find("(one-sided level)"), std::string::npos) << b60.reason;
 }
 
 TEST(TailBound, EmpiricalBoundWhenTheDataSupportIt) {
