@@ -103,73 +103,70 @@ double chi_square_homogeneity_monte_carlo(const std::vector<std::size_t>& failur
 namespace {
 
 // One (setting, test)'s rate in every environment and, when at least two environments ran it and
-// it failed in some, the p-value of the test of equal rates (in `p_value`).
-nlohmann::json compare_environments(const std::pair<std::string, std::string>& key,
-                                    const std::vector<const TestTally*>& per_environment,
-                                    const std::vector<EnvironmentRecords>& environments,
-                                    double confidence, std::optional<double>& p_value) {
+// it failed in some, the p-value of the test of equal rates.
+model::MatrixTest compare_environments(const std::pair<std::string, std::string>& key,
+                                       const std::vector<const TestTally*>& per_environment,
+                                       const std::vector<EnvironmentRecords>& environments,
+                                       double confidence) {
   const std::size_t k = environments.size();
   std::vector<std::size_t> failures(k, 0), trials(k, 0);
-  nlohmann::json per_env = nlohmann::json::array();
+  model::MatrixTest entry;
+  entry.name = key.second;
+  entry.setting = key.first;
   for (std::size_t i = 0; i < k; ++i) {
     const TestTally* t = per_environment[i];
     if (t) failures[i] = t->failures(), trials[i] = t->trials();
     const stats::RateEstimate rate = stats::estimate_rate(failures[i], trials[i], confidence);
-    per_env.push_back(
-        {{"environment", environments[i].label},
-         {"failures", failures[i]},
-         {"trials", trials[i]},
-         {"rate", trials[i] ? nlohmann::json(rate.point) : nlohmann::json(nullptr)},
-         {"clopper_pearson", {rate.clopper_pearson.lower, rate.clopper_pearson.upper}}});
+    model::MatrixRate m;
+    m.environment = environments[i].label;
+    m.failures = static_cast<long>(failures[i]);
+    m.trials = static_cast<long>(trials[i]);
+    if (trials[i]) m.rate = rate.point;
+    m.cp_lower = rate.clopper_pearson.lower;
+    m.cp_upper = rate.clopper_pearson.upper;
+    entry.environments.push_back(m);
   }
-  nlohmann::json entry = {{"name", key.second}, {"setting", key.first},  {"environments", per_env},
-                          {"p_value", nullptr}, {"p_adjusted", nullptr}, {"flagged", false}};
   std::size_t with_trials = 0, any_failures = 0;
   for (std::size_t i = 0; i < k; ++i) with_trials += trials[i] > 0, any_failures += failures[i];
-  if (with_trials >= 2 && any_failures > 0) {
-    const double p =
+  if (with_trials >= 2 && any_failures > 0)
+    entry.p_value =
         k == 2 ? stats::fisher_exact_two_sided(failures[0], trials[0], failures[1], trials[1])
                : chi_square_homogeneity_monte_carlo(failures, trials);
-    entry["p_value"] = p;
-    p_value = p;
-  }
   return entry;
 }
 
 // Marks the tests whose adjusted p-value is below alpha with a statement of their rates; returns
 // their names.
-nlohmann::json flag_tests(nlohmann::json& tests, const std::vector<std::size_t>& tested,
-                          const std::vector<double>& p_adjusted, double alpha) {
-  nlohmann::json flagged = nlohmann::json::array();
+std::vector<std::string> flag_tests(std::vector<model::MatrixTest>& tests,
+                                    const std::vector<std::size_t>& tested,
+                                    const std::vector<double>& p_adjusted, double alpha) {
+  std::vector<std::string> flagged;
   for (std::size_t j = 0; j < tested.size(); ++j) {
-    nlohmann::json& entry = tests[tested[j]];
-    entry["p_adjusted"] = p_adjusted[j];
+    model::MatrixTest& entry = tests[tested[j]];
+    entry.p_adjusted = p_adjusted[j];
     if (p_adjusted[j] >= alpha) continue;
-    entry["flagged"] = true;
+    entry.flagged = true;
     std::string rates;
-    for (const auto& e : entry["environments"])
-      if (e["trials"].get<std::size_t>() > 0)
-        rates += (rates.empty() ? "" : ", ") + percent(e["rate"].get<double>()) + " on " +
-                 e["environment"].get<std::string>();
-    entry["statement"] = entry["name"].get<std::string>() + " fails in " + rates;
-    flagged.push_back(entry["name"]);
+    for (const auto& e : entry.environments)
+      if (e.trials > 0 && e.rate)
+        rates += (rates.empty() ? "" : ", ") + percent(*e.rate) + " on " + e.environment;
+    entry.statement = entry.name + " fails in " + rates;
+    flagged.push_back(entry.name);
   }
   return flagged;
 }
 
 }  // namespace
 
-nlohmann::json environment_matrix_section(const std::vector<EnvironmentRecords>& environments,
-                                          const std::vector<std::string>& settings,
-                                          double confidence) {
+model::Matrix environment_matrix_section(const std::vector<EnvironmentRecords>& environments,
+                                         const std::vector<std::string>& settings,
+                                         double confidence) {
   const std::size_t k = environments.size();
-  nlohmann::json envs = nlohmann::json::array();
+  model::Matrix matrix;
   std::vector<Tallies> tallies;
   for (const auto& e : environments) {
-    envs.push_back({{"label", e.label},
-                    {"platform", e.platform},
-                    {"logs", e.logs},
-                    {"runs", e.records.size()}});
+    matrix.environments.push_back(
+        {e.label, e.platform, e.logs, static_cast<long>(e.records.size())});
     tallies.push_back(tally_runs(e.records, settings));
   }
   // Every (setting, test) seen in any environment, in order of first appearance.
@@ -183,28 +180,23 @@ nlohmann::json environment_matrix_section(const std::vector<EnvironmentRecords>&
       it->second[i] = &t;
     }
 
-  nlohmann::json tests = nlohmann::json::array();
   std::vector<double> p_values;
-  std::vector<std::size_t> tested;  // indices into `tests` that got a p-value
+  std::vector<std::size_t> tested;  // indices into the tests that got a p-value
   for (const auto& key : keys) {
-    std::optional<double> p;
-    tests.push_back(compare_environments(key, by_key[key], environments, confidence, p));
-    if (p) p_values.push_back(*p), tested.push_back(tests.size() - 1);
+    matrix.tests.push_back(compare_environments(key, by_key[key], environments, confidence));
+    if (matrix.tests.back().p_value)
+      p_values.push_back(*matrix.tests.back().p_value), tested.push_back(matrix.tests.size() - 1);
   }
   holm_adjust(p_values);
-  const double alpha = 1 - confidence;
-  const nlohmann::json flagged = flag_tests(tests, tested, p_values, alpha);
-  const std::string method =
+  matrix.alpha = 1 - confidence;
+  matrix.flagged = flag_tests(matrix.tests, tested, p_values, matrix.alpha);
+  matrix.homogeneity_test =
       k == 2 ? "Fisher's exact test (two-sided) of equal failure rates in the two environments"
              : "chi-square test of homogeneity of the failure rates, Monte Carlo p-value "
                "(10000 tables with the same margins, seed 1)";
-  return {{"environments", envs},
-          {"homogeneity_test", method},
-          {"multiple_testing", "Holm-adjusted over the " + std::to_string(tested.size()) +
-                                   " tests that failed in some environment"},
-          {"alpha", alpha},
-          {"flagged", flagged},
-          {"tests", tests}};
+  matrix.multiple_testing = "Holm-adjusted over the " + std::to_string(tested.size()) +
+                            " tests that failed in some environment";
+  return matrix;
 }
 
 MatrixMerge merge_by_environment(const std::vector<RunLog>& logs) {
@@ -233,22 +225,20 @@ MatrixMerge merge_by_environment(const std::vector<RunLog>& logs) {
   return result;
 }
 
-void print_matrix_summary(const nlohmann::json& matrix, std::ostream& out) {
-  out << "\nenvironments (" << matrix["environments"].size() << "):\n";
-  for (const auto& e : matrix["environments"])
-    out << "  " << e["label"].get<std::string>() << ": " << e["runs"].get<std::size_t>()
-        << " runs from " << e["logs"].size() << " log(s)\n";
-  out << "homogeneity: " << matrix["homogeneity_test"].get<std::string>() << "; "
-      << matrix["multiple_testing"].get<std::string>() << "\n";
-  if (matrix["flagged"].empty()) {
+void print_matrix_summary(const model::Matrix& matrix, std::ostream& out) {
+  out << "\nenvironments (" << matrix.environments.size() << "):\n";
+  for (const auto& e : matrix.environments)
+    out << "  " << e.label << ": " << e.runs << " runs from " << e.logs.size() << " log(s)\n";
+  out << "homogeneity: " << matrix.homogeneity_test << "; " << matrix.multiple_testing << "\n";
+  if (matrix.flagged.empty()) {
     out << "no test's failure rate differs significantly between the environments\n";
     return;
   }
-  for (const auto& t : matrix["tests"]) {
-    if (!t["flagged"].get<bool>()) continue;
+  for (const auto& t : matrix.tests) {
+    if (!t.flagged) continue;
     char p[64];
-    std::snprintf(p, sizeof p, "%.3g", t["p_adjusted"].get<double>());
-    out << "  DIFFERS  " << t["statement"].get<std::string>() << " (adjusted p = " << p << ")\n";
+    std::snprintf(p, sizeof p, "%.3g", t.p_adjusted.value_or(1.0));
+    out << "  DIFFERS  " << t.statement.value_or(t.name) << " (adjusted p = " << p << ")\n";
   }
 }
 

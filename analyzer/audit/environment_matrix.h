@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flakescope/report_model.h"
+
 #include "audit/run_log.h"
 
 namespace flakescope::audit {
@@ -42,9 +44,9 @@ struct EnvironmentRecords {
 
 // The report's "matrix" section: the environments, the test used, and per (setting, test) the
 // rate in each environment, the p-value, its Holm adjustment and whether it is flagged.
-nlohmann::json environment_matrix_section(const std::vector<EnvironmentRecords>& environments,
-                                          const std::vector<std::string>& settings,
-                                          double confidence);
+model::Matrix environment_matrix_section(const std::vector<EnvironmentRecords>& environments,
+                                         const std::vector<std::string>& settings,
+                                         double confidence);
 
 struct MatrixMerge {
   RunLog merged;  // every run of every environment (runs of two environments may share an index)
@@ -56,6 +58,6 @@ struct MatrixMerge {
 MatrixMerge merge_by_environment(const std::vector<RunLog>& logs);
 
 // A few lines for the terminal: the environments and the tests whose rates differ.
-void print_matrix_summary(const nlohmann::json& matrix, std::ostream& out);
+void print_matrix_summary(const model::Matrix& matrix, std::ostream& out);
 
 }  // namespace flakescope::audit

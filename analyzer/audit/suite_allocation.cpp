@@ -337,49 +337,42 @@ std::vector<RunRecord> allocation_records(const std::vector<RepetitionObservatio
   return out;
 }
 
-nlohmann::json allocation_section(const SuiteAuditResult& result, const AllocationOptions& options,
-                                  std::size_t baseline_runs) {
-  nlohmann::json tests = nlohmann::json::array();
-  std::map<std::string, std::size_t> runs_by_evidence, tests_by_evidence;
-  std::map<std::string, std::size_t> by_verdict;
+model::Allocation allocation_section(const SuiteAuditResult& result,
+                                     const AllocationOptions& options, std::size_t baseline_runs) {
+  model::Allocation a;
   for (const auto& t : result.tests) {
-    nlohmann::json entry = {{"test", t.test},
-                            {"name", junit_name_of_nodeid(t.test)},
-                            {"verdict", std::string(verdict_name(t.verdict))},
-                            {"evidence", t.evidence},
-                            {"reason", t.reason},
-                            {"runs", t.runs},
-                            {"failures", t.failures}};
-    if (t.margin_bound) entry["margin_bound"] = *t.margin_bound;
-    if (!t.margin_method.empty()) entry["margin_method"] = t.margin_method;
-    tests.push_back(entry);
-    runs_by_evidence[t.evidence] += t.runs;
-    ++tests_by_evidence[t.evidence];
-    ++by_verdict[std::string(verdict_name(t.verdict))];
+    model::AllocatedTest entry;
+    entry.test = t.test;
+    entry.name = junit_name_of_nodeid(t.test);
+    entry.verdict = std::string(verdict_name(t.verdict));
+    entry.evidence = t.evidence;
+    entry.reason = t.reason;
+    entry.runs = static_cast<long>(t.runs);
+    entry.failures = static_cast<long>(t.failures);
+    entry.margin_bound = t.margin_bound;
+    if (!t.margin_method.empty()) entry.margin_method = t.margin_method;
+    a.tests.push_back(std::move(entry));
+    model::AllocationEvidence& e = a.evidence[t.evidence];
+    e.runs += static_cast<long>(t.runs);
+    ++e.tests;
+    ++a.verdicts[std::string(verdict_name(t.verdict))];
   }
-  nlohmann::json evidence = nlohmann::json::object();
-  for (const auto& [kind, runs] : runs_by_evidence)
-    evidence[kind] = {
-        {"tests", tests_by_evidence[kind]},
-        {"runs", runs},
-        {"runs_saved_vs_baseline", double(tests_by_evidence[kind] * baseline_runs) - double(runs)}};
-  const SuiteAllocator rule(options);
-  return {{"method",
-           "screening of every test, then batches of the undecided ones; evidence: deterministic, "
-           "margin (tail bound on atol needed/allowed), count"},
-          {"screening_runs", options.screening_runs},
-          {"margin_runs", options.margin_runs},
-          {"max_runs", options.max_runs},
-          {"rate_floor", options.rate_floor},
-          {"confidence", options.confidence},
-          {"count_runs", rule.count_runs()},
-          {"executions", result.executions},
-          {"batches", result.batches},
-          {"baseline_runs_per_test", baseline_runs},
-          {"baseline_executions", result.tests.size() * baseline_runs},
-          {"verdicts", by_verdict},
-          {"evidence", evidence},
-          {"tests", tests}};
+  for (auto& [kind, e] : a.evidence)
+    e.runs_saved_vs_baseline = double(e.tests) * double(baseline_runs) - double(e.runs);
+  a.method =
+      "screening of every test, then batches of the undecided ones; evidence: deterministic, "
+      "margin (tail bound on atol needed/allowed), count";
+  a.screening_runs = static_cast<long>(options.screening_runs);
+  a.margin_runs = static_cast<long>(options.margin_runs);
+  a.max_runs = static_cast<long>(options.max_runs);
+  a.rate_floor = options.rate_floor;
+  a.confidence = options.confidence;
+  a.count_runs = static_cast<long>(SuiteAllocator(options).count_runs());
+  a.executions = static_cast<long>(result.executions);
+  a.batches = static_cast<long>(result.batches);
+  a.baseline_runs_per_test = static_cast<long>(baseline_runs);
+  a.baseline_executions = static_cast<long>(result.tests.size() * baseline_runs);
+  return a;
 }
 
 }  // namespace flakescope::audit

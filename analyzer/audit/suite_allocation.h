@@ -28,6 +28,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flakescope/report_model.h"
+
 #include "audit/run_record.h"
 
 namespace flakescope::audit {
@@ -139,7 +141,7 @@ std::vector<RunRecord> allocation_records(const std::vector<RepetitionObservatio
 
 // The report's "allocation" section: the method, the options, per test its verdict, evidence,
 // stopping reason and runs, and what each kind of evidence saved against `baseline_runs` per test.
-nlohmann::json allocation_section(const SuiteAuditResult& result, const AllocationOptions& options,
-                                  std::size_t baseline_runs);
+model::Allocation allocation_section(const SuiteAuditResult& result,
+                                     const AllocationOptions& options, std::size_t baseline_runs);
 
 }  // namespace flakescope::audit

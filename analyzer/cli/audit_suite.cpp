@@ -14,20 +14,16 @@ namespace {
 // pytest-flakefinder's default is 50 runs per test; 200 is what it takes to see 2% failures.
 constexpr std::size_t kBaselineRunsPerTest = 200;
 
-void print_allocation_summary(const nlohmann::json& section, std::ostream& out) {
-  out << "\nadaptive allocation: " << section["executions"].get<std::size_t>()
-      << " test executions in " << section["batches"].get<std::size_t>() << " batches ("
-      << section["baseline_executions"].get<std::size_t>() << " for "
-      << section["baseline_runs_per_test"].get<std::size_t>() << " runs of every test)\n";
-  for (const auto& [kind, e] : section["evidence"].items())
-    out << "  " << kind << ": " << e["tests"].get<std::size_t>() << " tests, "
-        << e["runs"].get<std::size_t>() << " runs\n";
-  for (const auto& t : section["tests"]) {
-    const std::string verdict = t["verdict"].get<std::string>();
-    if (verdict == "stable-pass" || verdict == "skipped") continue;
-    out << "  " << verdict << "  " << t["name"].get<std::string>() << " ("
-        << t["runs"].get<std::size_t>() << " runs, " << t["evidence"].get<std::string>()
-        << "): " << t["reason"].get<std::string>() << "\n";
+void print_allocation_summary(const model::Allocation& section, std::ostream& out) {
+  out << "\nadaptive allocation: " << section.executions << " test executions in "
+      << section.batches << " batches (" << section.baseline_executions << " for "
+      << section.baseline_runs_per_test << " runs of every test)\n";
+  for (const auto& [kind, e] : section.evidence)
+    out << "  " << kind << ": " << e.tests << " tests, " << e.runs << " runs\n";
+  for (const auto& t : section.tests) {
+    if (t.verdict == "stable-pass" || t.verdict == "skipped") continue;
+    out << "  " << t.verdict << "  " << t.name << " (" << t.runs << " runs, " << t.evidence
+        << "): " << t.reason << "\n";
   }
 }
 
@@ -72,19 +68,16 @@ int run_suite_audit(const CommandArgs& a, const audit::AuditOptions& o,
   in.target = o.target;
   in.confidence = o.confidence;
   in.partial = result.interrupted;
-  nlohmann::json section;
-  const auto add_allocation = [&](model::Report& report) {
-    section = audit::allocation_section(result, alloc, kBaselineRunsPerTest);
-    report.extra["allocation"] = section;
-  };
+  const model::Allocation section = audit::allocation_section(result, alloc, kBaselineRunsPerTest);
+  const auto add_allocation = [&](model::Report& report) { report.audit.allocation = section; };
   const model::Report report =
       write_audit_report(in, records, o.capture, out_path, a.out, add_allocation);
   print_allocation_summary(section, a.out);
   a.err << "flakescope audit: report written to " << out_path
         << (log ? ", run log " + log->path() : std::string()) << "\n";
   if (result.interrupted) return kExitInterrupted;
-  for (const auto& t : section["tests"])
-    if (t["verdict"] != "stable-pass" && t["verdict"] != "skipped") return kExitFinding;
+  for (const auto& t : section.tests)
+    if (t.verdict != "stable-pass" && t.verdict != "skipped") return kExitFinding;
   return audit::audit_exit_code(report) == 1 ? kExitFinding : kExitOk;
 }
 

@@ -113,16 +113,14 @@ int cmd_merge(const CommandArgs& a) {
   in.ablation = config.value("ablation", false);
   in.partial = !coverage.complete();
   if (in.partial) in.config["merge_gaps"] = audit::describe_gaps(coverage);
-  nlohmann::json matrix_section;
-  const auto add_matrix = [&](model::Report& report) {
-    if (matrix.environments.empty()) return;
+  std::optional<model::Matrix> matrix_section;
+  if (!matrix.environments.empty())
     matrix_section =
         audit::environment_matrix_section(matrix.environments, in.settings, in.confidence);
-    report.extra["matrix"] = matrix_section;
-  };
+  const auto add_matrix = [&](model::Report& report) { report.audit.matrix = matrix_section; };
   const model::Report report = write_audit_report(
       in, merged.records, config.value("capture", false), out, a.out, add_matrix);
-  if (!matrix_section.is_null()) audit::print_matrix_summary(matrix_section, a.out);
+  if (matrix_section) audit::print_matrix_summary(*matrix_section, a.out);
   append_step_summary("merge", render_report(report, ReportFormat::kMarkdown), a.err);
   a.err << "flakescope merge: " << merged.records.size() << " runs from " << logs.size()
         << " logs; report written to " << out << "\n";

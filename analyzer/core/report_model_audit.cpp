@@ -403,6 +403,8 @@ void audit_sections_from(core::FieldReader& r, AuditBody& a) {
   for (const auto& m : r.take("retries_measured", json::array()))
     a.retries_measured.push_back(retry_measured_from(m));
   a.knobs_applied = r.take("knobs_applied");
+  if (r.has("allocation")) a.allocation = allocation_from_json(r.take("allocation"));
+  if (r.has("matrix")) a.matrix = matrix_from_json(r.take("matrix"));
 }
 
 void audit_sections_to(const AuditBody& a, json& j) {
@@ -414,6 +416,8 @@ void audit_sections_to(const AuditBody& a, json& j) {
   if (a.traceback_cost) j["traceback_cost"] = traceback_cost_to(*a.traceback_cost);
   if (!a.retries_measured.empty()) j["retries_measured"] = a.retries_measured;
   if (!a.knobs_applied.is_null()) j["knobs_applied"] = a.knobs_applied;
+  if (a.allocation) j["allocation"] = *a.allocation;
+  if (a.matrix) j["matrix"] = *a.matrix;
 }
 
 void audit_body_from(core::FieldReader& r, Report& report) {

@@ -345,6 +345,60 @@ struct TracebackCost {
   std::string advice;
 };
 
+// audit --runs auto of a pytest suite: per test the verdict, the evidence that decided it
+// (deterministic, margin, count), why it stopped and the runs it used.
+struct AllocatedTest {
+  std::string test, name;  // the node id, and the testcase name the audit's tests[] carry
+  std::string verdict, evidence, reason;
+  long runs = 0, failures = 0;
+  std::optional<double> margin_bound;
+  std::optional<std::string> margin_method;
+};
+struct AllocationEvidence {
+  long tests = 0, runs = 0;
+  double runs_saved_vs_baseline = 0;
+};
+struct Allocation {
+  std::string method;
+  long screening_runs = 0, margin_runs = 0, max_runs = 0, count_runs = 0;
+  double rate_floor = 0, confidence = 0.95;
+  long executions = 0, batches = 0, baseline_runs_per_test = 0, baseline_executions = 0;
+  std::map<std::string, long> verdicts;
+  std::map<std::string, AllocationEvidence> evidence;
+  std::vector<AllocatedTest> tests;
+  json extra = json::object();
+};
+
+// merge of shards from several environments: per test its failure rate per environment and a
+// homogeneity test (Holm-adjusted).
+struct MatrixEnvironment {
+  std::string label;
+  json platform = nullptr;  // as the run log's config recorded it (OS, Python, torch, GPU)
+  std::vector<std::string> logs;
+  long runs = 0;
+};
+struct MatrixRate {
+  std::string environment;
+  long failures = 0, trials = 0;
+  std::optional<double> rate;  // absent: no trial in this environment
+  double cp_lower = 0, cp_upper = 1;
+};
+struct MatrixTest {
+  std::string name, setting;
+  std::vector<MatrixRate> environments;
+  std::optional<double> p_value, p_adjusted;
+  bool flagged = false;
+  std::optional<std::string> statement;
+};
+struct Matrix {
+  std::vector<MatrixEnvironment> environments;
+  std::string homogeneity_test, multiple_testing;
+  double alpha = 0.05;
+  std::vector<std::string> flagged;
+  std::vector<MatrixTest> tests;
+  json extra = json::object();
+};
+
 struct AuditBody {
   std::vector<std::string> audited_command;
   long runs = 0;
@@ -362,6 +416,8 @@ struct AuditBody {
   std::vector<RetryMeasured> retries_measured;
   json knobs_applied = nullptr;  // setting -> what the plugin read back from torch, as written
   std::optional<std::vector<AssertionSite>> assertions;  // with --capture
+  std::optional<Allocation> allocation;                  // with --runs auto --isolation inprocess
+  std::optional<Matrix> matrix;                          // merge of several environments
 };
 
 // ---- gate reports ----
@@ -417,6 +473,10 @@ void to_json(json& j, const GateCheck& c);
 void to_json(json& j, const FailureRate& f);
 void to_json(json& j, const AssertionSite& a);
 void to_json(json& j, const RetryMeasured& m);
+void to_json(json& j, const Allocation& a);
+void to_json(json& j, const Matrix& m);
+Allocation allocation_from_json(const json& j);
+Matrix matrix_from_json(const json& j);
 OutputMetrics output_metrics_from_json(const std::string& name, const json& j);
 ProbeSetting probe_setting_from_json(const json& j);
 ProbeResult probe_result_from_json(const json& j);
