@@ -22,10 +22,11 @@ void validate(const std::vector<double>& samples, double atol, const FailureRate
   }
 }
 
+// Two significant digits, without an exponent from 10% up ("1e+02%" would read as a typo).
 std::string percent(double v) {
   char buf[40];
   if (v == 0) return "0%";
-  std::snprintf(buf, sizeof buf, "%.2g%%", 100 * v);
+  std::snprintf(buf, sizeof buf, 100 * v >= 10 ? "%.0f%%" : "%.2g%%", 100 * v);
   return buf;
 }
 

@@ -174,6 +174,9 @@ TEST(FailureRate, DescriptionAndJson) {
   for (int i = 0; i < 3; ++i) x[i] = 1.0;
   const FailureRate r = estimate_failure_rate(x, 0.5);
   EXPECT_EQ(describe_failure_rate(r), "fails an estimated 1.5% of runs, 95% CI [0.31%, 4.3%]");
+  // Every run failing reads 100%, not 1e+02%.
+  const FailureRate all = estimate_failure_rate(std::vector<double>(3, 1.0), 0.5);
+  EXPECT_EQ(describe_failure_rate(all), "fails an estimated 100% of runs, 95% CI [29%, 100%]");
   const nlohmann::json j = to_json(r);
   EXPECT_EQ(j["method"], "counts");
   EXPECT_EQ(j["failures"], 3);
