@@ -294,76 +294,102 @@ void parallel_for(std::size_t count, unsigned threads, const std::function<void(
   for (auto& t : pool) t.join();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct StudyOptions {
   std::string out_dir = std::string(FLAKESCOPE_SOURCE_DIR) + "/reports/calibration";
   std::size_t reps = 200, adaptive_reps = 100, rate_reps = 100;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+};
+
+// Returns false after --help.
+bool parse_options(int argc, char** argv, StudyOptions& o) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--reps" && i + 1 < argc) {
-      reps = std::stoul(argv[++i]);
+      o.reps = std::stoul(argv[++i]);
     } else if (a == "--adaptive-reps" && i + 1 < argc) {
-      adaptive_reps = std::stoul(argv[++i]);
+      o.adaptive_reps = std::stoul(argv[++i]);
     } else if (a == "--rate-reps" && i + 1 < argc) {
-      rate_reps = std::stoul(argv[++i]);
+      o.rate_reps = std::stoul(argv[++i]);
     } else if (a == "--threads" && i + 1 < argc) {
-      threads = static_cast<unsigned>(std::stoul(argv[++i]));
+      o.threads = static_cast<unsigned>(std::stoul(argv[++i]));
     } else if (a == "--help") {
       std::cout
           << "usage: calibration_study [OUT_DIR] [--reps N] [--adaptive-reps N] [--rate-reps N] "
              "[--threads N]\n";
-      return 0;
+      return false;
     } else {
-      out_dir = a;
+      o.out_dir = a;
     }
   }
-  const auto start = std::chrono::steady_clock::now();
-  const auto dists = distributions();
+  return true;
+}
+
+const std::vector<std::size_t> kSizes = {50, 100, 200, 500};
+
+// Everything the study measured, for the tables.
+struct StudyResults {
+  std::vector<Distribution> dists;
   std::vector<double> quantiles;
-  for (const auto& d : dists) quantiles.push_back(true_quantile(d));
-  const std::vector<std::size_t> sizes = {50, 100, 200, 500};
   std::vector<Cell> cells;
-  for (std::size_t di = 0; di < dists.size(); ++di) {
-    for (std::size_t n : sizes) {
+  std::vector<AdaptiveCell> adaptive;
+  std::vector<RateCell> rate_cells;
+  double seconds = 0;
+};
+
+StudyResults run_study(const StudyOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  StudyResults r;
+  r.dists = distributions();
+  for (const auto& d : r.dists) r.quantiles.push_back(true_quantile(d));
+  for (std::size_t di = 0; di < r.dists.size(); ++di) {
+    for (std::size_t n : kSizes) {
       Cell c;
       c.dist = di;
       c.n = n;
-      cells.push_back(c);
+      r.cells.push_back(c);
     }
   }
-  parallel_for(cells.size(), threads, [&](std::size_t i) {
-    run_cell(dists[cells[i].dist], quantiles[cells[i].dist], reps, &cells[i], cells[i].dist);
+  parallel_for(r.cells.size(), o.threads, [&](std::size_t i) {
+    run_cell(r.dists[r.cells[i].dist], r.quantiles[r.cells[i].dist], o.reps, &r.cells[i],
+             r.cells[i].dist);
   });
-  std::vector<AdaptiveCell> adaptive(dists.size());
-  for (std::size_t di = 0; di < dists.size(); ++di) adaptive[di].dist = di;
-  parallel_for(adaptive.size(), threads, [&](std::size_t i) {
-    run_adaptive(dists[i], quantiles[i], adaptive_reps, &adaptive[i]);
+  r.adaptive.resize(r.dists.size());
+  for (std::size_t di = 0; di < r.dists.size(); ++di) r.adaptive[di].dist = di;
+  parallel_for(r.adaptive.size(), o.threads, [&](std::size_t i) {
+    run_adaptive(r.dists[i], r.quantiles[i], o.adaptive_reps, &r.adaptive[i]);
   });
-  std::vector<RateCell> rate_cells;
-  for (std::size_t di = 0; di < dists.size(); ++di) {
-    if (quantiles[di] == 0) continue;  // constant: no failure to estimate
-    for (std::size_t n : sizes) {
+  for (std::size_t di = 0; di < r.dists.size(); ++di) {
+    if (r.quantiles[di] == 0) continue;  // constant: no failure to estimate
+    for (std::size_t n : kSizes) {
       for (std::size_t ri = 0; ri < std::size(kRates); ++ri) {
         RateCell c;
         c.dist = di;
         c.n = n;
         c.rate = ri;
-        rate_cells.push_back(c);
+        r.rate_cells.push_back(c);
       }
     }
   }
-  parallel_for(rate_cells.size(), threads, [&](std::size_t i) {
-    run_rate_cell(dists[rate_cells[i].dist], rate_reps, &rate_cells[i]);
+  parallel_for(r.rate_cells.size(), o.threads, [&](std::size_t i) {
+    run_rate_cell(r.dists[r.rate_cells[i].dist], o.rate_reps, &r.rate_cells[i]);
   });
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
 
-  std::ostringstream md;
+nlohmann::json method_json(const MethodCell& mc) {
+  return nlohmann::json{{"claimed", mc.claimed},
+                        {"covered", mc.covered},
+                        {"refused", mc.refused},
+                        {"coverage", flakescope::json_number(mc.coverage())},
+                        {"median_tightness", flakescope::json_number(mc.median_ratio())},
+                        {"refusal_reasons", mc.refusal_reasons}};
+}
+
+void write_bounds_header(const StudyOptions& o, const StudyResults& r, std::ostream& md) {
   md << "# Calibration study: tolerance bounds\n\n"
-     << "Target exceedance " << kTarget << ", confidence " << kConfidence << ", " << reps
-     << " seeded repetitions per row, " << threads << " threads, " << fmt(seconds, 1)
+     << "Target exceedance " << kTarget << ", confidence " << kConfidence << ", " << o.reps
+     << " seeded repetitions per row, " << o.threads << " threads, " << fmt(r.seconds, 1)
      << " s. Generated by `bench/calibration_study`.\n\n"
      << "coverage = fraction of *claimed* bounds with true exceedance <= target (goal >= 0.95); "
      << "refused = repetitions without a bound; tight = median bound / true quantile over claimed "
@@ -382,19 +408,18 @@ int main(int argc, char** argv) {
         "| "
         "light cov | refused | tight | FLEX cov | refused | tight | max cov | tight |\n"
      << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-  nlohmann::json json = {{"target", kTarget},
-                         {"confidence", kConfidence},
-                         {"repetitions", reps},
-                         {"seconds", seconds},
-                         {"rows", nlohmann::json::array()}};
-  for (const auto& c : cells) {
-    const auto& d = dists[c.dist];
+}
+
+// The bound rows: flakescope's, the light-tail assumption's, the FLEX-style baseline's, the max.
+void write_bound_rows(const StudyResults& r, std::ostream& md, nlohmann::json& json) {
+  for (const auto& c : r.cells) {
+    const auto& d = r.dists[c.dist];
     const auto& m = c.method_counts;
     const std::string methods = std::to_string(m[0]) + "/" + std::to_string(m[1]) + "/" +
                                 std::to_string(m[2]) + "/" + std::to_string(m[3]) + "/" +
                                 std::to_string(m[4]);
     char q[32];
-    std::snprintf(q, sizeof q, "%.4g", quantiles[c.dist]);
+    std::snprintf(q, sizeof q, "%.4g", r.quantiles[c.dist]);
     md << "| " << d.name << " | " << q << " | " << c.n << " | " << fmt(c.ours.coverage()) << " | "
        << c.ours.refused << " | " << fmt(c.ours.median_ratio(), 2) << " | " << methods << " | "
        << c.components << " | " << c.absent << " | " << fmt(c.light.coverage()) << " | "
@@ -402,17 +427,9 @@ int main(int argc, char** argv) {
        << fmt(c.flex.coverage()) << " | " << c.flex.refused << " | "
        << fmt(c.flex.median_ratio(), 2) << " | " << fmt(c.max_observed.coverage()) << " | "
        << fmt(c.max_observed.median_ratio(), 2) << " |\n";
-    const auto method_json = [](const MethodCell& mc) {
-      return nlohmann::json{{"claimed", mc.claimed},
-                            {"covered", mc.covered},
-                            {"refused", mc.refused},
-                            {"coverage", flakescope::json_number(mc.coverage())},
-                            {"median_tightness", flakescope::json_number(mc.median_ratio())},
-                            {"refusal_reasons", mc.refusal_reasons}};
-    };
     json["rows"].push_back({{"distribution", d.name},
                             {"light_tailed", d.light_tailed},
-                            {"true_quantile", quantiles[c.dist]},
+                            {"true_quantile", r.quantiles[c.dist]},
                             {"n", c.n},
                             {"flakescope", method_json(c.ours)},
                             {"flakescope_methods",
@@ -427,24 +444,28 @@ int main(int argc, char** argv) {
                             {"flex_style", method_json(c.flex)},
                             {"max_observed", method_json(c.max_observed)}});
   }
+}
+
+void write_adaptive_rows(const StudyOptions& o, const StudyResults& r, std::ostream& md,
+                         nlohmann::json& json) {
   md << "\n## Adaptive stopping (`AdaptiveStopper` defaults: 50 runs, batches of 50, cap 1000, "
         "stable within 10%)\n\n"
-     << adaptive_reps << " seeded repetitions per distribution; coverage and tightness of the "
+     << o.adaptive_reps << " seeded repetitions per distribution; coverage and tightness of the "
      << "bound at the stopping point.\n\n"
      << "absent = repetitions that stopped before the rare component occurred (not counted).\n\n"
      << "| distribution | median runs | mean runs | at cap | bounds | coverage | tight | absent |\n"
      << "|---|---|---|---|---|---|---|---|\n";
   json["adaptive"] = nlohmann::json::array();
-  for (const auto& a : adaptive) {
+  for (const auto& a : r.adaptive) {
     double mean = 0;
     for (double r : a.stop_runs) mean += r;
     mean /= static_cast<double>(a.stop_runs.size());
     const double coverage = a.claimed ? double(a.covered) / double(a.claimed) : NAN;
-    md << "| " << dists[a.dist].name << " | " << fmt(median(a.stop_runs), 0) << " | "
+    md << "| " << r.dists[a.dist].name << " | " << fmt(median(a.stop_runs), 0) << " | "
        << fmt(mean, 0) << " | " << a.capped << " | " << a.claimed << " | " << fmt(coverage) << " | "
        << fmt(median(a.ratios), 2) << " | " << a.absent << " |\n";
-    json["adaptive"].push_back({{"distribution", dists[a.dist].name},
-                                {"repetitions", adaptive_reps},
+    json["adaptive"].push_back({{"distribution", r.dists[a.dist].name},
+                                {"repetitions", o.adaptive_reps},
                                 {"median_runs", median(a.stop_runs)},
                                 {"mean_runs", mean},
                                 {"at_cap", a.capped},
@@ -453,8 +474,12 @@ int main(int argc, char** argv) {
                                 {"coverage", flakescope::json_number(coverage)},
                                 {"median_tightness", flakescope::json_number(median(a.ratios))}});
   }
+}
+
+void write_rate_rows(const StudyOptions& o, const StudyResults& r, std::ostream& md,
+                     nlohmann::json& json) {
   md << "\n## Failure rate of a given atol (`estimate_failure_rate`, `tolerance --atol`)\n\n"
-     << rate_reps << " seeded repetitions per row; atol = the true quantile at the nominal rate, "
+     << o.rate_reps << " seeded repetitions per row; atol = the true quantile at the nominal rate, "
      << "true rate = P(X > atol) (on the lattice the next level's rate). coverage = share of 95% "
      << "two-sided intervals containing the true rate (goal >= 0.95); upper = share with true <= "
      << "upper end; tail = repetitions answered by the tail model (the rest: counts, "
@@ -464,8 +489,8 @@ int main(int argc, char** argv) {
         "absent |\n"
      << "|---|---|---|---|---|---|---|---|---|\n";
   json["failure_rate"] = nlohmann::json::array();
-  for (const auto& c : rate_cells) {
-    const auto& d = dists[c.dist];
+  for (const auto& c : r.rate_cells) {
+    const auto& d = r.dists[c.dist];
     const double truth = d.survival(true_quantile(d, kRates[c.rate]));
     const double coverage = double(c.covered) / double(c.reps);
     const double upper = double(c.upper_covered) / double(c.reps);
@@ -486,9 +511,27 @@ int main(int argc, char** argv) {
                                     {"component_absent", c.absent},
                                     {"median_upper_over_true", median(c.upper_ratio)}});
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  StudyOptions o;
+  if (!parse_options(argc, argv, o)) return 0;
+  const StudyResults r = run_study(o);
+  std::ostringstream md;
+  write_bounds_header(o, r, md);
+  nlohmann::json json = {{"target", kTarget},
+                         {"confidence", kConfidence},
+                         {"repetitions", o.reps},
+                         {"seconds", r.seconds},
+                         {"rows", nlohmann::json::array()}};
+  write_bound_rows(r, md, json);
+  write_adaptive_rows(o, r, md, json);
+  write_rate_rows(o, r, md, json);
   std::cout << md.str();
-  flakescope::write_file_atomic(out_dir + "/calibration.md", md.str());
-  flakescope::write_file_atomic(out_dir + "/calibration.json", json.dump(2) + "\n");
-  std::cerr << "wrote " << out_dir << "/calibration.{md,json} in " << fmt(seconds, 1) << " s\n";
+  flakescope::write_file_atomic(o.out_dir + "/calibration.md", md.str());
+  flakescope::write_file_atomic(o.out_dir + "/calibration.json", json.dump(2) + "\n");
+  std::cerr << "wrote " << o.out_dir << "/calibration.{md,json} in " << fmt(r.seconds, 1) << " s\n";
   return 0;
 }
