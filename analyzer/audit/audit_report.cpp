@@ -86,21 +86,6 @@ void add_plugin_fields(model::AuditTest& entry, const TestTally& t) {
   }
 }
 
-model::FailureRate failure_rate_of(const TestTally& t, const stats::RateEstimate& rate,
-                                   double confidence) {
-  model::FailureRate f;
-  f.failures = static_cast<long>(t.failures());
-  f.trials = static_cast<long>(t.trials());
-  f.confidence = confidence;
-  f.point = rate.point;
-  f.wilson_lower = rate.wilson.lower;
-  f.wilson_upper = rate.wilson.upper;
-  f.cp_lower = rate.clopper_pearson.lower;
-  f.cp_upper = rate.clopper_pearson.upper;
-  f.upper_one_sided = rate.upper_one_sided;
-  return f;
-}
-
 // The timeline (a letter per run) and a few failing runs with the line that replays each.
 void add_runs(model::AuditTest& entry, const TestTally& t, const AuditReportInputs& in) {
   const Setting setting = parse_setting_name(t.setting);
@@ -150,7 +135,7 @@ model::AuditTest test_entry(const TestTally& t, const AuditReportInputs& in) {
   for (Outcome o : kAllOutcomes)
     entry.outcomes[std::string(outcome_name(o))] = static_cast<long>(t.count(o));
   const auto rate = stats::estimate_rate(t.failures(), t.trials(), in.confidence);
-  entry.failure_rate = failure_rate_of(t, rate, in.confidence);
+  entry.failure_rate = stats::to_model(rate);
   entry.classification = classify(t);
   add_retries(entry, t, rate, in.target, in.confidence);
   entry.duration = duration_stats(t.durations);

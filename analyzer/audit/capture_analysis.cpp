@@ -568,22 +568,6 @@ std::optional<model::EstimatedFailureRate> estimated_failure_rate(
   }
 }
 
-model::FailureRate observed_failure_rate(std::size_t failures, std::size_t trials,
-                                         double confidence) {
-  const stats::RateEstimate rate = stats::estimate_rate(failures, trials, confidence);
-  model::FailureRate f;
-  f.failures = static_cast<long>(failures);
-  f.trials = static_cast<long>(trials);
-  f.confidence = confidence;
-  f.point = rate.point;
-  f.wilson_lower = rate.wilson.lower;
-  f.wilson_upper = rate.wilson.upper;
-  f.cp_lower = rate.clopper_pearson.lower;
-  f.cp_upper = rate.clopper_pearson.upper;
-  f.upper_one_sided = rate.upper_one_sided;
-  return f;
-}
-
 // The trials in run order, the per-trial samples, and the facts that need every trial.
 std::vector<TrialSample> collect_trials(const SiteAccumulator& site, ci::SiteFacts& facts,
                                         model::AssertionSite& a) {
@@ -623,8 +607,8 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
   if (facts.negated.empty()) facts.negated = negation_from_outcomes(site);
   if (!facts.negated.empty()) a.negated = facts.negated;
   const std::vector<TrialSample> trials = collect_trials(site, facts, a);
-  a.failure_rate = observed_failure_rate(static_cast<std::size_t>(a.failure_rate.failures),
-                                         trials.size(), options.confidence);
+  a.failure_rate = stats::to_model(stats::estimate_rate(
+      static_cast<std::size_t>(a.failure_rate.failures), trials.size(), options.confidence));
   const std::size_t retries = stats::retries_needed(a.failure_rate.upper_one_sided, options.target);
   if (retries != std::numeric_limits<std::size_t>::max()) a.retries = static_cast<long>(retries);
   if (!a.negated && facts.direction != "above")

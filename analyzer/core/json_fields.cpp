@@ -102,6 +102,19 @@ std::vector<double> FieldReader::numbers(const char* key) {
   return out;
 }
 
+std::map<std::string, long> FieldReader::counts(const char* key) {
+  std::map<std::string, long> out;
+  const json j = take(key);
+  if (j.is_null()) return out;
+  if (!j.is_object()) wrong(key, "an object");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it.value().is_number_integer())
+      throw InputError("field " + path_ + "/" + key + "/" + it.key() + " is not an integer");
+    out[it.key()] = it.value().get<long>();
+  }
+  return out;
+}
+
 json FieldReader::take(const char* key, json fallback) {
   auto it = rest_.find(key);
   if (it == rest_.end()) return fallback;

@@ -3,6 +3,7 @@
 // each read removes the key from `rest`, so what is left is the object's unmodelled fields, kept
 // in the model's `extra` and written back unchanged. Types were checked by the schema; a field of
 // the wrong type here is an InputError naming its path.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,8 @@ class FieldReader {
   bool boolean(const char* key, bool fallback = false);
   std::vector<std::string> strings(const char* key);
   std::vector<double> numbers(const char* key);
+  // An object of integers ({"pass": 3, "fail": 1}); empty when absent or null.
+  std::map<std::string, long> counts(const char* key);
   nlohmann::json take(const char* key, nlohmann::json fallback = nullptr);
   std::string child(const char* key) const { return path_ + "/" + key; }
 

@@ -78,19 +78,6 @@ json failing_run_to(const FailingRun& f) {
   return j;
 }
 
-template <typename T>
-std::map<std::string, T> integer_map(const json& j, const std::string& path) {
-  std::map<std::string, T> out;
-  if (j.is_null()) return out;
-  if (!j.is_object()) throw InputError("field " + path + " is not an object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (!it.value().is_number_integer())
-      throw InputError("field " + path + "/" + it.key() + " is not an integer");
-    out[it.key()] = it.value().get<T>();
-  }
-  return out;
-}
-
 Duration duration_from(const json& j, const std::string& path) {
   core::FieldReader r(j, path);
   Duration d;
@@ -131,8 +118,7 @@ json retry_mark_to(const RetryMark& m) {
 
 // What the pytest plugin adds to a test's entry (see AuditTest).
 void plugin_fields_from(core::FieldReader& r, AuditTest& t) {
-  t.environment_errors =
-      integer_map<long>(r.take("environment_errors"), r.child("environment_errors"));
+  t.environment_errors = r.counts("environment_errors");
   if (r.has("drew_random")) {
     core::FieldReader d(r.take("drew_random"), r.child("drew_random"));
     t.drew_random = std::pair(d.integer("runs"), d.integer("of"));
@@ -157,7 +143,7 @@ AuditTest audit_test_from_json(const json& j) {
   t.setting = r.string("setting");
   t.runs = r.integer("runs");
   t.failures = r.integer("failures");
-  t.outcomes = integer_map<long>(r.take("outcomes"), r.child("outcomes"));
+  t.outcomes = r.counts("outcomes");
   t.failure_rate = failure_rate_from(r.take("failure_rate", json::object()),
                                      r.child("failure_rate"), t.failures, t.runs);
   const std::string c = r.string("classification");
@@ -394,7 +380,7 @@ void to_json(json& j, const RetryMeasured& m) {
 void audit_sections_from(core::FieldReader& r, AuditBody& a) {
   if (r.has("environment")) a.environment = environment_from(r.take("environment"), "/environment");
   a.environment_note = r.opt_string("environment_note");
-  if (r.has("summary")) a.summary = integer_map<long>(r.take("summary"), "/summary");
+  if (r.has("summary")) a.summary = r.counts("summary");
   if (r.has("junit_errors"))
     a.junit_errors = junit_errors_from(r.take("junit_errors"), "/junit_errors");
   a.junit_fallback = r.opt_string("junit_fallback");

@@ -8,18 +8,6 @@
 namespace flakescope::model {
 namespace {
 
-std::map<std::string, long> counts_from(const json& j, const std::string& path) {
-  std::map<std::string, long> out;
-  if (j.is_null()) return out;
-  if (!j.is_object()) throw InputError("field " + path + " is not an object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (!it.value().is_number_integer())
-      throw InputError("field " + path + "/" + it.key() + " is not an integer");
-    out[it.key()] = it.value().get<long>();
-  }
-  return out;
-}
-
 AllocatedTest allocated_test_from(const json& j) {
   core::FieldReader r(j, "/allocation/tests");
   AllocatedTest t;
@@ -106,7 +94,7 @@ Allocation allocation_from_json(const json& j) {
   a.batches = r.integer("batches");
   a.baseline_runs_per_test = r.integer("baseline_runs_per_test");
   a.baseline_executions = r.integer("baseline_executions");
-  a.verdicts = counts_from(r.take("verdicts"), "/allocation/verdicts");
+  a.verdicts = r.counts("verdicts");
   const json evidence = r.take("evidence", json::object());
   for (auto it = evidence.begin(); it != evidence.end(); ++it) {
     core::FieldReader er(it.value(), "/allocation/evidence/" + it.key());

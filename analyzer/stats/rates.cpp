@@ -1,6 +1,8 @@
 // Failure rates from pass/fail counts (see analyzer/stats/rates.h).
 #include "stats/rates.h"
 
+#include "flakescope/report_model.h"
+
 #include <boost/math/distributions/beta.hpp>
 #include <boost/math/distributions/normal.hpp>
 #include <cmath>
@@ -107,6 +109,20 @@ std::size_t retries_needed(double p, double target) {
   while (attempts > 1 && std::pow(p, static_cast<double>(attempts - 1)) <= slack_target) --attempts;
   while (std::pow(p, static_cast<double>(attempts)) > slack_target) ++attempts;
   return attempts - 1;
+}
+
+model::FailureRate to_model(const RateEstimate& rate) {
+  model::FailureRate f;
+  f.failures = static_cast<long>(rate.failures);
+  f.trials = static_cast<long>(rate.trials);
+  f.confidence = rate.confidence;
+  f.point = rate.point;
+  f.wilson_lower = rate.wilson.lower;
+  f.wilson_upper = rate.wilson.upper;
+  f.cp_lower = rate.clopper_pearson.lower;
+  f.cp_upper = rate.clopper_pearson.upper;
+  f.upper_one_sided = rate.upper_one_sided;
+  return f;
 }
 
 }  // namespace flakescope::stats

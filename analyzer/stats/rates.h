@@ -10,6 +10,12 @@ struct Interval {
   double upper = 1;
 };
 
+}  // namespace flakescope::stats
+namespace flakescope::model {
+struct FailureRate;  // include/flakescope/report_model.h
+}
+namespace flakescope::stats {
+
 struct RateEstimate {
   std::size_t failures = 0;
   std::size_t trials = 0;
@@ -21,6 +27,10 @@ struct RateEstimate {
   double upper_one_sided;    // one-sided Clopper-Pearson upper bound at `confidence`
                              // (zero failures: 1 - (1 - confidence)^(1/n), about 3/n at 95%)
 };
+
+// The report model's failure rate (counts, point, Wilson and Clopper-Pearson intervals, the
+// one-sided bound) of an estimate.
+model::FailureRate to_model(const RateEstimate& rate);
 
 // Throws InputError when failures > trials or confidence is not in (0, 1).
 RateEstimate estimate_rate(std::size_t failures, std::size_t trials, double confidence = 0.95);
