@@ -381,6 +381,18 @@ std::string keep_text(const model::AssertionSite& site, const std::string& keeps
   return text;
 }
 
+// No failure, and a bound that is mostly extrapolation: what the runs show and what would decide.
+std::string undecided_text(const model::AssertionSite& site, double atol) {
+  std::string text = "undecided: " + std::to_string(site.failure_rate.failures) + " of " +
+                     std::to_string(site.trials) +
+                     " runs failed, and the bound atol=" + ci::format_tolerance(atol) +
+                     " rests on too few runs (" + site.recommendation.reason +
+                     "); keep the arguments and rerun with more runs";
+  if (site.estimated_failure_rate)
+    text += "; with the current arguments it " + site.estimated_failure_rate->text;
+  return text;
+}
+
 // Fills "suggestion" and "diff" from the recommendation.
 void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_options,
              const stats::ToleranceOptions& options, const ci::SiteFacts& facts,
@@ -402,6 +414,10 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
   const double rtol = rec.rtol, atol = *rec.atol;
   if (rec.action == model::AssertionAction::kKeep) {
     site.suggestion = keep_text(site, keeps, atol);
+    return;
+  }
+  if (rec.action == model::AssertionAction::kNone) {
+    site.suggestion = undecided_text(site, atol);
     return;
   }
   const std::string path = source_path(capture_options.source_root, site.file);
@@ -442,9 +458,11 @@ model::AssertionRecommendation base_recommendation(double rtol,
 }
 
 // The recommendation: atol from the statistics engine's pair rule at the current rtol.
+// `current_rate`: the estimated failure rate of the arguments in force, when there is one.
 model::AssertionRecommendation recommendation(const SiteAccumulator& site,
                                               const std::vector<TrialSample>& trials,
                                               double current_rtol, double current_atol,
+                                              std::optional<double> current_rate,
                                               const stats::ToleranceOptions& options) {
   stats::DeviationSeries series;
   for (const TrialSample& t : trials) {
@@ -475,6 +493,13 @@ model::AssertionRecommendation recommendation(const SiteAccumulator& site,
       rec.atol_bound = pair.bound;
       rec.action = pair.bound <= current_atol ? model::AssertionAction::kKeep
                                               : model::AssertionAction::kLoosen;
+      // A bound far beyond every observed deviation says how little the runs show, not that the
+      // arguments are too tight: unless the current arguments' estimated failure rate is itself
+      // above the target, it decides nothing (a failed site is loosened to what its failures
+      // needed anyway, see never_keep_a_failing_site).
+      if (rec.action == model::AssertionAction::kLoosen && pair.mostly_extrapolation() &&
+          current_rate && *current_rate <= options.target)
+        rec.action = model::AssertionAction::kNone;
     }
   } catch (const InputError& e) {
     rec.method = "none";
@@ -618,7 +643,9 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
   a.verdict = verdict.message;
   if (!verdict.cause.empty()) a.cause = verdict.cause;
   if (verdict.kind == model::AssertionClass::kStatistical) {
-    a.recommendation = recommendation(site, trials, a.rtol, a.atol, options);
+    std::optional<double> current_rate;
+    if (a.estimated_failure_rate) current_rate = a.estimated_failure_rate->point;
+    a.recommendation = recommendation(site, trials, a.rtol, a.atol, current_rate, options);
     if (a.failure_rate.failures > 0) never_keep_a_failing_site(a.recommendation, trials, a.atol);
   } else {
     a.recommendation = verdict_recommendation(verdict, a.rtol, options);

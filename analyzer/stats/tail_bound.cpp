@@ -316,6 +316,10 @@ void bound_fitted(const std::vector<double>& positive, double tail_target, doubl
 
 }  // namespace
 
+bool TailBound::mostly_extrapolation() const {
+  return extrapolation > kExtrapolationNote;
+}
+
 bool empirical_quantile_bound(const std::vector<double>& sorted, double p, double confidence,
                               double* bound) {
   const std::size_t m = sorted.size();

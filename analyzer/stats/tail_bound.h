@@ -79,6 +79,7 @@ struct TailBound {
   // A fitted bound divided by the largest positive sample (0 when no fitted bound); above 10 the
   // reason says the bound is mostly extrapolation.
   double extrapolation = 0;
+  bool mostly_extrapolation() const;
   std::string assumption;  // "light tail (shape <= 0)" under assume_light_tail, else empty
   // A rare component that did not occur in the sample is not covered: up to this rate, one is
   // consistent with the data (1 - (1 - confidence)^(1/n), about 3/n).

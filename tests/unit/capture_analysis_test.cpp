@@ -144,6 +144,28 @@ TEST(CaptureAnalysis, SitesAreKeptApartPerTest) {
   EXPECT_EQ(out[1]["test"], "a::t2");
 }
 
+// 20 runs far below the current atol (2e-6) give a 1e-4 bound that is mostly extrapolation: no
+// failure, an estimated failure rate under the target, so the site is undecided (no loosening,
+// no diff), not "loosen to the bound".
+TEST(CaptureAnalysis, ABoundThatIsMostlyExtrapolationLoosensNothing) {
+  std::mt19937_64 rng(11);
+  std::exponential_distribution<double> noise(1.0 / 5e-8);
+  std::vector<json> runs;
+  for (int run = 0; run < 20; ++run)
+    runs.push_back(run_record(run, {capture("t.py:5", noise(rng), true)}));
+  const json out = analyze_captures(runs, stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  const json& a = out[0];
+  ASSERT_TRUE(a["recommendation"]["atol"].is_number()) << a.dump(2);
+  EXPECT_GT(a["recommendation"]["atol"].get<double>(), 2e-6) << a.dump(2);
+  EXPECT_EQ(a["recommendation"]["action"], "none") << a.dump(2);
+  EXPECT_TRUE(a["diff"].is_null());
+  EXPECT_EQ(a["suggestion"].get<std::string>().rfind("undecided: 0 of 20 runs failed", 0), 0u)
+      << a["suggestion"];
+  EXPECT_NE(a["suggestion"].get<std::string>().find("mostly extrapolation"), std::string::npos);
+  EXPECT_FALSE(model::assertion_site_from_json(a).needs_action());
+}
+
 TEST(CaptureAnalysis, RecommendationIsTheStatisticsEnginesPairBoundRoundedUp) {
   std::mt19937_64 rng(7);
   std::normal_distribution<double> noise(0, 1e-6);
