@@ -1,7 +1,8 @@
-"""The capture's shortcuts give exactly what the plain computation gives: its statistics (tensors
-read in place, widened by numpy, finite values without masks) against the plain float64
-computation."""
+"""The per-call and per-repetition shortcuts give exactly what the plain computations give: the
+capture's statistics (read in place, widened by numpy, finite values without masks) against the
+plain float64 computation, and the generator states (read in place) against getstate()."""
 import math
+import random
 import warnings
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 import flakescope_capture as capture
+import flakescope_outcomes as outcomes
 
 
 def reference_statistics(actual, expected, rtol, atol, equal_nan):
@@ -116,3 +118,36 @@ def test_the_capture_adds_no_floating_point_warning(tmp_path):
     assert [line.get("error") for line in lines] == [None, None]
     assert lines[0]["nonfinite_mismatch"] is False and lines[0]["max_abs"] == 0.0
     assert lines[1]["max_rel"] == "inf"
+
+
+SCENARIOS = {
+    "nothing": lambda: None,
+    "random.random": lambda: random.random(),
+    "second random.gauss only": lambda: random.gauss(0, 1),
+    "numpy rand": lambda: np.random.rand(),
+    "numpy randn": lambda: np.random.randn(),
+    "624 numpy draws": lambda: np.random.randint(0, 2**32, size=624, dtype=np.uint64),
+    "torch.rand": lambda: torch.rand(1),
+    "numpy state restored": lambda: np.random.set_state(np.random.get_state()),
+    "random reseeded alike": lambda: random.seed(7),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_generator_states_read_in_place_say_what_getstate_says(scenario, monkeypatch):
+    def drew(fast):
+        random.seed(7)
+        np.random.seed(7)
+        torch.manual_seed(7)
+        if scenario == "second random.gauss only":
+            random.gauss(0, 1)  # leaves the second of the pair cached
+        before = outcomes.GeneratorStates(seeded=fast)
+        SCENARIOS[scenario]()
+        return outcomes.GeneratorStates(seeded=fast).drew_since(before)
+
+    fast = drew(True)
+    assert outcomes._random_words() is not None and outcomes._mt19937_words(np) is not None
+    monkeypatch.setattr(outcomes, "_random_words", lambda: None)
+    monkeypatch.setattr(outcomes, "_mt19937_words", lambda numpy: None)
+    assert fast == drew(False)
+    assert fast == (scenario not in ("nothing", "numpy state restored", "random reseeded alike"))
