@@ -153,6 +153,26 @@ def _compares_numbers(bound):
     return all(_scalar(bound.get(k)) is not None for k in ("first", "second"))
 
 
+def _integral(value):
+    """Whether `value` is a count (an int or bool, a numpy integer, an integer array or tensor):
+    `assert out.dim() > ref.dim()` and `assertLess(len(x), n)` check structure, not a deviation."""
+    if isinstance(value, (bool, int)):
+        return True
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, (numpy.ndarray, numpy.generic)):
+        return value.dtype.kind in "biu"
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return not (value.is_floating_point() or value.is_complex())
+    return False
+
+
+def _compares_a_deviation(bound):
+    """A threshold comparison of two numbers, one of them not a count."""
+    first, second = bound.get("first"), bound.get("second")
+    return _compares_numbers(bound) and not (_integral(first) and _integral(second))
+
+
 _UNITTEST = ["self", "first", "second"]
 _APIS = {
     "torch.testing.assert_close": _Api(
@@ -373,23 +393,35 @@ def _is_test_code(filename):
 
 
 def _locate(caller):
-    """(site frame, via frame or None): the innermost frame in the collected test's own file, and
-    the frame that made the call when that is a helper elsewhere (or further down the test file)."""
+    """(site frame, helper frames): the site is the collected test function's own frame (the
+    test's line), else the innermost frame in the test's file (a fixture, a nested function), else
+    the test method's frame in a base class's file (an inherited test); the helper frames are those
+    between the site and the comparison, outermost first: the helper the test's line called, down
+    to the frame that made the call. A helper defined in the test's file is a helper too: its line
+    is the same for every test line that calls it."""
     suffix = _test_file_suffix()
     if suffix is not None:
         frame, depth = caller, 0
-        function_frame = None  # an inherited test method runs from its base class's file
         function = _state.test.rsplit("::", 1)[-1].split("[", 1)[0]
+        chain = []  # the frames walked so far, innermost first
+        in_file = None  # the innermost frame in the test's file and the frames below it
+        function_frame = None  # an inherited test method runs from its base class's file
         while frame is not None and depth < 64:
             name = frame.f_code.co_filename
             if name.endswith(suffix) or name == suffix[1:]:
-                return frame, (None if frame is caller else caller)
-            if function_frame is None and frame.f_code.co_name == function:
-                function_frame = frame
+                if frame.f_code.co_name == function:
+                    return frame, chain[::-1]
+                if in_file is None:
+                    in_file = frame, chain[::-1]
+            elif function_frame is None and frame.f_code.co_name == function:
+                function_frame = frame, chain[::-1]
+            chain.append(frame)
             frame, depth = frame.f_back, depth + 1
+        if in_file is not None:
+            return in_file
         if function_frame is not None:
-            return function_frame, (None if function_frame is caller else caller)
-    return caller, None
+            return function_frame
+    return caller, []
 
 
 def _where(frame):
@@ -440,14 +472,20 @@ _BARE_CALL = re.compile(r"^[A-Za-z_][\w.]*\(.*\)\s*(#.*)?$")
 
 
 def _site_fields(caller, api_kind=None):
-    site_frame, via_frame = _locate(caller)
+    site_frame, helpers = _locate(caller)
     fields = {"site": _where(site_frame)}
-    if via_frame is not None:
-        code = via_frame.f_code
-        fields["via"] = _where(via_frame)
+    if helpers:
+        # `via` is the helper the test's line called (its line there): the per-call override is
+        # the one it accepts, and two comparisons inside it (a round trip, then its log-det) have
+        # different `via` lines. Deeper helpers follow in `via_chain`.
+        entry = helpers[0]
+        code = entry.f_code
+        fields["via"] = _where(entry)
         fields["via_function"] = code.co_name
         names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
         fields["via_accepts"] = [n for n in names if n in _TOLERANCE_PARAMETERS]
+        if len(helpers) > 1:
+            fields["via_chain"] = ["%s %s" % (_where(f), f.f_code.co_name) for f in helpers]
         line = linecache.getline(site_frame.f_code.co_filename, site_frame.f_lineno)
         fields["tolerance_at"] = "site" if _TOLERANCE_AT_SITE.search(line) else "via"
     if api_kind in ("predicate", "elementwise"):
@@ -455,9 +493,13 @@ def _site_fields(caller, api_kind=None):
         callee = line.split("(", 1)[0].lower()
         if _BARE_CALL.match(line) and "assert" not in callee and "expect" not in callee:
             fields["unchecked"] = True  # `check_equal(a, b)`: the result is thrown away
+    # The test's line first, then the helpers from the comparison outwards: `assert not
+    # helper(...)`, a helper returning `not torch.allclose(...)`, a raises block in between.
     negated = _negation(site_frame)
-    if negated is None and via_frame is not None:
-        negated = _negation(via_frame)
+    for frame in reversed(helpers):
+        if negated is not None:
+            break
+        negated = _negation(frame)
     if negated is not None:
         fields["negated"] = negated
     return fields
@@ -685,7 +727,7 @@ class _ThresholdApi:
         self.first, self.second = "first", "second"
 
     def wants(self, bound):
-        return _compares_numbers(bound)
+        return _compares_a_deviation(bound)
 
     def bind(self, args, kwargs):
         bound = dict(zip(self.positional, args))
@@ -724,7 +766,7 @@ class AssertionHooks:
         if _state.recording or op not in _OPERATORS:
             return None
         a, b = _scalar(left), _scalar(right)
-        if a is not None and b is not None:
+        if a is not None and b is not None and not (_integral(left) and _integral(right)):
             self._record(op, a, b, bool(_OPERATORS[op](a, b)), "_call_reprcompare")
         return None
 
