@@ -37,8 +37,9 @@ class _State(threading.local):
         self.seed = None
         self.repeat = 0
         self.recording = False  # guards against recording nested wrapped calls
-        self.suffix_for = None  # the test whose file suffix is cached
+        self.suffix_for = None  # the test whose file suffix and function name are cached
         self.suffix = None
+        self.function = None
 
 
 _state = _State()
@@ -57,6 +58,15 @@ def _np():
 
 
 _OPEN_FILES = {}  # (path, pid) -> fd, kept open: an open(2)/close(2) per call cost more than the line
+_PID = [os.getpid()]  # this process's id, kept current across fork (getpid(2) per line otherwise)
+
+
+def _forked():
+    _PID[0] = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
 
 
 # json.dumps(obj, allow_nan=False) builds an encoder per call; this one is built once.
@@ -67,7 +77,7 @@ def _append_line(path, obj):
     # One write(2) per line in append mode: concurrent writers (pytest-xdist workers, several
     # processes of one audit) never interleave inside a line.
     data = (_ENCODE(obj) + "\n").encode()
-    key = (path, os.getpid())  # a forked child opens its own
+    key = (path, _PID[0])  # a forked child opens its own
     fd = _OPEN_FILES.get(key)
     if fd is None:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -372,6 +382,7 @@ def _test_file_suffix():
     if _state.suffix_for != test:
         path = test.split("::", 1)[0]
         _state.suffix_for, _state.suffix = test, os.sep + path.replace("/", os.sep)
+        _state.function = test.rsplit("::", 1)[-1].split("[", 1)[0]
     return _state.suffix
 
 
@@ -402,7 +413,7 @@ def _locate(caller):
     suffix = _test_file_suffix()
     if suffix is not None:
         frame, depth = caller, 0
-        function = _state.test.rsplit("::", 1)[-1].split("[", 1)[0]
+        function = _state.function
         chain = []  # the frames walked so far, innermost first
         in_file = None  # the innermost frame in the test's file and the frames below it
         function_frame = None  # an inherited test method runs from its base class's file
@@ -623,15 +634,16 @@ def _safe_bool(value):
 
 
 def _measure(api, bound):
-    np = _np()
-
     actual = bound.get(api.first)
     expected = bound.get(api.second)
     equal_nan = bound.get("equal_nan", api.equal_nan_default)
     if equal_nan is None:
         equal_nan = api.equal_nan_default
     is_assert_close = api.name == "torch.testing.assert_close"
-    leaves = list(_leaf_pairs(actual, expected)) if is_assert_close else [(actual, expected)]
+    if not is_assert_close or (_is_array(actual) and _is_array(expected)):
+        leaves = [(actual, expected)]  # (what _leaf_pairs yields for two tensors or arrays)
+    else:
+        leaves = list(_leaf_pairs(actual, expected))
 
     rtol_atol = []
     totals = _Totals()
@@ -649,7 +661,7 @@ def _measure(api, bound):
         rtol, atol = float(rtol), float(atol)
         rtol_atol.append((rtol, atol))
         if shape is None:
-            shape, dtype = list(np.shape(a)), a_dtype
+            shape, dtype = list(a.shape), a_dtype
         totals.add(a, e, rtol, atol, bool(equal_nan))
     line = {
         "shape": shape if len(leaves) == 1 else [totals.count],
