@@ -147,6 +147,24 @@ class GeneratorStates:
         return False
 
 
+def _validated_mt19937_layout(numpy, generator):
+    """(generator, address) when its state read in place gives exactly its words and position."""
+    import ctypes
+
+    if type(generator).__name__ != "MT19937":
+        return "unavailable"
+    address = generator.ctypes.state_address
+    raw = ctypes.string_at(address, _MT19937_BYTES)
+    state = generator.state["state"]
+    words = numpy.frombuffer(raw[: 624 * 4], dtype=numpy.uint32)
+    position = int.from_bytes(raw[624 * 4:], sys.byteorder, signed=True)
+    # (== and .all(): numpy.array_equal may be the capture's wrapper by now)
+    if not (words.shape == state["key"].shape and (words == state["key"]).all()
+            and position == state["pos"]):
+        return "unavailable"
+    return generator, address
+
+
 # random's generator object, validated once: (instance, offset of `int index; uint32_t state[624]`
 # after PyObject_HEAD in CPython's RandomObject), or "unavailable" (another layout or
 # interpreter: random.getstate() is used then, for both states alike).
@@ -198,9 +216,7 @@ def _mt19937_words(numpy):
     try:
         generator = numpy.random.mtrand._rand._bit_generator
         if _MT19937 is None or (_MT19937 != "unavailable" and _MT19937[0] is not generator):
-            _MT19937 = "unavailable"
-            if type(generator).__name__ == "MT19937":
-                _MT19937 = (generator, generator.ctypes.state_address)
+            _MT19937 = _validated_mt19937_layout(numpy, generator)
         if _MT19937 == "unavailable":
             return None
         import ctypes
