@@ -85,13 +85,22 @@ def apply(free, threads):
         torch.set_num_threads(threads)
 
 
+_FP32_PRECISION = {}  # id(matmul object) -> (object, whether it has fp32_precision)
+
+
 def _has_fp32_precision(matmul):
-    # torch 1.13's matmul object raises AssertionError, not AttributeError, for unknown names.
+    # Asked before every repetition: cached, since on torch 1.13 the answer is an exception
+    # (its matmul object raises AssertionError, not AttributeError, for unknown names).
+    known = _FP32_PRECISION.get(id(matmul))
+    if known is not None and known[0] is matmul:
+        return known[1]
     try:
         getattr(matmul, "fp32_precision")
-        return True
+        found = True
     except Exception:
-        return False
+        found = False
+    _FP32_PRECISION[id(matmul)] = (matmul, found)
+    return found
 
 
 def _set_tf32(torch, allow):

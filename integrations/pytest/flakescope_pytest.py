@@ -204,6 +204,7 @@ class FlakescopePlugin:
         saved_env = {k: os.environ.get(k) for k in (_ENV_SEED, "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
         fixed = {"test": item.nodeid, "replay_id": _invocation_id(item),
                  "retry": flakescope_retries.retry_of(item), "strict": xfail_strict(item)}
+        wrap_progress_line = _progress_line_wrapper(self.config) if self.repeat > 1 else None
         for i in range(self.repeat):
             last = i == self.repeat - 1
             seed, before = self._prepare(item, i)
@@ -220,8 +221,8 @@ class FlakescopePlugin:
                 # line on every logfinish of an item it has already counted, which made N
                 # repetitions of the last test cost O(N^2) (0.4 s at N = 1000).
                 ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-            else:
-                _wrap_progress_line(self.config)
+            elif wrap_progress_line is not None:
+                wrap_progress_line()
             if self.outcomes_path:
                 self._write_outcome(fixed, i, seed, reports, duration, before)
             session = item.session
@@ -255,16 +256,20 @@ class FlakescopePlugin:
         if self.free is not None:
             flakescope_knobs.apply(self.free, flakescope_knobs.thread_count(self.free, seed))
         try:
-            return seed, GeneratorStates()
+            return seed, GeneratorStates(seeded=self._seeded(seed))
         except Exception:
             return seed, None
+
+    def _seeded(self, seed):
+        """Whether this repetition seeded the generators (then numpy's state is read cheaply)."""
+        return seed is not None or (self.free is not None and "generator" in self.free)
 
     def _write_outcome(self, fixed, i, seed, reports, duration, before):
         outcome, message, environment = outcome_of(reports)
         drew = None
         if before is not None:
             try:
-                drew = GeneratorStates().drew_since(before)
+                drew = GeneratorStates(seeded=self._seeded(seed)).drew_since(before)
             except Exception:
                 drew = None
         line = {"test": fixed["test"], "repeat": i, "seed": seed, "outcome": outcome,
@@ -308,18 +313,33 @@ def _invocation_id(item):
     return relative + sep + rest
 
 
-def _wrap_progress_line(config):
-    """Breaks the line of progress letters at the screen's edge, which pytest does in the
-    logfinish that repetitions before the last skip."""
+def _progress_line_wrapper(config):
+    """What breaks the line of progress letters at the screen's edge, which pytest does in the
+    logfinish that repetitions before the last skip; None when there is no such line (verbose
+    output, no terminal reporter). The screen width is read once per test: reading it costs a
+    failed ioctl when the output is not a terminal."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     writer = getattr(reporter, "_tw", None)
     if writer is None or reporter.verbosity > 0:
-        return
+        return None
     try:
-        if writer.width_of_current_line + len(" [100%]") + 1 >= writer.fullwidth:
-            writer.line()
+        room = writer.fullwidth - len(" [100%]") - 1
     except Exception:
-        pass  # cosmetics only
+        return None
+
+    def wrap():
+        try:
+            # A character takes at most two columns: a line that short fits without measuring it
+            # (width_of_current_line measures every character of the line).
+            line = getattr(writer, "_current_line", None)
+            if isinstance(line, str) and 2 * len(line) < room:
+                return
+            if writer.width_of_current_line >= room:
+                writer.line()
+        except Exception:
+            pass  # cosmetics only
+
+    return wrap
 
 
 def _seed_everything(seed):

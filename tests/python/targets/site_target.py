@@ -1,0 +1,28 @@
+"""Where the capture puts a comparison reached through helpers (tests/python/test_capture_sites.py):
+each test line carries a `# site:<key>` marker, each helper line a `# helper:<key>` marker."""
+import torch
+from torch.testing import assert_close
+
+from round_trip_testing import check_round_trip
+
+X = torch.linspace(-1.0, 1.0, 16)
+
+
+def close_here(actual, expected):
+    assert_close(actual, expected)  # helper:local
+
+
+def test_two_levels_of_helpers():
+    check_round_trip(X, X + 1e-9)  # site:two_levels
+
+
+def test_helper_in_the_test_file():
+    close_here(X, X.clone())  # site:local_first
+    close_here(X * 1.0, X)  # site:local_second
+
+
+def test_counts_are_not_thresholds():
+    assert X.dim() > 0
+    assert len(X) < 100
+    assert torch.tensor(3) >= 2
+    assert float((X - X).abs().max()) < 1e-3  # site:deviation

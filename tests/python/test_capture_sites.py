@@ -1,0 +1,58 @@
+"""The site of a comparison reached through helpers is the test's line; `via` is the helper that
+line called (where the per-call override goes, and which tells two comparisons inside it apart);
+comparisons of counts are not captured as thresholds."""
+import os
+
+from conftest import HERE, read_lines
+
+HELPERS = '''import torch
+
+
+def assert_close_to(actual, expected, atol=None, rtol=None):
+    torch.testing.assert_close(actual, expected, atol=atol, rtol=rtol)  # helper:inner
+
+
+def check_round_trip(x, y, atol=None, rtol=None):
+    assert_close_to(x, y, atol, rtol)  # helper:round_trip
+    assert_close_to(x - y, torch.zeros_like(x), atol, rtol)  # helper:difference
+'''
+
+
+def markers(text, kind):
+    found = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "# %s:" % kind in line:
+            found[line.split("# %s:" % kind)[1].strip()] = number
+    return found
+
+
+def test_sites_through_helpers(target_runner, tmp_path):
+    (tmp_path / "round_trip_testing.py").write_text(HELPERS)
+    capture = tmp_path / "capture.jsonl"
+    result = target_runner.run("site_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
+    assert "3 passed" in result.stdout, result.stdout + result.stderr
+    with open(os.path.join(HERE, "targets", "site_target.py")) as f:
+        target = f.read()
+    site = {k: "test_target.py:%d" % n for k, n in markers(target, "site").items()}
+    local = "test_target.py:%d" % markers(target, "helper")["local"]
+    helper = {k: "round_trip_testing.py:%d" % n for k, n in markers(HELPERS, "helper").items()}
+    lines = read_lines(capture)
+
+    # Two comparisons inside one helper the test's line called: one site, told apart by `via`.
+    two = [l for l in lines if l["site"] == site["two_levels"]]
+    assert [l["via"] for l in two] == [helper["round_trip"], helper["difference"]], two
+    for line in two:
+        assert line["via_function"] == "check_round_trip"
+        assert line["via_accepts"] == ["atol", "rtol"]
+        assert line["tolerance_at"] == "via"
+        assert line["via_chain"][1] == helper["inner"] + " assert_close_to"
+
+    # A helper defined in the test's file: the site is each test line that called it.
+    for key in ("local_first", "local_second"):
+        (line,) = [l for l in lines if l["site"] == site[key]]
+        assert line["via"] == local and line["via_function"] == "close_here"
+        assert "via_chain" not in line
+
+    # Dimensions, lengths and integer tensors compared with numbers are not deviations.
+    thresholds = [l for l in lines if l["api"] == "threshold"]
+    assert [l["site"] for l in thresholds] == [site["deviation"]], thresholds
