@@ -37,9 +37,10 @@ struct TrialSample {
   double atol_needed = 0;
   double max_abs = 0;
   double max_rel = 0;
-  double value = 0;       // threshold comparisons: the compared value (lowest for "above")
-  bool measured = false;  // at least one call carried the measurements
-  bool failed = false;    // a call failed by its own rule
+  double value = 0;        // threshold comparisons: the compared value (lowest for "above")
+  bool has_value = false;  // a threshold comparison's call carried its value
+  bool measured = false;   // at least one call carried the measurements
+  bool failed = false;     // a call failed by its own rule
   bool nonfinite_mismatch = false;
   std::set<std::string> failure_kinds;
   std::optional<bool> test_passed;  // the test's own outcome in that run, when the record says
@@ -47,11 +48,12 @@ struct TrialSample {
 
 // One (test, site, dtype, rtol, atol) group: a line called with several argument sets gets one
 // entry (and one recommendation) per set.
+// (A test line calling one helper that compares twice gives two groups: the via lines differ.)
 struct SiteKey {
-  std::string test, site, dtype, tolerances;
+  std::string test, site, via, dtype, tolerances;
   bool operator<(const SiteKey& o) const {
-    return std::tie(test, site, dtype, tolerances) <
-           std::tie(o.test, o.site, o.dtype, o.tolerances);
+    return std::tie(test, site, via, dtype, tolerances) <
+           std::tie(o.test, o.site, o.via, o.dtype, o.tolerances);
   }
 };
 
@@ -120,16 +122,19 @@ void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run,
   if (!passed && !kind.empty()) trial.failure_kinds.insert(kind);
   if (line.contains("value") && line["value"].is_number()) {
     const double v = line["value"].get<double>();
-    trial.value = fresh || !trial.measured ? v : std::min(trial.value, v);
+    trial.value = trial.has_value ? std::min(trial.value, v) : v;
+    trial.has_value = true;
   }
+  const bool has_arguments = line.contains("rtol") && line.contains("atol") &&
+                             line["rtol"].is_number() && line["atol"].is_number();
+  // `value > threshold` carries the value and the threshold, no margin: measured by its value.
+  if (has_arguments && trial.has_value && string_or(line, "direction") == "above")
+    ++site.arguments[{line["rtol"].get<double>(), line["atol"].get<double>()}];
   if (line.contains("error") || !line.contains("atol_needed")) {
-    ++site.unmeasured_calls;
+    if (!(trial.has_value && string_or(line, "direction") == "above")) ++site.unmeasured_calls;
     return;
   }
-  if (line.contains("rtol") && line.contains("atol") && line["rtol"].is_number() &&
-      line["atol"].is_number()) {
-    ++site.arguments[{line["rtol"].get<double>(), line["atol"].get<double>()}];
-  }
+  if (has_arguments) ++site.arguments[{line["rtol"].get<double>(), line["atol"].get<double>()}];
   trial.measured = true;
   trial.atol_needed = std::max(trial.atol_needed, sample_value(line, "atol_needed"));
   trial.max_abs = std::max(trial.max_abs, sample_value(line, "max_abs"));
@@ -170,7 +175,8 @@ std::string negation_from_outcomes(const SiteAccumulator& site) {
 }
 
 SiteKey site_key(const std::string& test, const nlohmann::json& line) {
-  SiteKey key{test, line["site"].get<std::string>(), string_or(line, "dtype"), ""};
+  SiteKey key{test, line["site"].get<std::string>(), string_or(line, "via"),
+              string_or(line, "dtype"), ""};
   if (line.contains("rtol") && line.contains("atol") && line["rtol"].is_number() &&
       line["atol"].is_number()) {
     key.tolerances = ci::format_tolerance(line["rtol"].get<double>()) + "," +
@@ -223,6 +229,18 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+// Whether the call passes `keyword=` (by name; a positional tolerance cannot be told apart).
+bool passes_keyword(const ci::AssertionCall& call, const std::string& keyword) {
+  for (const std::string& arg : call.args) {
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos) continue;
+    std::string name = arg.substr(0, eq);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (name == keyword) return true;
+  }
+  return false;
+}
+
 // The test's line rewritten for `atol` (and `rtol`), or nullopt when it cannot be done safely.
 // `helper_note` says where the tolerance lives when a testing helper holds it.
 // `source` is the site's line, or (`in_place`) the lines from it to where its call closes, which
@@ -231,13 +249,22 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
                                           const ci::SiteFacts& facts, double current_atol,
                                           double rtol, double atol, std::string* shown,
                                           std::string* helper_note, bool in_place = false) {
+  // A helper that forwards both tolerances to assert_close needs both ("Both 'rtol' and 'atol'
+  // must be either specified or omitted"): the rtol in force goes with the new atol unless the
+  // line already passes one.
+  const bool add_rtol = contains(facts.via_accepts, "rtol");
   const auto keyword_edit = [&](const ci::AssertionCall& call) {
-    if (!in_place) {
-      *shown = ci::rewrite_keyword(call, "atol", atol);
-      return source.substr(0, call.begin) + *shown + source.substr(call.end);
-    }
-    const std::string text = ci::rewrite_keyword_in_place(source, call, "atol", atol);
-    *shown = ci::rewrite_keyword(call, "atol", atol);
+    const bool with_rtol = add_rtol && !passes_keyword(call, "rtol");
+    std::string shown_call = ci::rewrite_keyword(call, "atol", atol);
+    if (with_rtol)
+      if (auto c = ci::find_assertion_call(shown_call, "helper:" + facts.via_function))
+        shown_call = ci::rewrite_keyword(*c, "rtol", rtol);
+    *shown = shown_call;
+    if (!in_place) return source.substr(0, call.begin) + *shown + source.substr(call.end);
+    std::string text = ci::rewrite_keyword_in_place(source, call, "atol", atol);
+    if (with_rtol)
+      if (auto c = ci::find_assertion_call(text, "helper:" + facts.via_function))
+        text = ci::rewrite_keyword_in_place(text, *c, "rtol", rtol);
     return text;
   };
   if (api == "threshold") {
@@ -355,8 +382,12 @@ std::string keeps_text(const model::AssertionSite& site, const stats::ToleranceO
            " runs, no more (a bound for failures <= " + format_target(options.target) +
            " needs about " + std::to_string(rec.runs_needed.value_or(0)) + " runs)";
   }
-  return " keeps failures <= " + format_target(options.target) + " at " +
-         format_confidence(options.confidence);
+  std::string keeps = " keeps failures <= " + format_target(options.target) + " at " +
+                      format_confidence(options.confidence);
+  if (rec.extrapolation)
+    keeps += " (the bound is " + ci::format_tolerance(std::round(*rec.extrapolation)) +
+             " times the largest observed deviation: mostly extrapolation, more runs tighten it)";
+  return keeps;
 }
 
 std::string retry_text(const model::AssertionSite& site, const ci::Verdict& verdict) {
@@ -491,6 +522,7 @@ model::AssertionRecommendation recommendation(const SiteAccumulator& site,
     if (pair.has_bound && std::isfinite(pair.bound)) {
       rec.atol = ci::round_up_two_digits(pair.bound);
       rec.atol_bound = pair.bound;
+      if (pair.mostly_extrapolation()) rec.extrapolation = pair.extrapolation;
       rec.action = pair.bound <= current_atol ? model::AssertionAction::kKeep
                                               : model::AssertionAction::kLoosen;
       // A bound far beyond every observed deviation says how little the runs show, not that the
@@ -607,8 +639,8 @@ std::vector<TrialSample> collect_trials(const SiteAccumulator& site, ci::SiteFac
     facts.passing_trials += trial.failed ? 0 : 1;
     a.nonfinite_mismatches += trial.nonfinite_mismatch ? 1 : 0;
     for (const std::string& kind : trial.failure_kinds) ++facts.failure_kinds[kind];
+    if (!facts.direction.empty() && trial.has_value) facts.values.push_back(trial.value);
     if (!trial.measured) continue;
-    if (!facts.direction.empty()) facts.values.push_back(trial.value);
     a.samples.atol_needed.push_back(trial.atol_needed);
     a.samples.max_abs.push_back(trial.max_abs);
     a.samples.max_rel.push_back(trial.max_rel);
@@ -641,6 +673,8 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
   const ci::Verdict verdict = ci::judge_site(facts, a);
   a.cls = verdict.kind;
   a.verdict = verdict.message;
+  // A failure no tolerance fixes fails whatever the margins say: no estimate from them.
+  if (verdict.kind == model::AssertionClass::kBroken) a.estimated_failure_rate.reset();
   if (!verdict.cause.empty()) a.cause = verdict.cause;
   if (verdict.kind == model::AssertionClass::kStatistical) {
     std::optional<double> current_rate;
@@ -691,12 +725,12 @@ std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::j
       add_call(sites[site_key(test, line)], line, run, outcome_of_test(record, test));
     }
   }
-  std::map<std::pair<std::string, std::string>, std::size_t> groups_per_site;
-  for (const auto& [key, site] : sites) ++groups_per_site[{key.test, key.site}];
+  std::map<std::tuple<std::string, std::string, std::string>, std::size_t> groups_per_site;
+  for (const auto& [key, site] : sites) ++groups_per_site[{key.test, key.site, key.via}];
   std::vector<model::AssertionSite> assertions;
   for (const auto& [key, site] : sites) {
     assertions.push_back(analyze_site(key.test, key.site, site, options, capture_options));
-    note_argument_sets(assertions.back(), groups_per_site[{key.test, key.site}]);
+    note_argument_sets(assertions.back(), groups_per_site[{key.test, key.site, key.via}]);
     // Lines naming no site cannot be attributed; the count goes on every entry's evidence.
     if (dropped > 0) assertions.back().dropped_captures = static_cast<long>(dropped);
   }

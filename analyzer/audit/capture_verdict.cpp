@@ -144,7 +144,7 @@ Verdict judge_site(const SiteFacts& facts, const model::AssertionSite& site) {
     v.kind = AssertionClass::kUnchecked;
     const long falses = site.failure_rate.failures;
     v.action = AssertionAction::kFix;
-    v.message = "the result of " + site.api +
+    v.message = "the result of " + site.api + (facts.via.empty() ? "" : " at " + facts.via) +
                 " is discarded (a bare call, no assert), so this comparison can never fail the "
                 "test; it returned False in " +
                 std::to_string(falses) + " of " + std::to_string(site.failure_rate.trials) +

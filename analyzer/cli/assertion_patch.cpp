@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -18,28 +19,56 @@
 namespace flakescope::cli {
 namespace {
 
+// Lines [line, line + before.size()) of a file replaced by `after`.
 struct Hunk {
-  std::string before, after, site;
+  std::vector<std::string> before, after;
+  std::string site;
+  double atol = 0;          // the recommended atol the edit writes
+  bool via_helper = false;  // the edit passes a helper's per-call override
 };
 
-// The "-" and "+" lines of a one-line diff as the capture analysis writes it.
-bool parse_one_line_diff(const std::string& diff, std::string* file, std::size_t* line,
-                         Hunk* hunk) {
+// The hunk of a diff as the capture analysis writes it: "--- a/F", "+++ b/F", "@@ -N[,K] +N[,M]
+// @@", then K "-" lines and M "+" lines (one line, or a call spread over several).
+bool parse_site_diff(const std::string& diff, std::string* file, std::size_t* line, Hunk* hunk) {
   std::istringstream in(diff);
-  std::string minus, plus, at, before, after;
-  if (!std::getline(in, minus) || !std::getline(in, plus) || !std::getline(in, at) ||
-      !std::getline(in, before) || !std::getline(in, after)) {
+  std::string minus, plus, at;
+  if (!std::getline(in, minus) || !std::getline(in, plus) || !std::getline(in, at)) return false;
+  if (minus.rfind("--- ", 0) != 0 || plus.rfind("+++ ", 0) != 0 || at.rfind("@@ -", 0) != 0)
     return false;
-  }
-  if (minus.rfind("--- ", 0) != 0 || at.rfind("@@ -", 0) != 0 || before.empty() || after.empty() ||
-      before[0] != '-' || after[0] != '+') {
-    return false;
+  char* end = nullptr;
+  *line = std::strtoull(at.c_str() + 4, &end, 10);
+  std::size_t removed = 1, added = 1;
+  if (*end == ',') removed = std::strtoull(end + 1, &end, 10);
+  const auto plus_at = at.find(" +");
+  if (plus_at == std::string::npos) return false;
+  const char* after_count = std::strchr(at.c_str() + plus_at + 2, ',');
+  if (after_count && after_count < at.c_str() + at.find(" @@"))
+    added = std::strtoull(after_count + 1, nullptr, 10);
+  std::string text;
+  while (std::getline(in, text)) {
+    if (!text.empty() && text[0] == '-' && hunk->after.empty())
+      hunk->before.push_back(text.substr(1));
+    else if (!text.empty() && text[0] == '+')
+      hunk->after.push_back(text.substr(1));
+    else
+      return false;
   }
   *file = minus.substr(4);
-  *line = std::strtoull(at.c_str() + 4, nullptr, 10);
-  hunk->before = before.substr(1);
-  hunk->after = after.substr(1);
-  return *line > 0;
+  if (*line == 0 || hunk->before.size() != removed || hunk->after.size() != added || removed == 0)
+    return false;
+  // A call spread over several lines is written whole; the patch keeps only the lines it changes.
+  while (hunk->before.size() > 1 && hunk->after.size() > 1 &&
+         hunk->before.front() == hunk->after.front()) {
+    hunk->before.erase(hunk->before.begin());
+    hunk->after.erase(hunk->after.begin());
+    ++*line;
+  }
+  while (hunk->before.size() > 1 && hunk->after.size() > 1 &&
+         hunk->before.back() == hunk->after.back()) {
+    hunk->before.pop_back();
+    hunk->after.pop_back();
+  }
+  return true;
 }
 
 std::string source_path(const std::string& root, const std::string& file) {
@@ -71,9 +100,9 @@ SourceFile read_lines(const std::string& path) {
   return f;
 }
 
-// Unified-diff hunks with three lines of context (git apply refuses context-free hunks) for
-// one-line replacements `edits` (1-based line -> new text) of `file`.
-std::string hunks_of(const SourceFile& file, const std::map<std::size_t, std::string>& edits) {
+// Unified-diff hunks with three lines of context (git apply refuses context-free hunks) for the
+// replacements `edits` (first line, 1-based -> hunk) of `file`, which do not overlap.
+std::string hunks_of(const SourceFile& file, const std::map<std::size_t, const Hunk*>& edits) {
   constexpr std::size_t kContext = 3;
   const std::size_t n = file.lines.size();
   std::string out;
@@ -81,29 +110,43 @@ std::string hunks_of(const SourceFile& file, const std::map<std::size_t, std::st
     out += mark + text + "\n";
     if (line == n && !file.final_newline) out += "\\ No newline at end of file\n";
   };
+  const auto last_of = [](const auto& it) { return it->first + it->second->before.size() - 1; };
   auto it = edits.begin();
   while (it != edits.end()) {
     const std::size_t first = it->first > kContext ? it->first - kContext : 1;
-    std::size_t last = std::min(n, it->first + kContext);
+    std::size_t last = std::min(n, last_of(it) + kContext);
     auto end = std::next(it);
     while (end != edits.end() && end->first <= last + kContext + 1) {
-      last = std::min(n, end->first + kContext);
+      last = std::min(n, last_of(end) + kContext);
       ++end;
     }
-    const std::string range = std::to_string(first) + "," + std::to_string(last - first + 1);
-    out += "@@ -" + range + " +" + range + " @@\n";
-    for (std::size_t line = first; line <= last; ++line) {
+    std::size_t new_count = last - first + 1;
+    for (auto e = it; e != end; ++e)
+      new_count = new_count - e->second->before.size() + e->second->after.size();
+    const std::size_t old_count = last - first + 1;
+    out += "@@ -" + std::to_string(first) + "," + std::to_string(old_count) + " +" +
+           std::to_string(first) + "," + std::to_string(new_count) + " @@\n";
+    for (std::size_t line = first; line <= last;) {
       const auto edit = edits.find(line);
       if (edit == edits.end()) {
         emit(' ', line, file.lines[line - 1]);
-      } else {
-        emit('-', line, file.lines[line - 1]);
-        emit('+', line, edit->second);
+        ++line;
+        continue;
       }
+      for (const auto& b : edit->second->before) emit('-', line++, b);
+      for (const auto& a : edit->second->after) out += "+" + a + "\n";
     }
     it = end;
   }
   return out;
+}
+
+// Whether the source still holds the hunk's lines where the audit saw them.
+bool source_matches(const SourceFile& source, std::size_t line, const Hunk& hunk) {
+  if (line + hunk.before.size() - 1 > source.lines.size()) return false;
+  for (std::size_t i = 0; i < hunk.before.size(); ++i)
+    if (source.lines[line - 1 + i] != hunk.before[i]) return false;
+  return true;
 }
 
 }  // namespace
@@ -111,7 +154,8 @@ std::string hunks_of(const SourceFile& file, const std::map<std::size_t, std::st
 AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
                                const std::string& root) {
   AssertionPatch patch;
-  // file -> line -> hunk; a line edited twice (differently) is ambiguous and left out.
+  // file -> first line -> hunk; a line edited twice (differently), or two edits that overlap, are
+  // ambiguous and left out.
   std::map<std::string, std::map<std::size_t, Hunk>> files;
   std::map<std::pair<std::string, std::size_t>, bool> conflicting;
   for (const auto& e : sites) {
@@ -120,28 +164,38 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
     std::size_t line = 0;
     Hunk hunk;
     hunk.site = e.site;
-    if (!parse_one_line_diff(*e.diff, &file, &line, &hunk)) {
-      patch.skipped.push_back(hunk.site + ": its diff is not a one-line diff");
+    hunk.atol = e.recommendation.atol.value_or(0);
+    hunk.via_helper = e.via && e.via->tolerance_at == "via";
+    if (!parse_site_diff(*e.diff, &file, &line, &hunk)) {
+      patch.skipped.push_back(hunk.site + ": its diff is not one the analysis writes");
       continue;
     }
-    const SourceFile source = read_lines(source_path(root, file));
-    if (line > source.lines.size() || source.lines[line - 1] != hunk.before) {
+    if (!source_matches(read_lines(source_path(root, file)), line, hunk)) {
       patch.skipped.push_back(hunk.site + ": the line changed since the audit (re-run it)");
       continue;
     }
     auto [it, fresh] = files[file].try_emplace(line, hunk);
-    if (!fresh && it->second.after != hunk.after) conflicting[{file, line}] = true;
+    if (fresh || (it->second.after == hunk.after && it->second.before == hunk.before)) continue;
+    // One helper call whose atol reaches several comparisons in the helper: the largest of their
+    // recommendations covers them all.
+    if (it->second.via_helper && hunk.via_helper && it->second.before == hunk.before) {
+      if (hunk.atol > it->second.atol) it->second = hunk;
+      continue;
+    }
+    conflicting[{file, line}] = true;
   }
   for (auto& [file, hunks] : files) {
-    std::map<std::size_t, std::string> edits;
+    std::map<std::size_t, const Hunk*> edits;
+    std::size_t covered_to = 0;  // the last line of the previous edit
     for (const auto& [line, hunk] : hunks) {
-      if (conflicting.count({file, line})) {
+      if (conflicting.count({file, line}) || line <= covered_to) {
         patch.skipped.push_back(hunk.site +
                                 ": two argument sets recommend different edits of "
                                 "this line; edit it by hand");
         continue;
       }
-      edits[line] = hunk.after;
+      edits[line] = &hunk;
+      covered_to = line + hunk.before.size() - 1;
     }
     if (edits.empty()) continue;
     patch.hunks += edits.size();

@@ -102,6 +102,7 @@ AssertionRecommendation recommendation_from(const json& j, const std::string& pa
   rec.method = r.string("method");
   rec.reason = r.string("reason");
   if (r.has("runs_needed")) rec.runs_needed = r.integer("runs_needed");
+  rec.extrapolation = r.opt_number("extrapolation");
   rec.details = r.take("details");
   rec.extra = r.rest();
   return rec;
@@ -117,6 +118,7 @@ json recommendation_to(const AssertionRecommendation& rec) {
             {"reason", rec.reason}};
   if (rec.atol_bound) j["atol_bound"] = json_number(*rec.atol_bound);
   if (rec.runs_needed) j["runs_needed"] = *rec.runs_needed;
+  if (rec.extrapolation) j["extrapolation"] = json_number(*rec.extrapolation);
   if (!rec.details.is_null()) j["details"] = rec.details;
   core::merge_extra(j, rec.extra);
   return j;

@@ -54,6 +54,10 @@ std::string recommended_args(const AssertionSite& e) {
 // else the observed rate with its Clopper-Pearson interval.
 std::string rate_text(const AssertionSite& e) {
   const model::FailureRate& fr = e.failure_rate;
+  // The test never sees a discarded result: count what the call said, not test failures.
+  if (e.cls == model::AssertionClass::kUnchecked)
+    return "returned False in " + std::to_string(fr.failures) + "/" + std::to_string(fr.trials) +
+           " runs (never checked)";
   double point = fr.point, lower = fr.cp_lower, upper = fr.cp_upper;
   if (e.estimated_failure_rate) {
     point = e.estimated_failure_rate->point;
@@ -62,6 +66,14 @@ std::string rate_text(const AssertionSite& e) {
   }
   return percent(point) + " [" + percent(lower) + ", " + percent(upper) + "] (" +
          std::to_string(fr.failures) + "/" + std::to_string(fr.trials) + " runs failed)";
+}
+
+// The site, with what tells apart several entries of one line (dtype, helper line).
+std::string site_of(const AssertionSite& e) {
+  std::string site = e.site;
+  if (e.argument_sets_at_site > 1 || e.mixed_arguments)
+    site += " [" + e.dtype.value_or("?") + ", rtol=" + num(e.rtol) + ", atol=" + num(e.atol) + "]";
+  return site;
 }
 
 std::string note_of(const AssertionSite& e) {
@@ -122,7 +134,7 @@ std::string terminal(const std::vector<const AssertionSite*>& sites, const std::
   std::ostringstream o;
   o << "\nAssertions: " << sites.size() << " need action, " << fine << "\n";
   for (const AssertionSite* e : sites) {
-    o << "  " << e->site << "  " << action_of(*e) << "  (" << e->test << ")\n"
+    o << "  " << site_of(*e) << "  " << action_of(*e) << "  (" << e->test << ")\n"
       << "    current: " << current_args(*e) << "  recommended: " << recommended_args(*e)
       << "  failure rate: " << rate_text(*e) << "\n"
       << "    " << note_of(*e) << "\n";
@@ -137,9 +149,10 @@ std::string markdown(const std::vector<const AssertionSite*>& sites, const std::
   o << "| Site | Test | Action | Current | Recommended | Failure rate | Advice |\n"
     << "|---|---|---|---|---|---|---|\n";
   for (const AssertionSite* e : sites) {
-    o << "| `" << md_cell(e->site) << "` | " << md_cell(e->test) << " | " << md_cell(action_of(*e))
-      << " | " << md_cell(current_args(*e)) << " | " << md_cell(recommended_args(*e)) << " | "
-      << md_cell(rate_text(*e)) << " | " << md_cell(note_of(*e)) << " |\n";
+    o << "| `" << md_cell(site_of(*e)) << "` | " << md_cell(e->test) << " | "
+      << md_cell(action_of(*e)) << " | " << md_cell(current_args(*e)) << " | "
+      << md_cell(recommended_args(*e)) << " | " << md_cell(rate_text(*e)) << " | "
+      << md_cell(note_of(*e)) << " |\n";
   }
   return o.str();
 }
@@ -194,7 +207,7 @@ std::string html(const std::vector<const AssertionSite*>& sites, const std::stri
   o << "<table><tr><th>Site</th><th>Test</th><th>Action</th><th>Current</th><th>Recommended</th>"
        "<th>Failure rate</th><th>Advice</th></tr>";
   for (const AssertionSite* e : sites) {
-    o << "<tr><td><code>" << xml_escape(e->site) << "</code></td><td>" << xml_escape(e->test)
+    o << "<tr><td><code>" << xml_escape(site_of(*e)) << "</code></td><td>" << xml_escape(e->test)
       << "</td><td>" << xml_escape(action_of(*e)) << "</td><td>" << xml_escape(current_args(*e))
       << "</td><td>" << xml_escape(recommended_args(*e)) << "</td><td>" << xml_escape(rate_text(*e))
       << "</td><td>" << xml_escape(note_of(*e)) << "</td></tr>";
@@ -203,7 +216,7 @@ std::string html(const std::vector<const AssertionSite*>& sites, const std::stri
   for (const AssertionSite* e : sites) {
     const std::string svg = margins_histogram(*e);
     if (!svg.empty()) {
-      o << "<figure><figcaption><code>" << xml_escape(e->site) << "</code></figcaption>" << svg
+      o << "<figure><figcaption><code>" << xml_escape(site_of(*e)) << "</code></figcaption>" << svg
         << "</figure>";
     }
   }

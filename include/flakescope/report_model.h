@@ -280,7 +280,9 @@ struct AssertionRecommendation {
   double target = 1e-4, confidence = 0.95;
   std::string method, reason;
   std::optional<long> runs_needed;  // runs that would give a bound
-  json details = nullptr;           // the statistics engine's recommendation (stats::to_json)
+  // The bound over the largest observed deviation, when over 10: mostly extrapolation.
+  std::optional<double> extrapolation;
+  json details = nullptr;  // the statistics engine's recommendation (stats::to_json)
   json extra = json::object();
 };
 

@@ -144,6 +144,34 @@ TEST(CaptureAnalysis, SitesAreKeptApartPerTest) {
   EXPECT_EQ(out[1]["test"], "a::t2");
 }
 
+// `assert similarity > 0.99`: the plugin records the value and the threshold, no margin; the site
+// is measured by its lowest value, not counted as unmeasured.
+TEST(CaptureAnalysis, AThresholdAboveIsMeasuredByItsLowestValue) {
+  std::vector<json> runs;
+  for (int run = 0; run < 20; ++run) {
+    const double value = 0.999 - 0.0001 * run;
+    runs.push_back(run_record(run, {{{"test", "t.py::test_sim"},
+                                     {"site", "t.py:9"},
+                                     {"api", "threshold"},
+                                     {"op", ">"},
+                                     {"value", value},
+                                     {"threshold", 0.99},
+                                     {"direction", "above"},
+                                     {"passed", true},
+                                     {"rtol", 0.0},
+                                     {"atol", 0.99},
+                                     {"margin", 0.99 - value},
+                                     {"nonfinite_mismatch", false}}}));
+  }
+  const json out = analyze_captures(runs, stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["class"], "threshold-above");
+  EXPECT_EQ(out[0]["unmeasured_calls"], 0);
+  EXPECT_DOUBLE_EQ(out[0]["atol"].get<double>(), 0.99);
+  EXPECT_EQ(out[0]["verdict"],
+            "threshold comparison (value must stay above 0.99): the lowest of 20 runs was 0.9971");
+}
+
 // 20 runs far below the current atol (2e-6) give a 1e-4 bound that is mostly extrapolation: no
 // failure, an estimated failure rate under the target, so the site is undecided (no loosening,
 // no diff), not "loosen to the bound".

@@ -198,7 +198,10 @@ TEST(CaptureVerdict, HelperToleranceIsOverriddenAtTheTestsLine) {
             std::string::npos)
       << s;
   const std::string atol = ci::format_tolerance(out[0]["recommendation"]["atol"].get<double>());
-  EXPECT_NE(out[0]["diff"].get<std::string>().find("+    check_close(out, ref, atol=" + atol + ")"),
+  // The helper takes rtol too (it forwards both to assert_close, which wants both or neither):
+  // the rtol in force goes with the new atol.
+  EXPECT_NE(out[0]["diff"].get<std::string>().find("+    check_close(out, ref, atol=" + atol +
+                                                   ", rtol=0)"),
             std::string::npos)
       << out[0]["diff"];
 }
