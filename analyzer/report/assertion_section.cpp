@@ -23,6 +23,7 @@ std::string num(double v) {
 
 std::string percent(double p) {
   char buffer[32];
+  if (p > 0 && p * 100 < 0.001) return "<0.001%";  // a tail estimate far beyond any run count
   std::snprintf(buffer, sizeof buffer, p < 0.001 && p > 0 ? "%.2g%%" : "%.1f%%", p * 100);
   return buffer;
 }

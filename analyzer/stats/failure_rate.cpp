@@ -26,6 +26,9 @@ void validate(const std::vector<double>& samples, double atol, const FailureRate
 std::string percent(double v) {
   char buf[40];
   if (v == 0) return "0%";
+  // A tail model's estimate far below what any number of runs could check says "tiny", not
+  // "8.6e-08%".
+  if (100 * v < 0.001) return "<0.001%";
   std::snprintf(buf, sizeof buf, 100 * v >= 10 ? "%.0f%%" : "%.2g%%", 100 * v);
   return buf;
 }
