@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/parallel_for.h"
 #include "core/report.h"
 #include "stats/adaptive.h"
 #include "stats/failure_rate.h"
@@ -282,17 +283,7 @@ void run_rate_cell(const Distribution& d, std::size_t reps, RateCell* cell) {
   }
 }
 
-// Runs jobs 0..count-1 on `threads` threads.
-void parallel_for(std::size_t count, unsigned threads, const std::function<void(std::size_t)>& f) {
-  std::atomic<std::size_t> next{0};
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (std::size_t i = next++; i < count; i = next++) f(i);
-    });
-  }
-  for (auto& t : pool) t.join();
-}
+using flakescope::parallel_for;  // analyzer/core/parallel_for.h
 
 struct StudyOptions {
   std::string out_dir = std::string(FLAKESCOPE_SOURCE_DIR) + "/reports/calibration";

@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/parallel_for.h"
 #include "stats/gpd.h"
 #include "stats/tail_bound.h"
 
@@ -347,16 +348,7 @@ std::vector<std::pair<std::string, Rule>> rules() {
   return r;
 }
 
-void parallel_for(std::size_t count, unsigned threads, const std::function<void(std::size_t)>& f) {
-  std::atomic<std::size_t> next{0};
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (std::size_t i = next++; i < count; i = next++) f(i);
-    });
-  }
-  for (auto& t : pool) t.join();
-}
+using flakescope::parallel_for;  // analyzer/core/parallel_for.h
 
 int rules_mode(std::size_t reps, const std::vector<std::size_t>& sizes, unsigned threads) {
   const AdNull null;
