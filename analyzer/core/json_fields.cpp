@@ -70,6 +70,15 @@ double FieldReader::number(const char* key, double fallback) {
   return opt_number(key).value_or(fallback);
 }
 
+std::optional<double> FieldReader::nullable_number(const char* key) {
+  auto it = rest_.find(key);
+  if (it != rest_.end() && it->is_null()) {
+    rest_.erase(it);
+    return std::nullopt;
+  }
+  return opt_number(key);
+}
+
 bool FieldReader::boolean(const char* key, bool fallback) {
   auto it = rest_.find(key);
   if (it == rest_.end()) return fallback;
@@ -121,6 +130,10 @@ json FieldReader::take(const char* key, json fallback) {
   json v = std::move(*it);
   rest_.erase(it);
   return v;
+}
+
+json nullable_number(const std::optional<double>& v) {
+  return v ? json_number(*v) : json(nullptr);
 }
 
 void merge_extra(json& j, const json& extra) {

@@ -26,6 +26,8 @@ class FieldReader {
   // Numbers as the report writes them: finite, "inf"/"-inf", or null (NaN).
   std::optional<double> opt_number(const char* key);
   double number(const char* key, double fallback = 0);
+  // A number that may be written as null for "none" (absent and null both read as nullopt).
+  std::optional<double> nullable_number(const char* key);
   bool boolean(const char* key, bool fallback = false);
   std::vector<std::string> strings(const char* key);
   std::vector<double> numbers(const char* key);
@@ -42,6 +44,9 @@ class FieldReader {
   nlohmann::json rest_;
   std::string path_;
 };
+
+// The number, or null for nullopt (the writing side of FieldReader::nullable_number).
+nlohmann::json nullable_number(const std::optional<double>& v);
 
 // Writes `extra`'s fields into `j` (the unmodelled fields read by FieldReader).
 void merge_extra(nlohmann::json& j, const nlohmann::json& extra);

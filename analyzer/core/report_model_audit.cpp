@@ -81,22 +81,18 @@ json failing_run_to(const FailingRun& f) {
 Duration duration_from(const json& j, const std::string& path) {
   core::FieldReader r(j, path);
   Duration d;
-  d.mean = r.opt_number("mean");
-  d.min = r.opt_number("min");
-  d.max = r.opt_number("max");
-  d.stddev = r.opt_number("stddev");
+  d.mean = r.nullable_number("mean");
+  d.min = r.nullable_number("min");
+  d.max = r.nullable_number("max");
+  d.stddev = r.nullable_number("stddev");
   return d;
 }
 
-json optional_number(const std::optional<double>& v) {
-  return v ? json_number(*v) : json(nullptr);
-}
-
 json duration_to(const Duration& d) {
-  return {{"mean", optional_number(d.mean)},
-          {"min", optional_number(d.min)},
-          {"max", optional_number(d.max)},
-          {"stddev", optional_number(d.stddev)}};
+  return {{"mean", core::nullable_number(d.mean)},
+          {"min", core::nullable_number(d.min)},
+          {"max", core::nullable_number(d.max)},
+          {"stddev", core::nullable_number(d.stddev)}};
 }
 
 RetryMark retry_mark_from(const json& j, const std::string& path) {

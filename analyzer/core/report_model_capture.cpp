@@ -94,8 +94,7 @@ AssertionRecommendation recommendation_from(const json& j, const std::string& pa
   AssertionRecommendation rec;
   rec.action = action_from(r.string("action"), path);
   rec.rtol = r.number("rtol");
-  if (r.has("atol") && !r.rest()["atol"].is_null()) rec.atol = r.opt_number("atol");
-  r.take("atol");
+  rec.atol = r.nullable_number("atol");
   rec.atol_bound = r.opt_number("atol_bound");
   rec.target = r.number("target", 1e-4);
   rec.confidence = r.number("confidence", 0.95);

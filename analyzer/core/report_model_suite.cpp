@@ -43,21 +43,16 @@ MatrixTest matrix_test_from(const json& j) {
     m.environment = er.string("environment");
     m.failures = er.integer("failures");
     m.trials = er.integer("trials");
-    if (er.has("rate") && !er.rest()["rate"].is_null()) m.rate = er.opt_number("rate");
+    m.rate = er.nullable_number("rate");
     const std::vector<double> cp = er.numbers("clopper_pearson");
     if (cp.size() == 2) m.cp_lower = cp[0], m.cp_upper = cp[1];
     t.environments.push_back(m);
   }
-  if (r.has("p_value") && !r.rest()["p_value"].is_null()) t.p_value = r.opt_number("p_value");
-  if (r.has("p_adjusted") && !r.rest()["p_adjusted"].is_null())
-    t.p_adjusted = r.opt_number("p_adjusted");
+  t.p_value = r.nullable_number("p_value");
+  t.p_adjusted = r.nullable_number("p_adjusted");
   t.flagged = r.boolean("flagged");
   t.statement = r.opt_string("statement");
   return t;
-}
-
-json optional_number(const std::optional<double>& v) {
-  return v ? json(*v) : json(nullptr);
 }
 
 json matrix_test_to(const MatrixTest& t) {
@@ -66,13 +61,13 @@ json matrix_test_to(const MatrixTest& t) {
     environments.push_back({{"environment", m.environment},
                             {"failures", m.failures},
                             {"trials", m.trials},
-                            {"rate", optional_number(m.rate)},
+                            {"rate", core::nullable_number(m.rate)},
                             {"clopper_pearson", {m.cp_lower, m.cp_upper}}});
   json j = {{"name", t.name},
             {"setting", t.setting},
             {"environments", environments},
-            {"p_value", optional_number(t.p_value)},
-            {"p_adjusted", optional_number(t.p_adjusted)},
+            {"p_value", core::nullable_number(t.p_value)},
+            {"p_adjusted", core::nullable_number(t.p_adjusted)},
             {"flagged", t.flagged}};
   if (t.statement) j["statement"] = *t.statement;
   return j;
