@@ -358,14 +358,14 @@ void AuditRun::execute_block(const PlannedRun& planned) {
   while (!chunk.done()) {
     if (cancelled()) return deliver_all(chunk.partial_records());
     const InprocessAttempt attempt = chunk.next();
-    const InprocessOutput output = execute_attempt(setting, attempt, chunk.attempts());
+    InprocessOutput output = execute_attempt(setting, attempt, chunk.attempts());
     if (output.process.status == ProcessStatus::kCancelled) {
-      chunk.finish_interrupted(output);
+      chunk.finish_interrupted(std::move(output));
       return deliver_all(chunk.partial_records());
     }
-    chunk.finish(output);
+    chunk.finish(std::move(output));
   }
-  deliver_all(chunk.records());
+  deliver_all(std::move(chunk).records());
 }
 
 // One in-process attempt: the pytest process, then what it wrote, read before its scratch folder

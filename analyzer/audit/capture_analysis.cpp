@@ -390,8 +390,11 @@ std::string keeps_text(const model::AssertionSite& site, const stats::ToleranceO
   return keeps;
 }
 
+// Retries only where runs failed: with no failure seen, a count from the upper end of 0 of n
+// (7 retries after 0 of 8) would read as advice to retry a test that never failed.
 std::string retry_text(const model::AssertionSite& site, const ci::Verdict& verdict) {
-  if (!site.retries || *site.retries == 0 || verdict.kind != model::AssertionClass::kStatistical)
+  if (!site.retries || *site.retries == 0 || verdict.kind != model::AssertionClass::kStatistical ||
+      site.failure_rate.failures == 0)
     return "";
   const long k = *site.retries;
   return "; or keep the arguments and retry up to " + std::to_string(k) +
@@ -401,9 +404,11 @@ std::string retry_text(const model::AssertionSite& site, const ci::Verdict& verd
 // "the current arguments (...) keep failures <= 1e-4 at 95% (atol=... would suffice); they fail
 // an estimated ..., though 0 of 60 observed runs failed".
 std::string keep_text(const model::AssertionSite& site, const std::string& keeps, double atol) {
-  std::string text = "the current arguments (rtol=" + ci::format_tolerance(site.rtol) +
-                     ", atol=" + ci::format_tolerance(site.atol) + ")" + keeps +
-                     " (atol=" + ci::format_tolerance(atol) + " would suffice)";
+  const std::string current =
+      site.api == "threshold" ? "the current " + ci::bound_phrase(site, site.atol)
+                              : "the current arguments (rtol=" + ci::format_tolerance(site.rtol) +
+                                    ", atol=" + ci::format_tolerance(site.atol) + ")";
+  std::string text = current + keeps + " (" + ci::bound_phrase(site, atol) + " would suffice)";
   if (site.estimated_failure_rate) {
     text += "; they " + site.estimated_failure_rate->text + ", though " +
             std::to_string(site.failure_rate.failures) + " of " + std::to_string(site.trials) +
@@ -415,12 +420,13 @@ std::string keep_text(const model::AssertionSite& site, const std::string& keeps
 // No failure, and a bound that is mostly extrapolation: what the runs show and what would decide.
 std::string undecided_text(const model::AssertionSite& site, double atol) {
   std::string text = "undecided: " + std::to_string(site.failure_rate.failures) + " of " +
-                     std::to_string(site.trials) +
-                     " runs failed, and the bound atol=" + ci::format_tolerance(atol) +
-                     " rests on too few runs (" + site.recommendation.reason +
-                     "); keep the arguments and rerun with more runs";
+                     std::to_string(site.trials) + " runs failed, and the bound " +
+                     ci::bound_phrase(site, atol) + " rests on too few runs (" +
+                     site.recommendation.reason + "); keep the arguments and rerun with more runs";
   if (site.estimated_failure_rate)
-    text += "; with the current arguments it " + site.estimated_failure_rate->text;
+    text += "; with the current " +
+            (site.api == "threshold" ? ci::bound_phrase(site, site.atol) : "arguments") + " it " +
+            site.estimated_failure_rate->text;
   return text;
 }
 
@@ -438,7 +444,8 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
   const std::string keeps = keeps_text(site, options, verdict);
   const std::string retries = retry_text(site, verdict);
   if (!rec.atol) {
-    site.suggestion = "no tolerance can be recommended from " + std::to_string(site.trials) +
+    site.suggestion = std::string(site.api == "threshold" ? "no threshold" : "no tolerance") +
+                      " can be recommended from " + std::to_string(site.trials) +
                       " trials: " + (rec.reason.empty() ? "no bound" : rec.reason) + retries;
     return;
   }
@@ -470,7 +477,7 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
     site.suggestion = "`" + collapse_blanks(shown) + "`" + keeps + retries + note;
     site.diff = *diff;
   } else if (!new_line) {
-    const std::string call = site.api == "threshold" ? "threshold " + ci::format_tolerance(atol)
+    const std::string call = site.api == "threshold" ? ci::bound_phrase(site, atol)
                                                      : ci::canonical_call(site.api, rtol, atol);
     site.suggestion = "`" + call + "`" + keeps + retries + note;
   } else {
@@ -705,26 +712,34 @@ std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::j
   return analyze_captures(run_records, options, CaptureAnalysisOptions{});
 }
 
-std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::json>& run_records,
-                                                   const stats::ToleranceOptions& options,
-                                                   const CaptureAnalysisOptions& capture_options) {
+namespace {
+
+// The capture lines of all runs, grouped by (test, site, via, dtype, rtol, atol); lines naming
+// no site counted in `dropped`.
+struct SiteTable {
   std::map<SiteKey, SiteAccumulator> sites;
   std::size_t dropped = 0;
-  for (std::size_t index = 0; index < run_records.size(); ++index) {
-    const nlohmann::json& record = run_records[index];
-    if (!record.is_object() || !record.contains("captures") || !record["captures"].is_array()) {
-      continue;
-    }
-    const long long run = integer_or(record, "run", static_cast<long long>(index));
-    for (const nlohmann::json& line : record["captures"]) {
+
+  // One run's lines; `test_passed(test)` is that test's outcome in the run (unknown: nullopt).
+  template <typename TestPassed>
+  void add_run(long long run, const std::vector<nlohmann::json>& captures,
+               const TestPassed& test_passed) {
+    for (const nlohmann::json& line : captures) {
       if (!line.is_object() || !line.contains("site") || !line["site"].is_string()) {
         ++dropped;
         continue;
       }
       const std::string test = string_or(line, "test");
-      add_call(sites[site_key(test, line)], line, run, outcome_of_test(record, test));
+      add_call(sites[site_key(test, line)], line, run, test_passed(test));
     }
   }
+
+  std::vector<model::AssertionSite> analyze(const stats::ToleranceOptions& options,
+                                            const CaptureAnalysisOptions& capture_options) const;
+};
+
+std::vector<model::AssertionSite> SiteTable::analyze(
+    const stats::ToleranceOptions& options, const CaptureAnalysisOptions& capture_options) const {
   std::map<std::tuple<std::string, std::string, std::string>, std::size_t> groups_per_site;
   for (const auto& [key, site] : sites) ++groups_per_site[{key.test, key.site, key.via}];
   std::vector<model::AssertionSite> assertions;
@@ -739,6 +754,46 @@ std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::j
                      return a.failure_rate.point > b.failure_rate.point;
                    });
   return assertions;
+}
+
+}  // namespace
+
+std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::json>& run_records,
+                                                   const stats::ToleranceOptions& options,
+                                                   const CaptureAnalysisOptions& capture_options) {
+  SiteTable table;
+  for (std::size_t index = 0; index < run_records.size(); ++index) {
+    const nlohmann::json& record = run_records[index];
+    if (!record.is_object() || !record.contains("captures") || !record["captures"].is_array()) {
+      continue;
+    }
+    const long long run = integer_or(record, "run", static_cast<long long>(index));
+    table.add_run(run, record["captures"].get_ref<const nlohmann::json::array_t&>(),
+                  [&](const std::string& test) { return outcome_of_test(record, test); });
+  }
+  return table.analyze(options, capture_options);
+}
+
+std::vector<model::AssertionSite> analyze_record_captures(
+    const std::vector<audit::RunRecord>& records, const stats::ToleranceOptions& options) {
+  SiteTable table;
+  for (const audit::RunRecord& record : records) {
+    if (record.captures.empty()) continue;
+    table.add_run(
+        static_cast<long long>(record.run), record.captures,
+        [&](const std::string& test) -> std::optional<bool> {
+          if (test.empty()) return std::nullopt;
+          for (const audit::TestcaseResult& tc : record.testcases) {
+            if (tc.name != test) continue;
+            if (tc.outcome == audit::Outcome::kPass) return true;
+            if (tc.outcome == audit::Outcome::kFail || tc.outcome == audit::Outcome::kError)
+              return false;
+            return std::nullopt;  // skipped, xfail, crash: says nothing of the check
+          }
+          return std::nullopt;
+        });
+  }
+  return table.analyze(options, CaptureAnalysisOptions{});
 }
 
 CaptureFile read_capture_file(const std::string& path) {

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/run_record.h"
 #include "flakescope/report_model.h"
 
 namespace flakescope {
@@ -46,6 +47,11 @@ std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::j
 std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::json>& run_records,
                                                    const stats::ToleranceOptions& options,
                                                    const CaptureAnalysisOptions& capture_options);
+
+// The same for an audit's records as they are (no run log lines built from them first): a
+// record's captures and its testcases' outcomes.
+std::vector<model::AssertionSite> analyze_record_captures(
+    const std::vector<audit::RunRecord>& records, const stats::ToleranceOptions& options);
 
 // Sets the cause of the audit's stable-fail tests whose assertion sites say why ("deterministic
 // mismatch", "dtype mismatch", ...): a broken test, not a flaky one.

@@ -106,12 +106,12 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
   }
   if (failures == 0) {
     v.action = AssertionAction::kKeep;
-    v.message += "; the current atol=" + fmt(site.atol) + " covers it" + seeds;
+    v.message += "; the current " + bound_phrase(site, site.atol) + " covers it" + seeds;
     return v;
   }
   v.action = AssertionAction::kLoosen;
   v.atol = round_up_two_digits(x * (1 + kDeterministicMargin));
-  v.message += "; atol=" + format_tolerance(*v.atol) + " covers it with a " +
+  v.message += "; " + bound_phrase(site, *v.atol) + " covers it with a " +
                fmt(kDeterministicMargin * 100) +
                "% margin (rounded up to two digits), no tail fit: the error is the code's, not "
                "noise";
@@ -133,6 +133,12 @@ Verdict threshold_above(const SiteFacts& facts, const model::AssertionSite& site
 }
 
 }  // namespace
+
+std::string bound_phrase(const model::AssertionSite& site, double value) {
+  if (site.api == "threshold")
+    return "threshold " + site.op.value_or("<") + " " + format_tolerance(value);
+  return "atol=" + format_tolerance(value);
+}
 
 bool tolerance_cannot_fix(const std::string& kind) {
   return kind != "values";

@@ -44,6 +44,10 @@ constexpr double kDeterministicMargin = 0.01;
 // `site` is the site's report entry so far: samples, failure_rate, rtol, atol, api.
 Verdict judge_site(const SiteFacts& facts, const model::AssertionSite& site);
 
+// How a bound reads at this site: "atol=1e-05", or for a threshold comparison "threshold < 0.005"
+// (its atol field holds the threshold; calling it atol would send the reader to the wrong number).
+std::string bound_phrase(const model::AssertionSite& site, double value);
+
 // True for failure kinds no tolerance fixes (everything but "values").
 bool tolerance_cannot_fix(const std::string& kind);
 

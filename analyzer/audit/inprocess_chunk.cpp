@@ -45,7 +45,7 @@ void InprocessChunk::add_pair(std::size_t run, Pair pair) {
   state(run).pairs.push_back(std::move(pair));
 }
 
-void InprocessChunk::add_lines(const InprocessAttempt& attempt, const InprocessOutput& out,
+void InprocessChunk::add_lines(const InprocessAttempt& attempt, InprocessOutput& out,
                                std::size_t id) {
   if (attempt.tests.empty() && out.collected && !collected_) collected_ = out.collected;
   nlohmann::json knobs;
@@ -57,14 +57,14 @@ void InprocessChunk::add_lines(const InprocessAttempt& attempt, const InprocessO
     RunState& s = state(attempt.first_run + line.repeat);
     if (s.knobs.is_null()) s.knobs = knobs;
   }
-  for (const nlohmann::json& capture : out.captures) {
+  for (nlohmann::json& capture : out.captures) {
     const long long repeat = integer_field(capture, "repeat", 0);
     if (repeat >= 0 && std::size_t(repeat) < attempt.count)
-      state(attempt.first_run + std::size_t(repeat)).captures.push_back(capture);
+      state(attempt.first_run + std::size_t(repeat)).captures.push_back(std::move(capture));
   }
 }
 
-void InprocessChunk::finish_interrupted(const InprocessOutput& out) {
+void InprocessChunk::finish_interrupted(InprocessOutput out) {
   const InprocessAttempt attempt = pending_.front();
   pending_.clear();  // nothing more runs
   const std::size_t id = attempts_.size();
@@ -118,7 +118,7 @@ void InprocessChunk::restore(const std::vector<RunRecord>& incomplete) {
   }
 }
 
-void InprocessChunk::finish(const InprocessOutput& out) {
+void InprocessChunk::finish(InprocessOutput out) {
   const InprocessAttempt attempt = pending_.front();
   pending_.pop_front();
   const std::size_t id = attempts_.size();
@@ -212,7 +212,19 @@ void InprocessChunk::finish_died(const InprocessAttempt& attempt, const Inproces
   mark_died(end - 1);
 }
 
-std::vector<RunRecord> InprocessChunk::records() const {
+std::vector<RunRecord> InprocessChunk::records() const& {
+  std::vector<RunRecord> out = records_without_captures();
+  for (std::size_t i = 0; i < count_; ++i) out[i].captures = runs_[i].captures;
+  return out;
+}
+
+std::vector<RunRecord> InprocessChunk::records() && {
+  std::vector<RunRecord> out = records_without_captures();
+  for (std::size_t i = 0; i < count_; ++i) out[i].captures = std::move(runs_[i].captures);
+  return out;
+}
+
+std::vector<RunRecord> InprocessChunk::records_without_captures() const {
   std::vector<RunRecord> out;
   std::vector<bool> tails_used(attempts_.size(), false);
   for (std::size_t i = 0; i < count_; ++i) {
@@ -261,7 +273,6 @@ std::vector<RunRecord> InprocessChunk::records() const {
       r.stdout_tail = attempts_[*tails_from].stdout_tail;
       r.stderr_tail = attempts_[*tails_from].stderr_tail;
     }
-    r.captures = s.captures;
     r.knobs = s.knobs;
     out.push_back(std::move(r));
   }

@@ -61,16 +61,19 @@ class InprocessChunk {
   const InprocessAttempt& next() const { return pending_.front(); }
   // The outcome of next() (not for a cancelled process: a cancelled chunk is dropped whole, and
   // a resumed audit runs it again).
-  void finish(const InprocessOutput& output);
+  // (Taken by value: the capture lines move into the runs instead of being copied.)
+  void finish(InprocessOutput output);
   std::size_t attempts() const { return attempts_.size(); }
 
-  // One record per run, in run order; once done().
-  std::vector<RunRecord> records() const;
+  // One record per run, in run order; once done(). From a chunk about to go, the capture lines
+  // move into the records (std::move(chunk).records()).
+  std::vector<RunRecord> records() const&;
+  std::vector<RunRecord> records() &&;
 
   // An interrupt: the outcome lines of the cancelled process (next()) still count. Afterwards
   // partial_records() has every run with at least one recorded test, `incomplete` unless each
   // selected test of that run has its result.
-  void finish_interrupted(const InprocessOutput& output);
+  void finish_interrupted(InprocessOutput output);
   std::vector<RunRecord> partial_records() const;
 
   // `--resume` of an interrupted audit: the recorded tests of these incomplete runs (of this
@@ -106,7 +109,9 @@ class InprocessChunk {
   bool has_pair(std::size_t run, const std::string& nodeid) const;
   void add_pair(std::size_t run, Pair pair);
   // The outcome and capture lines of `attempt`'s process (attempt `id`), into their runs.
-  void add_lines(const InprocessAttempt& attempt, const InprocessOutput& out, std::size_t id);
+  void add_lines(const InprocessAttempt& attempt, InprocessOutput& out, std::size_t id);
+  // records() without the capture lines, which the two records() copy or move.
+  std::vector<RunRecord> records_without_captures() const;
   // finish() of a process that crashed or timed out.
   void finish_died(const InprocessAttempt& attempt, const InprocessOutput& out, std::size_t id);
 

@@ -16,12 +16,10 @@ model::Report write_audit_report(const audit::AuditReportInputs& in,
                                  const std::function<void(model::Report&)>& amend) {
   model::Report report = audit::build_audit_report(in, records);
   if (capture) {
-    std::vector<nlohmann::json> lines;
-    for (const auto& r : records) lines.push_back(audit::to_json(r));
     stats::ToleranceOptions t;
     t.target = in.target;
     t.confidence = in.confidence;
-    report.audit.assertions = analyze_captures(lines, t);
+    report.audit.assertions = analyze_record_captures(records, t);
     annotate_test_causes(report.audit);
   }
   if (amend) amend(report);  // sections of one caller, e.g. merge's per-environment rates

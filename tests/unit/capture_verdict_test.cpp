@@ -231,6 +231,39 @@ TEST(CaptureVerdict, ThresholdComparisonRecommendsTheThreshold) {
       << out[0]["diff"];
 }
 
+// `self.assertLess(rel_error(sol, y), eps)` with a deterministic solver: the same value on every
+// run, well under eps. The sentence names the threshold, not an "atol" the line does not have.
+TEST(CaptureVerdict, DeterministicThresholdNamesTheThreshold) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 8; ++i) {
+    json c = call("t.py:2", 1.958e-07, true, 0.005);
+    c["api"] = "threshold";
+    c["op"] = "<";
+    c["direction"] = "below";
+    c["dtype"] = nullptr;
+    c["value"] = 1.958e-07;
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["class"], "deterministic");
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("the current threshold < 0.005 covers it"), std::string::npos) << s;
+  EXPECT_EQ(s.find("atol"), std::string::npos) << s;
+}
+
+// 0 failures in 8 runs and too few runs for a bound: no "retry up to 7 times" (the upper end of
+// 0 of 8 is 31%, but advising retries for a check that never failed reads as a finding).
+TEST(CaptureVerdict, NoRetryAdviceWithoutAFailure) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 8; ++i) runs.push_back({call("t.py:2", 1e-7 * (i + 1), true, 1e-3)});
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("no tolerance can be recommended from 8 trials"), std::string::npos) << s;
+  EXPECT_EQ(s.find("retry"), std::string::npos) << s;
+}
+
 TEST(CaptureVerdict, ExactCheckReportsBitwiseStability) {
   std::vector<std::vector<json>> runs;
   for (int i = 0; i < 12; ++i) {
