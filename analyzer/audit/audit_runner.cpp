@@ -2,13 +2,16 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "audit/adaptive_runs.h"
 #include "audit/inprocess_chunk.h"
+#include "audit/json_lines_follower.h"
 #include "audit/junit_xml.h"
 #include "audit/progress_watchdog.h"
 #include "audit/pytest_outcomes.h"
@@ -72,14 +75,16 @@ std::string folder_name(const std::string& setting, std::size_t run) {
   return out + "-" + std::to_string(run);
 }
 
-std::vector<nlohmann::json> read_captures(const std::string& path, std::size_t runs = 1) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line) && out.size() < kMaxCaptureLines * runs;) {
-    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
-  }
-  return out;
+// The capture lines that are JSON objects (a torn or garbled line is dropped).
+std::vector<nlohmann::json> capture_objects(std::vector<nlohmann::json> lines) {
+  lines.erase(std::remove_if(lines.begin(), lines.end(),
+                             [](const nlohmann::json& j) { return !j.is_object(); }),
+              lines.end());
+  return lines;
+}
+
+std::vector<nlohmann::json> read_captures(const std::string& path) {
+  return capture_objects(JsonLinesFollower(path, kMaxCaptureLines).finish());
 }
 
 bool has_junit_placeholder(const std::vector<std::string>& argv) {
@@ -375,16 +380,25 @@ InprocessOutput AuditRun::execute_attempt(const Setting& setting, const Inproces
   const std::string dir = scratch_.path() + "/" + folder_name(setting.name, attempt.first_run) +
                           "-" + std::to_string(attempt_number);
   RunRequest request = inprocess_request(options_, setting, attempt, dir);
-  ProgressWatchdog watchdog(dir + "/outcomes.jsonl", options_.timeout_seconds, cancel_);
+  // The outcome and capture lines are parsed as the process writes them (on the watchdog's
+  // thread), so that little is left to read when it exits.
+  JsonLinesFollower outcome_lines(dir + "/outcomes.jsonl");
+  std::optional<JsonLinesFollower> capture_lines;
+  if (options_.capture)
+    capture_lines.emplace(dir + "/capture.jsonl", kMaxCaptureLines * attempt.count);
+  ProgressWatchdog watchdog(dir + "/outcomes.jsonl", options_.timeout_seconds, cancel_, [&] {
+    outcome_lines.poll();
+    if (capture_lines) capture_lines->poll();
+  });
   request.process.cancel = watchdog.cancel_flag();
   InprocessOutput output;
   output.process = executor_.execute(request);
   watchdog.stop();
   if (output.process.status == ProcessStatus::kCancelled && watchdog.fired() && !cancelled())
     output.process.status = ProcessStatus::kTimedOut;
-  output.outcomes = read_pytest_outcomes(dir + "/outcomes.jsonl");
+  output.outcomes = pytest_outcomes_from(outcome_lines.finish());
   output.collected = read_pytest_collected(dir + "/collected.json");
-  if (options_.capture) output.captures = read_captures(dir + "/capture.jsonl", attempt.count);
+  if (capture_lines) output.captures = capture_objects(capture_lines->finish());
   fs::remove_all(dir);
   return output;
 }

@@ -17,8 +17,9 @@ long long file_size(const std::string& path) {
 }  // namespace
 
 ProgressWatchdog::ProgressWatchdog(std::string path, double timeout_seconds,
-                                   const std::atomic<bool>* outer)
-    : thread_(&ProgressWatchdog::watch, this, std::move(path), timeout_seconds, outer) {}
+                                   const std::atomic<bool>* outer, std::function<void()> on_poll)
+    : on_poll_(std::move(on_poll)),
+      thread_(&ProgressWatchdog::watch, this, std::move(path), timeout_seconds, outer) {}
 
 ProgressWatchdog::~ProgressWatchdog() {
   stop();
@@ -43,6 +44,7 @@ void ProgressWatchdog::watch(std::string path, double timeout_seconds,
   while (!stopping_) {
     wake_.wait_for(lock, kPoll, [&] { return stopping_; });
     if (stopping_) return;
+    if (on_poll_) on_poll_();
     if (outer && outer->load()) {
       cancel_ = true;
       continue;  // the process is being ended; wait for stop()

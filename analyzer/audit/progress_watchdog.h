@@ -6,6 +6,7 @@
 // timeout, as under process isolation, not one per repetition the process had left.
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -15,7 +16,10 @@ namespace flakescope::audit {
 class ProgressWatchdog {
  public:
   // `outer` (may be null) is the audit's cancel flag, forwarded. timeout 0: no deadline.
-  ProgressWatchdog(std::string path, double timeout_seconds, const std::atomic<bool>* outer);
+  // `on_poll` (may be empty) runs on the watchdog's thread at every poll (every 20 ms) until
+  // stop(): the attempt's readers follow the files the process writes.
+  ProgressWatchdog(std::string path, double timeout_seconds, const std::atomic<bool>* outer,
+                   std::function<void()> on_poll = {});
   ~ProgressWatchdog();
   ProgressWatchdog(const ProgressWatchdog&) = delete;
   ProgressWatchdog& operator=(const ProgressWatchdog&) = delete;
@@ -29,6 +33,8 @@ class ProgressWatchdog {
 
  private:
   void watch(std::string path, double timeout_seconds, const std::atomic<bool>* outer);
+
+  std::function<void()> on_poll_;
 
   std::atomic<bool> cancel_{false};
   std::atomic<bool> fired_{false};

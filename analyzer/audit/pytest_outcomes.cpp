@@ -1,5 +1,7 @@
 #include "audit/pytest_outcomes.h"
 
+#include "audit/json_lines_follower.h"
+
 #include <fstream>
 #include <set>
 
@@ -44,11 +46,12 @@ std::optional<PytestOutcome> pytest_outcome_from_json(const nlohmann::json& j) {
 }
 
 PytestOutcomes read_pytest_outcomes(const std::string& path) {
+  return pytest_outcomes_from(JsonLinesFollower(path).finish());
+}
+
+PytestOutcomes pytest_outcomes_from(const std::vector<nlohmann::json>& lines) {
   PytestOutcomes out;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  for (const nlohmann::json& j : lines) {
     if (auto o = pytest_outcome_from_json(j))
       out.lines.push_back(std::move(*o));
     else

@@ -39,6 +39,8 @@ std::optional<PytestOutcome> pytest_outcome_from_json(const nlohmann::json& line
 
 // A missing file is empty (the process died before its first repetition ended).
 PytestOutcomes read_pytest_outcomes(const std::string& path);
+// The same from lines already parsed (JsonLinesFollower: a discarded value is a malformed line).
+PytestOutcomes pytest_outcomes_from(const std::vector<nlohmann::json>& lines);
 // nullopt when the file is missing or not {"collected": [strings]}.
 std::optional<std::vector<std::string>> read_pytest_collected(const std::string& path);
 
