@@ -25,7 +25,9 @@ struct ApiShape {
 ApiShape shape_of(const std::string& api) {
   if (api == "torch.testing.assert_close") return {{"assert_close"}, -1, -1, false};
   if (api == "torch.allclose" || api == "numpy.allclose") return {{"allclose"}, 2, 3, false};
-  if (api == "numpy.testing.assert_allclose") return {{"assert_allclose"}, 2, 3, false};
+  // torch.testing.assert_allclose (deprecated, still common) takes rtol and atol third and fourth.
+  if (api == "numpy.testing.assert_allclose" || api == "torch.testing.assert_allclose")
+    return {{"assert_allclose"}, 2, 3, false};
   if (api == "torch.isclose" || api == "numpy.isclose") return {{"isclose"}, 2, 3, false};
   // A testing helper of the suite, called at the test's line: keyword arguments only.
   if (api.rfind("helper:", 0) == 0) return {{api.substr(7)}, -1, -1, false};
@@ -199,8 +201,7 @@ std::string rewrite_call(const AssertionCall& call, const std::string& api, doub
   return text + ")";
 }
 
-std::string rewrite_keyword(const AssertionCall& call, const std::string& keyword,
-                            double value) {
+std::string rewrite_keyword(const AssertionCall& call, const std::string& keyword, double value) {
   std::vector<std::string> args = call.args;
   bool set = false;
   for (std::string& arg : args) {
@@ -252,8 +253,10 @@ std::string rewrite_in_place(const std::string& text, const AssertionCall& call,
       replacements.emplace_back(i, keyword + "=" + format_tolerance(is_rtol ? rtol : atol));
       (is_rtol ? rtol_set : atol_set) = true;
     } else if (keyword.empty()) {
-      if (position == shape.rtol_position) replacements.emplace_back(i, format_tolerance(rtol)), rtol_set = true;
-      if (position == shape.atol_position) replacements.emplace_back(i, format_tolerance(atol)), atol_set = true;
+      if (position == shape.rtol_position)
+        replacements.emplace_back(i, format_tolerance(rtol)), rtol_set = true;
+      if (position == shape.atol_position)
+        replacements.emplace_back(i, format_tolerance(atol)), atol_set = true;
       ++position;
     }
   }
@@ -275,7 +278,8 @@ std::string rewrite_keyword_in_place(const std::string& text, const AssertionCal
 }
 
 std::string lines_diff(const std::string& file, std::size_t line_number,
-                       const std::vector<std::string>& before, const std::vector<std::string>& after) {
+                       const std::vector<std::string>& before,
+                       const std::vector<std::string>& after) {
   const bool absolute = !file.empty() && file[0] == '/';
   const std::string a = absolute ? file : "a/" + file;
   const std::string b = absolute ? file : "b/" + file;

@@ -50,7 +50,8 @@ std::optional<std::string> replace_number_literal(const std::string& line, doubl
 
 // A unified diff replacing lines [line_number, line_number + before.size()) by `after`.
 std::string lines_diff(const std::string& file, std::size_t line_number,
-                       const std::vector<std::string>& before, const std::vector<std::string>& after);
+                       const std::vector<std::string>& before,
+                       const std::vector<std::string>& after);
 
 // The call as it would read with placeholder arguments, when the source cannot be read.
 std::string canonical_call(const std::string& api, double rtol, double atol);

@@ -430,6 +430,27 @@ std::string undecided_text(const model::AssertionSite& site, double atol) {
   return text;
 }
 
+// An exact-looking check with a tolerance of its own (SiteFacts::hidden_tolerance): what the runs
+// show of that tolerance, and the bound to set it to where it is defined (no diff: the capture
+// does not know where that is).
+std::string hidden_tolerance_text(const model::AssertionSite& site, const ci::SiteFacts& facts,
+                                  const std::string& keeps) {
+  std::string text = "not an exact check: " + site.api +
+                     " compares within a tolerance of its own (the test class's or a registered "
+                     "equality function's) that the capture cannot see; it let differences up to " +
+                     ci::format_number(facts.hidden_passed) + " pass";
+  if (std::isfinite(facts.hidden_failed))
+    text += " and failed at " + ci::format_number(facts.hidden_failed);
+  const model::AssertionRecommendation& rec = site.recommendation;
+  if (!rec.atol) return text + "; no tolerance can be recommended: " + rec.reason;
+  text += "; an absolute tolerance of " + ci::format_tolerance(*rec.atol) + keeps;
+  if (rec.action == model::AssertionAction::kLoosen)
+    text += ": raise the tolerance in force to at least that where it is defined";
+  else if (rec.action == model::AssertionAction::kNone)
+    text += "; no run failed, so whether the tolerance in force reaches it is unknown";
+  return text;
+}
+
 // Fills "suggestion" and "diff" from the recommendation.
 void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_options,
              const stats::ToleranceOptions& options, const ci::SiteFacts& facts,
@@ -443,6 +464,10 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
   }
   const std::string keeps = keeps_text(site, options, verdict);
   const std::string retries = retry_text(site, verdict);
+  if (facts.hidden_tolerance) {
+    site.suggestion = hidden_tolerance_text(site, facts, keeps) + retries;
+    return;
+  }
   if (!rec.atol) {
     site.suggestion = std::string(site.api == "threshold" ? "no threshold" : "no tolerance") +
                       " can be recommended from " + std::to_string(site.trials) +
@@ -658,6 +683,36 @@ std::vector<TrialSample> collect_trials(const SiteAccumulator& site, ci::SiteFac
   return trials;
 }
 
+// An exact check that passed with a nonzero difference is not exact (see SiteFacts): its
+// tolerance is taken as the largest difference it let pass, the only part of it the runs show.
+void detect_hidden_tolerance(const std::vector<TrialSample>& trials, ci::SiteFacts& facts,
+                             model::AssertionSite& a) {
+  if (!facts.exact) return;
+  double passed = 0, failed = std::numeric_limits<double>::infinity();
+  for (const TrialSample& t : trials) {
+    if (!t.measured || !std::isfinite(t.max_abs)) continue;
+    if (t.failed)
+      failed = std::min(failed, t.max_abs);
+    else
+      passed = std::max(passed, t.max_abs);
+  }
+  if (passed <= 0) return;
+  facts.exact = false;
+  facts.hidden_tolerance = true;
+  facts.hidden_passed = passed;
+  facts.hidden_failed = failed;
+  a.exact = false;
+  a.atol = passed;
+  a.hidden_tolerance = true;
+}
+
+// A bound above what a hidden tolerance let pass says nothing when no run failed: the tolerance
+// in force may be larger. Only failures show that it is too tight.
+void undecided_without_failure(model::AssertionRecommendation& rec, long failures) {
+  if (failures == 0 && rec.action == model::AssertionAction::kLoosen)
+    rec.action = model::AssertionAction::kNone;
+}
+
 model::AssertionSite analyze_site(const std::string& test, const std::string& site_name,
                                   const SiteAccumulator& site,
                                   const stats::ToleranceOptions& options,
@@ -671,11 +726,13 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
   if (facts.negated.empty()) facts.negated = negation_from_outcomes(site);
   if (!facts.negated.empty()) a.negated = facts.negated;
   const std::vector<TrialSample> trials = collect_trials(site, facts, a);
+  detect_hidden_tolerance(trials, facts, a);
   a.failure_rate = stats::to_model(stats::estimate_rate(
       static_cast<std::size_t>(a.failure_rate.failures), trials.size(), options.confidence));
   const std::size_t retries = stats::retries_needed(a.failure_rate.upper_one_sided, options.target);
   if (retries != std::numeric_limits<std::size_t>::max()) a.retries = static_cast<long>(retries);
-  if (!a.negated && facts.direction != "above")
+  // (Not for a hidden tolerance: at the lower bound of it the estimate would be of another check.)
+  if (!a.negated && facts.direction != "above" && !facts.hidden_tolerance)
     a.estimated_failure_rate = estimated_failure_rate(trials, a.atol, options);
   const ci::Verdict verdict = ci::judge_site(facts, a);
   a.cls = verdict.kind;
@@ -688,6 +745,8 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
     if (a.estimated_failure_rate) current_rate = a.estimated_failure_rate->point;
     a.recommendation = recommendation(site, trials, a.rtol, a.atol, current_rate, options);
     if (a.failure_rate.failures > 0) never_keep_a_failing_site(a.recommendation, trials, a.atol);
+    if (facts.hidden_tolerance)
+      undecided_without_failure(a.recommendation, a.failure_rate.failures);
   } else {
     a.recommendation = verdict_recommendation(verdict, a.rtol, options);
   }

@@ -96,8 +96,11 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
     return v;
   }
   v.kind = AssertionClass::kDeterministic;
-  v.message = "deterministic: off by " + fmt(off) + " on every run" + runs +
-              (x < off ? ", needs atol " + fmt(x) + " at rtol=" + fmt(site.rtol) + ")" : ")");
+  if (site.api == "threshold")  // the compared value itself, not an error
+    v.message = "deterministic: the compared value was " + fmt(off) + " on every run" + runs + ")";
+  else
+    v.message = "deterministic: off by " + fmt(off) + " on every run" + runs +
+                (x < off ? ", needs atol " + fmt(x) + " at rtol=" + fmt(site.rtol) + ")" : ")");
   if (facts.exact) {
     v.action = failures == 0 ? AssertionAction::kKeep : AssertionAction::kFix;
     v.message += " and the check is exact";
@@ -134,9 +137,17 @@ Verdict threshold_above(const SiteFacts& facts, const model::AssertionSite& site
 
 }  // namespace
 
+std::string format_number(double v) {
+  return fmt(v);
+}
+
 std::string bound_phrase(const model::AssertionSite& site, double value) {
-  if (site.api == "threshold")
-    return "threshold " + site.op.value_or("<") + " " + format_tolerance(value);
+  // A threshold is often computed (`loss_ema < loss_orig`): six digits, not seventeen.
+  if (site.api == "threshold") {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.6g", value);
+    return "threshold " + site.op.value_or("<") + " " + buffer;
+  }
   return "atol=" + format_tolerance(value);
 }
 

@@ -27,6 +27,13 @@ struct SiteFacts {
   std::map<std::string, std::string> failure_details;  // kind -> its first detail
   std::size_t passing_trials = 0;  // trials where every call passed by its own rule
   std::vector<double> values;      // threshold comparisons: the compared value per trial
+  // An "exact" check (assertEqual of tensors) that passed with a nonzero difference: the class
+  // compares within a tolerance of its own (torchtestcase's eps, a type equality function), which
+  // the capture cannot see. `hidden_passed` is the largest difference it let pass,
+  // `hidden_failed` the smallest it failed (infinity: none).
+  bool hidden_tolerance = false;
+  double hidden_passed = 0;
+  double hidden_failed = 0;
 };
 
 struct Verdict {
@@ -43,6 +50,9 @@ constexpr double kDeterministicMargin = 0.01;
 
 // `site` is the site's report entry so far: samples, failure_rate, rtol, atol, api.
 Verdict judge_site(const SiteFacts& facts, const model::AssertionSite& site);
+
+// A number in a sentence: four significant digits ("0.0005403").
+std::string format_number(double v);
 
 // How a bound reads at this site: "atol=1e-05", or for a threshold comparison "threshold < 0.005"
 // (its atol field holds the threshold; calling it atol would send the reader to the wrong number).

@@ -225,6 +225,7 @@ audit::AuditRunResult run_with_progress(const CommandArgs& a, const audit::Audit
   const bool terminal = stderr_is_terminal();
   Progress progress(a.err, o.runs * o.settings.size(), terminal, "runs");
   if (o.runs_auto) progress.total_is_cap();
+  if (o.isolation == audit::Isolation::kInprocess) progress.without_estimate();
   // A long audit in CI: a line every 10 s with the runs done and the failures so far.
   if (!terminal) progress.lines_every(10.0, "flakescope audit");
   std::size_t failed_runs = 0;

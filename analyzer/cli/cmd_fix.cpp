@@ -70,6 +70,12 @@ int cmd_fix(const CommandArgs& a) {
   const model::Report report = model::load_report_model(report_path);
   const AssertionPatch patch = assertion_patch(audit_assertions(report, report_path), root);
   for (const auto& why : patch.skipped) a.err << "flakescope fix: left out " << why << "\n";
+  if (patch.hunks == 0) {
+    // No file: an empty patch is one `git apply` rejects ("No valid patches in input").
+    a.err << "flakescope fix: no assertion needs its arguments changed"
+          << (out_path.empty() ? "" : "; nothing written to " + out_path) << "\n";
+    return kExitOk;
+  }
   if (out_path.empty()) {
     a.out << patch.diff;
   } else {
@@ -77,7 +83,6 @@ int cmd_fix(const CommandArgs& a) {
     a.err << "flakescope fix: " << patch.hunks << (patch.hunks == 1 ? " edit" : " edits")
           << " written to " << out_path << " (review, then `git apply " << out_path << "`)\n";
   }
-  if (patch.hunks == 0) a.err << "flakescope fix: no assertion needs its arguments changed\n";
   return kExitOk;
 }
 

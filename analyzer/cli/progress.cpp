@@ -74,7 +74,7 @@ void Progress::plain_line(std::size_t done, double elapsed, const std::string& w
   err_ << line_prefix_ << ": " << counts(done);
   if (!last_tally_.empty()) err_ << ", " << last_tally_;
   err_ << ", " << duration_text(elapsed) << " elapsed";
-  const std::string left = time_left(elapsed, done, total_, cap_);
+  const std::string left = this->left(elapsed, done);
   if (!left.empty()) err_ << ", " << left;
   if (!what.empty()) err_ << " (" << what << ")";
   err_ << "\n" << std::flush;
@@ -99,7 +99,7 @@ void Progress::update(std::size_t done, const std::string& what, const std::stri
   bar.resize(width, '.');
   std::string line = "[" + bar + "] " + counts(done);
   if (!tally.empty()) line += " | " + tally;
-  const std::string left = time_left(elapsed, done, total_, cap_);
+  const std::string left = this->left(elapsed, done);
   if (!left.empty()) line += " | " + left;
   if (!what.empty()) line += " | " + what;
   const std::size_t columns = terminal_columns() - 1;

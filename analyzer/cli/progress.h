@@ -24,6 +24,9 @@ class Progress {
   void lines_every(double seconds, std::string prefix);
   // `total` is a cap (--runs auto may stop earlier): the estimate says "at most".
   void total_is_cap() { cap_ = true; }
+  // Items finish in blocks (an in-process audit's pytest process delivers its runs together at
+  // its end): a rate from the first of a block would say "~40m left" a moment before the end.
+  void without_estimate() { estimate_ = false; }
 
   // The estimate for `done` of `total` after `elapsed` seconds: "~35s left", "~4m left", or "" when
   // nothing is done yet (or everything is).
@@ -31,6 +34,9 @@ class Progress {
 
  private:
   std::string counts(std::size_t done) const;
+  std::string left(double elapsed, std::size_t done) const {
+    return estimate_ ? time_left(elapsed, done, total_, cap_) : std::string();
+  }
   void plain_line(std::size_t done, double elapsed, const std::string& what);
 
   std::ostream& err_;
@@ -38,6 +44,7 @@ class Progress {
   bool enabled_;
   std::string unit_;
   bool cap_ = false;
+  bool estimate_ = true;
   bool shown_ = false;
   std::chrono::steady_clock::time_point start_;
   double line_interval_ = 0;  // > 0: plain lines instead of the terminal line

@@ -170,6 +170,7 @@ void site_header_from(core::FieldReader& r, AssertionSite& a) {
   a.negated = r.nullable_string("negated");
   a.exact = r.boolean("exact");
   a.unchecked = r.boolean("unchecked");
+  a.hidden_tolerance = r.boolean("hidden_tolerance");
   a.direction = r.opt_string("direction");
   a.op = r.opt_string("op");
   a.rtol = r.number("rtol");
@@ -203,6 +204,7 @@ json site_header_to(const AssertionSite& a) {
     j["tolerance_at"] = a.via->tolerance_at;
   }
   if (a.unchecked) j["unchecked"] = true;
+  if (a.hidden_tolerance) j["hidden_tolerance"] = true;
   if (a.direction) j["direction"] = *a.direction;
   if (a.op) j["op"] = *a.op;
   return j;

@@ -41,6 +41,7 @@ std::string action_of(const AssertionSite& e) {
 
 std::string current_args(const AssertionSite& e) {
   if (e.api == "threshold") return e.op.value_or("<") + " " + num(e.atol);
+  if (e.hidden_tolerance) return "its own tolerance (let " + num(e.atol) + " pass)";
   return "rtol=" + num(e.rtol) + ", atol=" + num(e.atol);
 }
 
@@ -145,7 +146,9 @@ std::string terminal(const std::vector<const AssertionSite*>& sites, const std::
 
 std::string markdown(const std::vector<const AssertionSite*>& sites, const std::string& fine) {
   std::ostringstream o;
-  o << "\n### Assertions\n\n" << sites.size() << " sites need action, " << md_cell(fine) << ".\n\n";
+  o << "\n### Assertions\n\n"
+    << sites.size() << (sites.size() == 1 ? " site needs" : " sites need") << " action, "
+    << md_cell(fine) << ".\n\n";
   if (sites.empty()) return o.str();
   o << "| Site | Test | Action | Current | Recommended | Failure rate | Advice |\n"
     << "|---|---|---|---|---|---|---|\n";
@@ -202,7 +205,8 @@ std::string margins_histogram(const AssertionSite& e) {
 
 std::string html(const std::vector<const AssertionSite*>& sites, const std::string& fine) {
   std::ostringstream o;
-  o << "<h2>Assertions</h2><p>" << sites.size() << " sites need action, " << xml_escape(fine)
+  o << "<h2>Assertions</h2><p>" << sites.size()
+    << (sites.size() == 1 ? " site needs" : " sites need") << " action, " << xml_escape(fine)
     << ".</p>";
   if (sites.empty()) return o.str();
   o << "<table><tr><th>Site</th><th>Test</th><th>Action</th><th>Current</th><th>Recommended</th>"

@@ -110,8 +110,12 @@ FailureRate estimate_failure_rate(const std::vector<double>& needed_atol, double
   }
   const RateEstimate counts = estimate_rate(r.failures, r.runs, options.confidence);
   r.counts_interval = counts.clopper_pearson;
-  if (r.failures == 0 && !positive.empty()) {
-    std::sort(positive.begin(), positive.end());
+  if (!positive.empty()) std::sort(positive.begin(), positive.end());
+  if (r.failures == 0 && !positive.empty() && positive.front() == positive.back()) {
+    // One value on every run that deviated (a seeded test's constant error): nothing varies,
+    // so there is no tail to extrapolate; the counts say what the runs show.
+    r.reason = "every run that deviated deviated by the same amount: no tail to fit";
+  } else if (r.failures == 0 && !positive.empty()) {
     TailOptions detect;
     detect.seed = options.seed;
     const SeparateComponent c = detect_separate_component(positive, detect);

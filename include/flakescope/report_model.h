@@ -296,6 +296,9 @@ struct AssertionSite {
   std::optional<AssertionVia> via;
   std::optional<std::string> negated;  // how the check is negated ("assert not", "inferred: ...")
   bool exact = false, unchecked = false;
+  // The call's own tolerance is not visible to the capture (an assertEqual that passed with a
+  // difference): `atol` is then the largest difference it let pass, a lower bound of it.
+  bool hidden_tolerance = false;
   std::optional<std::string> direction;  // threshold comparisons: "below" or "above"
   std::optional<std::string> op;         // threshold comparisons: "<", "<=", ">", ">="
   double rtol = 0, atol = 0;             // the arguments in force

@@ -192,6 +192,15 @@ _APIS = {
         lambda b: None if b.get("rtol") is None and b.get("atol") is None else (b.get("rtol"), b.get("atol")),
         checks_dtype=True,
     ),
+    # Deprecated since torch 1.12 and still common: it calls assert_close from inside torch, a
+    # call the capture ignores (torch's own), so it is wrapped itself. Its defaults are
+    # assert_close's per dtype; NaNs compare equal and dtypes are not checked.
+    "torch.testing.assert_allclose": _Api(
+        "torch.testing.assert_allclose", ["actual", "expected", "rtol", "atol", "equal_nan", "msg"],
+        "raises",
+        lambda b: None if b.get("rtol") is None and b.get("atol") is None else (b.get("rtol"), b.get("atol")),
+        equal_nan_default=True,
+    ),
     "torch.allclose": _Api(
         "torch.allclose", ["input", "other", "rtol", "atol", "equal_nan"], "predicate",
         lambda b: (_given(b, "rtol", 1e-5), _given(b, "atol", 1e-8)),
@@ -269,6 +278,9 @@ class _Patcher:
         torch = sys.modules.get("torch")
         if torch is not None and hasattr(torch, "testing") and hasattr(torch, "allclose"):
             targets.append((torch.testing, "assert_close", _APIS["torch.testing.assert_close"]))
+            if hasattr(torch.testing, "assert_allclose"):
+                targets.append((torch.testing, "assert_allclose",
+                                _APIS["torch.testing.assert_allclose"]))
             for name in ("allclose", "isclose", "equal"):
                 targets.append((torch, name, _APIS["torch." + name]))
         before = len(self.wrappers)
@@ -620,7 +632,8 @@ def _failure_kind(api, bound, exception):
     if sa != se:
         try:
             np.broadcast_shapes(sa, se)
-            broadcastable = api.name not in ("torch.testing.assert_close",)
+            broadcastable = api.name not in ("torch.testing.assert_close",
+                                             "torch.testing.assert_allclose")
         except ValueError:
             broadcastable = False
         if not broadcastable:

@@ -264,6 +264,49 @@ TEST(CaptureVerdict, NoRetryAdviceWithoutAFailure) {
   EXPECT_EQ(s.find("retry"), std::string::npos) << s;
 }
 
+// torchtestcase's assertEqual compares tensors within self.eps: an "exact" unittest.assertEqual
+// that passed with a nonzero difference. Not a bitwise check, and with failures the advice is a
+// larger tolerance where it is defined (no diff: the capture cannot see where that is).
+TEST(CaptureVerdict, ExactCheckThatPassedWithADifferenceHasItsOwnTolerance) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 40; ++i) {
+    const double d = i == 7 || i == 31 ? 1.4e-3 : 1e-4 * (1 + i % 5);
+    json c = call("t.py:2", d, d < 1e-3, 0);
+    c["api"] = "unittest.assertEqual";
+    c["exact"] = true;
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["class"], "statistical");
+  EXPECT_EQ(out[0]["exact"], false);
+  EXPECT_EQ(out[0]["hidden_tolerance"], true);
+  EXPECT_EQ(out[0]["recommendation"]["action"], "loosen");
+  EXPECT_GE(out[0]["recommendation"]["atol"].get<double>(), 1.4e-3);
+  EXPECT_TRUE(out[0]["diff"].is_null());
+  EXPECT_FALSE(out[0].contains("estimated_failure_rate") &&
+               !out[0]["estimated_failure_rate"].is_null());
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("let differences up to 0.0005 pass and failed at 0.0014"), std::string::npos)
+      << s;
+}
+
+// The same with no failure: the tolerance in force may be larger than anything the runs show,
+// so a bound above what passed decides nothing.
+TEST(CaptureVerdict, HiddenToleranceWithoutFailureIsNotLoosened) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 40; ++i) {
+    json c = call("t.py:2", 1e-4 * (1 + i % 7), true, 0);
+    c["api"] = "unittest.assertEqual";
+    c["exact"] = true;
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NE(out[0]["recommendation"]["action"], "loosen");
+  EXPECT_NE(out[0]["recommendation"]["action"], "keep");
+}
+
 TEST(CaptureVerdict, ExactCheckReportsBitwiseStability) {
   std::vector<std::vector<json>> runs;
   for (int i = 0; i < 12; ++i) {

@@ -49,8 +49,9 @@ TEST(ReportModel, HandWrittenReportsReadStably) {
     const json original = load_report(source(std::string("tests/data/reports/") + name));
     const json once = model::to_json(model::from_json(original));
     EXPECT_EQ(model::to_json(model::from_json(once)).dump(2), once.dump(2)) << name;
-    if (original.contains("probes"))  // numerically equal (0 == 0.0)
+    if (original.contains("probes")) {  // numerically equal (0 == 0.0)
       EXPECT_EQ(once.at("probes"), original.at("probes")) << name;
+    }
   }
   // The duplicated Clopper-Pearson bounds (lower/upper) of older audit reports are read, not
   // written back: clopper_pearson carries them.

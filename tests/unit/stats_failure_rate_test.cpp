@@ -42,6 +42,17 @@ TEST(FailureRate, WithinTheObservedRangeItIsTheClopperPearsonCount) {
   EXPECT_GT(r.interval.upper, 0.05);
 }
 
+// A seeded test's constant deviation: 40 runs of one value under the atol. Nothing varies, so
+// there is no tail to fit (a fit on it said 38%): the counts, 0 of 40.
+TEST(FailureRate, ConstantDeviationIsCountedNotFitted) {
+  const std::vector<double> x(40, 0.6946);
+  const FailureRate r = estimate_failure_rate(x, 0.6969);
+  EXPECT_EQ(r.method, "counts");
+  EXPECT_EQ(r.failures, 0u);
+  EXPECT_EQ(r.point, 0.0);
+  EXPECT_DOUBLE_EQ(r.interval.upper, estimate_rate(0, 40, 0.95).clopper_pearson.upper);
+}
+
 TEST(FailureRate, BeyondTheObservedRangeTheTailGivesAnInterval) {
   const std::vector<double> x = exponential_sample(500, 2);
   const double atol = -std::log(1e-4);  // 9.21, beyond the largest of 500 draws here

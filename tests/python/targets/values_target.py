@@ -4,6 +4,7 @@ Each assertion line carries a `# site:<key>` marker so the checking test finds i
 """
 import numpy
 import numpy as np
+import pytest
 import torch
 from numpy.testing import assert_allclose
 from torch.testing import assert_close
@@ -27,6 +28,14 @@ def test_torch_assert_close_float64_module_attribute():
 
 def test_torch_allclose_positional():
     assert not torch.allclose(torch.tensor(A32), torch.tensor(E32), 1e-6, 1e-7)  # site:ta_pos
+
+
+def test_torch_assert_allclose_deprecated():
+    # Deprecated, still common; it calls assert_close from inside torch.
+    deprecated = getattr(torch.testing, "assert_allclose", None)
+    if deprecated is None:
+        pytest.skip("this torch has no torch.testing.assert_allclose")
+    deprecated(torch.tensor(A32), torch.tensor(E32), rtol=0, atol=2e-5)  # site:taa
 
 
 def test_numpy_assert_allclose_defaults():
