@@ -404,13 +404,19 @@ std::string retry_text(const model::AssertionSite& site, const ci::Verdict& verd
 // "the current arguments (...) keep failures <= 1e-4 at 95% (atol=... would suffice); they fail
 // an estimated ..., though 0 of 60 observed runs failed".
 std::string keep_text(const model::AssertionSite& site, const std::string& keeps, double atol) {
+  const bool threshold = site.api == "threshold";
   const std::string current =
-      site.api == "threshold" ? "the current " + ci::bound_phrase(site, site.atol)
-                              : "the current arguments (rtol=" + ci::format_tolerance(site.rtol) +
-                                    ", atol=" + ci::format_tolerance(site.atol) + ")";
-  std::string text = current + keeps + " (" + ci::bound_phrase(site, atol) + " would suffice)";
+      threshold ? "the current " + ci::bound_phrase(site, site.atol)
+                : "the current arguments (rtol=" + ci::format_tolerance(site.rtol) +
+                      ", atol=" + ci::format_tolerance(site.atol) + ")";
+  // `keeps` and the rate's text are worded for one call ("keeps", "fails"); arguments are many.
+  std::string verb = keeps;
+  if (!threshold && verb.rfind(" keeps ", 0) == 0) verb.replace(0, 7, " keep ");
+  std::string text = current + verb + " (" + ci::bound_phrase(site, atol) + " would suffice)";
   if (site.estimated_failure_rate) {
-    text += "; they " + site.estimated_failure_rate->text + ", though " +
+    std::string rate = site.estimated_failure_rate->text;
+    if (!threshold && rate.rfind("fails ", 0) == 0) rate.replace(0, 6, "fail ");
+    text += std::string(threshold ? "; it " : "; they ") + rate + ", though " +
             std::to_string(site.failure_rate.failures) + " of " + std::to_string(site.trials) +
             " observed runs failed";
   }
