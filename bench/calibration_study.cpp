@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <limits>
@@ -292,17 +293,31 @@ struct StudyOptions {
 };
 
 // Returns false after --help.
+// A count given on the command line; anything else is an error naming the option.
+std::size_t count_option(const std::string& option, const std::string& text) {
+  std::size_t used = 0;
+  unsigned long value = 0;
+  try {
+    value = std::stoul(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || text[0] == '-')
+    throw std::invalid_argument(option + " needs a count, got '" + text + "'");
+  return value;
+}
+
 bool parse_options(int argc, char** argv, StudyOptions& o) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--reps" && i + 1 < argc) {
-      o.reps = std::stoul(argv[++i]);
+      o.reps = count_option(a, argv[++i]);
     } else if (a == "--adaptive-reps" && i + 1 < argc) {
-      o.adaptive_reps = std::stoul(argv[++i]);
+      o.adaptive_reps = count_option(a, argv[++i]);
     } else if (a == "--rate-reps" && i + 1 < argc) {
-      o.rate_reps = std::stoul(argv[++i]);
+      o.rate_reps = count_option(a, argv[++i]);
     } else if (a == "--threads" && i + 1 < argc) {
-      o.threads = static_cast<unsigned>(std::stoul(argv[++i]));
+      o.threads = static_cast<unsigned>(count_option(a, argv[++i]));
     } else if (a == "--help") {
       std::cout
           << "usage: calibration_study [OUT_DIR] [--reps N] [--adaptive-reps N] [--rate-reps N] "
@@ -506,9 +521,11 @@ void write_rate_rows(const StudyOptions& o, const StudyResults& r, std::ostream&
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
   StudyOptions o;
   if (!parse_options(argc, argv, o)) return 0;
+  // The folder first: a path that cannot be made fails now, not after the study's minute.
+  std::filesystem::create_directories(o.out_dir);
   const StudyResults r = run_study(o);
   std::ostringstream md;
   write_bounds_header(o, r, md);
@@ -525,4 +542,13 @@ int main(int argc, char** argv) {
   flakescope::write_file_atomic(o.out_dir + "/calibration.json", json.dump(2) + "\n");
   std::cerr << "wrote " << o.out_dir << "/calibration.{md,json} in " << fmt(r.seconds, 1) << " s\n";
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {  // a bad number, an unwritable folder: one line, exit 2
+    std::cerr << "calibration_study: " << e.what() << "\n";
+    return 2;
+  }
 }

@@ -718,7 +718,7 @@ int lattice_mode(std::size_t reps, const std::vector<std::size_t>& sizes, unsign
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
   std::size_t reps = 200;
   std::vector<std::size_t> sizes = {50, 100, 200, 500};
   double conf = 0.95;
@@ -748,4 +748,13 @@ int main(int argc, char** argv) {
   if (mode == "light") return light_mode(reps, sizes, threads);
   if (mode == "lattice") return lattice_mode(reps, sizes, threads);
   return ladder_mode(reps, sizes, conf);
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {  // a bad number: one line, exit 2
+    std::fprintf(stderr, "calibration_study_explore: %s\n", e.what());
+    return 2;
+  }
 }

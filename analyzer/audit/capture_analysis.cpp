@@ -107,13 +107,21 @@ void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
   }
 }
 
+// What a run's record says of the test that made a call.
+struct TestInRun {
+  std::optional<bool> passed;       // unknown for skipped, xfail, crash or a name not found
+  std::optional<bool> drew_random;  // the plugin's drew_random
+};
+
 void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run,
-              std::optional<bool> test_passed) {
+              const TestInRun& test) {
   if (site.calls == 0) site.first_call = line;
   ++site.calls;
   const auto [slot, fresh] = site.trials.try_emplace({run, integer_or(line, "repeat", 0)});
   TrialSample& trial = slot->second;
-  if (test_passed) trial.test_passed = test_passed;
+  if (test.passed) trial.test_passed = test.passed;
+  if (test.drew_random)
+    site.facts.drew_random = site.facts.drew_random.value_or(false) || *test.drew_random;
   const bool passed =
       line.contains("passed") && line["passed"].is_boolean() ? line["passed"].get<bool>() : false;
   trial.failed = trial.failed || !passed;
@@ -143,16 +151,34 @@ void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run,
 }
 
 // Whether `test` passed in this run record (its testcase named so), when the record says.
-std::optional<bool> outcome_of_test(const nlohmann::json& record, const std::string& test) {
-  if (test.empty() || !record.contains("testcases") || !record["testcases"].is_array()) return {};
+TestInRun test_in_record(const nlohmann::json& record, const std::string& test) {
+  TestInRun out;
+  if (test.empty() || !record.contains("testcases") || !record["testcases"].is_array()) return out;
   for (const auto& tc : record["testcases"]) {
     if (!tc.is_object() || string_or(tc, "name") != test) continue;
     const std::string outcome = string_or(tc, "outcome");
-    if (outcome == "pass") return true;
-    if (outcome == "fail" || outcome == "error") return false;
-    return {};  // skipped, xfail, crash: says nothing about what the check wanted
+    // (skipped, xfail, crash: say nothing about what the check wanted)
+    if (outcome == "pass") out.passed = true;
+    if (outcome == "fail" || outcome == "error") out.passed = false;
+    if (tc.contains("drew_random") && tc["drew_random"].is_boolean())
+      out.drew_random = tc["drew_random"].get<bool>();
+    return out;
   }
-  return {};
+  return out;
+}
+
+TestInRun test_in_record(const audit::RunRecord& record, const std::string& test) {
+  TestInRun out;
+  if (test.empty()) return out;
+  for (const audit::TestcaseResult& tc : record.testcases) {
+    if (tc.name != test) continue;
+    if (tc.outcome == audit::Outcome::kPass) out.passed = true;
+    if (tc.outcome == audit::Outcome::kFail || tc.outcome == audit::Outcome::kError)
+      out.passed = false;
+    out.drew_random = tc.drew_random;
+    return out;
+  }
+  return out;
 }
 
 // A check the source does not visibly negate, whose test passed in every run where the call said
@@ -785,17 +811,17 @@ struct SiteTable {
   std::map<SiteKey, SiteAccumulator> sites;
   std::size_t dropped = 0;
 
-  // One run's lines; `test_passed(test)` is that test's outcome in the run (unknown: nullopt).
-  template <typename TestPassed>
+  // One run's lines; `test_in_run(test)` is what the run's record says of that test.
+  template <typename TestInRunOf>
   void add_run(long long run, const std::vector<nlohmann::json>& captures,
-               const TestPassed& test_passed) {
+               const TestInRunOf& test_in_run) {
     for (const nlohmann::json& line : captures) {
       if (!line.is_object() || !line.contains("site") || !line["site"].is_string()) {
         ++dropped;
         continue;
       }
       const std::string test = string_or(line, "test");
-      add_call(sites[site_key(test, line)], line, run, test_passed(test));
+      add_call(sites[site_key(test, line)], line, run, test_in_run(test));
     }
   }
 
@@ -834,7 +860,7 @@ std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::j
     }
     const long long run = integer_or(record, "run", static_cast<long long>(index));
     table.add_run(run, record["captures"].get_ref<const nlohmann::json::array_t&>(),
-                  [&](const std::string& test) { return outcome_of_test(record, test); });
+                  [&](const std::string& test) { return test_in_record(record, test); });
   }
   return table.analyze(options, capture_options);
 }
@@ -844,19 +870,8 @@ std::vector<model::AssertionSite> analyze_record_captures(
   SiteTable table;
   for (const audit::RunRecord& record : records) {
     if (record.captures.empty()) continue;
-    table.add_run(
-        static_cast<long long>(record.run), record.captures,
-        [&](const std::string& test) -> std::optional<bool> {
-          if (test.empty()) return std::nullopt;
-          for (const audit::TestcaseResult& tc : record.testcases) {
-            if (tc.name != test) continue;
-            if (tc.outcome == audit::Outcome::kPass) return true;
-            if (tc.outcome == audit::Outcome::kFail || tc.outcome == audit::Outcome::kError)
-              return false;
-            return std::nullopt;  // skipped, xfail, crash: says nothing of the check
-          }
-          return std::nullopt;
-        });
+    table.add_run(static_cast<long long>(record.run), record.captures,
+                  [&](const std::string& test) { return test_in_record(record, test); });
   }
   return table.analyze(options, CaptureAnalysisOptions{});
 }

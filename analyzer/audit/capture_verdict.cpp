@@ -20,6 +20,11 @@ std::string fmt(double v) {
   return buffer;
 }
 
+long changed_runs(const std::vector<double>& deviations) {
+  return static_cast<long>(
+      std::count_if(deviations.begin(), deviations.end(), [](double d) { return d != 0; }));
+}
+
 bool all_equal(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
 }
@@ -85,10 +90,16 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
   const double x = needed.front();  // the atol this deviation needs at the current rtol
   const double off = abs.front();   // the deviation itself, max |a - e|
   const std::string runs = " (" + std::to_string(trials) + " runs";
-  // Different seeds per run, identical values: the randomness never reached this comparison.
+  // Different seeds per run, identical values: the randomness never reached this comparison. A
+  // test that draws no random numbers has nothing for a seed to change: nothing to say then.
   const std::string seeds =
-      "; the per-run seeds never changed it: the test likely fixes its own "
-      "seed, so seed-dependent flakiness is out of this audit's reach";
+      facts.drew_random == false
+          ? std::string()
+          : std::string(facts.drew_random ? "; the per-run seeds never changed it although the "
+                                            "test draws random numbers: it fixes its own seed"
+                                          : "; the per-run seeds never changed it: the test likely "
+                                            "fixes its own seed") +
+                ", so seed-dependent flakiness is out of this audit's reach";
   if (off == 0) {
     v.kind = AssertionClass::kBitwise;
     v.action = failures == 0 ? AssertionAction::kKeep : AssertionAction::kFix;
@@ -178,9 +189,11 @@ Verdict judge_site(const SiteFacts& facts, const model::AssertionSite& site) {
     const std::vector<double>& abs = site.samples.max_abs;
     const double worst = abs.empty() ? 0 : *std::max_element(abs.begin(), abs.end());
     v.action = site.failure_rate.failures == 0 ? AssertionAction::kKeep : AssertionAction::kReview;
-    v.message = worst == 0 ? "bitwise stable: identical on every run"
-                           : "not bitwise stable: differs by up to " + fmt(worst) +
-                                 " across runs; an exact check cannot absorb that";
+    v.message = worst == 0
+                    ? "bitwise stable: identical on every run"
+                    : "not bitwise equal: the compared values differed by up to " + fmt(worst) +
+                          " (in " + std::to_string(changed_runs(abs)) + " of " +
+                          std::to_string(abs.size()) + " runs); an exact check cannot absorb that";
   }
   return v;
 }

@@ -27,6 +27,9 @@ struct SiteFacts {
   std::map<std::string, std::string> failure_details;  // kind -> its first detail
   std::size_t passing_trials = 0;  // trials where every call passed by its own rule
   std::vector<double> values;      // threshold comparisons: the compared value per trial
+  // Whether the test drew from a global random generator in some run (the plugin's drew_random):
+  // false only when every run that says drew nothing; unknown when none says.
+  std::optional<bool> drew_random;
   // An "exact" check (assertEqual of tensors) that passed with a nonzero difference: the class
   // compares within a tolerance of its own (torchtestcase's eps, a type equality function), which
   // the capture cannot see. `hidden_passed` is the largest difference it let pass,

@@ -318,8 +318,32 @@ TEST(CaptureVerdict, ExactCheckReportsBitwiseStability) {
   const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
   EXPECT_EQ(out[0]["class"], "bitwise");
   EXPECT_EQ(out[0]["suggestion"],
-            "not bitwise stable: differs by up to 1e-07 across runs; an exact check cannot absorb "
-            "that");
+            "not bitwise equal: the compared values differed by up to 1e-07 (in 6 of 12 runs); an "
+            "exact check cannot absorb that");
+}
+
+// A deterministic deviation of a test that draws no random numbers (the plugin's drew_random):
+// no seed could change it, so the advice says nothing of seeds; one that draws them and still
+// gives the same value every run fixes its own seed.
+TEST(CaptureVerdict, SeedNoteFollowsWhetherTheTestDrewRandomNumbers) {
+  for (const bool drew : {false, true}) {
+    std::vector<json> runs;
+    for (int i = 0; i < 10; ++i) {
+      json tc = {{"name", "tests/test_x.py::test_a"}, {"outcome", "pass"}, {"drew_random", drew}};
+      runs.push_back({{"run", i},
+                      {"seed", i},
+                      {"outcome", "pass"},
+                      {"testcases", {tc}},
+                      {"captures", {call("t.py:2", 8.1e-5, true, 1e-3)}}});
+    }
+    const json out = analyze_captures(runs, stats::ToleranceOptions{});
+    ASSERT_EQ(out.size(), 1u);
+    const std::string s = out[0]["suggestion"];
+    EXPECT_EQ(s.find("seed") != std::string::npos, drew) << s;
+    if (drew) {
+      EXPECT_NE(s.find("although the test draws random numbers"), std::string::npos) << s;
+    }
+  }
 }
 
 TEST(AssertionRewrite, ThresholdLiteralAndHelperKeyword) {
