@@ -94,9 +94,8 @@ std::size_t undecided_count(const std::vector<AssertionSite>& sites) {
 std::string fine_text(std::size_t fine, std::size_t undecided) {
   std::string t = std::to_string(fine) + " fine";
   if (undecided > 0) {
-    t += " (" + std::to_string(undecided) +
-         " of them passed every run but have too few runs for "
-         "a bound)";
+    t += " (" + std::to_string(undecided) + " of them passed every run but " +
+         (undecided == 1 ? "has" : "have") + " too few runs for a bound)";
   }
   return t;
 }
