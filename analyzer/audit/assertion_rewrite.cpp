@@ -20,6 +20,9 @@ struct ApiShape {
   int rtol_position;                 // index of rtol when passed positionally (-1: keyword only)
   int atol_position;
   bool cpp;  // C++: arguments are positional, never keywords
+  // The keywords the call takes its tolerances by (pytest.approx: rel= and abs=).
+  std::string rtol_keyword = "rtol";
+  std::string atol_keyword = "atol";
 };
 
 ApiShape shape_of(const std::string& api) {
@@ -29,6 +32,8 @@ ApiShape shape_of(const std::string& api) {
   if (api == "numpy.testing.assert_allclose" || api == "torch.testing.assert_allclose")
     return {{"assert_allclose"}, 2, 3, false};
   if (api == "torch.isclose" || api == "numpy.isclose") return {{"isclose"}, 2, 3, false};
+  // `actual == pytest.approx(expected, rel, abs)`: the tolerances are approx's.
+  if (api == "pytest.approx") return {{"approx"}, 1, 2, false, "rel", "abs"};
   // A testing helper of the suite, called at the test's line: keyword arguments only.
   if (api.rfind("helper:", 0) == 0) return {{api.substr(7)}, -1, -1, false};
   if (api == "flakescope::expect_close") {
@@ -175,11 +180,11 @@ std::string rewrite_call(const AssertionCall& call, const std::string& api, doub
   int position = 0;
   for (std::string& arg : args) {
     const std::string keyword = keyword_of(arg);
-    if (!shape.cpp && keyword == "rtol") {
-      arg = "rtol=" + format_tolerance(rtol);
+    if (!shape.cpp && keyword == shape.rtol_keyword) {
+      arg = shape.rtol_keyword + "=" + format_tolerance(rtol);
       rtol_set = true;
-    } else if (!shape.cpp && keyword == "atol") {
-      arg = "atol=" + format_tolerance(atol);
+    } else if (!shape.cpp && keyword == shape.atol_keyword) {
+      arg = shape.atol_keyword + "=" + format_tolerance(atol);
       atol_set = true;
     } else if (keyword.empty() || shape.cpp) {
       if (position == rtol_position) {
@@ -193,8 +198,8 @@ std::string rewrite_call(const AssertionCall& call, const std::string& api, doub
     }
   }
   if (!shape.cpp) {
-    if (!rtol_set) args.push_back("rtol=" + format_tolerance(rtol));
-    if (!atol_set) args.push_back("atol=" + format_tolerance(atol));
+    if (!rtol_set) args.push_back(shape.rtol_keyword + "=" + format_tolerance(rtol));
+    if (!atol_set) args.push_back(shape.atol_keyword + "=" + format_tolerance(atol));
   }
   std::string text = call.callee + "(";
   for (std::size_t i = 0; i < args.size(); ++i) text += (i ? ", " : "") + args[i];
@@ -248,8 +253,8 @@ std::string rewrite_in_place(const std::string& text, const AssertionCall& call,
   int position = 0;
   for (std::size_t i = 0; i < call.args.size(); ++i) {
     const std::string keyword = keyword_of(call.args[i]);
-    if (keyword == "rtol" || keyword == "atol") {
-      const bool is_rtol = keyword == "rtol";
+    if (keyword == shape.rtol_keyword || keyword == shape.atol_keyword) {
+      const bool is_rtol = keyword == shape.rtol_keyword;
       replacements.emplace_back(i, keyword + "=" + format_tolerance(is_rtol ? rtol : atol));
       (is_rtol ? rtol_set : atol_set) = true;
     } else if (keyword.empty()) {
@@ -261,8 +266,8 @@ std::string rewrite_in_place(const std::string& text, const AssertionCall& call,
     }
   }
   std::string appended;
-  if (!rtol_set) appended += ", rtol=" + format_tolerance(rtol);
-  if (!atol_set) appended += ", atol=" + format_tolerance(atol);
+  if (!rtol_set) appended += ", " + shape.rtol_keyword + "=" + format_tolerance(rtol);
+  if (!atol_set) appended += ", " + shape.atol_keyword + "=" + format_tolerance(atol);
   return apply_edits(text, call, std::move(replacements), appended);
 }
 
@@ -324,6 +329,8 @@ std::string canonical_call(const std::string& api, double rtol, double atol) {
   if (api == "flakescope::expect_close") {
     return "FLAKESCOPE_EXPECT_CLOSE(actual, expected, " + r + ", " + a + ")";
   }
+  if (api == "pytest.approx")
+    return "actual == pytest.approx(expected, rel=" + r + ", abs=" + a + ")";
   const std::string callee = api.empty() ? std::string("assert_close") : api;
   return callee + "(actual, expected, rtol=" + r + ", atol=" + a + ")";
 }

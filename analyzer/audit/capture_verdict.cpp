@@ -107,11 +107,14 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
     return v;
   }
   v.kind = AssertionClass::kDeterministic;
-  if (site.api == "threshold")  // the compared value itself, not an error
+  const bool approx = site.api == "pytest.approx";  // its tolerances are rel= and abs=
+  if (site.api == "threshold")                      // the compared value itself, not an error
     v.message = "deterministic: the compared value was " + fmt(off) + " on every run" + runs + ")";
   else
     v.message = "deterministic: off by " + fmt(off) + " on every run" + runs +
-                (x < off ? ", needs atol " + fmt(x) + " at rtol=" + fmt(site.rtol) + ")" : ")");
+                (x < off ? ", needs " + std::string(approx ? "abs " : "atol ") + fmt(x) + " at " +
+                               (approx ? "rel=" : "rtol=") + fmt(site.rtol) + ")"
+                         : ")");
   if (facts.exact) {
     v.action = failures == 0 ? AssertionAction::kKeep : AssertionAction::kFix;
     v.message += " and the check is exact";
@@ -159,6 +162,7 @@ std::string bound_phrase(const model::AssertionSite& site, double value) {
     std::snprintf(buffer, sizeof buffer, "%.6g", value);
     return "threshold " + site.op.value_or("<") + " " + buffer;
   }
+  if (site.api == "pytest.approx") return "abs=" + format_tolerance(value);
   return "atol=" + format_tolerance(value);
 }
 

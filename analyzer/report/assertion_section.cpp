@@ -42,6 +42,7 @@ std::string action_of(const AssertionSite& e) {
 std::string current_args(const AssertionSite& e) {
   if (e.api == "threshold") return e.op.value_or("<") + " " + num(e.atol);
   if (e.hidden_tolerance) return "its own tolerance (let " + num(e.atol) + " pass)";
+  if (e.api == "pytest.approx") return "rel=" + num(e.rtol) + ", abs=" + num(e.atol);
   return "rtol=" + num(e.rtol) + ", atol=" + num(e.atol);
 }
 
@@ -49,6 +50,7 @@ std::string recommended_args(const AssertionSite& e) {
   const model::AssertionRecommendation& rec = e.recommendation;
   if (!rec.atol) return "-";
   if (e.api == "threshold") return e.op.value_or("") + " " + num(*rec.atol);
+  if (e.api == "pytest.approx") return "rel=" + num(rec.rtol) + ", abs=" + num(*rec.atol);
   return "rtol=" + num(rec.rtol) + ", atol=" + num(*rec.atol);
 }
 

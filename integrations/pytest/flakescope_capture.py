@@ -790,7 +790,13 @@ class AssertionHooks:
         where it calls the comparison-repr hook below with the compared values."""
 
     def pytest_assertrepr_compare(self, config, op, left, right):
-        if _state.recording or op not in _OPERATORS:
+        if _state.recording:
+            return None
+        if op == "==" and _approx_expected(right) is not None:  # `actual == pytest.approx(...)`
+            self._record_line("pytest.approx", lambda: _approx_fields(left, right),
+                              "_call_reprcompare")
+            return None
+        if op not in _OPERATORS:
             return None
         a, b = _scalar(left), _scalar(right)
         if a is not None and b is not None and not (_integral(left) and _integral(right)):
@@ -798,15 +804,22 @@ class AssertionHooks:
         return None
 
     def _record(self, op, left, right, passed, entry_point):
-        frame = sys._getframe(1)
+        self._record_line("threshold", lambda: _threshold_fields(op, left, right, passed),
+                          entry_point)
+
+    def _record_line(self, api, fields, entry_point):
+        frame = sys._getframe(2)
         while frame is not None and frame.f_code.co_name != entry_point:
             frame = frame.f_back
         if frame is None or frame.f_back is None:
             return
-        line = {"test": _state.test, "api": "threshold"}
+        line = {"test": _state.test, "api": api}
         try:
+            measured = fields()
+            if measured is None:
+                return  # not numbers (approx of strings, of None): not a tolerance check
             line.update(_site_fields(frame.f_back))
-            line.update(_threshold_fields(op, left, right, passed))
+            line.update(measured)
             line["seed"], line["repeat"] = _state.seed, _state.repeat
             _append_line(self.capture_path, line)
         except Exception:
@@ -814,6 +827,84 @@ class AssertionHooks:
 
 
 _OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _approx_expected(value):
+    """The expected values of a pytest.approx object, else None."""
+    approx_base = getattr(sys.modules.get("_pytest.python_api"), "ApproxBase", None)
+    if approx_base is None or not isinstance(value, approx_base):
+        return None
+    return getattr(value, "expected", None)
+
+
+def _approx_tolerances(approx):
+    """(rel, abs) in force, as pytest's ApproxScalar.tolerance reads them: abs defaults to 1e-12;
+    rel to 1e-6, unless only abs was given (then rel is not used: 0)."""
+    rel, absolute = getattr(approx, "rel", None), getattr(approx, "abs", None)
+    abs_tol = 1e-12 if absolute is None else float(absolute)
+    if rel is None and absolute is not None:
+        return 0.0, abs_tol
+    return (1e-6 if rel is None else float(rel)), abs_tol
+
+
+def _approx_pairs(actual, expected):
+    """(actual, expected) as two float64 arrays of the same shape, mappings paired by key; None
+    when they are not numbers."""
+    import collections.abc as abc
+
+    np = _np()
+    if isinstance(expected, abc.Mapping):
+        if not isinstance(actual, abc.Mapping) or set(actual) != set(expected):
+            return None
+        keys = list(expected)
+        actual, expected = [actual[k] for k in keys], [expected[k] for k in keys]
+    try:
+        a = np.asarray(actual, dtype=np.float64)
+        e = np.asarray(expected, dtype=np.float64)
+        if a.shape != e.shape:
+            a, e = np.broadcast_arrays(a, e)  # approx(scalar) against an array
+    except (TypeError, ValueError):
+        return None
+    return a, e
+
+
+def _approx_fields(actual, approx):
+    """The capture line of `actual == approx(expected, rel, abs)`. approx passes an element when
+    |a - e| <= max(rel |e|, abs), so the abs an element needs is 0 when rel |e| covers it and
+    |a - e| otherwise: atol_needed is their largest, margin the largest excess over the bound."""
+    pairs = _approx_pairs(actual, approx.expected)
+    if pairs is None:
+        return None
+    a, e = pairs
+    np = _np()
+    rel, abs_tol = _approx_tolerances(approx)
+    nan_ok = bool(getattr(approx, "nan_ok", False))
+    saved = _ignore_floating_point_errors(np)
+    try:
+        finite = np.isfinite(a) & np.isfinite(e)
+        same = (a == e) | (np.isnan(a) & np.isnan(e) & nan_ok)
+        nonfinite_mismatch = bool((~finite & ~same).any())
+        diff = np.abs(a - e)[finite]
+        scale = np.abs(e)[finite]
+        needed = np.where(diff <= rel * scale, 0.0, diff)
+        bound = np.maximum(rel * scale, abs_tol)
+        largest = lambda x: float(x.max()) if x.size else 0.0  # noqa: E731
+        max_abs, atol_needed = largest(diff), largest(needed)
+        margin = largest(diff - bound) if diff.size else -abs_tol
+        nonzero = scale > 0
+        max_rel = largest(diff[nonzero] / scale[nonzero])
+    finally:
+        _restore_floating_point_errors(np, saved)
+    passed = bool(actual == approx)
+    if nonfinite_mismatch:
+        atol_needed = margin = math.inf
+    fields = {"rtol": rel, "atol": abs_tol, "dtype": "float64", "shape": list(a.shape),
+              "max_abs": _json_number(max_abs), "max_rel": _json_number(max_rel),
+              "margin": _json_number(margin), "atol_needed": _json_number(max(0.0, atol_needed)),
+              "nonfinite_mismatch": nonfinite_mismatch, "passed": passed}
+    if not passed:
+        fields["failure_kind"] = "nonfinite" if nonfinite_mismatch else "values"
+    return fields
 
 
 def _leaf_pairs(actual, expected):

@@ -44,8 +44,8 @@ def captured(tmp_path_factory):
     capture = tmp / "capture.jsonl"
     result = TargetRunner(tmp).run("values_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
     # (7 passed, or 6 and a skip where torch has no torch.testing.assert_allclose)
-    assert ("2 failed, 7 passed" in result.stdout
-            or "2 failed, 6 passed, 1 skipped" in result.stdout), result.stdout + result.stderr
+    assert ("2 failed, 8 passed" in result.stdout
+            or "2 failed, 7 passed, 1 skipped" in result.stdout), result.stdout + result.stderr
     by_site = {}
     for line in read_lines(capture):
         by_site.setdefault(line["site"], []).append(line)
@@ -114,6 +114,20 @@ def test_torch_assert_allclose_is_captured_itself(captured):
           expected_metrics(actual, expected, 0.0, 2e-5), True)
 
 
+def test_pytest_approx_is_captured_through_the_assertion_hooks(captured):
+    # `actual == pytest.approx(expected, abs=...)`: rel is not used when only abs is given, and
+    # approx passes an element within max(rel |e|, abs), so the abs it needs is |a - e| itself.
+    line = line_for(captured, "approx")
+    assert line["api"] == "pytest.approx"
+    assert line["test"] == "test_target.py::test_pytest_approx_array_abs"
+    assert line["shape"] == [4] and line["rtol"] == 0.0 and line["atol"] == 2e-5
+    diffs = [abs(a - e) for a, e in zip(A32, E32)]
+    assert line["max_abs"] == pytest.approx(max(diffs), rel=1e-12)
+    assert line["atol_needed"] == pytest.approx(max(diffs), rel=1e-12)
+    assert line["margin"] == pytest.approx(max(diffs) - 2e-5, rel=1e-9)
+    assert line["passed"] is True and line["nonfinite_mismatch"] is False
+
+
 def test_numpy_assert_allclose_defaults(captured):
     check(line_for(captured, "na_default"), "numpy.testing.assert_allclose",
           "test_numpy_assert_allclose_defaults", [4], "float64", 1e-7, 0.0,
@@ -146,7 +160,7 @@ def test_every_line_is_strict_json_with_the_interface_keys(captured):
     import torch
 
     lines = [line for lines in captured.values() for line in lines]
-    assert len(lines) == (9 if hasattr(torch.testing, "assert_allclose") else 8)
+    assert len(lines) == (10 if hasattr(torch.testing, "assert_allclose") else 9)
     for line in lines:
         assert keys <= set(line), line
         for key in ("max_abs", "max_rel", "margin", "atol_needed"):

@@ -346,6 +346,22 @@ TEST(CaptureVerdict, SeedNoteFollowsWhetherTheTestDrewRandomNumbers) {
   }
 }
 
+// `actual == pytest.approx(expected, ...)` takes rel= and abs= (rel second, abs third when
+// positional): the fix writes those, never rtol=/atol=, which approx would reject.
+TEST(AssertionRewrite, PytestApproxTakesRelAndAbs) {
+  const std::string line = "    assert out == pytest.approx(ref, abs=1e-4)  # close";
+  const auto c = ci::find_assertion_call(line, "pytest.approx");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(ci::rewrite_in_place(line, *c, "pytest.approx", 0, 2.7e-4),
+            "    assert out == pytest.approx(ref, abs=0.00027, rel=0)  # close");
+  const auto positional =
+      ci::find_assertion_call("assert x == approx(y, 1e-3, 1e-6)", "pytest.approx");
+  ASSERT_TRUE(positional);
+  EXPECT_EQ(ci::rewrite_call(*positional, "pytest.approx", 1e-3, 2e-6), "approx(y, 0.001, 2e-06)");
+  EXPECT_EQ(ci::canonical_call("pytest.approx", 1e-6, 2e-7),
+            "actual == pytest.approx(expected, rel=1e-06, abs=2e-07)");
+}
+
 TEST(AssertionRewrite, ThresholdLiteralAndHelperKeyword) {
   EXPECT_EQ(*ci::replace_number_literal("assert d < 1e-3  # 1e-3", 1e-3, 2e-3),
             "assert d < 0.002  # 1e-3");

@@ -38,6 +38,10 @@ def test_torch_assert_allclose_deprecated():
     deprecated(torch.tensor(A32), torch.tensor(E32), rtol=0, atol=2e-5)  # site:taa
 
 
+def test_pytest_approx_array_abs():
+    assert np.array(A32) == pytest.approx(np.array(E32), abs=2e-5)  # site:approx
+
+
 def test_numpy_assert_allclose_defaults():
     assert_allclose(np.array(A32), np.array(E32))  # site:na_default
 
