@@ -33,6 +33,8 @@ namespace ci = capture_internal;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // The worst of one site's calls within one trial.
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
 struct TrialSample {
   double atol_needed = 0;
   double max_abs = 0;
@@ -42,6 +44,9 @@ struct TrialSample {
   bool measured = false;   // at least one call carried the measurements
   bool failed = false;     // a call failed by its own rule
   bool nonfinite_mismatch = false;
+  // `value < bound`: the largest value / bound of the trial's calls (-1 while none; NaN when a
+  // bound was not positive, and a ratio says nothing).
+  double ratio = -1;
   std::set<std::string> failure_kinds;
   std::optional<bool> test_passed;  // the test's own outcome in that run, when the record says
 };
@@ -91,6 +96,7 @@ void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
   facts.exact = facts.exact || line.value("exact", false);
   facts.unchecked = facts.unchecked || line.value("unchecked", false);
   if (facts.direction.empty()) facts.direction = string_or(line, "direction");
+  if (facts.op.empty()) facts.op = string_or(line, "op");
   if (facts.via.empty() && line.contains("via")) {
     facts.via = string_or(line, "via");
     facts.via_function = string_or(line, "via_function");
@@ -98,6 +104,11 @@ void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
     if (line.contains("via_accepts") && line["via_accepts"].is_array()) {
       for (const auto& name : line["via_accepts"]) {
         if (name.is_string()) facts.via_accepts.push_back(name.get<std::string>());
+      }
+    }
+    if (line.contains("via_chain") && line["via_chain"].is_array()) {
+      for (const auto& frame : line["via_chain"]) {
+        if (frame.is_string()) facts.via_chain.push_back(frame.get<std::string>());
       }
     }
   }
@@ -132,6 +143,12 @@ void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run,
     const double v = line["value"].get<double>();
     trial.value = trial.has_value ? std::min(trial.value, v) : v;
     trial.has_value = true;
+    const double bound = line.contains("threshold") ? number_from_json(line["threshold"]) : kNaN;
+    const bool below = string_or(line, "direction") == "below";
+    if (!(bound > 0) || !below || !std::isfinite(bound))
+      trial.ratio = kNaN;
+    else if (!std::isnan(trial.ratio))
+      trial.ratio = std::max(trial.ratio, std::max(0.0, v) / bound);
   }
   const bool has_arguments = line.contains("rtol") && line.contains("atol") &&
                              line["rtol"].is_number() && line["atol"].is_number();
@@ -201,14 +218,29 @@ std::string negation_from_outcomes(const SiteAccumulator& site) {
 }
 
 SiteKey site_key(const std::string& test, const nlohmann::json& line) {
-  SiteKey key{test, line["site"].get<std::string>(), string_or(line, "via"),
-              string_or(line, "dtype"), ""};
+  // Through nested helpers, the comparison's own line keeps two comparisons of one helper call
+  // apart (a state-dict check at line 201 and another at 202, both under the test's line).
+  std::string via = string_or(line, "via");
+  if (line.contains("via_chain") && line["via_chain"].is_array() && !line["via_chain"].empty() &&
+      line["via_chain"].back().is_string())
+    via += " > " + line["via_chain"].back().get<std::string>();
+  SiteKey key{test, line["site"].get<std::string>(), via, string_or(line, "dtype"), ""};
   if (line.contains("rtol") && line.contains("atol") && line["rtol"].is_number() &&
       line["atol"].is_number()) {
     key.tolerances = ci::format_tolerance(line["rtol"].get<double>()) + "," +
                      ci::format_tolerance(line["atol"].get<double>());
   }
   return key;
+}
+
+// "20", "210", "2.3e+06": how many times; an integer below a million, three digits above.
+std::string factor_text(double factor) {
+  char buffer[32];
+  if (factor < 1e6)
+    std::snprintf(buffer, sizeof buffer, "%.0f", std::round(factor));
+  else
+    std::snprintf(buffer, sizeof buffer, "%.2g", factor);
+  return buffer;
 }
 
 std::string format_target(double target) {
@@ -296,7 +328,9 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
   if (api == "threshold") {
     if (in_place) return std::nullopt;
     auto line = ci::replace_number_literal(source, current_atol, atol);
-    if (line) *shown = "threshold " + ci::format_tolerance(atol);
+    if (line)
+      *shown =
+          "threshold " + (facts.op.empty() ? "<" : facts.op) + " " + ci::format_tolerance(atol);
     return line;
   }
   if (!facts.via.empty() && facts.tolerance_at == "via") {
@@ -411,7 +445,7 @@ std::string keeps_text(const model::AssertionSite& site, const stats::ToleranceO
   std::string keeps = " keeps failures <= " + format_target(options.target) + " at " +
                       format_confidence(options.confidence);
   if (rec.extrapolation)
-    keeps += " (the bound is " + ci::format_tolerance(std::round(*rec.extrapolation)) +
+    keeps += " (the bound is " + factor_text(*rec.extrapolation) +
              " times the largest observed deviation: mostly extrapolation, more runs tighten it)";
   return keeps;
 }
@@ -656,7 +690,7 @@ model::AssertionSite site_header(const std::string& test, const std::string& sit
   a.trials = static_cast<long>(site.trials.size());
   const ci::SiteFacts& f = site.facts;
   if (!f.via.empty())
-    a.via = model::AssertionVia{f.via, f.via_function, f.tolerance_at, f.via_accepts};
+    a.via = model::AssertionVia{f.via, f.via_function, f.tolerance_at, f.via_accepts, f.via_chain};
   if (!f.negated.empty()) a.negated = f.negated;
   a.exact = f.exact;
   a.unchecked = f.unchecked;
@@ -692,6 +726,21 @@ std::optional<model::EstimatedFailureRate> estimated_failure_rate(
   }
 }
 
+// A per-run threshold's P(value / bound > 1) from the trials' ratios; none when a bound was not
+// positive or a trial had no value.
+std::optional<model::EstimatedFailureRate> ratio_failure_rate(
+    const std::vector<double>& ratios, const stats::ToleranceOptions& options) {
+  if (ratios.empty()) return std::nullopt;
+  for (double r : ratios)
+    if (!(r >= 0)) return std::nullopt;
+  std::vector<TrialSample> as_trials(ratios.size());
+  for (std::size_t i = 0; i < ratios.size(); ++i) {
+    as_trials[i].measured = true;
+    as_trials[i].atol_needed = ratios[i];
+  }
+  return estimated_failure_rate(as_trials, 1.0, options);
+}
+
 // The trials in run order, the per-trial samples, and the facts that need every trial.
 std::vector<TrialSample> collect_trials(const SiteAccumulator& site, ci::SiteFacts& facts,
                                         model::AssertionSite& a) {
@@ -707,6 +756,7 @@ std::vector<TrialSample> collect_trials(const SiteAccumulator& site, ci::SiteFac
     a.nonfinite_mismatches += trial.nonfinite_mismatch ? 1 : 0;
     for (const std::string& kind : trial.failure_kinds) ++facts.failure_kinds[kind];
     if (!facts.direction.empty() && trial.has_value) facts.values.push_back(trial.value);
+    if (facts.variable_threshold && trial.has_value) facts.ratios.push_back(trial.ratio);
     if (!trial.measured) continue;
     a.samples.atol_needed.push_back(trial.atol_needed);
     a.samples.max_abs.push_back(trial.max_abs);
@@ -766,8 +816,11 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
       static_cast<std::size_t>(a.failure_rate.failures), trials.size(), options.confidence));
   const std::size_t retries = stats::retries_needed(a.failure_rate.upper_one_sided, options.target);
   if (retries != std::numeric_limits<std::size_t>::max()) a.retries = static_cast<long>(retries);
-  // (Not for a hidden tolerance: at the lower bound of it the estimate would be of another check.)
-  if (!a.negated && facts.direction != "above" && !facts.hidden_tolerance)
+  // (Not for a hidden tolerance: at the lower bound of it the estimate would be of another check.
+  // A per-run threshold: P(value / bound > 1), from the ratios, when every bound was positive.)
+  if (facts.variable_threshold)
+    a.estimated_failure_rate = ratio_failure_rate(facts.ratios, options);
+  else if (!a.negated && facts.direction != "above" && !facts.hidden_tolerance)
     a.estimated_failure_rate = estimated_failure_rate(trials, a.atol, options);
   const ci::Verdict verdict = ci::judge_site(facts, a);
   a.cls = verdict.kind;
@@ -814,7 +867,8 @@ struct SiteTable {
   std::map<SiteKey, SiteAccumulator> sites;
   std::size_t dropped = 0;
 
-  // One run's lines; `test_in_run(test)` is what the run's record says of that test.
+  // One run's lines; `test_in_run(test)` is what the run's record says of that test. Kept until
+  // group(): whether a threshold is a per-run value needs every run.
   template <typename TestInRunOf>
   void add_run(long long run, const std::vector<nlohmann::json>& captures,
                const TestInRunOf& test_in_run) {
@@ -824,13 +878,69 @@ struct SiteTable {
         continue;
       }
       const std::string test = string_or(line, "test");
-      add_call(sites[site_key(test, line)], line, run, test_in_run(test));
+      calls_.push_back({run, &line, test_in_run(test)});
     }
   }
 
+  // The calls into their sites (one per argument set; a per-run threshold is one site).
+  void group();
+
   std::vector<model::AssertionSite> analyze(const stats::ToleranceOptions& options,
                                             const CaptureAnalysisOptions& capture_options) const;
+
+ private:
+  struct Call {
+    long long run;
+    const nlohmann::json* line;
+    TestInRun test;
+  };
+  std::vector<Call> calls_;
 };
+
+// `loss < initial_loss` with initial_loss from the run's own random data: a new threshold on
+// every run. A line whose distinct thresholds outnumber its calls in any one run compares against
+// per-run values, not against literals (a loop over three eps values has three in every run).
+std::set<std::string> variable_threshold_lines(const std::vector<const nlohmann::json*>& lines,
+                                               const std::vector<long long>& runs) {
+  std::map<std::string, std::set<double>> thresholds;
+  std::map<std::pair<std::string, std::pair<long long, long long>>, std::size_t> per_trial;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const nlohmann::json& line = *lines[i];
+    if (string_or(line, "api") != "threshold" || !line.contains("atol") ||
+        !line["atol"].is_number())
+      continue;
+    const SiteKey k = site_key(string_or(line, "test"), line);
+    const std::string id = k.test + "\n" + k.site + "\n" + k.via + "\n" + string_or(line, "op");
+    thresholds[id].insert(line["atol"].get<double>());
+    ++per_trial[{id, {runs[i], integer_or(line, "repeat", 0)}}];
+  }
+  std::map<std::string, std::size_t> most_per_trial;
+  for (const auto& [key, n] : per_trial)
+    most_per_trial[key.first] = std::max(most_per_trial[key.first], n);
+  std::set<std::string> variable;
+  for (const auto& [id, values] : thresholds)
+    if (values.size() > most_per_trial[id]) variable.insert(id);
+  return variable;
+}
+
+void SiteTable::group() {
+  std::vector<const nlohmann::json*> lines;
+  std::vector<long long> runs;
+  for (const Call& c : calls_) lines.push_back(c.line), runs.push_back(c.run);
+  const std::set<std::string> variable = variable_threshold_lines(lines, runs);
+  for (const Call& c : calls_) {
+    const nlohmann::json& line = *c.line;
+    SiteKey key = site_key(string_or(line, "test"), line);
+    const std::string id =
+        key.test + "\n" + key.site + "\n" + key.via + "\n" + string_or(line, "op");
+    const bool per_run = string_or(line, "api") == "threshold" && variable.count(id) > 0;
+    if (per_run) key.tolerances = "per-run";
+    SiteAccumulator& site = sites[key];
+    site.facts.variable_threshold = site.facts.variable_threshold || per_run;
+    add_call(site, line, c.run, c.test);
+  }
+  calls_.clear();
+}
 
 std::vector<model::AssertionSite> SiteTable::analyze(
     const stats::ToleranceOptions& options, const CaptureAnalysisOptions& capture_options) const {
@@ -865,6 +975,7 @@ std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::j
     table.add_run(run, record["captures"].get_ref<const nlohmann::json::array_t&>(),
                   [&](const std::string& test) { return test_in_record(record, test); });
   }
+  table.group();
   return table.analyze(options, capture_options);
 }
 
@@ -876,6 +987,7 @@ std::vector<model::AssertionSite> analyze_record_captures(
     table.add_run(static_cast<long long>(record.run), record.captures,
                   [&](const std::string& test) { return test_in_record(record, test); });
   }
+  table.group();
   return table.analyze(options, CaptureAnalysisOptions{});
 }
 

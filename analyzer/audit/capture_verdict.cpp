@@ -136,6 +136,30 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
   return v;
 }
 
+// `value < bound` with a bound the test computes per run: no literal to loosen; how close the
+// value came to its bound, as a share of it.
+Verdict threshold_variable(const SiteFacts& facts, const model::AssertionSite& site) {
+  Verdict v;
+  v.kind = AssertionClass::kThresholdVariable;
+  const long failures = site.failure_rate.failures, trials = site.failure_rate.trials;
+  v.action = failures == 0 ? AssertionAction::kKeep : AssertionAction::kReview;
+  v.message = "a threshold the test computes on every run (value " + site.op.value_or("<") +
+              " a per-run bound): no fixed number to loosen";
+  double closest = -1;
+  bool known = !facts.ratios.empty();
+  for (double r : facts.ratios) {
+    if (!(r >= 0)) known = false;
+    closest = std::max(closest, r);
+  }
+  if (known)
+    v.message += "; " + std::string(failures == 0 ? "the closest" : "the worst") + " of " +
+                 std::to_string(trials) + " runs reached " + fmt(closest * 100) + "% of its bound";
+  if (failures > 0)
+    v.message +=
+        "; it failed in " + std::to_string(failures) + " of " + std::to_string(trials) + " runs";
+  return v;
+}
+
 Verdict threshold_above(const SiteFacts& facts, const model::AssertionSite& site) {
   Verdict v;
   v.kind = AssertionClass::kThresholdAbove;
@@ -143,9 +167,13 @@ Verdict threshold_above(const SiteFacts& facts, const model::AssertionSite& site
                             ? std::numeric_limits<double>::quiet_NaN()
                             : *std::min_element(facts.values.begin(), facts.values.end());
   v.action = site.failure_rate.failures == 0 ? AssertionAction::kKeep : AssertionAction::kReview;
-  v.message = "threshold comparison (value must stay above " + fmt(site.atol) +
-              "): the lowest of " + std::to_string(site.failure_rate.trials) + " runs was " +
-              fmt(lowest);
+  v.message = "threshold comparison (value must stay above " + fmt(site.atol) + "): ";
+  if (facts.values.size() > 1 && all_equal(facts.values))  // a seeded test's one value
+    v.message += "deterministic: the compared value was " + fmt(lowest) + " on every run (" +
+                 std::to_string(facts.values.size()) + " runs)";
+  else
+    v.message +=
+        "the lowest of " + std::to_string(site.failure_rate.trials) + " runs was " + fmt(lowest);
   return v;
 }
 
@@ -185,6 +213,7 @@ Verdict judge_site(const SiteFacts& facts, const model::AssertionSite& site) {
   }
   if (auto b = broken(facts)) return *b;
   if (!facts.negated.empty()) return negated(facts, site);
+  if (facts.variable_threshold) return threshold_variable(facts, site);
   if (facts.direction == "above") return threshold_above(facts, site);
   if (auto d = deterministic(facts, site)) return *d;
   Verdict v;

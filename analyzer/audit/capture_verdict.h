@@ -19,10 +19,12 @@ struct SiteFacts {
   bool exact = false;      // torch.equal, assert_array_equal, assertEqual of tensors
   bool unchecked = false;  // a predicate called as a bare statement: its result is discarded
   std::string direction;   // threshold comparisons: "below" (`d < t`) or "above" (`s > t`)
+  std::string op;          // threshold comparisons: the operator as written ("<", "<=", ...)
   std::string via;         // the helper's frame (file:line) when the call went through one
   std::string via_function;
   std::string tolerance_at;  // "site" (the test's line passes it) or "via" (the helper has it)
   std::vector<std::string> via_accepts;                // the helper's tolerance parameters
+  std::vector<std::string> via_chain;                  // nested helpers, down to the comparison
   std::map<std::string, std::size_t> failure_kinds;    // kind -> failing trials
   std::map<std::string, std::string> failure_details;  // kind -> its first detail
   std::size_t passing_trials = 0;  // trials where every call passed by its own rule
@@ -30,6 +32,10 @@ struct SiteFacts {
   // Whether the test drew from a global random generator in some run (the plugin's drew_random):
   // false only when every run that says drew nothing; unknown when none says.
   std::optional<bool> drew_random;
+  // A threshold the test computes per run (SiteTable::group): `ratios` holds per trial the
+  // largest value / bound of its calls (above 1: failed), when every bound was positive.
+  bool variable_threshold = false;
+  std::vector<double> ratios;
   // An "exact" check (assertEqual of tensors) that passed with a nonzero difference: the class
   // compares within a tolerance of its own (torchtestcase's eps, a type equality function), which
   // the capture cannot see. `hidden_passed` is the largest difference it let pass,

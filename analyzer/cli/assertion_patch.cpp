@@ -159,7 +159,17 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
   std::map<std::string, std::map<std::size_t, Hunk>> files;
   std::map<std::pair<std::string, std::size_t>, bool> conflicting;
   for (const auto& e : sites) {
-    if (!e.diff) continue;
+    if (!e.diff) {
+      // Advice to change the line, but no edit of it: say so, or "nothing to change" would hide it.
+      const auto action = e.recommendation.action;
+      if (action == model::AssertionAction::kLoosen || action == model::AssertionAction::kTighten)
+        patch.skipped.push_back(
+            e.site + " (" + std::string(model::to_string(action)) +
+            "): no edit of its line could be written (a tolerance given as a name, a line run "
+            "with several argument sets, or a call the rewriter does not recognise); change it "
+            "by hand as its advice says");
+      continue;
+    }
     std::string file;
     std::size_t line = 0;
     Hunk hunk;
@@ -254,12 +264,14 @@ bool print_audit_tolerances(const std::string& path, bool json, std::ostream& ou
     out << nlohmann::json({{"source", path}, {"assertions", list}}).dump(2) << "\n";
     return true;
   }
-  out << report::assertion_section(sites, ReportFormat::kTerminal);
+  std::string section = report::assertion_section(sites, ReportFormat::kTerminal);
+  if (!section.empty() && section.front() == '\n') section.erase(0, 1);  // (a report's spacing)
+  out << section;
   // The section collapses fine sites to a count; `tolerance` lists every one.
   for (const auto& e : sites) {
     if (e.needs_action()) continue;
     out << "  " << e.site << "  " << model::to_string(e.recommendation.action) << "  (" << e.test
-        << ")\n    " << e.suggestion << "\n";
+        << ")\n    " << report::assertion_note(e) << "\n";
   }
   return true;
 }

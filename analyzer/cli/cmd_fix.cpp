@@ -72,7 +72,11 @@ int cmd_fix(const CommandArgs& a) {
   for (const auto& why : patch.skipped) a.err << "flakescope fix: left out " << why << "\n";
   if (patch.hunks == 0) {
     // No file: an empty patch is one `git apply` rejects ("No valid patches in input").
-    a.err << "flakescope fix: no assertion needs its arguments changed"
+    a.err << "flakescope fix: "
+          << (patch.skipped.empty()
+                  ? std::string("no assertion needs its arguments changed")
+                  : "no edit could be written (" + std::to_string(patch.skipped.size()) +
+                        " left out, above)")
           << (out_path.empty() ? "" : "; nothing written to " + out_path) << "\n";
     return kExitOk;
   }

@@ -11,14 +11,15 @@
 namespace flakescope::model {
 namespace {
 
-constexpr std::array<std::pair<AssertionClass, std::string_view>, 7> kClassNames{
+constexpr std::array<std::pair<AssertionClass, std::string_view>, 8> kClassNames{
     {{AssertionClass::kStatistical, "statistical"},
      {AssertionClass::kBroken, "broken"},
      {AssertionClass::kUnchecked, "unchecked"},
      {AssertionClass::kNegated, "negated"},
      {AssertionClass::kDeterministic, "deterministic"},
      {AssertionClass::kBitwise, "bitwise"},
-     {AssertionClass::kThresholdAbove, "threshold-above"}}};
+     {AssertionClass::kThresholdAbove, "threshold-above"},
+     {AssertionClass::kThresholdVariable, "threshold-variable"}}};
 constexpr std::array<std::pair<AssertionAction, std::string_view>, 6> kActionNames{
     {{AssertionAction::kNone, "none"},
      {AssertionAction::kKeep, "keep"},
@@ -134,6 +135,16 @@ std::optional<std::vector<long>> shape_from(const json& shape, const std::string
   return out;
 }
 
+}  // namespace
+
+std::string AssertionVia::comparison() const {
+  if (chain.empty()) return frame;
+  const std::string& last = chain.back();  // "file:line function"
+  return last.substr(0, last.find(' '));
+}
+
+namespace {
+
 void via_from(core::FieldReader& r, AssertionSite& a) {
   const auto frame = r.nullable_string("via");
   if (!frame) return;
@@ -142,6 +153,7 @@ void via_from(core::FieldReader& r, AssertionSite& a) {
   via.function = r.string("via_function");
   via.accepts = r.strings("via_accepts");
   via.tolerance_at = r.string("tolerance_at");
+  via.chain = r.strings("via_chain");
   a.via = via;
 }
 
@@ -202,6 +214,7 @@ json site_header_to(const AssertionSite& a) {
     j["via_function"] = a.via->function;
     j["via_accepts"] = a.via->accepts;
     j["tolerance_at"] = a.via->tolerance_at;
+    if (!a.via->chain.empty()) j["via_chain"] = a.via->chain;
   }
   if (a.unchecked) j["unchecked"] = true;
   if (a.hidden_tolerance) j["hidden_tolerance"] = true;

@@ -40,6 +40,8 @@ std::string action_of(const AssertionSite& e) {
 }
 
 std::string current_args(const AssertionSite& e) {
+  if (e.cls == model::AssertionClass::kThresholdVariable)
+    return e.op.value_or("<") + " a per-run bound";
   if (e.api == "threshold") return e.op.value_or("<") + " " + num(e.atol);
   if (e.hidden_tolerance) return "its own tolerance (let " + num(e.atol) + " pass)";
   if (e.api == "pytest.approx") return "rel=" + num(e.rtol) + ", abs=" + num(e.atol);
@@ -82,7 +84,11 @@ std::string site_of(const AssertionSite& e) {
 
 std::string note_of(const AssertionSite& e) {
   std::string note = e.suggestion.empty() ? e.verdict : e.suggestion;
-  if (e.via) note += " [via " + e.via->frame + "]";
+  if (e.via) {
+    note += " [via " + e.via->frame;
+    if (e.via->comparison() != e.via->frame) note += ", compared at " + e.via->comparison();
+    note += "]";
+  }
   return note;
 }
 
@@ -247,6 +253,10 @@ std::string assertion_section(const std::vector<AssertionSite>& sites, ReportFor
     default:
       return "";
   }
+}
+
+std::string assertion_note(const AssertionSite& e) {
+  return note_of(e);
 }
 
 }  // namespace flakescope::report

@@ -14,5 +14,8 @@
 namespace flakescope::report {
 
 std::string assertion_section(const std::vector<model::AssertionSite>& sites, ReportFormat format);
+// One site's advice as the section prints it: the suggestion (or verdict) and the helper it went
+// through ("[via tests/base.py:58, compared at tests/base.py:31]").
+std::string assertion_note(const model::AssertionSite& site);
 
 }  // namespace flakescope::report

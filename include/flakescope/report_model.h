@@ -236,6 +236,9 @@ enum class AssertionClass {
   kDeterministic,   // the same nonzero deviation on every run
   kBitwise,         // an exact check, or identical values on every run
   kThresholdAbove,  // `value > threshold`: the value must stay above
+  // `value < bound` with a bound the test computes per run (`loss < initial_loss`): measured by
+  // the ratio of the two, no fixed threshold to recommend
+  kThresholdVariable,
 };
 // What the maintainer should do at the site.
 enum class AssertionAction { kNone, kKeep, kLoosen, kTighten, kFix, kReview };
@@ -262,6 +265,11 @@ struct AssertionVia {
   std::string function;      // its name
   std::string tolerance_at;  // "site" (the test's line passes it) or "via" (the helper holds it)
   std::vector<std::string> accepts;  // the helper's tolerance parameters (atol, rtol, ...)
+  // Nested helpers: every frame from `frame` down to the comparison ("file:line function"),
+  // outermost first; empty when the helper made the comparison itself.
+  std::vector<std::string> chain;
+  // "file:line" of the comparison itself: the last of `chain`, else `frame`.
+  std::string comparison() const;
 };
 
 // P(this call fails) at the current arguments, from the per-run margins (stats/failure_rate.h).

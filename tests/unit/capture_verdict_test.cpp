@@ -307,6 +307,40 @@ TEST(CaptureVerdict, HiddenToleranceWithoutFailureIsNotLoosened) {
   EXPECT_NE(out[0]["recommendation"]["action"], "keep");
 }
 
+json threshold_call(double value, double bound) {
+  json c = call("t.py:2", value, value < bound, bound);
+  c["api"] = "threshold";
+  c["op"] = "<";
+  c["direction"] = "below";
+  c["dtype"] = nullptr;
+  c["value"] = value;
+  c["threshold"] = bound;
+  c["margin"] = value - bound;
+  return c;
+}
+
+// `assert loss < initial_loss` with initial_loss from the run's random data: a new bound on every
+// run is one site (not one per run), measured by value / bound; a loop over three literal eps
+// values keeps one site per eps.
+TEST(CaptureVerdict, PerRunThresholdIsOneSiteAndLiteralLoopsStayApart) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> start(10, 100);
+  std::vector<std::vector<json>> per_run, loops;
+  for (int i = 0; i < 30; ++i) {
+    const double initial = start(rng);
+    per_run.push_back({threshold_call(initial * 0.99, initial)});
+    loops.push_back(
+        {threshold_call(1e-4, 1e-3), threshold_call(1e-4, 2e-3), threshold_call(1e-4, 5e-3)});
+  }
+  const json one = analyze_captures(runs_of(per_run), stats::ToleranceOptions{});
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0]["class"], "threshold-variable");
+  EXPECT_EQ(one[0]["recommendation"]["action"], "keep");
+  const std::string s = one[0]["suggestion"];
+  EXPECT_NE(s.find("the closest of 30 runs reached 99% of its bound"), std::string::npos) << s;
+  EXPECT_EQ(analyze_captures(runs_of(loops), stats::ToleranceOptions{}).size(), 3u);
+}
+
 TEST(CaptureVerdict, ExactCheckReportsBitwiseStability) {
   std::vector<std::vector<json>> runs;
   for (int i = 0; i < 12; ++i) {
