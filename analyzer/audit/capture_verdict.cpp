@@ -95,15 +95,17 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
   const std::string seeds =
       facts.drew_random == false
           ? std::string()
-          : std::string(facts.drew_random ? "; the per-run seeds never changed it although the "
-                                            "test draws random numbers: it fixes its own seed"
-                                          : "; the per-run seeds never changed it: the test likely "
-                                            "fixes its own seed") +
+          : std::string(facts.drew_random
+                            ? "; the per-run seeds never changed it although the test draws "
+                              "random numbers: this comparison does not depend on them, or the "
+                              "test reseeds before it"
+                            : "; the per-run seeds never changed it: the test likely fixes its "
+                              "own seed") +
                 ", so seed-dependent flakiness is out of this audit's reach";
   if (off == 0) {
     v.kind = AssertionClass::kBitwise;
     v.action = failures == 0 ? AssertionAction::kKeep : AssertionAction::kFix;
-    v.message = "bitwise stable: identical on every run" + runs + ")";
+    v.message = "bitwise equal on every run" + runs + "): the compared values never differed";
     return v;
   }
   v.kind = AssertionClass::kDeterministic;
@@ -123,7 +125,12 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
   }
   if (failures == 0) {
     v.action = AssertionAction::kKeep;
-    v.message += "; the current " + bound_phrase(site, site.atol) + " covers it" + seeds;
+    // (x == 0: the relative part alone covers it, "needs atol 0 at rtol=1e-4")
+    v.message += "; the current " +
+                 (x == 0 && site.rtol > 0 && site.api != "threshold"
+                      ? std::string(site.api == "pytest.approx" ? "rel=" : "rtol=") + fmt(site.rtol)
+                      : bound_phrase(site, site.atol)) +
+                 " covers it" + seeds;
     return v;
   }
   v.action = AssertionAction::kLoosen;
@@ -223,7 +230,7 @@ Verdict judge_site(const SiteFacts& facts, const model::AssertionSite& site) {
     const double worst = abs.empty() ? 0 : *std::max_element(abs.begin(), abs.end());
     v.action = site.failure_rate.failures == 0 ? AssertionAction::kKeep : AssertionAction::kReview;
     v.message = worst == 0
-                    ? "bitwise stable: identical on every run"
+                    ? "bitwise equal on every run: the compared values never differed"
                     : "not bitwise equal: the compared values differed by up to " + fmt(worst) +
                           " (in " + std::to_string(changed_runs(abs)) + " of " +
                           std::to_string(abs.size()) + " runs); an exact check cannot absorb that";

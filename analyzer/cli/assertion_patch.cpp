@@ -180,7 +180,15 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
       patch.skipped.push_back(hunk.site + ": its diff is not one the analysis writes");
       continue;
     }
-    if (!source_matches(read_lines(source_path(root, file)), line, hunk)) {
+    const std::string path = source_path(root, file);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+      patch.skipped.push_back(hunk.site + ": " + path +
+                              " is not a file from here (run fix where the audit ran, or give "
+                              "--root the folder the sites are relative to)");
+      continue;
+    }
+    if (!source_matches(read_lines(path), line, hunk)) {
       patch.skipped.push_back(hunk.site + ": the line changed since the audit (re-run it)");
       continue;
     }
@@ -270,8 +278,9 @@ bool print_audit_tolerances(const std::string& path, bool json, std::ostream& ou
   // The section collapses fine sites to a count; `tolerance` lists every one.
   for (const auto& e : sites) {
     if (e.needs_action()) continue;
-    out << "  " << e.site << "  " << model::to_string(e.recommendation.action) << "  (" << e.test
-        << ")\n    " << report::assertion_note(e) << "\n";
+    out << "  " << report::assertion_site_label(e) << "  "
+        << model::to_string(e.recommendation.action) << "  (" << e.test << ")\n    "
+        << report::assertion_note(e) << "\n";
   }
   return true;
 }

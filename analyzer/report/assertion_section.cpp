@@ -259,4 +259,8 @@ std::string assertion_note(const AssertionSite& e) {
   return note_of(e);
 }
 
+std::string assertion_site_label(const AssertionSite& e) {
+  return site_of(e);
+}
+
 }  // namespace flakescope::report

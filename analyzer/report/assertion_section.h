@@ -17,5 +17,8 @@ std::string assertion_section(const std::vector<model::AssertionSite>& sites, Re
 // One site's advice as the section prints it: the suggestion (or verdict) and the helper it went
 // through ("[via tests/base.py:58, compared at tests/base.py:31]").
 std::string assertion_note(const model::AssertionSite& site);
+// The site as the section names it: "file:line", with the dtype and arguments when the line has
+// several argument sets (two entries of one line must read apart).
+std::string assertion_site_label(const model::AssertionSite& site);
 
 }  // namespace flakescope::report

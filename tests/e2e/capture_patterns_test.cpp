@@ -151,7 +151,8 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
   auto exact = at(report, "exact");
   ASSERT_EQ(exact.size(), 1u);
   EXPECT_EQ(exact[0]["class"], "bitwise");
-  EXPECT_EQ(text_of(exact[0]), "bitwise stable: identical on every run (6 runs)");
+  EXPECT_EQ(text_of(exact[0]),
+            "bitwise equal on every run (6 runs): the compared values never differed");
 
   // 7. Where people look: terminal summary, Markdown, HTML, tolerance, fix.
   EXPECT_NE(audit.out.find("Assertions: "), std::string::npos) << audit.out;

@@ -241,7 +241,8 @@ TEST(CaptureAnalysis, BitwiseStableAssertionsKeepTheirArguments) {
   EXPECT_EQ(rec["action"], "keep");
   EXPECT_EQ(out[0]["diff"], nullptr);
   EXPECT_EQ(out[0]["failure_rate"]["failures"], 0);
-  EXPECT_EQ(out[0]["suggestion"], "bitwise stable: identical on every run (100 runs)");
+  EXPECT_EQ(out[0]["suggestion"],
+            "bitwise equal on every run (100 runs): the compared values never differed");
 }
 
 // 300 seeded runs of the site tests/test_noise.py:4 (|N(0, 2e-6)| minus rtol |e|, atol 2e-6, some
