@@ -6,6 +6,7 @@
 #include <boost/math/special_functions/beta.hpp>
 #include <boost/math/special_functions/gamma.hpp>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -285,7 +286,13 @@ constexpr double kExtrapolationNote = 10;
 
 std::string extrapolation_note(const TailBound& b) {
   if (!(b.extrapolation > kExtrapolationNote)) return "";
-  return "; the bound is " + format_number(b.extrapolation) +
+  // A factor above 10 reads as a whole number ("21 times"; "2.3e+06" beyond a million).
+  char factor[32];
+  if (b.extrapolation < 1e6)
+    std::snprintf(factor, sizeof factor, "%.0f", b.extrapolation);
+  else
+    std::snprintf(factor, sizeof factor, "%.2g", b.extrapolation);
+  return "; the bound is " + std::string(factor) +
          " times the largest observed deviation: mostly extrapolation, more runs tighten it (" +
          std::to_string(b.runs_distribution_free) + " runs give a distribution-free bound)";
 }
