@@ -1,0 +1,377 @@
+// The advice text and diff of one assertion site (see analyzer/audit/capture_advice.h).
+#include "audit/capture_advice.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/assertion_rewrite.h"
+
+namespace flakescope::capture_internal {
+namespace {
+
+namespace ci = capture_internal;
+
+// "20", "210", "2.3e+06": how many times; an integer below a million, three digits above.
+std::string factor_text(double factor) {
+  char buffer[32];
+  if (factor < 1e6)
+    std::snprintf(buffer, sizeof buffer, "%.0f", std::round(factor));
+  else
+    std::snprintf(buffer, sizeof buffer, "%.2g", factor);
+  return buffer;
+}
+
+std::string format_target(double target) {
+  const double exponent = std::round(std::log10(target));
+  if (std::abs(target - std::pow(10.0, exponent)) <= 1e-12 * target) {
+    return "1e" + std::to_string(static_cast<int>(exponent));
+  }
+  return ci::format_tolerance(target);
+}
+
+std::string format_confidence(double confidence) {
+  return ci::format_tolerance(std::round(confidence * 1e6) / 1e4) + "%";
+}
+
+// Line `number` (1-based) of `path`, or nullopt.
+std::optional<std::string> read_source_line(const std::string& path, std::size_t number) {
+  if (number == 0) return std::nullopt;
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::string line;
+  for (std::size_t i = 1; std::getline(in, line); ++i) {
+    if (i == number) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      return line;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string source_path(const std::string& root, const std::string& file) {
+  if (file.empty() || file[0] == '/' || root.empty()) return file;
+  return root.back() == '/' ? root + file : root + "/" + file;
+}
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Whether the call passes `keyword=` (by name; a positional tolerance cannot be told apart).
+bool passes_keyword(const ci::AssertionCall& call, const std::string& keyword) {
+  for (const std::string& arg : call.args) {
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos) continue;
+    std::string name = arg.substr(0, eq);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (name == keyword) return true;
+  }
+  return false;
+}
+
+// The test's line rewritten for `atol` (and `rtol`), or nullopt when it cannot be done safely.
+// `helper_note` says where the tolerance lives when a testing helper holds it.
+// `source` is the site's line, or (`in_place`) the lines from it to where its call closes, which
+// are edited argument by argument so that their layout stays.
+std::optional<std::string> rewritten_line(const std::string& source, const std::string& api,
+                                          const ci::SiteFacts& facts, double current_atol,
+                                          double rtol, double atol, std::string* shown,
+                                          std::string* helper_note, bool in_place = false) {
+  // A helper that forwards both tolerances to assert_close needs both ("Both 'rtol' and 'atol'
+  // must be either specified or omitted"): the rtol in force goes with the new atol unless the
+  // line already passes one.
+  const bool add_rtol = contains(facts.via_accepts, "rtol");
+  const auto keyword_edit = [&](const ci::AssertionCall& call) {
+    const bool with_rtol = add_rtol && !passes_keyword(call, "rtol");
+    std::string shown_call = ci::rewrite_keyword(call, "atol", atol);
+    if (with_rtol)
+      if (auto c = ci::find_assertion_call(shown_call, "helper:" + facts.via_function))
+        shown_call = ci::rewrite_keyword(*c, "rtol", rtol);
+    *shown = shown_call;
+    if (!in_place) return source.substr(0, call.begin) + *shown + source.substr(call.end);
+    std::string text = ci::rewrite_keyword_in_place(source, call, "atol", atol);
+    if (with_rtol)
+      if (auto c = ci::find_assertion_call(text, "helper:" + facts.via_function))
+        text = ci::rewrite_keyword_in_place(text, *c, "rtol", rtol);
+    return text;
+  };
+  if (api == "threshold") {
+    if (in_place) return std::nullopt;
+    auto line = ci::replace_number_literal(source, current_atol, atol);
+    if (line)
+      *shown =
+          "threshold " + (facts.op.empty() ? "<" : facts.op) + " " + ci::format_tolerance(atol);
+    return line;
+  }
+  if (!facts.via.empty() && facts.tolerance_at == "via") {
+    *helper_note = "the tolerance lives in the helper " + facts.via_function + "() at " + facts.via;
+    if (!contains(facts.via_accepts, "atol")) {
+      *helper_note += ", which takes no per-call override: change it there (every caller)";
+      return std::nullopt;
+    }
+    *helper_note += ", which takes atol= per call: pass it at the test's line";
+    const auto call = ci::find_assertion_call(source, "helper:" + facts.via_function);
+    if (!call) return std::nullopt;
+    return keyword_edit(*call);
+  }
+  const std::string callee = facts.via.empty() ? api : "helper:" + facts.via_function;
+  const auto call = ci::find_assertion_call(source, callee);
+  if (!call) return std::nullopt;
+  for (const std::string& arg : call->args) {
+    // `atol=TOL` or `atol=atol`: the number lives where the name is defined; a literal here
+    // would silently fork it.
+    for (const char* keyword : {"atol", "rtol"}) {
+      const std::string prefix = std::string(keyword) + "=";
+      if (arg.rfind(prefix, 0) != 0) continue;
+      const std::string value = arg.substr(prefix.size());
+      char* end = nullptr;
+      std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0') {
+        *helper_note = std::string(keyword) + " is given as `" + value +
+                       "`: set the value where that is defined";
+        return std::nullopt;
+      }
+    }
+  }
+  if (!facts.via.empty()) return keyword_edit(*call);
+  *shown = ci::rewrite_call(*call, api, rtol, atol);
+  if (in_place) return ci::rewrite_in_place(source, *call, api, rtol, atol);
+  return source.substr(0, call->begin) + *shown + source.substr(call->end);
+}
+
+// "f(\n    a,\n    b,\n)" as one line of text: "f( a, b, )" with runs of blanks as one space.
+std::string collapse_blanks(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool blank = c == ' ' || c == '\n' || c == '\t';
+    if (blank && (out.empty() || out.back() == ' ')) continue;
+    out += blank ? ' ' : c;
+  }
+  return out;
+}
+
+// The lines from `number` on, up to kMaxCallLines (a call spread over several lines).
+constexpr std::size_t kMaxCallLines = 30;
+std::vector<std::string> read_source_block(const std::string& path, std::size_t number) {
+  std::vector<std::string> out;
+  if (number == 0) return out;
+  std::ifstream in(path);
+  std::string line;
+  for (std::size_t i = 1; out.size() < kMaxCallLines && std::getline(in, line); ++i) {
+    if (i < number) continue;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+    out.push_back(text.substr(start, nl - start));
+  out.push_back(text.substr(start));
+  return out;
+}
+
+// A call that opens on the site's line and closes on a later one: the edited lines, as a diff.
+std::optional<std::string> multi_line_diff(const std::string& path, const std::string& file,
+                                           std::size_t line_number, const std::string& api,
+                                           const ci::SiteFacts& facts, double current_atol,
+                                           double rtol, double atol, std::string* shown,
+                                           std::string* helper_note) {
+  const std::vector<std::string> block = read_source_block(path, line_number);
+  std::string text;
+  for (std::size_t i = 0; i < block.size(); ++i) text += (i ? "\n" : "") + block[i];
+  const std::string callee = facts.via.empty() ? api : "helper:" + facts.via_function;
+  const auto call = ci::find_assertion_call(text, callee);
+  // The call must open on the site's own line, and span more than it.
+  if (block.empty() || !call || call->begin >= block[0].size() ||
+      text.find('\n', call->begin) > call->end)
+    return std::nullopt;
+  const auto edited = rewritten_line(text, api, facts, current_atol, rtol, atol, shown, helper_note,
+                                     /*in_place=*/true);
+  if (!edited) return std::nullopt;
+  const std::size_t lines = split_lines(text.substr(0, call->end)).size();
+  const std::vector<std::string> before(block.begin(), block.begin() + std::ptrdiff_t(lines));
+  std::vector<std::string> after = split_lines(*edited);
+  after.resize(after.size() - (block.size() - lines));  // the untouched lines after the call
+  for (char& c : *shown)
+    if (c == '\n') c = ' ';
+  return ci::lines_diff(file, line_number, before, after);
+}
+
+// The text after the suggested call: what the arguments keep, or why there is no bound.
+std::string keeps_text(const model::AssertionSite& site, const stats::ToleranceOptions& options,
+                       const ci::Verdict& verdict) {
+  const model::AssertionRecommendation& rec = site.recommendation;
+  if (verdict.kind == model::AssertionClass::kDeterministic) return " (" + verdict.message + ")";
+  if (rec.method == "observed maximum") {
+    // No tail bound backs it: say what it is, and what would give one.
+    return " covers the worst of " + std::to_string(site.trials) +
+           " runs, no more (a bound for failures <= " + format_target(options.target) +
+           " needs about " + std::to_string(rec.runs_needed.value_or(0)) + " runs)";
+  }
+  std::string keeps = " keeps failures <= " + format_target(options.target) + " at " +
+                      format_confidence(options.confidence);
+  if (rec.extrapolation)
+    keeps += " (the bound is " + factor_text(*rec.extrapolation) +
+             " times the largest observed deviation: mostly extrapolation, more runs tighten it)";
+  return keeps;
+}
+
+// Retries only where runs failed: with no failure seen, a count from the upper end of 0 of n
+// (7 retries after 0 of 8) would read as advice to retry a test that never failed.
+std::string retry_text(const model::AssertionSite& site, const ci::Verdict& verdict) {
+  if (!site.retries || *site.retries == 0 || verdict.kind != model::AssertionClass::kStatistical ||
+      site.failure_rate.failures == 0)
+    return "";
+  const long k = *site.retries;
+  return "; or keep the arguments and retry up to " + std::to_string(k) +
+         (k == 1 ? " time" : " times");
+}
+
+// "the current arguments (...) keep failures <= 1e-4 at 95% (atol=... would suffice); they fail
+// an estimated ..., though 0 of 60 observed runs failed".
+std::string keep_text(const model::AssertionSite& site, const std::string& keeps, double atol) {
+  const bool threshold = site.api == "threshold";
+  const std::string current =
+      threshold ? "the current " + ci::bound_phrase(site, site.atol)
+      : site.api == "pytest.approx"
+          ? "the current arguments (rel=" + ci::format_tolerance(site.rtol) +
+                ", abs=" + ci::format_tolerance(site.atol) + ")"
+          : "the current arguments (rtol=" + ci::format_tolerance(site.rtol) +
+                ", atol=" + ci::format_tolerance(site.atol) + ")";
+  // `keeps` and the rate's text are worded for one call ("keeps", "fails"); arguments are many.
+  std::string verb = keeps;
+  if (!threshold && verb.rfind(" keeps ", 0) == 0) verb.replace(0, 7, " keep ");
+  std::string text = current + verb + " (" + ci::bound_phrase(site, atol) + " would suffice)";
+  if (site.estimated_failure_rate) {
+    std::string rate = site.estimated_failure_rate->text;
+    if (!threshold && rate.rfind("fails ", 0) == 0) rate.replace(0, 6, "fail ");
+    text += std::string(threshold ? "; it " : "; they ") + rate + ", though " +
+            std::to_string(site.failure_rate.failures) + " of " + std::to_string(site.trials) +
+            " observed runs failed";
+  }
+  return text;
+}
+
+// What the runs show without a bound: "; the worst of 40 runs needed atol 3.1e-08, 23 times
+// under the current one" (nothing when a run failed: the failures say more).
+std::string headroom_text(const model::AssertionSite& site) {
+  const std::vector<double>& needed = site.samples.atol_needed;
+  if (needed.empty() || site.failure_rate.failures > 0 || !(site.atol > 0)) return "";
+  const double worst = *std::max_element(needed.begin(), needed.end());
+  if (!std::isfinite(worst)) return "";
+  const bool threshold = site.api == "threshold";
+  std::string text = "; the worst of " + std::to_string(needed.size()) + " runs " +
+                     (threshold ? "was " : "needed atol ") + ci::format_number(worst);
+  if (worst > 0)
+    text += ", " + factor_text(site.atol / worst) + " times under the current " +
+            (threshold ? "threshold" : "atol");
+  return text;
+}
+
+// No failure, and a bound that is mostly extrapolation: what the runs show and what would decide.
+std::string undecided_text(const model::AssertionSite& site, double atol) {
+  std::string text = "undecided: " + std::to_string(site.failure_rate.failures) + " of " +
+                     std::to_string(site.trials) + " runs failed, and the bound " +
+                     ci::bound_phrase(site, atol) + " rests on too few runs (" +
+                     site.recommendation.reason + "); keep the arguments and rerun with more runs";
+  if (site.estimated_failure_rate)
+    text += "; with the current " +
+            (site.api == "threshold" ? ci::bound_phrase(site, site.atol) : "arguments") + " it " +
+            site.estimated_failure_rate->text;
+  return text;
+}
+
+// An exact-looking check with a tolerance of its own (SiteFacts::hidden_tolerance): what the runs
+// show of that tolerance, and the bound to set it to where it is defined (no diff: the capture
+// does not know where that is).
+std::string hidden_tolerance_text(const model::AssertionSite& site, const ci::SiteFacts& facts,
+                                  const std::string& keeps) {
+  std::string text = "not an exact check: " + site.api +
+                     " compares within a tolerance of its own (the test class's or a registered "
+                     "equality function's) that the capture cannot see; it let differences up to " +
+                     ci::format_number(facts.hidden_passed) + " pass";
+  if (std::isfinite(facts.hidden_failed))
+    text += " and failed at " + ci::format_number(facts.hidden_failed);
+  const model::AssertionRecommendation& rec = site.recommendation;
+  if (!rec.atol) return text + "; no tolerance can be recommended: " + rec.reason;
+  text += "; an absolute tolerance of " + ci::format_tolerance(*rec.atol) + keeps;
+  if (rec.action == model::AssertionAction::kLoosen)
+    text += ": raise the tolerance in force to at least that where it is defined";
+  else if (rec.action == model::AssertionAction::kNone)
+    text += "; no run failed, so whether the tolerance in force reaches it is unknown";
+  return text;
+}
+
+// Fills "suggestion" and "diff" from the recommendation.
+}  // namespace
+
+void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_options,
+             const stats::ToleranceOptions& options, const ci::SiteFacts& facts,
+             const ci::Verdict& verdict) {
+  site.diff.reset();
+  const model::AssertionRecommendation& rec = site.recommendation;
+  if (verdict.kind != model::AssertionClass::kStatistical &&
+      rec.action != model::AssertionAction::kLoosen) {
+    site.suggestion = verdict.message;  // nothing to write on the line
+    return;
+  }
+  const std::string keeps = keeps_text(site, options, verdict);
+  const std::string retries = retry_text(site, verdict);
+  if (facts.hidden_tolerance) {
+    site.suggestion = hidden_tolerance_text(site, facts, keeps) + retries;
+    return;
+  }
+  if (!rec.atol) {
+    site.suggestion = std::string(site.api == "threshold" ? "no threshold" : "no tolerance") +
+                      " can be recommended from " + std::to_string(site.trials) +
+                      " trials: " + (rec.reason.empty() ? "no bound" : rec.reason) +
+                      headroom_text(site) + retries;
+    return;
+  }
+  const double rtol = rec.rtol, atol = *rec.atol;
+  if (rec.action == model::AssertionAction::kKeep) {
+    site.suggestion = keep_text(site, keeps, atol);
+    return;
+  }
+  if (rec.action == model::AssertionAction::kNone) {
+    site.suggestion = undecided_text(site, atol);
+    return;
+  }
+  const std::string path = source_path(capture_options.source_root, site.file);
+  const auto source = read_source_line(path, site.line);
+  std::string shown, helper_note;
+  std::optional<std::string> new_line, diff;
+  if (source)
+    new_line =
+        rewritten_line(*source, site.api, facts, site.atol, rtol, atol, &shown, &helper_note);
+  if (source && !new_line) {
+    // Perhaps a call spread over several lines; its own notes replace the one-line attempt's.
+    std::string multi_note;
+    diff = multi_line_diff(path, site.file, site.line, site.api, facts, site.atol, rtol, atol,
+                           &shown, &multi_note);
+    if (!multi_note.empty()) helper_note = multi_note;
+  }
+  const std::string note = helper_note.empty() ? "" : "; " + helper_note;
+  if (diff) {
+    site.suggestion = "`" + collapse_blanks(shown) + "`" + keeps + retries + note;
+    site.diff = *diff;
+  } else if (!new_line) {
+    const std::string call = site.api == "threshold" ? ci::bound_phrase(site, atol)
+                                                     : ci::canonical_call(site.api, rtol, atol);
+    site.suggestion = "`" + call + "`" + keeps + retries + note;
+  } else {
+    site.suggestion = "`" + shown + "`" + keeps + retries + note;
+    site.diff = ci::one_line_diff(site.file, site.line, *source, *new_line);
+  }
+}
+
+}  // namespace flakescope::capture_internal
