@@ -96,6 +96,7 @@ void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
   if (facts.negated.empty()) facts.negated = string_or(line, "negated");
   facts.exact = facts.exact || line.value("exact", false);
   facts.unchecked = facts.unchecked || line.value("unchecked", false);
+  facts.same_object = facts.same_object || line.value("same_object", false);
   if (facts.direction.empty()) facts.direction = string_or(line, "direction");
   if (facts.op.empty()) facts.op = string_or(line, "op");
   if (facts.via.empty() && line.contains("via")) {

@@ -218,6 +218,16 @@ Verdict judge_site(const SiteFacts& facts, const model::AssertionSite& site) {
                 " runs: assert it";
     return v;
   }
+  if (facts.same_object) {
+    Verdict v;
+    v.kind = AssertionClass::kVacuous;
+    v.action = AssertionAction::kReview;
+    v.message = "compares one object with itself (" + site.api +
+                " got the same array or tensor twice, e.g. after `b = a`): it fails only on NaN, "
+                "so as a comparison of two results it checks nothing; compare against an "
+                "independent expected value (or, for a NaN check, say so with isnan)";
+    return v;
+  }
   if (auto b = broken(facts)) return *b;
   if (!facts.negated.empty()) return negated(facts, site);
   if (facts.variable_threshold) return threshold_variable(facts, site);

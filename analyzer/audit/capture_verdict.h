@@ -15,12 +15,13 @@ namespace flakescope::capture_internal {
 
 // Facts gathered from the capture lines of one (test, site, dtype, rtol, atol) group.
 struct SiteFacts {
-  std::string negated;     // how the source negates the check ("assert not", ...), or empty
-  bool exact = false;      // torch.equal, assert_array_equal, assertEqual of tensors
-  bool unchecked = false;  // a predicate called as a bare statement: its result is discarded
-  std::string direction;   // threshold comparisons: "below" (`d < t`) or "above" (`s > t`)
-  std::string op;          // threshold comparisons: the operator as written ("<", "<=", ...)
-  std::string via;         // the helper's frame (file:line) when the call went through one
+  std::string negated;       // how the source negates the check ("assert not", ...), or empty
+  bool exact = false;        // torch.equal, assert_array_equal, assertEqual of tensors
+  bool unchecked = false;    // a predicate called as a bare statement: its result is discarded
+  bool same_object = false;  // the two compared arguments were one object (`Wc = Wm`)
+  std::string direction;     // threshold comparisons: "below" (`d < t`) or "above" (`s > t`)
+  std::string op;            // threshold comparisons: the operator as written ("<", "<=", ...)
+  std::string via;           // the helper's frame (file:line) when the call went through one
   std::string via_function;
   std::string tolerance_at;  // "site" (the test's line passes it) or "via" (the helper has it)
   std::vector<std::string> via_accepts;                // the helper's tolerance parameters

@@ -11,7 +11,7 @@
 namespace flakescope::model {
 namespace {
 
-constexpr std::array<std::pair<AssertionClass, std::string_view>, 8> kClassNames{
+constexpr std::array<std::pair<AssertionClass, std::string_view>, 9> kClassNames{
     {{AssertionClass::kStatistical, "statistical"},
      {AssertionClass::kBroken, "broken"},
      {AssertionClass::kUnchecked, "unchecked"},
@@ -19,7 +19,8 @@ constexpr std::array<std::pair<AssertionClass, std::string_view>, 8> kClassNames
      {AssertionClass::kDeterministic, "deterministic"},
      {AssertionClass::kBitwise, "bitwise"},
      {AssertionClass::kThresholdAbove, "threshold-above"},
-     {AssertionClass::kThresholdVariable, "threshold-variable"}}};
+     {AssertionClass::kThresholdVariable, "threshold-variable"},
+     {AssertionClass::kVacuous, "vacuous"}}};
 constexpr std::array<std::pair<AssertionAction, std::string_view>, 6> kActionNames{
     {{AssertionAction::kNone, "none"},
      {AssertionAction::kKeep, "keep"},

@@ -239,6 +239,7 @@ enum class AssertionClass {
   // `value < bound` with a bound the test computes per run (`loss < initial_loss`): measured by
   // the ratio of the two, no fixed threshold to recommend
   kThresholdVariable,
+  kVacuous,  // one object compared with itself: only a NaN can make it fail
 };
 // What the maintainer should do at the site.
 enum class AssertionAction { kNone, kKeep, kLoosen, kTighten, kFix, kReview };

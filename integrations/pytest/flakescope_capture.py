@@ -358,9 +358,9 @@ def _assertion_arguments(api, args, kwargs, caller):
     if api.wants is not None and not api.wants(bound):
         return None  # assertEqual of two strings: not a numeric comparison
     first = bound.get(api.first)
-    if first is not None and first is bound.get(api.second):
-        return None  # torch.equal(t, t): a NaN self-check inside a helper, not two results
     filename = caller.f_code.co_filename
+    if first is not None and first is bound.get(api.second) and not _is_test_code(filename):
+        return None  # torch.equal(t, t): a NaN self-check inside a library, not a test's check
     if _is_compared_library(filename):
         return None  # torch.jit.trace checking its trace with assert_close: torch's, not a test's
     # torch.equal / allclose in the library under test decide control flow; only a call from the
@@ -564,6 +564,10 @@ def _record(capture_path, api, caller, bound, result, exception):
         line["error"] = "%s: %s" % (type(exc).__name__, exc)
         if "passed" not in line:
             line["passed"] = exception is None and (result is None or bool(_safe_bool(result)))
+    first = bound.get(getattr(api, "first", None))
+    if first is not None and first is bound.get(getattr(api, "second", None)):
+        # `np.allclose(Wm, Wc)` after `Wc = Wm`: one object against itself (only a NaN fails it).
+        line["same_object"] = True
     line["seed"] = _state.seed
     line["repeat"] = _state.repeat
     try:

@@ -341,6 +341,24 @@ TEST(CaptureVerdict, PerRunThresholdIsOneSiteAndLiteralLoopsStayApart) {
   EXPECT_EQ(analyze_captures(runs_of(loops), stats::ToleranceOptions{}).size(), 3u);
 }
 
+// filterpy's `np.allclose(Wm, Wc, 1e-12)` with `Wc = Wm`: one object against itself. Only a NaN
+// can fail it; as a comparison of two results it checks nothing.
+TEST(CaptureVerdict, OneObjectComparedWithItselfIsVacuous) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 10; ++i) {
+    json c = call("t.py:2", 0, true, 1e-8);
+    c["api"] = "numpy.allclose";
+    c["same_object"] = true;
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["class"], "vacuous");
+  EXPECT_EQ(out[0]["recommendation"]["action"], "review");
+  EXPECT_NE(out[0]["suggestion"].get<std::string>().find("compares one object with itself"),
+            std::string::npos);
+}
+
 TEST(CaptureVerdict, ExactCheckReportsBitwiseStability) {
   std::vector<std::vector<json>> runs;
   for (int i = 0; i < 12; ++i) {
