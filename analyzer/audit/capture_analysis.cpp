@@ -542,7 +542,12 @@ struct SiteTable {
         continue;
       }
       const std::string test = string_or(line, "test");
-      calls_.push_back({run, &line, test_in_run(test)});
+      Call call{run, &line, test_in_run(test), site_key(test, line), ""};
+      if (string_or(line, "api") == "threshold" && line.contains("atol") &&
+          line["atol"].is_number())
+        call.threshold_line = call.key.test + "\n" + call.key.site + "\n" + call.key.via + "\n" +
+                              string_or(line, "op");
+      calls_.push_back(std::move(call));
     }
   }
 
@@ -557,26 +562,23 @@ struct SiteTable {
     long long run;
     const nlohmann::json* line;
     TestInRun test;
+    SiteKey key;
+    std::string threshold_line;  // a threshold comparison's (test, site, via, op), else empty
   };
+  std::set<std::string> variable_threshold_lines() const;
   std::vector<Call> calls_;
 };
 
 // `loss < initial_loss` with initial_loss from the run's own random data: a new threshold on
 // every run. A line whose distinct thresholds outnumber its calls in any one run compares against
 // per-run values, not against literals (a loop over three eps values has three in every run).
-std::set<std::string> variable_threshold_lines(const std::vector<const nlohmann::json*>& lines,
-                                               const std::vector<long long>& runs) {
+std::set<std::string> SiteTable::variable_threshold_lines() const {
   std::map<std::string, std::set<double>> thresholds;
   std::map<std::pair<std::string, std::pair<long long, long long>>, std::size_t> per_trial;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const nlohmann::json& line = *lines[i];
-    if (string_or(line, "api") != "threshold" || !line.contains("atol") ||
-        !line["atol"].is_number())
-      continue;
-    const SiteKey k = site_key(string_or(line, "test"), line);
-    const std::string id = k.test + "\n" + k.site + "\n" + k.via + "\n" + string_or(line, "op");
-    thresholds[id].insert(line["atol"].get<double>());
-    ++per_trial[{id, {runs[i], integer_or(line, "repeat", 0)}}];
+  for (const Call& c : calls_) {
+    if (c.threshold_line.empty()) continue;
+    thresholds[c.threshold_line].insert((*c.line)["atol"].get<double>());
+    ++per_trial[{c.threshold_line, {c.run, integer_or(*c.line, "repeat", 0)}}];
   }
   std::map<std::string, std::size_t> most_per_trial;
   for (const auto& [key, n] : per_trial)
@@ -588,20 +590,13 @@ std::set<std::string> variable_threshold_lines(const std::vector<const nlohmann:
 }
 
 void SiteTable::group() {
-  std::vector<const nlohmann::json*> lines;
-  std::vector<long long> runs;
-  for (const Call& c : calls_) lines.push_back(c.line), runs.push_back(c.run);
-  const std::set<std::string> variable = variable_threshold_lines(lines, runs);
-  for (const Call& c : calls_) {
-    const nlohmann::json& line = *c.line;
-    SiteKey key = site_key(string_or(line, "test"), line);
-    const std::string id =
-        key.test + "\n" + key.site + "\n" + key.via + "\n" + string_or(line, "op");
-    const bool per_run = string_or(line, "api") == "threshold" && variable.count(id) > 0;
-    if (per_run) key.tolerances = "per-run";
-    SiteAccumulator& site = sites[key];
+  const std::set<std::string> variable = variable_threshold_lines();
+  for (Call& c : calls_) {
+    const bool per_run = !c.threshold_line.empty() && variable.count(c.threshold_line) > 0;
+    if (per_run) c.key.tolerances = "per-run";
+    SiteAccumulator& site = sites[c.key];
     site.facts.variable_threshold = site.facts.variable_threshold || per_run;
-    add_call(site, line, c.run, c.test);
+    add_call(site, *c.line, c.run, c.test);
   }
   calls_.clear();
 }
