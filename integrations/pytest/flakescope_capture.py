@@ -796,6 +796,8 @@ class AssertionHooks:
     def pytest_assertrepr_compare(self, config, op, left, right):
         if _state.recording:
             return None
+        if op == "==" and _approx_expected(left) is not None:  # `pytest.approx(...) == actual`
+            left, right = right, left
         if op == "==" and _approx_expected(right) is not None:  # `actual == pytest.approx(...)`
             self._record_line("pytest.approx", lambda: _approx_fields(left, right),
                               "_call_reprcompare")
