@@ -292,7 +292,6 @@ struct StudyOptions {
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
 };
 
-// Returns false after --help.
 // A count given on the command line; anything else is an error naming the option.
 std::size_t count_option(const std::string& option, const std::string& text) {
   std::size_t used = 0;
@@ -307,6 +306,7 @@ std::size_t count_option(const std::string& option, const std::string& text) {
   return value;
 }
 
+// Returns false after --help.
 bool parse_options(int argc, char** argv, StudyOptions& o) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

@@ -264,6 +264,14 @@ TEST(CaptureVerdict, NoRetryAdviceWithoutAFailure) {
   EXPECT_EQ(s.find("retry"), std::string::npos) << s;
 }
 
+// unittest's assertEqual of tensors, as the plugin records it: exact, atol 0.
+json assert_equal_call(double deviation, bool passed) {
+  json c = call("t.py:2", deviation, passed, 0);
+  c["api"] = "unittest.assertEqual";
+  c["exact"] = true;
+  return c;
+}
+
 // torchtestcase's assertEqual compares tensors within self.eps: an "exact" unittest.assertEqual
 // that passed with a nonzero difference. Not a bitwise check, and with failures the advice is a
 // larger tolerance where it is defined (no diff: the capture cannot see where that is).
@@ -271,10 +279,7 @@ TEST(CaptureVerdict, ExactCheckThatPassedWithADifferenceHasItsOwnTolerance) {
   std::vector<std::vector<json>> runs;
   for (int i = 0; i < 40; ++i) {
     const double d = i == 7 || i == 31 ? 1.4e-3 : 1e-4 * (1 + i % 5);
-    json c = call("t.py:2", d, d < 1e-3, 0);
-    c["api"] = "unittest.assertEqual";
-    c["exact"] = true;
-    runs.push_back({c});
+    runs.push_back({assert_equal_call(d, d < 1e-3)});
   }
   const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
   ASSERT_EQ(out.size(), 1u);
@@ -296,10 +301,7 @@ TEST(CaptureVerdict, ExactCheckThatPassedWithADifferenceHasItsOwnTolerance) {
 TEST(CaptureVerdict, HiddenToleranceWithoutFailureIsNotLoosened) {
   std::vector<std::vector<json>> runs;
   for (int i = 0; i < 40; ++i) {
-    json c = call("t.py:2", 1e-4 * (1 + i % 7), true, 0);
-    c["api"] = "unittest.assertEqual";
-    c["exact"] = true;
-    runs.push_back({c});
+    runs.push_back({assert_equal_call(1e-4 * (1 + i % 7), true)});
   }
   const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
   ASSERT_EQ(out.size(), 1u);
