@@ -56,8 +56,21 @@ elif [[ "$("$CLI" audit --help 2>&1 || true)" != *--isolation* ]]; then
   AUDIT=0
 fi
 
+# The plugin row measures as an audit's runs do: with the native measurement beside the CLI (the
+# audit passes FLAKESCOPE_MEASURE_LIBRARY; without a CLI, or a library, both measure with numpy).
+MEASURE_LIBRARY=off
+if ((AUDIT)); then
+  for dir in "$(dirname "$CLI")/share/flakescope/pytest" "$(dirname "$CLI")/../share/flakescope/pytest"; do
+    if [[ -f "$dir/libflakescope_measure.so" ]]; then
+      MEASURE_LIBRARY=$(realpath "$dir/libflakescope_measure.so")
+      break
+    fi
+  done
+fi
+
 cp "$TEST" "$WORK/test_small_torch.py"
 echo "command: $0 $N $REPEATS (FLAKESCOPE_CLI=${CLI:-none}) on $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "capture measurement: $([[ $MEASURE_LIBRARY == off ]] && echo numpy || echo "native ($MEASURE_LIBRARY)")"
 echo "N=$N repeats=$REPEATS python=$("$PYTHON" --version 2>&1) torch=$("$PYTHON" -c 'import torch; print(torch.__version__)') pytest-flakefinder=$FLAKEFINDER_VERSION cores=$(nproc)"
 
 PYTEST=("$PYTHON" -m pytest -q -p no:cacheprovider)
@@ -103,6 +116,7 @@ for ((r = 0; r < REPEATS; ++r)); do
     test_small_torch.py
   rm -f "$WORK/capture.jsonl" "$WORK/outcomes.jsonl"
   timed "plugin" env PYTHONPATH="$PLUGIN" FLAKESCOPE_SEED=1 FLAKESCOPE_SETTING=controlled \
+    FLAKESCOPE_MEASURE_LIBRARY="$MEASURE_LIBRARY" \
     OMP_NUM_THREADS=1 FLAKESCOPE_CAPTURE="$WORK/capture.jsonl" \
     FLAKESCOPE_OUTCOMES="$WORK/outcomes.jsonl" \
     "${PYTEST[@]}" -p flakescope_pytest --flakescope-repeat "$N" test_small_torch.py

@@ -15,3 +15,16 @@ foreach(_src IN LISTS FLAKESCOPE_PYTEST_PLUGIN_FILES)
 endforeach()
 add_custom_target(flakescope_pytest_plugin ALL DEPENDS ${_fs_plugin_copies})
 add_dependencies(flakescope flakescope_pytest_plugin)
+
+# The capture's native measurement (integrations/pytest/native), a plain C-ABI library the plugin
+# loads with ctypes from beside its modules. Never sanitized (it is loaded into a Python process
+# without the sanitizer runtimes) and never contracted into fused multiply-adds: its numbers must
+# equal the numpy path's bit for bit.
+add_library(flakescope_measure MODULE
+            ${PROJECT_SOURCE_DIR}/integrations/pytest/native/flakescope_measure.cpp)
+set_target_properties(flakescope_measure PROPERTIES
+  LIBRARY_OUTPUT_DIRECTORY ${_fs_plugin_dir} PREFIX "lib" CXX_VISIBILITY_PRESET default)
+target_compile_options(flakescope_measure PRIVATE ${FLAKESCOPE_WARNINGS} -O3 -ffp-contract=off
+                       -fno-sanitize=all)
+target_link_options(flakescope_measure PRIVATE -fno-sanitize=all)
+add_dependencies(flakescope flakescope_measure)

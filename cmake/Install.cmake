@@ -1,6 +1,7 @@
 # `cmake --install build [--prefix P]`:
 #   bin/flakescope, bin/flakescope-torch       both binaries (flakescope execs the engine beside it)
 #   share/flakescope/pytest/*.py               the pytest plugin (found relative to bin/flakescope)
+#   share/flakescope/pytest/libflakescope_measure.so  the plugin's native measurement (ctypes)
 #   share/flakescope/{schema,policy,baselines} the report schema, the default gate policy, baselines
 #   include/flakescope/...                     the public headers (and the generated version.h)
 #   lib/libflakescope_capture.so               the C++ capture API
@@ -14,8 +15,11 @@ if(SKBUILD)
   # bin/ (the wheel's data folder is the environment's prefix), where the binary looks for them.
   install(TARGETS flakescope RUNTIME DESTINATION ${SKBUILD_SCRIPTS_DIR})
   install(FILES ${FLAKESCOPE_PYTEST_PLUGIN_FILES} DESTINATION ${SKBUILD_PLATLIB_DIR})
+  install(TARGETS flakescope_measure LIBRARY DESTINATION ${SKBUILD_PLATLIB_DIR})
   install(FILES ${FLAKESCOPE_PYTEST_PLUGIN_FILES}
           DESTINATION ${SKBUILD_DATA_DIR}/${CMAKE_INSTALL_DATADIR}/flakescope/pytest)
+  install(TARGETS flakescope_measure
+          LIBRARY DESTINATION ${SKBUILD_DATA_DIR}/${CMAKE_INSTALL_DATADIR}/flakescope/pytest)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/reports/schema ${PROJECT_SOURCE_DIR}/reports/policy
                     ${PROJECT_SOURCE_DIR}/reports/baselines
           DESTINATION ${SKBUILD_DATA_DIR}/${CMAKE_INSTALL_DATADIR}/flakescope)
@@ -28,6 +32,7 @@ set(FLAKESCOPE_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/flakescope CACHE S
 install(TARGETS flakescope RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${FLAKESCOPE_PYTEST_PLUGIN_FILES}
         DESTINATION ${CMAKE_INSTALL_DATADIR}/flakescope/pytest)
+install(TARGETS flakescope_measure LIBRARY DESTINATION ${CMAKE_INSTALL_DATADIR}/flakescope/pytest)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/reports/schema ${PROJECT_SOURCE_DIR}/reports/policy
                   ${PROJECT_SOURCE_DIR}/reports/baselines
         DESTINATION ${CMAKE_INSTALL_DATADIR}/flakescope)

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -21,6 +22,7 @@
 #include "audit/capture_advice.h"
 #include "audit/capture_verdict.h"
 #include "core/dtype.h"
+#include "core/parallel_for.h"
 #include "core/report.h"
 #include "flakescope/error.h"
 #include "stats/failure_rate.h"
@@ -605,13 +607,19 @@ std::vector<model::AssertionSite> SiteTable::analyze(
     const stats::ToleranceOptions& options, const CaptureAnalysisOptions& capture_options) const {
   std::map<std::tuple<std::string, std::string, std::string>, std::size_t> groups_per_site;
   for (const auto& [key, site] : sites) ++groups_per_site[{key.test, key.site, key.via}];
-  std::vector<model::AssertionSite> assertions;
-  for (const auto& [key, site] : sites) {
-    assertions.push_back(analyze_site(key.test, key.site, site, options, capture_options));
-    note_argument_sets(assertions.back(), groups_per_site[{key.test, key.site, key.via}]);
+  // Each site's analysis (tail fits, profile likelihoods: ~20 ms for 1000 calls) depends on its
+  // own calls only: the sites are analysed on every core, each into its own slot.
+  std::vector<const std::pair<const SiteKey, SiteAccumulator>*> entries;
+  for (const auto& entry : sites) entries.push_back(&entry);
+  std::vector<model::AssertionSite> assertions(entries.size());
+  const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  parallel_for(entries.size(), std::min(cores, entries.size()), [&](std::size_t i) {
+    const auto& [key, site] = *entries[i];
+    assertions[i] = analyze_site(key.test, key.site, site, options, capture_options);
+    note_argument_sets(assertions[i], groups_per_site.at({key.test, key.site, key.via}));
     // Lines naming no site cannot be attributed; the count goes on every entry's evidence.
-    if (dropped > 0) assertions.back().dropped_captures = static_cast<long>(dropped);
-  }
+    if (dropped > 0) assertions[i].dropped_captures = static_cast<long>(dropped);
+  });
   std::stable_sort(assertions.begin(), assertions.end(),
                    [](const model::AssertionSite& a, const model::AssertionSite& b) {
                      return a.failure_rate.point > b.failure_rate.point;

@@ -33,6 +33,17 @@ std::optional<std::string> plugin_pythonpath() {
   return dir + (old && *old ? ":" + std::string(old) : std::string());
 }
 
+// The plugin's native measurement beside this binary, for a plugin loaded from elsewhere
+// (FLAKESCOPE_PYTHONPATH, an installed package); none when the user set FLAKESCOPE_MEASURE_LIBRARY
+// (their choice stands) or this install has no library (the plugin measures with numpy then).
+std::optional<std::string> measure_library() {
+  const char* set = std::getenv("FLAKESCOPE_MEASURE_LIBRARY");
+  if (set && *set) return std::nullopt;
+  const std::string dir = find_data_dir("pytest", "libflakescope_measure.so");
+  if (dir.empty()) return std::nullopt;
+  return dir + "/libflakescope_measure.so";
+}
+
 // Options a replay keeps (with their value): they decide which plugins, configuration and
 // rootdir pytest uses, which the node id needs to mean the same test.
 bool replay_keeps(const std::string& option) {
@@ -58,6 +69,7 @@ bool add_pytest_plugin(std::vector<std::string>& argv, EnvChanges& env) {
   const std::size_t insert_at = pytest_arguments_start(argv);
   argv.insert(argv.begin() + static_cast<std::ptrdiff_t>(insert_at), {"-p", "flakescope_pytest"});
   if (auto path = plugin_pythonpath()) env.emplace_back("PYTHONPATH", *path);
+  if (auto library = measure_library()) env.emplace_back("FLAKESCOPE_MEASURE_LIBRARY", *library);
   return true;
 }
 

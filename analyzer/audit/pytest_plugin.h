@@ -4,7 +4,8 @@
 // prepended to PYTHONPATH. The folder is $FLAKESCOPE_PYTHONPATH when set, else
 // share/flakescope/pytest next to the binary (install or build tree: flakescope/install_layout.h);
 // when neither has it, PYTHONPATH is left alone and the plugin must be installed (pip install
-// integrations/pytest).
+// integrations/pytest). FLAKESCOPE_MEASURE_LIBRARY names the plugin's native measurement
+// (share/flakescope/pytest/libflakescope_measure.so beside the binary) unless the user set it.
 #include <string>
 #include <vector>
 

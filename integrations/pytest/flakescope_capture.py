@@ -14,6 +14,8 @@ import re
 import sys
 import threading
 
+import flakescope_native
+
 # torch.testing.assert_close defaults per dtype name (torch/testing/_comparison.py, 1.13 to 2.x);
 # dtypes not listed (integers, bool) compare exactly.
 _TORCH_DEFAULT_TOLERANCES = {
@@ -668,8 +670,16 @@ def _measure(api, bound):
     totals = _Totals()
     shape, dtype = None, None
     for leaf_actual, leaf_expected in leaves:
-        a, a_dtype = _to_numpy(leaf_actual)
-        e, e_dtype = _to_numpy(leaf_expected)
+        # The usual pair (dense CPU floats of one shape) is measured in place by the native
+        # library; anything else goes through numpy. The numbers are the same.
+        dense = flakescope_native.dense_pair(leaf_actual, leaf_expected)
+        if dense is not None:
+            a = e = None
+            a_dtype, e_dtype, leaf_shape = dense.actual_dtype, dense.expected_dtype, dense.shape
+        else:
+            a, a_dtype = _to_numpy(leaf_actual)
+            e, e_dtype = _to_numpy(leaf_expected)
+            leaf_shape = a.shape
         given = api.tolerances(bound)
         if given is None:
             rtol, atol = _torch_defaults(a_dtype, e_dtype)
@@ -680,8 +690,11 @@ def _measure(api, bound):
         rtol, atol = float(rtol), float(atol)
         rtol_atol.append((rtol, atol))
         if shape is None:
-            shape, dtype = list(a.shape), a_dtype
-        totals.add(a, e, rtol, atol, bool(equal_nan))
+            shape, dtype = list(leaf_shape), a_dtype
+        if dense is not None:
+            totals.add_dense(dense, rtol, atol, bool(equal_nan))
+        else:
+            totals.add(a, e, rtol, atol, bool(equal_nan))
     line = {
         "shape": shape if len(leaves) == 1 else [totals.count],
         "dtype": dtype,
@@ -1039,6 +1052,23 @@ class _Totals:
             self._add(np, a, e, rtol, atol, equal_nan)
         finally:
             _restore_floating_point_errors(np, saved)
+
+    def add_dense(self, dense, rtol, atol, equal_nan):
+        """The native measurement of a flakescope_native.DensePair, combined as add() combines."""
+        self.count += dense.count
+        if dense.count == 0:
+            return
+        largest, relative, margin, needed, no_finite, no_relative, mismatch = dense.measure(
+            rtol, atol, equal_nan)
+        if mismatch:
+            self.nonfinite_mismatch = True
+        if no_finite:
+            return
+        self.max_abs = max(self.max_abs, largest)
+        if not no_relative:
+            self.max_rel = max(self.max_rel, relative)
+        self.margin = max(self.margin, margin)
+        self.atol_needed = max(self.atol_needed, needed)
 
     def _add(self, np, a, e, rtol, atol, equal_nan):
         f64 = np.float64

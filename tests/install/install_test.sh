@@ -24,7 +24,8 @@ prefix="$work/prefix"
 libdir=lib
 [[ -d $prefix/lib64 && ! -d $prefix/lib/cmake ]] && libdir=lib64
 for f in bin/flakescope bin/flakescope-torch share/flakescope/pytest/flakescope_pytest.py \
-         share/flakescope/pytest/flakescope_capture.py share/flakescope/policy/default.json \
+         share/flakescope/pytest/flakescope_capture.py share/flakescope/pytest/flakescope_native.py \
+         share/flakescope/pytest/libflakescope_measure.so share/flakescope/policy/default.json \
          share/flakescope/schema/report.schema.json include/flakescope/capture.h \
          include/flakescope/version.h "$libdir/cmake/flakescope/flakescopeConfig.cmake" \
          "$libdir/cmake/flakescope/flakescopeConfigVersion.cmake"; do
@@ -69,14 +70,15 @@ mkdir -p "$work/py"
 cat >"$work/py/test_where.py" <<'PY'
 import os
 
+import flakescope_native
 import flakescope_pytest
 import numpy as np
 
 
 def test_close():
+    np.testing.assert_allclose(np.ones(3) + 1e-9, np.ones(3), rtol=1e-6)
     with open(os.environ["WHERE_FILE"], "w") as f:
-        f.write(os.path.realpath(flakescope_pytest.__file__))
-    np.testing.assert_allclose(np.float64(1.0) + 1e-9, 1.0, rtol=1e-6)
+        f.write(os.path.realpath(flakescope_pytest.__file__) + "\n" + flakescope_native.status())
 PY
 cd "$work/py"
 status=0
@@ -84,9 +86,12 @@ env -u PYTHONPATH -u FLAKESCOPE_PYTHONPATH WHERE_FILE="$work/where.txt" \
   "$prefix/bin/flakescope" audit --runs 2 --capture --out py-audit.json -- "$python" -m pytest -q -p no:cacheprovider test_where.py \
   >py-audit.txt 2>&1 || status=$?
 [[ $status -eq 0 ]] || { cat py-audit.txt >&2; fail "audit of the pytest test exited $status"; }
-where="$(cat "$work/where.txt")"
+where="$(sed -n 1p "$work/where.txt")"
+measurement="$(sed -n 2p "$work/where.txt")"
 [[ $where == "$(realpath "$prefix")/share/flakescope/pytest/flakescope_pytest.py" ]] \
   || fail "the plugin was loaded from $where, not from the install prefix"
+[[ $measurement == "native ($(realpath "$prefix")/share/flakescope/pytest/libflakescope_measure.so)" ]] \
+  || fail "the capture measured with '$measurement', not the installed native library"
 "$python" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert any("test_where.py:" in a["site"] for a in r["assertions"]), r.get("assertions")' \
   py-audit.json || fail "no capture of the pytest assertion"
-step "ok: plugin from $where"
+step "ok: plugin from $where, measurement $measurement"

@@ -27,7 +27,9 @@ class TargetRunner:
     def run(self, target, env=None, plugin=True, args=(), name="test_target.py"):
         """Copies tests/python/targets/<target> to <tmp>/<name> and runs pytest on it there."""
         shutil.copy(os.path.join(HERE, "targets", target), self.tmp_path / name)
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FLAKESCOPE_", "PYTEST_"))}
+        # (FLAKESCOPE_MEASURE_LIBRARY stays: under ctest the targets measure as an audit does.)
+        full_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("FLAKESCOPE_", "PYTEST_")) or k == "FLAKESCOPE_MEASURE_LIBRARY"}
         full_env["PYTHONPATH"] = PLUGIN_DIR + os.pathsep + full_env.get("PYTHONPATH", "")
         full_env["PYTHONDONTWRITEBYTECODE"] = "1"
         full_env.update(env or {})

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "audit/junit_plan.h"
@@ -167,9 +169,13 @@ TEST(AuditPytestPlugin, InsertedAfterThePytestTokenWithPythonPath) {
   ASSERT_TRUE(add_pytest_plugin(argv, env));
   EXPECT_EQ(argv, (std::vector<std::string>{"/usr/bin/python3", "-m", "pytest", "-p",
                                             "flakescope_pytest", "-q", "t.py"}));
-  ASSERT_EQ(env.size(), 1u);
+  ASSERT_EQ(env.size(), 2u);
   EXPECT_EQ(env[0].first, "PYTHONPATH");
   EXPECT_EQ(env[0].second->rfind(pytest_plugin_dir(), 0), 0u);
+  // The build tree's native measurement, beside the plugin the build copied.
+  EXPECT_EQ(env[1].first, "FLAKESCOPE_MEASURE_LIBRARY");
+  ASSERT_TRUE(env[1].second.has_value());
+  EXPECT_TRUE(std::filesystem::is_regular_file(*env[1].second)) << *env[1].second;
 
   std::vector<std::string> direct = {"pytest", "t.py"};
   EnvChanges env2;
@@ -181,6 +187,15 @@ TEST(AuditPytestPlugin, InsertedAfterThePytestTokenWithPythonPath) {
   EXPECT_FALSE(add_pytest_plugin(other, env3));
   EXPECT_EQ(other.size(), 1u);
   EXPECT_TRUE(env3.empty());
+}
+
+TEST(AuditPytestPlugin, TheUsersMeasureLibraryStands) {
+  ::setenv("FLAKESCOPE_MEASURE_LIBRARY", "off", 1);
+  std::vector<std::string> argv = {"pytest", "t.py"};
+  EnvChanges env;
+  ASSERT_TRUE(add_pytest_plugin(argv, env));
+  ::unsetenv("FLAKESCOPE_MEASURE_LIBRARY");
+  for (const auto& [name, value] : env) EXPECT_NE(name, "FLAKESCOPE_MEASURE_LIBRARY");
 }
 
 }  // namespace
