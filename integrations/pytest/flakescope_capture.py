@@ -15,6 +15,7 @@ import sys
 import threading
 
 import flakescope_native
+import flakescope_pass_formatting
 
 # torch.testing.assert_close defaults per dtype name (torch/testing/_comparison.py, 1.13 to 2.x);
 # dtypes not listed (integers, bool) compare exactly.
@@ -801,10 +802,21 @@ class AssertionHooks:
             rewrite._read_pyc = lambda *args, **kwargs: None
         except Exception:
             pass
+        # A passing assert's explanation is not formatted when nobody but us reads it.
+        self._undo_pass_formatting = flakescope_pass_formatting.install(
+            config, self, lambda op, left, right: self.pytest_assertrepr_compare(config, op, left, right))
 
     def pytest_assertion_pass(self, item, lineno, orig, expl):
         """Implemented so that pytest formats the explanation of passing asserts too, which is
         where it calls the comparison-repr hook below with the compared values."""
+
+    def pytest_runtest_setup(self, item):
+        flakescope_pass_formatting.close()
+
+    def pytest_unconfigure(self, config):
+        if self._undo_pass_formatting is not None:
+            self._undo_pass_formatting()
+            self._undo_pass_formatting = None
 
     def pytest_assertrepr_compare(self, config, op, left, right):
         if _state.recording:
