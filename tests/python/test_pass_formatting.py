@@ -42,6 +42,8 @@ def test_passing_asserts_are_captured_without_their_explanation(target_runner, t
     assert len(passing) == 50 and all(l["passed"] and l["op"] == "<" for l in passing), passing[:2]
     (failing,) = [l for l in lines if l["site"] == site["failing"]]
     assert failing["passed"] is False
+    # Both reached from the test's own line: no helper in between.
+    assert "via" not in failing and "via" not in passing[0], (failing, passing[0])
     # Only the failing assert's message asked for Loud's repr.
     assert reprs(tmp_path) == 1
     # Failing asserts: pytest's message as without the capture.
