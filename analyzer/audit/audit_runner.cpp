@@ -394,6 +394,7 @@ InprocessOutput AuditRun::execute_attempt(const Setting& setting, const Inproces
   InprocessOutput output;
   output.process = executor_.execute(request);
   watchdog.stop();
+  throw_if_plugin_failed_to_load(output.process);
   if (output.process.status == ProcessStatus::kCancelled && watchdog.fired() && !cancelled())
     output.process.status = ProcessStatus::kTimedOut;
   output.outcomes = pytest_outcomes_from(outcome_lines.finish());
@@ -413,6 +414,7 @@ void AuditRun::execute_isolated(const PlannedRun& planned) {
   RunRequest& request = isolated.request;
   request.process.cancel = cancel_;
   const ProcessResult pr = executor_.execute(request);
+  if (isolated.plugin) throw_if_plugin_failed_to_load(pr);
   if (pr.status == ProcessStatus::kCancelled) {
     fs::remove_all(request.scratch_dir);
     return;

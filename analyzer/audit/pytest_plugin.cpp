@@ -5,6 +5,7 @@
 
 #include "audit/junit_plan.h"
 #include "core/install_layout.h"
+#include "flakescope/error.h"
 
 namespace flakescope::audit {
 
@@ -71,6 +72,20 @@ bool add_pytest_plugin(std::vector<std::string>& argv, EnvChanges& env) {
   if (auto path = plugin_pythonpath()) env.emplace_back("PYTHONPATH", *path);
   if (auto library = measure_library()) env.emplace_back("FLAKESCOPE_MEASURE_LIBRARY", *library);
   return true;
+}
+
+void throw_if_plugin_failed_to_load(const ProcessResult& result) {
+  static const std::string kMarker = "Error importing plugin \"flakescope_pytest\"";
+  for (const std::string* tail : {&result.stderr_tail, &result.stdout_tail}) {
+    const std::size_t at = tail->find(kMarker);
+    if (at == std::string::npos) continue;
+    const std::size_t end = tail->find('\n', at);
+    const std::string dir = pytest_plugin_dir();
+    throw InputError(
+        "flakescope's pytest plugin did not load: " +
+        tail->substr(at, end == std::string::npos ? std::string::npos : end - at) +
+        " (plugin folder: " + (dir.empty() ? std::string("the installed package") : dir) + ")");
+  }
 }
 
 std::string pytest_replay_line(EnvChanges env, const std::vector<std::string>& command,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "audit/run_environment.h"
+#include "core/subprocess.h"
 
 namespace flakescope::audit {
 
@@ -22,6 +23,11 @@ bool add_pytest_plugin(std::vector<std::string>& argv, EnvChanges& env);
 // `<env> PYTHONPATH=<plugin> python -m pytest -p flakescope_pytest [kept options] '<test_id>'`
 // (the options that choose plugins, configuration and rootdir are kept; paths, -k and the like
 // give way to the node id). Empty when `command` is not pytest or the id is unknown.
+// Throws InputError when the command's output says pytest could not import flakescope's plugin
+// (`Error importing plugin "flakescope_pytest": ...`): every run would fail for a reason that is
+// flakescope's, not the test's, so the audit stops at the first one and says why.
+void throw_if_plugin_failed_to_load(const ProcessResult& result);
+
 std::string pytest_replay_line(EnvChanges env, const std::vector<std::string>& command,
                                const std::string& test_id);
 

@@ -157,6 +157,7 @@ std::vector<std::string> PytestRepetitionSource::collect() {
   const ProcessResult result = executor_.execute(request);
   if (result.status == ProcessStatus::kFailedToStart)
     throw InputError("cannot start " + options_.command.front() + ": " + result.error);
+  throw_if_plugin_failed_to_load(result);
   const auto selected = read_pytest_collected(dir + "/collected.json");
   std::error_code ec;
   fs::remove_all(dir, ec);
@@ -180,6 +181,7 @@ std::vector<RepetitionObservation> PytestRepetitionSource::run(
   request.process.cancel = watchdog.cancel_flag();
   const ProcessResult result = executor_.execute(request);
   watchdog.stop();
+  throw_if_plugin_failed_to_load(result);
 
   std::vector<RepetitionObservation> out = observations_from(dir, first_run);
   const auto selected = read_pytest_collected(dir + "/collected.json");

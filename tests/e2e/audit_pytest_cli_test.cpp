@@ -302,5 +302,27 @@ TEST_F(PytestAudit, FlakescopeRunsInsideTheUsersOwnPytestRun) {
       << p.stdout_tail;
 }
 
+// A plugin folder whose flakescope_pytest cannot be imported (a broken install, a stale copy):
+// every run would fail for flakescope's reason, so the audit stops with that reason, in both
+// isolations, and writes no report.
+TEST_F(PytestAudit, APluginThatDoesNotLoadStopsTheAuditWithItsReason) {
+  const fs::path plugin = dir_ / "broken-plugin";
+  fs::create_directories(plugin);
+  std::ofstream(plugin / "flakescope_pytest.py") << "import flakescope_module_that_is_missing\n";
+  for (const char* isolation : {"inprocess", "process"}) {
+    const std::string out = std::string(isolation) + ".json";
+    const Cli r = audit({"--isolation", isolation, "--runs", "3", "--capture", "--out", out},
+                        "test_seeded_draws.py", {{"FLAKESCOPE_PYTHONPATH", plugin.string()}});
+    EXPECT_EQ(r.code, 2) << isolation << r.out << r.err;
+    EXPECT_NE(r.err.find("flakescope's pytest plugin did not load: Error importing plugin "
+                         "\"flakescope_pytest\": No module named "
+                         "'flakescope_module_that_is_missing' (plugin folder: " +
+                         plugin.string() + ")"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(fs::exists(path(out))) << isolation;
+  }
+}
+
 }  // namespace
 }  // namespace flakescope
