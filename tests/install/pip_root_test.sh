@@ -24,6 +24,7 @@ bin="$work/venv/bin/flakescope"
 [[ -x $bin ]] || fail "no flakescope in the environment's bin/"
 "$bin" --version || fail "flakescope --version"
 [[ -f $work/venv/share/flakescope/pytest/flakescope_pytest.py ]] || fail "no share/flakescope/pytest"
+[[ -f $work/venv/share/flakescope/pytest/libflakescope_measure.so ]] || fail "no native measurement in share/"
 [[ -f $work/venv/share/flakescope/policy/default.json ]] || fail "no share/flakescope/policy"
 "$py" - <<'PY' || fail "entry point"
 from importlib import metadata
@@ -39,14 +40,15 @@ mkdir -p "$work/proj"
 cat >"$work/proj/test_where.py" <<'PY'
 import os
 
+import flakescope_native
 import flakescope_pytest
 import numpy as np
 
 
 def test_close():
+    np.testing.assert_allclose(np.ones(3) + 1e-9, np.ones(3), rtol=1e-6)
     with open(os.environ["WHERE_FILE"], "w") as f:
-        f.write(os.path.realpath(flakescope_pytest.__file__))
-    np.testing.assert_allclose(np.float64(1.0) + 1e-9, 1.0, rtol=1e-6)
+        f.write(os.path.realpath(flakescope_pytest.__file__) + "\n" + flakescope_native.status())
 PY
 cd "$work/proj"
 status=0
@@ -54,8 +56,11 @@ env -u PYTHONPATH -u FLAKESCOPE_PYTHONPATH WHERE_FILE="$work/where.txt" PATH="$w
   flakescope audit --runs 3 --capture --out audit.json -- python -m pytest -q -p no:cacheprovider test_where.py \
   >"$work/audit.txt" 2>&1 || status=$?
 [[ $status -eq 0 ]] || { cat "$work/audit.txt" >&2; fail "audit exited $status"; }
-where="$(cat "$work/where.txt")"
+where="$(sed -n 1p "$work/where.txt")"
+measurement="$(sed -n 2p "$work/where.txt")"
 [[ $where == "$(realpath "$work")"/venv/* ]] || fail "plugin loaded from $where"
+[[ $measurement == "native ($(realpath "$work")/venv/"*"/libflakescope_measure.so)" ]] \
+  || fail "the capture measured with '$measurement', not the environment's native library"
 /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert any("test_where.py:" in a["site"] for a in r["assertions"])' audit.json \
   || fail "no capture"
-step "ok: plugin from $where"
+step "ok: plugin from $where, measurement $measurement"
