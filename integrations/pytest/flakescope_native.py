@@ -12,6 +12,7 @@ FLAKESCOPE_MEASURE_LIBRARY=off keeps the numpy path.
 import ctypes
 import os
 import sys
+import threading
 
 ENV = "FLAKESCOPE_MEASURE_LIBRARY"
 LIBRARY_NAME = "libflakescope_measure.so"
@@ -22,8 +23,19 @@ _NUMPY_CODES = {"d": _FLOAT64, "f": _FLOAT32, "e": _FLOAT16}  # native-order dty
 _NUMPY_NAMES = {"d": "float64", "f": "float32", "e": "float16"}
 
 _function = None  # the C function once loaded; False when it cannot be
-_in = None  # its packed arguments (addresses, types, count, equal_nan), reused
-_io = None  # rtol and atol in, the results out
+
+
+class _Buffers(threading.local):
+    """The C function's packed arguments (addresses, types, count, equal_nan) and its doubles (rtol
+    and atol in, the results out), reused, one pair per thread: ctypes releases the GIL during the
+    call, so threads comparing at once must not share them."""
+
+    def __init__(self):
+        self.packed = (ctypes.c_int64 * 6)()
+        self.io = (ctypes.c_double * 9)()
+
+
+_buffers = _Buffers()
 _torch_codes = None  # torch dtype -> (code, name)
 
 
@@ -46,7 +58,7 @@ def _library_path():
 
 
 def _load():
-    global _function, _in, _io, _why_not
+    global _function, _why_not
     if _function is None:
         _function = False
         path = _library_path()
@@ -61,8 +73,6 @@ def _load():
                 _why_not = "%s: %s" % (path, exc)
             else:
                 function.restype = ctypes.c_int
-                _in = (ctypes.c_int64 * 6)()
-                _io = (ctypes.c_double * 9)()
                 _function = function
     return _function
 
@@ -76,7 +86,8 @@ class DensePair:
     def measure(self, rtol, atol, equal_nan):
         """(max |a-e|, max |a-e|/|e|, margin, atol needed, no finite pair, no |e| != 0 among
         them, a non-finite pair mismatched), as flakescope_measure_pair defines them."""
-        packed, io = _in, _io
+        buffers = _buffers
+        packed, io = buffers.packed, buffers.io
         packed[0], packed[1] = self.actual, self.actual_code
         packed[2], packed[3] = self.expected, self.expected_code
         packed[4], packed[5] = self.count, 1 if equal_nan else 0

@@ -150,3 +150,29 @@ def test_every_float16_widens_as_numpy_widens_it():
         if np.isfinite(wide[i]) != (not no_finite) or (not no_finite and largest != abs(wide[i])):
             wrong.append(i)
     assert wrong == []
+
+
+def test_threads_measuring_at_once_get_their_own_numbers():
+    """ctypes releases the GIL during the call: each thread has its own argument buffers."""
+    import threading
+
+    generator = torch.Generator().manual_seed(9)
+    pairs = []
+    for scale in (1e-3, 1e-6, 1e-9, 1.0):
+        x = torch.randn(4096, generator=generator, dtype=torch.float64)
+        pairs.append((x, x + scale * torch.randn(4096, generator=generator, dtype=torch.float64)))
+    want = [native_statistics(native.dense_pair(a, e), 1e-5, 1e-8, False) for a, e in pairs]
+    wrong = []
+
+    def work(index):
+        a, e = pairs[index]
+        for _ in range(300):
+            if native_statistics(native.dense_pair(a, e), 1e-5, 1e-8, False) != want[index]:
+                wrong.append(index)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(pairs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
