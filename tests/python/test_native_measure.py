@@ -176,3 +176,15 @@ def test_threads_measuring_at_once_get_their_own_numbers():
     for t in threads:
         t.join()
     assert wrong == []
+
+
+def test_a_tensor_that_cannot_be_read_in_place_goes_to_numpy():
+    class NoStorage(torch.Tensor):
+        """What fake and functional tensors do when asked for their memory."""
+
+        def data_ptr(self):
+            raise RuntimeError("Cannot access data pointer of Tensor that doesn't have storage")
+
+    t = torch.arange(4, dtype=torch.float32)
+    assert native.dense_pair(t.as_subclass(NoStorage), t) is None
+    assert native.dense_pair(t, t) is not None
