@@ -398,6 +398,8 @@ InprocessOutput AuditRun::execute_attempt(const Setting& setting, const Inproces
   if (output.process.status == ProcessStatus::kCancelled && watchdog.fired() && !cancelled())
     output.process.status = ProcessStatus::kTimedOut;
   output.outcomes = pytest_outcomes_from(outcome_lines.finish());
+  // A missing path, nothing collected, a test module that does not import: no run can say more.
+  if (!cancelled()) throw_if_pytest_ran_nothing(output.process, !output.outcomes.lines.empty(), 2);
   output.collected = read_pytest_collected(dir + "/collected.json");
   if (capture_lines) output.captures = capture_objects(capture_lines->finish());
   fs::remove_all(dir);
@@ -418,6 +420,14 @@ void AuditRun::execute_isolated(const PlannedRun& planned) {
   if (pr.status == ProcessStatus::kCancelled) {
     fs::remove_all(request.scratch_dir);
     return;
+  }
+  if (isolated.plugin) {
+    // A usage error (a missing path) or nothing collected is the same in every run. (Collection
+    // errors, exit 2, stay the run's failure here: each run is its own process.)
+    std::error_code ec;
+    const bool ran =
+        fs::exists(isolated.outcomes_path, ec) && fs::file_size(isolated.outcomes_path, ec) > 0;
+    throw_if_pytest_ran_nothing(pr, ran, 4);
   }
   RunRecord record = record_from_result(request, pr, isolated.junit_expected);
   if (isolated.plugin) use_pytest_outcomes(record, isolated.outcomes_path, isolated.collected_path);

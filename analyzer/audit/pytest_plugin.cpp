@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <optional>
+#include <vector>
 
 #include "audit/junit_plan.h"
 #include "core/install_layout.h"
@@ -86,6 +87,45 @@ void throw_if_plugin_failed_to_load(const ProcessResult& result) {
         tail->substr(at, end == std::string::npos ? std::string::npos : end - at) +
         " (plugin folder: " + (dir.empty() ? std::string("the installed package") : dir) + ")");
   }
+}
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (text.find_first_not_of(" \t\r", start) < end)
+      lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+// pytest's reason for running nothing: its usage error ("ERROR: ..."), else the first error line
+// of a collection error ("E   ..."), else the last line it printed.
+std::string pytest_reason(const ProcessResult& result) {
+  const std::vector<std::string> err = lines_of(result.stderr_tail);
+  const std::vector<std::string> out = lines_of(result.stdout_tail);
+  for (const char* prefix : {"ERROR: ", "E   "})
+    for (const auto* lines : {&err, &out})
+      for (const std::string& line : *lines)
+        if (line.rfind(prefix, 0) == 0) return line;
+  if (!out.empty()) return out.back();
+  return err.empty() ? std::string() : err.back();
+}
+
+}  // namespace
+
+void throw_if_pytest_ran_nothing(const ProcessResult& result, bool ran_a_test, int min_exit_code) {
+  if (ran_a_test || result.status != ProcessStatus::kExited || result.exit_code < min_exit_code)
+    return;
+  std::string reason = pytest_reason(result);
+  if (reason.rfind("E   ", 0) == 0) reason = reason.substr(4);
+  throw InputError("pytest exited " + std::to_string(result.exit_code) + " without running a test" +
+                   (reason.empty() ? "" : ": " + reason));
 }
 
 std::string pytest_replay_line(EnvChanges env, const std::vector<std::string>& command,

@@ -28,6 +28,13 @@ bool add_pytest_plugin(std::vector<std::string>& argv, EnvChanges& env);
 // flakescope's, not the test's, so the audit stops at the first one and says why.
 void throw_if_plugin_failed_to_load(const ProcessResult& result);
 
+// Throws InputError when pytest exited with `exit_code >= min_exit_code` (2 interrupted by
+// collection errors, 3 internal error, 4 usage error such as a missing path, 5 nothing collected)
+// and no test ran (`ran_a_test` false): the message is pytest's own reason ("ERROR: file or
+// directory not found: x.py", a collection error's "E   ModuleNotFoundError: ..."), not a
+// failure of the tests to report.
+void throw_if_pytest_ran_nothing(const ProcessResult& result, bool ran_a_test, int min_exit_code);
+
 std::string pytest_replay_line(EnvChanges env, const std::vector<std::string>& command,
                                const std::string& test_id);
 

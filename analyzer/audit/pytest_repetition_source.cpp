@@ -196,15 +196,9 @@ std::vector<RepetitionObservation> PytestRepetitionSource::run(
     add_death(out, *selected, first_run, count, result);
   } else if (result.status == ProcessStatus::kFailedToStart) {
     throw InputError("cannot start " + options_.command.front() + ": " + result.error);
-  } else if (out.empty() && result.status == ProcessStatus::kExited && result.exit_code > 1 &&
-             !(cancel_ && cancel_->load())) {
+  } else if (!(cancel_ && cancel_->load())) {
     // pytest exit 2-5: usage error, collection error, nothing collected: no test ran.
-    const std::string& tail = result.stdout_tail.empty() ? result.stderr_tail : result.stdout_tail;
-    const auto last = tail.find_last_not_of("\n");
-    const auto start = last == std::string::npos ? 0 : tail.rfind('\n', last);
-    throw InputError("pytest exited " + std::to_string(result.exit_code) +
-                     " without running a test: " +
-                     first_line(tail.substr(start == std::string::npos ? 0 : start + 1)));
+    throw_if_pytest_ran_nothing(result, !out.empty(), 2);
   }
   std::error_code ec;
   fs::remove_all(dir, ec);

@@ -324,5 +324,21 @@ TEST_F(PytestAudit, APluginThatDoesNotLoadStopsTheAuditWithItsReason) {
   }
 }
 
+// A path that does not exist is a usage error of pytest in every run: one line with pytest's own
+// reason and exit 2, in both isolations, not a report of the command failing every run.
+TEST_F(PytestAudit, AMissingTestPathIsPytestsReasonAndExitTwo) {
+  for (const char* isolation : {"inprocess", "process"}) {
+    const std::string out = std::string(isolation) + ".json";
+    const Cli r =
+        audit({"--isolation", isolation, "--runs", "3", "--out", out}, "no_such_test_file.py");
+    EXPECT_EQ(r.code, 2) << isolation << r.out << r.err;
+    EXPECT_NE(r.err.find("pytest exited 4 without running a test: ERROR: file or directory not "
+                         "found: "),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(fs::exists(path(out))) << isolation;
+  }
+}
+
 }  // namespace
 }  // namespace flakescope
