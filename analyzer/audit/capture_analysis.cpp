@@ -369,15 +369,20 @@ model::AssertionSite site_header(const std::string& test, const std::string& sit
 // estimator: counts inside the observed range, the fitted tail beyond it), so that "0 of 60 runs
 // failed" still says how often it will.
 std::optional<model::EstimatedFailureRate> estimated_failure_rate(
-    const std::vector<TrialSample>& trials, double atol, const stats::ToleranceOptions& options) {
+    const std::vector<TrialSample>& trials, double rtol, double atol,
+    const stats::ToleranceOptions& options) {
   std::vector<double> needed;
+  stats::DeviationSeries deviations;  // (what a zero atol needed means: within rtol, or equal)
   for (const TrialSample& t : trials) {
-    if (t.measured) needed.push_back(t.atol_needed);
+    if (!t.measured) continue;
+    needed.push_back(t.atol_needed);
+    deviations.abs.push_back(t.max_abs);
   }
   if (needed.empty() || !std::isfinite(atol)) return std::nullopt;
   try {
     stats::FailureRateOptions rate_options;
     rate_options.confidence = options.confidence;
+    rate_options.zero_sample_is = stats::zero_within_rtol(deviations, rtol);
     const stats::FailureRate r = stats::estimate_failure_rate(needed, atol, rate_options);
     model::EstimatedFailureRate e;
     e.point = r.point;
@@ -404,7 +409,7 @@ std::optional<model::EstimatedFailureRate> ratio_failure_rate(
     as_trials[i].measured = true;
     as_trials[i].atol_needed = ratios[i];
   }
-  return estimated_failure_rate(as_trials, 1.0, options);
+  return estimated_failure_rate(as_trials, 0.0, 1.0, options);
 }
 
 // The trials in run order, the per-trial samples, and the facts that need every trial.
@@ -487,7 +492,7 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
   if (facts.variable_threshold)
     a.estimated_failure_rate = ratio_failure_rate(facts.ratios, options);
   else if (!a.negated && facts.direction != "above" && !facts.hidden_tolerance)
-    a.estimated_failure_rate = estimated_failure_rate(trials, a.atol, options);
+    a.estimated_failure_rate = estimated_failure_rate(trials, a.rtol, a.atol, options);
   const ci::Verdict verdict = ci::judge_site(facts, a);
   a.cls = verdict.kind;
   a.verdict = verdict.message;

@@ -125,7 +125,8 @@ FailureRate estimate_failure_rate(const std::vector<double>& needed_atol, double
       return r;
     }
   } else if (r.failures == 0) {
-    r.reason = "no run changed";
+    r.reason = options.zero_sample_is.empty() ? "no run changed"
+                                              : "every run was " + options.zero_sample_is;
   } else {
     r.reason = std::to_string(r.failures) + " of " + std::to_string(r.runs) +
                " runs fail at this atol (Clopper-Pearson)";

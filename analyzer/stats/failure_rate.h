@@ -45,6 +45,9 @@ namespace flakescope::stats {
 struct FailureRateOptions {
   double confidence = 0.95;       // two-sided level of the interval
   std::uint64_t seed = 20261125;  // of the tie jitter
+  // What a zero sample is, for the reason when every sample is zero: empty reads "no run changed"
+  // (a deviation); "within rtol=..." for the atol a pair needed at its rtol.
+  std::string zero_sample_is;
 };
 
 struct FailureRate {

@@ -7,6 +7,7 @@
 
 #include "core/report.h"
 #include "flakescope/error.h"
+#include "stats/number_text.h"
 
 namespace flakescope::stats {
 namespace {
@@ -40,6 +41,13 @@ nlohmann::json interval_json(const Interval& i) {
 
 }  // namespace
 
+std::string zero_within_rtol(const DeviationSeries& s, double rtol) {
+  if (rtol <= 0) return {};  // atol needed = |a - e|: zero is equality
+  for (double d : s.abs)
+    if (d != 0) return "within rtol=" + format_number(rtol) + " (no atol needed)";
+  return {};  // every |a - e| was zero: bitwise identical says more
+}
+
 Recommendation recommend(const DeviationSeries& s, const ToleranceOptions& options) {
   if (s.abs.empty() && s.rel.empty() && s.ulp.empty() && s.atol_at_rtol.empty()) {
     throw InputError("no deviation samples: a recommendation needs at least one run");
@@ -53,8 +61,10 @@ Recommendation recommend(const DeviationSeries& s, const ToleranceOptions& optio
   r.options = options;
   r.atol = bound_if_present(s.abs, tail);
   r.rtol = bound_if_present(s.rel, tail);
-  r.pair_atol = bound_if_present(s.atol_at_rtol, tail);
   r.pair_rtol = s.rtol_for_margin.value_or(s.dtype ? default_tolerance(*s.dtype).rtol : 0);
+  TailOptions pair_tail = tail;
+  pair_tail.zero_sample_is = zero_within_rtol(s, r.pair_rtol);
+  r.pair_atol = bound_if_present(s.atol_at_rtol, pair_tail);
   r.ulp = bound_if_present(s.ulp, tail);
   if (s.dtype && (!s.abs.empty() || !s.atol_at_rtol.empty())) {
     r.defaults = default_outcome(s, default_tolerance(*s.dtype), options);

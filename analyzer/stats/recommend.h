@@ -63,6 +63,10 @@ struct Recommendation {
   std::size_t runs_needed = 0;
 };
 
+// How a zero in the series' atol_at_rtol reads: "within rtol=R (no atol needed)" when some run
+// differed (|a - e| > 0) and rtol > 0; empty (bitwise identical) otherwise.
+std::string zero_within_rtol(const DeviationSeries& s, double rtol);
+
 // Throws InputError for unusable samples (none at all, NaN, negative) or options out of range.
 Recommendation recommend(const DeviationSeries& series, const ToleranceOptions& options);
 

@@ -14,18 +14,12 @@
 #include "core/report.h"
 #include "flakescope/error.h"
 #include "stats/gpd.h"
+#include "stats/number_text.h"
 #include "stats/rates.h"
 #include "stats/tail_model.h"
 
 namespace flakescope::stats {
 namespace {
-
-std::string format_number(double v) {
-  std::ostringstream s;
-  s.precision(3);
-  s << v;
-  return s.str();
-}
 
 void validate(const std::vector<double>& samples, const TailOptions& o) {
   if (!(o.target > 0 && o.target < 1)) throw InputError("target must be in (0, 1)");
@@ -213,9 +207,15 @@ bool bound_unchanged(const TailOptions& options, TailBound* b) {
   b->method = "exact";
   b->has_bound = true;
   b->change_rate_upper = estimate_rate(0, b->n, options.confidence).upper_one_sided;
-  b->reason = "all " + std::to_string(b->n) +
-              " runs are bitwise identical: exact equality; a change occurs in at most " +
-              format_number(b->change_rate_upper) + " of runs";
+  if (options.zero_sample_is.empty()) {
+    b->reason = "all " + std::to_string(b->n) +
+                " runs are bitwise identical: exact equality; a change occurs in at most " +
+                format_number(b->change_rate_upper) + " of runs";
+  } else {
+    b->reason = "all " + std::to_string(b->n) + " runs are " + options.zero_sample_is +
+                "; a run that is not occurs in at most " + format_number(b->change_rate_upper) +
+                " of runs";
+  }
   if (b->change_rate_upper > options.target) b->runs_needed = b->runs_distribution_free;
   return true;
 }

@@ -53,6 +53,9 @@ struct TailOptions {
   // data show a heavier tail (shape > 0 significant at 0.05 against shape <= 0). Opt-in: it is an
   // assumption, stated in the reason and the JSON.
   bool assume_light_tail = false;
+  // What a zero sample is, for the reason when every sample is zero: empty for deviations, whose
+  // zero is "bitwise identical"; the atol a pair needed at its rtol is zero within that rtol.
+  std::string zero_sample_is;
 };
 
 struct TailBound {

@@ -8,6 +8,8 @@
 #include <random>
 #include <sstream>
 
+#include "stats/number_text.h"
+
 namespace flakescope::stats {
 namespace {
 
@@ -32,13 +34,6 @@ double tie_gap(const std::vector<double>& sorted) {
     }
   }
   return ties ? gap : 0;
-}
-
-std::string format_number(double v) {
-  std::ostringstream s;
-  s.precision(3);
-  s << v;
-  return s.str();
 }
 
 struct Candidate {

@@ -131,6 +131,11 @@ TEST(FailureRate, IdenticalRunsGiveZeroWithTheBinomialUpperBound) {
   EXPECT_EQ(r.interval.lower, 0);
   EXPECT_NEAR(r.interval.upper, 1 - std::pow(0.025, 0.01), 1e-12);  // two-sided 95%
   EXPECT_EQ(r.reason, "no run changed");
+  // The atol a pair needed at its rtol is zero within that rtol, whatever |a - e| was.
+  FailureRateOptions within;
+  within.zero_sample_is = "within rtol=1e-05 (no atol needed)";
+  EXPECT_EQ(estimate_failure_rate(std::vector<double>(100, 0.0), 0.0, within).reason,
+            "every run was within rtol=1e-05 (no atol needed)");
 }
 
 TEST(FailureRate, FewChangedRunsFallBackToCountsWithTheReason) {

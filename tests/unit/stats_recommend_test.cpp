@@ -71,6 +71,27 @@ TEST(Recommend, AbsOnlySeriesIgnoresRtolPessimistically) {
   EXPECT_GT(r.runs_needed, 50u);
 }
 
+// Values that differ on every run but always within rtol need no atol: the pair bound is exact, and
+// its reason says "within rtol", not "bitwise identical" (pytorch-minimize's constrained tests).
+TEST(Recommend, ZeroAtolNeededWithinRtolIsNotCalledBitwiseIdentical) {
+  DeviationSeries s;
+  s.rtol_for_margin = 1e-5;
+  for (int i = 0; i < 20; ++i) {
+    s.abs.push_back(1.19e-7 * (1 + i % 3));
+    s.atol_at_rtol.push_back(0);
+  }
+  const Recommendation r = recommend(s, ToleranceOptions{});
+  ASSERT_TRUE(r.pair_atol);
+  EXPECT_EQ(r.pair_atol->method, "exact");
+  EXPECT_EQ(r.pair_atol->reason,
+            "all 20 runs are within rtol=1e-05 (no atol needed); a run that is not occurs in at "
+            "most 0.139 of runs");
+  // Equal on every run: bitwise identical is the stronger statement, and it is made.
+  for (double& d : s.abs) d = 0;
+  EXPECT_EQ(recommend(s, ToleranceOptions{}).pair_atol->reason.rfind("all 20 runs are bitwise", 0),
+            0u);
+}
+
 TEST(Recommend, RejectsAnEmptySeries) {
   EXPECT_THROW(recommend(DeviationSeries{}, ToleranceOptions{}), InputError);
 }
