@@ -217,6 +217,15 @@ std::string keeps_text(const model::AssertionSite& site, const stats::ToleranceO
            " runs, no more (a bound for failures <= " + format_target(options.target) +
            " needs about " + std::to_string(rec.runs_needed.value_or(0)) + " runs)";
   }
+  if (rec.method == "exact" && rec.runs_needed && *rec.runs_needed > site.trials) {
+    // Every run needed nothing, but too few runs to say how rarely one would: no claim at the
+    // target (pytorch-minimize read "keeps failures <= 1e-4 at 95%" next to "CI [0%, 31%]").
+    return " were enough on all " + std::to_string(site.trials) + " runs, none needing " +
+           (site.api == "threshold" ? "a threshold" : "any atol") +
+           " (showing failures <= " + format_target(options.target) + " at " +
+           format_confidence(options.confidence) + " takes about " +
+           std::to_string(*rec.runs_needed) + " runs)";
+  }
   std::string keeps = " keeps failures <= " + format_target(options.target) + " at " +
                       format_confidence(options.confidence);
   if (rec.extrapolation)
@@ -250,11 +259,17 @@ std::string keep_text(const model::AssertionSite& site, const std::string& keeps
   // `keeps` and the rate's text are worded for one call ("keeps", "fails"); arguments are many.
   std::string verb = keeps;
   if (!threshold && verb.rfind(" keeps ", 0) == 0) verb.replace(0, 7, " keep ");
-  std::string text = current + verb + " (" + ci::bound_phrase(site, atol) + " would suffice)";
+  const model::AssertionRecommendation& rec = site.recommendation;
+  const bool exact_too_few =
+      rec.method == "exact" && rec.runs_needed && *rec.runs_needed > site.trials;
+  std::string text = current + verb;
+  if (!exact_too_few) text += " (" + ci::bound_phrase(site, atol) + " would suffice)";
   if (site.estimated_failure_rate) {
     std::string rate = site.estimated_failure_rate->text;
     if (!threshold && rate.rfind("fails ", 0) == 0) rate.replace(0, 6, "fail ");
-    text += std::string(threshold ? "; it " : "; they ") + rate + ", though " +
+    // "though" where the estimate says what the runs could not: a rate above 0 with none seen.
+    const bool contrast = site.failure_rate.failures == 0 && site.estimated_failure_rate->point > 0;
+    text += std::string(threshold ? "; it " : "; they ") + rate + (contrast ? ", though " : "; ") +
             std::to_string(site.failure_rate.failures) + " of " + std::to_string(site.trials) +
             " observed runs failed";
   }

@@ -245,6 +245,28 @@ TEST(CaptureAnalysis, BitwiseStableAssertionsKeepTheirArguments) {
             "bitwise equal on every run (100 runs): the compared values never differed");
 }
 
+// Values that differ on every run but never by more than rtol |e|: 10 runs show no atol is needed,
+// not that failures stay under 1e-4 (that takes ~30000 runs), and nothing was bitwise equal.
+TEST(CaptureAnalysis, WithinRtolOnFewRunsClaimsNoBoundAtTheTarget) {
+  std::vector<json> runs;
+  for (int run = 0; run < 10; ++run) {
+    json line = capture("t.py:5", 0, true, 0);
+    line["max_abs"] = 1.19e-7 * (1 + run % 3);
+    runs.push_back(run_record(run, {line}));
+  }
+  const json out = analyze_captures(runs, stats::ToleranceOptions{});
+  const std::string suggestion = out[0]["suggestion"];
+  EXPECT_EQ(out[0]["recommendation"]["action"], "keep");
+  EXPECT_NE(suggestion.find("were enough on all 10 runs, none needing any atol (showing failures "
+                            "<= 1e-4 at 95% takes about "),
+            std::string::npos)
+      << suggestion;
+  EXPECT_EQ(suggestion.find("keep failures <="), std::string::npos) << suggestion;
+  EXPECT_EQ(suggestion.find(", though"), std::string::npos) << suggestion;
+  EXPECT_NE(out[0]["recommendation"]["reason"].get<std::string>().find("within rtol=1.3e-06"),
+            std::string::npos);
+}
+
 // 300 seeded runs of the site tests/test_noise.py:4 (|N(0, 2e-6)| minus rtol |e|, atol 2e-6, some
 // failing), analyzed with the sources under `dir`: the site's entry.
 json analyze_noisy_site(const TempDir& dir) {
