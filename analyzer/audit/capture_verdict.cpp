@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
+#include <optional>
 
 #include "audit/assertion_rewrite.h"
 #include "core/report.h"
@@ -18,6 +20,28 @@ std::string fmt(double v) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.4g", v);
   return buffer;
+}
+
+// `value` with at least `digits` significant digits, and more until its rounding is under a tenth
+// of its distance to `other`: a computed value of 0.99999928 against a threshold of 1.000001
+// prints as 0.9999993 against 1.000001, not as 1 against 1.
+std::string digits_apart(double value, double other, int digits) {
+  if (!std::isfinite(value) || !std::isfinite(other)) return fmt(value);
+  const double gap = std::fabs(value - other);
+  char text[40];
+  for (int p = digits; p <= 17; ++p) {
+    std::snprintf(text, sizeof text, "%.*g", p, value);
+    if (gap == 0 || std::fabs(std::strtod(text, nullptr) - value) <= gap / 10) break;
+  }
+  return text;
+}
+
+// The one value a threshold site compared on every run, if it compared one (a seeded test).
+std::optional<double> constant_value(const model::AssertionSite& site) {
+  const std::vector<double>& v = site.samples.atol_needed;
+  if (v.empty() || !std::all_of(v.begin(), v.end(), [&](double x) { return x == v[0]; }))
+    return std::nullopt;
+  return v[0];
 }
 
 long changed_runs(const std::vector<double>& deviations) {
@@ -111,7 +135,8 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
   v.kind = AssertionClass::kDeterministic;
   const bool approx = site.api == "pytest.approx";  // its tolerances are rel= and abs=
   if (site.api == "threshold")                      // the compared value itself, not an error
-    v.message = "deterministic: the compared value was " + fmt(off) + " on every run" + runs + ")";
+    v.message = "deterministic: the compared value was " + digits_apart(off, site.atol, 4) +
+                " on every run" + runs + ")";
   else
     v.message = "deterministic: off by " + fmt(off) + " on every run" + runs +
                 (x < off ? ", needs " + std::string(approx ? "abs " : "atol ") + fmt(x) + " at " +
@@ -176,8 +201,8 @@ Verdict threshold_above(const SiteFacts& facts, const model::AssertionSite& site
   v.action = site.failure_rate.failures == 0 ? AssertionAction::kKeep : AssertionAction::kReview;
   v.message = "threshold comparison (value must stay above " + fmt(site.atol) + "): ";
   if (facts.values.size() > 1 && all_equal(facts.values))  // a seeded test's one value
-    v.message += "deterministic: the compared value was " + fmt(lowest) + " on every run (" +
-                 std::to_string(facts.values.size()) + " runs)";
+    v.message += "deterministic: the compared value was " + digits_apart(lowest, site.atol, 4) +
+                 " on every run (" + std::to_string(facts.values.size()) + " runs)";
   else
     v.message +=
         "the lowest of " + std::to_string(site.failure_rate.trials) + " runs was " + fmt(lowest);
@@ -193,9 +218,9 @@ std::string format_number(double v) {
 std::string bound_phrase(const model::AssertionSite& site, double value) {
   // A threshold is often computed (`loss_ema < loss_orig`): six digits, not seventeen.
   if (site.api == "threshold") {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.6g", value);
-    return "threshold " + site.op.value_or("<") + " " + buffer;
+    const std::optional<double> compared = constant_value(site);
+    return "threshold " + site.op.value_or("<") + " " +
+           digits_apart(value, compared.value_or(value), 6);
   }
   if (site.api == "pytest.approx") return "abs=" + format_tolerance(value);
   return "atol=" + format_tolerance(value);

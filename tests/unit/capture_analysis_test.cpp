@@ -172,6 +172,35 @@ TEST(CaptureAnalysis, AThresholdAboveIsMeasuredByItsLowestValue) {
             "threshold comparison (value must stay above 0.99): the lowest of 20 runs was 0.9971");
 }
 
+// A seeded value a hair under a computed threshold (pytorch-minimize's `constraint_value <= ub +
+// TOLERANCE`): both printed with the digits that keep them apart, not "1 ... <= 1".
+TEST(CaptureAnalysis, AConstantValueNearItsThresholdPrintsTheDigitsThatTellThemApart) {
+  std::vector<json> runs;
+  for (int run = 0; run < 10; ++run) {
+    runs.push_back(run_record(run, {{{"test", "t.py::test_constr"},
+                                     {"site", "t.py:145"},
+                                     {"api", "threshold"},
+                                     {"op", "<="},
+                                     {"value", 0.99999928},
+                                     {"threshold", 1.000001},
+                                     {"passed", true},
+                                     {"rtol", 0.0},
+                                     {"atol", 1.000001},
+                                     {"max_abs", 0.99999928},
+                                     {"atol_needed", 0.99999928},
+                                     {"margin", 0.99999928 - 1.000001},
+                                     {"nonfinite_mismatch", false}}}));
+  }
+  const json out = analyze_captures(runs, stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["suggestion"].get<std::string>().rfind(
+                "deterministic: the compared value was 0.9999993 on every run (10 runs); the "
+                "current threshold <= 1.000001 covers it",
+                0),
+            0u)
+      << out[0]["suggestion"];
+}
+
 // 20 runs far below the current atol (2e-6) give a 1e-4 bound that is mostly extrapolation: no
 // failure, an estimated failure rate under the target, so the site is undecided (no loosening,
 // no diff), not "loosen to the bound".
