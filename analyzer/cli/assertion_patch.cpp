@@ -186,6 +186,7 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
       patch.skipped.push_back(hunk.site + ": " + path +
                               " is not a file from here (run fix where the audit ran, or give "
                               "--root the folder the sites are relative to)");
+      ++patch.missing_files;
       continue;
     }
     if (!source_matches(read_lines(path), line, hunk)) {

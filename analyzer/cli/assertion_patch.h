@@ -13,6 +13,7 @@ struct AssertionPatch {
   std::string diff;  // one file section per file, hunks by line; empty: nothing
   std::size_t hunks = 0;
   std::vector<std::string> skipped;  // why a recommended edit was left out (one line each)
+  std::size_t missing_files = 0;     // edits left out because their file is not under the root
 };
 
 // The "diff" of every assertion entry that loosens, checked against the source under `root`

@@ -70,6 +70,14 @@ int cmd_fix(const CommandArgs& a) {
   const model::Report report = model::load_report_model(report_path);
   const AssertionPatch patch = assertion_patch(audit_assertions(report, report_path), root);
   for (const auto& why : patch.skipped) a.err << "flakescope fix: left out " << why << "\n";
+  if (patch.hunks == 0 && patch.missing_files > 0) {
+    // Edits were due and none could be read: the folder is wrong, not the report.
+    throw InputError("no edit written: the files of " + std::to_string(patch.missing_files) +
+                     (patch.missing_files == 1 ? " site are" : " sites are") + " not under " +
+                     (root == "." ? std::string("the current folder") : "--root " + root) +
+                     " (run fix where the audit ran, or give --root the folder the sites are "
+                     "relative to)");
+  }
   if (patch.hunks == 0) {
     // No file: an empty patch is one `git apply` rejects ("No valid patches in input").
     a.err << "flakescope fix: "

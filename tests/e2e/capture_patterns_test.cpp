@@ -196,6 +196,15 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
   const auto again = e2e::run_cli({"fix", "audit.json", "--out", "fix.patch"}, dir_.string());
   EXPECT_EQ(again.code, 2);
   EXPECT_NE(again.err.find("writes only a new file"), std::string::npos) << again.err;
+  // From a folder where no site's file is: edits were due and none could be read, exit 2.
+  fs::create_directories(dir_ / "elsewhere");
+  const auto lost =
+      e2e::run_cli({"fix", "../audit.json", "--out", "lost.patch"}, (dir_ / "elsewhere").string());
+  EXPECT_EQ(lost.code, 2) << lost.err;
+  EXPECT_NE(lost.err.find("flakescope fix: error: no edit written: the files of "),
+            std::string::npos)
+      << lost.err;
+  EXPECT_FALSE(fs::exists(dir_ / "elsewhere" / "lost.patch"));
 }
 
 }  // namespace
