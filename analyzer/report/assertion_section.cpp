@@ -77,8 +77,13 @@ std::string rate_text(const AssertionSite& e) {
 // The site, with what tells apart several entries of one line (dtype, helper line).
 std::string site_of(const AssertionSite& e) {
   std::string site = e.site;
-  if (e.argument_sets_at_site > 1 || e.mixed_arguments)
-    site += " [" + e.dtype.value_or("?") + ", rtol=" + num(e.rtol) + ", atol=" + num(e.atol) + "]";
+  if (e.argument_sets_at_site > 1 || e.mixed_arguments) {
+    if (e.api == "threshold")  // `assert 0 <= x and x < 0.9`: told apart by its comparison
+      site += " [" + e.op.value_or("<") + " " + num(e.atol) + "]";
+    else
+      site +=
+          " [" + e.dtype.value_or("?") + ", rtol=" + num(e.rtol) + ", atol=" + num(e.atol) + "]";
+  }
   return site;
 }
 
