@@ -163,6 +163,19 @@ std::optional<AssertionCall> find_assertion_call(const std::string& line, const 
   return std::nullopt;
 }
 
+// Whether the argument (`rtol=1e-2`, ` 1e-2`) already says `value`: then its text stays as the
+// author wrote it (a patch that turns 1e-2 into 0.01 changes nothing but adds noise).
+bool says(const std::string& arg, double value) {
+  const std::string keyword = keyword_of(arg);
+  const std::string text = keyword.empty() ? arg : arg.substr(arg.find('=') + 1);
+  const char* begin = text.c_str();
+  char* end = nullptr;
+  const double parsed = std::strtod(begin, &end);
+  if (end == begin) return false;
+  while (*end == ' ') ++end;
+  return *end == '\0' && parsed == value;
+}
+
 std::string rewrite_call(const AssertionCall& call, const std::string& api, double rtol,
                          double atol) {
   const ApiShape shape = shape_of(api);
@@ -181,17 +194,17 @@ std::string rewrite_call(const AssertionCall& call, const std::string& api, doub
   for (std::string& arg : args) {
     const std::string keyword = keyword_of(arg);
     if (!shape.cpp && keyword == shape.rtol_keyword) {
-      arg = shape.rtol_keyword + "=" + format_tolerance(rtol);
+      if (!says(arg, rtol)) arg = shape.rtol_keyword + "=" + format_tolerance(rtol);
       rtol_set = true;
     } else if (!shape.cpp && keyword == shape.atol_keyword) {
-      arg = shape.atol_keyword + "=" + format_tolerance(atol);
+      if (!says(arg, atol)) arg = shape.atol_keyword + "=" + format_tolerance(atol);
       atol_set = true;
     } else if (keyword.empty() || shape.cpp) {
       if (position == rtol_position) {
-        arg = format_tolerance(rtol);
+        if (!says(arg, rtol)) arg = format_tolerance(rtol);
         rtol_set = true;
       } else if (position == atol_position) {
-        arg = format_tolerance(atol);
+        if (!says(arg, atol)) arg = format_tolerance(atol);
         atol_set = true;
       }
       ++position;
@@ -255,13 +268,19 @@ std::string rewrite_in_place(const std::string& text, const AssertionCall& call,
     const std::string keyword = keyword_of(call.args[i]);
     if (keyword == shape.rtol_keyword || keyword == shape.atol_keyword) {
       const bool is_rtol = keyword == shape.rtol_keyword;
-      replacements.emplace_back(i, keyword + "=" + format_tolerance(is_rtol ? rtol : atol));
+      const double value = is_rtol ? rtol : atol;
+      if (!says(call.args[i], value))
+        replacements.emplace_back(i, keyword + "=" + format_tolerance(value));
       (is_rtol ? rtol_set : atol_set) = true;
     } else if (keyword.empty()) {
-      if (position == shape.rtol_position)
-        replacements.emplace_back(i, format_tolerance(rtol)), rtol_set = true;
-      if (position == shape.atol_position)
-        replacements.emplace_back(i, format_tolerance(atol)), atol_set = true;
+      if (position == shape.rtol_position) {
+        if (!says(call.args[i], rtol)) replacements.emplace_back(i, format_tolerance(rtol));
+        rtol_set = true;
+      }
+      if (position == shape.atol_position) {
+        if (!says(call.args[i], atol)) replacements.emplace_back(i, format_tolerance(atol));
+        atol_set = true;
+      }
       ++position;
     }
   }

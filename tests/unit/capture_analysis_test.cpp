@@ -355,10 +355,10 @@ TEST(CaptureAnalysis, DiffRewritesTheRecordedLine) {
       "--- a/tests/test_noise.py\n+++ b/tests/test_noise.py\n@@ -4 +4 @@\n"
       "-    torch.testing.assert_close(out, ref, atol=2e-6, rtol=1.3e-6)  # keep me\n"
       "+    torch.testing.assert_close(out, ref, atol=" +
-      atol + ", rtol=1.3e-06)  # keep me\n";
+      atol + ", rtol=1.3e-6)  # keep me\n";
   EXPECT_EQ(entry["diff"], expected_diff);
   EXPECT_EQ(entry["suggestion"].get<std::string>().rfind(
-                "`torch.testing.assert_close(out, ref, atol=" + atol + ", rtol=1.3e-06)` keeps", 0),
+                "`torch.testing.assert_close(out, ref, atol=" + atol + ", rtol=1.3e-6)` keeps", 0),
             0u)
       << entry["suggestion"];
   // Some of the 300 failed: retrying is an option, and the suggestion says how often.
@@ -388,9 +388,9 @@ TEST(CaptureAnalysis, DiffEditsACallSpreadOverSeveralLinesInPlace) {
             "-        atol=2e-6,\n-        rtol=1.3e-6,\n-    )\n"
             "+    torch.testing.assert_close(\n+        out,  # the model's\n+        ref,\n"
             "+        atol=" +
-                atol + ",\n+        rtol=1.3e-06,\n+    )\n");
+                atol + ",\n+        rtol=1.3e-6,\n+    )\n");
   EXPECT_EQ(entry["suggestion"].get<std::string>().rfind(
-                "`torch.testing.assert_close(out, ref, atol=" + atol + ", rtol=1.3e-06)` keeps", 0),
+                "`torch.testing.assert_close(out, ref, atol=" + atol + ", rtol=1.3e-6)` keeps", 0),
             0u)
       << entry["suggestion"];
 }
