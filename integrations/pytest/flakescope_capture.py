@@ -675,7 +675,6 @@ def _measure(api, bound):
         # library; anything else goes through numpy. The numbers are the same.
         dense = flakescope_native.dense_pair(leaf_actual, leaf_expected)
         if dense is not None:
-            a = e = None
             a_dtype, e_dtype, leaf_shape = dense.actual_dtype, dense.expected_dtype, dense.shape
         else:
             a, a_dtype = _to_numpy(leaf_actual)
