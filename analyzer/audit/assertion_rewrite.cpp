@@ -23,15 +23,34 @@ struct ApiShape {
   // The keywords the call takes its tolerances by (pytest.approx: rel= and abs=).
   std::string rtol_keyword = "rtol";
   std::string atol_keyword = "atol";
+  // The value the call uses when the argument is left out (NaN: none, or both must be given, as
+  // assert_close's); an argument left out that keeps its default is not written in.
+  double rtol_default = std::nan("");
+  double atol_default = std::nan("");
 };
+
+ApiShape with_defaults(ApiShape shape, double rtol, double atol) {
+  shape.rtol_default = rtol;
+  shape.atol_default = atol;
+  return shape;
+}
 
 ApiShape shape_of(const std::string& api) {
   if (api == "torch.testing.assert_close") return {{"assert_close"}, -1, -1, false};
-  if (api == "torch.allclose" || api == "numpy.allclose") return {{"allclose"}, 2, 3, false};
-  // torch.testing.assert_allclose (deprecated, still common) takes rtol and atol third and fourth.
-  if (api == "numpy.testing.assert_allclose" || api == "torch.testing.assert_allclose")
-    return {{"assert_allclose"}, 2, 3, false};
-  if (api == "torch.isclose" || api == "numpy.isclose") return {{"isclose"}, 2, 3, false};
+  if (api == "torch.allclose" || api == "numpy.allclose")
+    return with_defaults({{"allclose"}, 2, 3, false}, 1e-5, 1e-8);
+  // torch.testing.assert_allclose (deprecated, still common) takes rtol and atol third and fourth,
+  // both or neither.
+  if (api == "torch.testing.assert_allclose") return {{"assert_allclose"}, 2, 3, false};
+  if (api == "numpy.testing.assert_allclose")
+    return with_defaults({{"assert_allclose"}, 2, 3, false}, 1e-7, 0);
+  if (api == "torch.isclose" || api == "numpy.isclose")
+    return with_defaults({{"isclose"}, 2, 3, false}, 1e-5, 1e-8);
+  // gradcheck(func, inputs, *, eps, atol, rtol, ...): keyword-only tolerances.
+  if (api == "torch.autograd.gradcheck")
+    return with_defaults({{"gradcheck"}, -1, -1, false}, 1e-3, 1e-5);
+  if (api == "torch.autograd.gradgradcheck")
+    return with_defaults({{"gradgradcheck"}, -1, -1, false}, 1e-3, 1e-5);
   // `actual == pytest.approx(expected, rel, abs)`: the tolerances are approx's.
   if (api == "pytest.approx") return {{"approx"}, 1, 2, false, "rel", "abs"};
   // A testing helper of the suite, called at the test's line: keyword arguments only.
@@ -211,8 +230,10 @@ std::string rewrite_call(const AssertionCall& call, const std::string& api, doub
     }
   }
   if (!shape.cpp) {
-    if (!rtol_set) args.push_back(shape.rtol_keyword + "=" + format_tolerance(rtol));
-    if (!atol_set) args.push_back(shape.atol_keyword + "=" + format_tolerance(atol));
+    if (!rtol_set && rtol != shape.rtol_default)
+      args.push_back(shape.rtol_keyword + "=" + format_tolerance(rtol));
+    if (!atol_set && atol != shape.atol_default)
+      args.push_back(shape.atol_keyword + "=" + format_tolerance(atol));
   }
   std::string text = call.callee + "(";
   for (std::size_t i = 0; i < args.size(); ++i) text += (i ? ", " : "") + args[i];
@@ -285,8 +306,10 @@ std::string rewrite_in_place(const std::string& text, const AssertionCall& call,
     }
   }
   std::string appended;
-  if (!rtol_set) appended += ", " + shape.rtol_keyword + "=" + format_tolerance(rtol);
-  if (!atol_set) appended += ", " + shape.atol_keyword + "=" + format_tolerance(atol);
+  if (!rtol_set && rtol != shape.rtol_default)
+    appended += ", " + shape.rtol_keyword + "=" + format_tolerance(rtol);
+  if (!atol_set && atol != shape.atol_default)
+    appended += ", " + shape.atol_keyword + "=" + format_tolerance(atol);
   return apply_edits(text, call, std::move(replacements), appended);
 }
 
@@ -350,6 +373,9 @@ std::string canonical_call(const std::string& api, double rtol, double atol) {
   }
   if (api == "pytest.approx")
     return "actual == pytest.approx(expected, rel=" + r + ", abs=" + a + ")";
+  // gradcheck compares Jacobians of a function at inputs: it takes no actual/expected pair.
+  if (api == "torch.autograd.gradcheck" || api == "torch.autograd.gradgradcheck")
+    return api + "(func, inputs, rtol=" + r + ", atol=" + a + ")";
   const std::string callee = api.empty() ? std::string("assert_close") : api;
   return callee + "(actual, expected, rtol=" + r + ", atol=" + a + ")";
 }

@@ -66,8 +66,17 @@ std::optional<Verdict> broken(const SiteFacts& facts) {
     const std::string what = detail != facts.failure_details.end() && !detail->second.empty()
                                  ? detail->second
                                  : kind + " mismatch";
-    v.message = "fails for a reason no tolerance fixes: " + what + " (" + std::to_string(trials) +
-                (trials == 1 ? " run)" : " runs)");
+    const std::string runs = " (" + std::to_string(trials) + (trials == 1 ? " run)" : " runs)");
+    if (kind == "reentrancy") {
+      // gradcheck's own determinism check: its atol and rtol do not take part in it.
+      v.message =
+          "fails because the backward is nondeterministic, which no atol or rtol fixes: " + what +
+          runs + "; make the backward deterministic, or accept that much with " +
+          "gradcheck's nondet_tol";
+      v.cause = "nondeterministic backward";
+      return v;
+    }
+    v.message = "fails for a reason no tolerance fixes: " + what + runs;
     v.cause = kind == "exception" ? "exception in the compared code" : kind + " mismatch";
     return v;
   }

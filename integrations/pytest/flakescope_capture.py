@@ -14,6 +14,7 @@ import re
 import sys
 import threading
 
+import flakescope_gradcheck
 import flakescope_native
 import flakescope_pass_formatting
 
@@ -286,6 +287,9 @@ class _Patcher:
                                 _APIS["torch.testing.assert_allclose"]))
             for name in ("allclose", "isclose", "equal"):
                 targets.append((torch, name, _APIS["torch." + name]))
+            for owner, name in flakescope_gradcheck.targets():
+                targets.append((owner, name, _GRADCHECK_APIS[name]))
+            flakescope_gradcheck.hook_internals(self.patched_attrs)
         before = len(self.wrappers)
         for owner, attribute, api in targets:
             original = owner.__dict__.get(attribute) if isinstance(owner, type) else getattr(owner, attribute, None)
@@ -331,15 +335,25 @@ def _make_wrapper(original, api, capture_path):
         if bound is None:
             return original(*args, **kwargs)
         _state.recording = True
+        begin = getattr(api, "begin", None)  # gradcheck: observes the comparisons inside the call
+        observed = begin(bound) if begin is not None else None
         try:
             try:
                 result = original(*args, **kwargs)
             except BaseException as exc:
-                _record(capture_path, api, caller, bound, result=None, exception=exc)
+                if begin is not None:
+                    observed, begin = api.end(observed), None
+                _record(capture_path, api, caller, bound, result=None, exception=exc,
+                        observed=observed)
                 raise
-            _record(capture_path, api, caller, bound, result=result, exception=None)
+            if begin is not None:
+                observed, begin = api.end(observed), None
+            _record(capture_path, api, caller, bound, result=result, exception=None,
+                    observed=observed)
             return result
         finally:
+            if begin is not None:
+                api.end(observed)
             _state.recording = False
 
     wrapper.__flakescope_original__ = original
@@ -550,7 +564,7 @@ def _relative(path):
     return found
 
 
-def _record(capture_path, api, caller, bound, result, exception):
+def _record(capture_path, api, caller, bound, result, exception, observed=None):
     line = {"test": _state.test, "api": api.name}
     try:
         line.update(_site_fields(caller, getattr(api, "kind", None)))
@@ -561,6 +575,8 @@ def _record(capture_path, api, caller, bound, result, exception):
             return  # KeyboardInterrupt, SystemExit: not an assertion outcome
         if isinstance(api, _ThresholdApi):
             line.update(api.measure(bound, exception))
+        elif observed is not None:
+            line.update(api.measure(bound, result, exception, observed))
         else:
             _check(api, line, bound, result, exception)
     except Exception as exc:  # recording must never change the test's outcome
@@ -1153,3 +1169,20 @@ def _json_number(value):
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return value
+
+
+def _add_pair(totals, actual, expected, rtol, atol):
+    """Adds one compared pair to `totals` (native when it can be, else numpy; NaNs unequal)."""
+    dense = flakescope_native.dense_pair(actual, expected)
+    if dense is not None:
+        totals.add_dense(dense, rtol, atol, False)
+        return
+    a, _ = _to_numpy(actual)
+    e, _ = _to_numpy(expected)
+    totals.add(a, e, rtol, atol, False)
+
+
+_GRADCHECK_APIS = {
+    name: flakescope_gradcheck.GradcheckApi("torch.autograd." + name, _Totals, _add_pair)
+    for name in ("gradcheck", "gradgradcheck")
+}

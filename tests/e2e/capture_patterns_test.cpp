@@ -154,6 +154,23 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
   EXPECT_EQ(text_of(exact[0]),
             "bitwise equal on every run (6 runs): the compared values never differed");
 
+  // gradcheck: measured from the Jacobian comparisons inside torch, in the call's atol.
+  auto gradcheck = at(report, "gradcheck");
+  ASSERT_EQ(gradcheck.size(), 1u);
+  EXPECT_EQ(gradcheck[0]["api"], "torch.autograd.gradcheck");
+  EXPECT_EQ(gradcheck[0]["atol"], 1e-5);
+  EXPECT_EQ(gradcheck[0]["rtol"], 0);
+  // The seeded backward error is N(0, 6e-6) on 6 elements: its largest passes 1e-5 in 2 of the
+  // 6 runs (seed 11), and the worst run needs 1.2e-5.
+  EXPECT_EQ(gradcheck[0]["failure_rate"]["failures"], 2) << gradcheck[0].dump();
+  EXPECT_EQ(gradcheck[0]["recommendation"]["action"], "loosen");
+  ASSERT_TRUE(gradcheck[0]["diff"].is_string()) << gradcheck[0].dump();
+  EXPECT_NE(gradcheck[0]["diff"].get<std::string>().find(
+                "+    torch.autograd.gradcheck(lambda t: SeededErrorSin.apply(t, error), (x,), "
+                "rtol=0, atol=1.3e-05)"),
+            std::string::npos)
+      << gradcheck[0]["diff"];
+
   // 7. Where people look: terminal summary, Markdown, HTML, tolerance, fix.
   EXPECT_NE(audit.out.find("Assertions: "), std::string::npos) << audit.out;
   EXPECT_NE(audit.out.find("tests/test_patterns.py:" + std::to_string(lines_["dtype"]) + "  fix"),

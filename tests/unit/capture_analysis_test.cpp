@@ -500,6 +500,25 @@ TEST(AssertionRewrite, DoesNotConfuseAssertAllcloseWithAllclose) {
             "torch.allclose(a, b, rtol=0, atol=1e-06)");
 }
 
+TEST(AssertionRewrite, AnArgumentLeftOutThatKeepsItsDefaultIsNotWrittenIn) {
+  const std::string line = "    assert gradcheck(f, (x,), atol=1e-4, nondet_tol=1.0)";
+  const auto call = ci::find_assertion_call(line, "torch.autograd.gradcheck");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(ci::rewrite_call(*call, "torch.autograd.gradcheck", 1e-3, 2.6e-4),
+            "gradcheck(f, (x,), atol=0.00026, nondet_tol=1.0)");
+  EXPECT_EQ(ci::rewrite_in_place(line, *call, "torch.autograd.gradcheck", 2e-3, 1e-4),
+            "    assert gradcheck(f, (x,), atol=1e-4, nondet_tol=1.0, rtol=0.002)");
+  const auto close = ci::find_assertion_call("torch.allclose(a, b)", "torch.allclose");
+  ASSERT_TRUE(close);
+  EXPECT_EQ(ci::rewrite_call(*close, "torch.allclose", 1e-5, 1e-6),
+            "torch.allclose(a, b, atol=1e-06)");
+  // assert_close takes both or neither: the unchanged one is written too.
+  const auto both = ci::find_assertion_call("assert_close(a, b)", "torch.testing.assert_close");
+  ASSERT_TRUE(both);
+  EXPECT_EQ(ci::rewrite_call(*both, "torch.testing.assert_close", 1.3e-6, 1e-4),
+            "assert_close(a, b, rtol=1.3e-06, atol=0.0001)");
+}
+
 TEST(AssertionRewrite, CppMacroAndFunctionTakePositionalTolerances) {
   const auto macro = ci::find_assertion_call("  FLAKESCOPE_EXPECT_CLOSE(out, ref, 1e-5, 1e-8);",
                                              "flakescope::expect_close");

@@ -98,6 +98,30 @@ TEST(CaptureVerdict, ConstantErrorThatPassesIsKept) {
       "seed-dependent flakiness is out of this audit's reach");
 }
 
+TEST(CaptureVerdict, ANonReentrantBackwardInGradcheckIsNondeterminismNotATolerance) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 12; ++i) {
+    json c = call("t.py:9", 1e-9, i % 3 != 0, 1e-5);
+    c["api"] = "torch.autograd.gradcheck";
+    if (i % 3 == 0) {
+      c["failure_kind"] = "reentrancy";
+      c["failure_detail"] =
+          "backward is not reentrant: two backward passes at the same input differ by 6.5e-07 "
+          "(nondet_tol=0)";
+    }
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  EXPECT_EQ(out[0]["class"], "broken");
+  EXPECT_EQ(out[0]["cause"], "nondeterministic backward");
+  EXPECT_TRUE(out[0]["recommendation"]["atol"].is_null());
+  EXPECT_EQ(out[0]["suggestion"],
+            "fails because the backward is nondeterministic, which no atol or rtol fixes: "
+            "backward is not reentrant: two backward passes at the same input differ by 6.5e-07 "
+            "(nondet_tol=0) (4 runs); make the backward deterministic, or accept that much with "
+            "gradcheck's nondet_tol");
+}
+
 TEST(CaptureVerdict, WithinRtolOnEveryRunIsNotBitwise) {
   std::vector<std::vector<json>> runs(5, {call("t.py:2", 0, true)});
   for (auto& r : runs) r[0]["max_abs"] = 3e-7;  // inside rtol: needs no atol, yet not identical
