@@ -871,6 +871,8 @@ class AssertionHooks:
                 return  # not numbers (approx of strings, of None): not a tolerance check
             line.update(_site_fields(frame.f_back))
             line.update(measured)
+            if line.get("negated") == "assert not" and api == "threshold":
+                _complement_threshold(line, frame.f_back)
             line["seed"], line["repeat"] = _state.seed, _state.repeat
             _append_line(self.capture_path, line)
         except Exception:
@@ -878,6 +880,42 @@ class AssertionHooks:
 
 
 _OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_COMPLEMENT = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+_NOT_OF_ONE_COMPARISON = {}  # (file, line) -> whether the assert there is `not <a OP b>`
+
+
+def _asserts_not_of_one_comparison(frame):
+    """Whether the statement at the frame's line is `assert not <x OP y>` (one comparison,
+    parenthesized or not), read from the source; False when the line is not a whole statement."""
+    key = (frame.f_code.co_filename, frame.f_lineno)
+    found = _NOT_OF_ONE_COMPARISON.get(key)
+    if found is None:
+        import ast
+
+        text = linecache.getline(*key).strip()
+        try:
+            (statement,) = ast.parse(text).body
+            test = statement.test if isinstance(statement, ast.Assert) else None
+            found = (isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+                     and isinstance(test.operand, ast.Compare) and len(test.operand.ops) == 1)
+        except (SyntaxError, ValueError):
+            found = False
+        _NOT_OF_ONE_COMPARISON[key] = found
+    return found
+
+
+def _complement_threshold(line, frame):
+    """`assert not (d > 0.97)` is `assert d <= 0.97`: a threshold with the complementary operator,
+    not a check that wants two values apart."""
+    if not _asserts_not_of_one_comparison(frame):
+        return
+    op = _COMPLEMENT[line["op"]]
+    value, threshold = line["value"], line["threshold"]
+    if not isinstance(value, float) or not isinstance(threshold, float):
+        return
+    passed = not line["passed"]
+    del line["negated"]
+    line.update(_threshold_fields(op, value, threshold, passed))
 
 
 def _approx_expected(value):

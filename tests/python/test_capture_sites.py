@@ -30,7 +30,7 @@ def test_sites_through_helpers(target_runner, tmp_path):
     (tmp_path / "round_trip_testing.py").write_text(HELPERS)
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("site_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "3 passed" in result.stdout, result.stdout + result.stderr
+    assert "4 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "site_target.py")) as f:
         target = f.read()
     site = {k: "test_target.py:%d" % n for k, n in markers(target, "site").items()}
@@ -55,4 +55,14 @@ def test_sites_through_helpers(target_runner, tmp_path):
 
     # Dimensions, lengths and integer tensors compared with numbers are not deviations.
     thresholds = [l for l in lines if l["api"] == "threshold"]
-    assert [l["site"] for l in thresholds] == [site["deviation"]], thresholds
+    assert [l["site"] for l in thresholds][0] == site["deviation"], thresholds
+
+    # `assert not (s > 0.9999)` is the threshold `s <= 0.9999`, not a check wanting values apart.
+    (above,) = [l for l in thresholds if l["site"] == site["not_above"]]
+    assert (above["op"], above["threshold"], above["passed"]) == ("<=", 0.9999, True), above
+    assert above["direction"] == "below" and above["margin"] < 0 and "negated" not in above
+    (below,) = [l for l in thresholds if l["site"] == site["not_below"]]
+    assert (below["op"], below["direction"], below["passed"]) == (">=", "above", True), below
+    # `not` of a comparison inside a larger expression: left as the source says, negated.
+    (inside,) = [l for l in thresholds if l["site"] == site["not_in_and"]]
+    assert inside["op"] == "<" and inside["negated"] == "assert not", inside

@@ -26,3 +26,10 @@ def test_counts_are_not_thresholds():
     assert len(X) < 100
     assert torch.tensor(3) >= 2
     assert float((X - X).abs().max()) < 1e-3  # site:deviation
+
+
+def test_negated_thresholds():
+    similarity = float(torch.nn.functional.cosine_similarity(X, X + 0.5, dim=0))
+    assert not (similarity > 0.9999)  # site:not_above
+    assert not similarity < 0.5  # site:not_below
+    assert not (similarity < 0.5) and X.dim() == 1  # site:not_in_and
