@@ -231,6 +231,12 @@ _APIS = {
         "numpy.testing.assert_array_equal", ["x", "y"], "raises", lambda b: (0.0, 0.0),
         equal_nan_default=True, exact=True,
     ),
+    # assert_equal of arrays is assert_array_equal (NaNs equal); of other objects, not ours.
+    "numpy.testing.assert_equal": _Api(
+        "numpy.testing.assert_equal", ["actual", "desired"], "raises", lambda b: (0.0, 0.0),
+        equal_nan_default=True, exact=True,
+        wants=lambda b: _is_array(b.get("actual")) or _is_array(b.get("desired")),
+    ),
     "numpy.array_equal": _Api(
         "numpy.array_equal", ["a1", "a2", "equal_nan"], "predicate", lambda b: (0.0, 0.0),
         exact=True,
@@ -274,7 +280,7 @@ class _Patcher:
         numpy = sys.modules.get("numpy")
         if numpy is not None:
             for name in ("assert_allclose", "assert_array_almost_equal", "assert_almost_equal",
-                         "assert_array_equal"):
+                         "assert_array_equal", "assert_equal"):
                 targets.append((numpy.testing, name, _APIS["numpy.testing." + name]))
             targets.append((numpy, "allclose", _APIS["numpy.allclose"]))
             targets.append((numpy, "array_equal", _APIS["numpy.array_equal"]))

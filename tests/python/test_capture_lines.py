@@ -43,9 +43,9 @@ def captured(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("values")
     capture = tmp / "capture.jsonl"
     result = TargetRunner(tmp).run("values_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    # (7 passed, or 6 and a skip where torch has no torch.testing.assert_allclose)
-    assert ("2 failed, 8 passed" in result.stdout
-            or "2 failed, 7 passed, 1 skipped" in result.stdout), result.stdout + result.stderr
+    # (9 passed, or 8 and a skip where torch has no torch.testing.assert_allclose)
+    assert ("2 failed, 9 passed" in result.stdout
+            or "2 failed, 8 passed, 1 skipped" in result.stdout), result.stdout + result.stderr
     by_site = {}
     for line in read_lines(capture):
         by_site.setdefault(line["site"], []).append(line)
@@ -139,6 +139,14 @@ def test_numpy_allclose_keyword_tolerances(captured):
           "float64", 0.0, 2e-5, expected_metrics(A32, E32, 0.0, 2e-5), True)
 
 
+def test_numpy_assert_equal_of_arrays_is_an_exact_check(captured):
+    line = line_for(captured, "np_equal")
+    assert line["api"] == "numpy.testing.assert_equal" and line["exact"] is True, line
+    assert line["passed"] is True and line["max_abs"] == 0.0 and line["shape"] == [4]
+    # The next line compares two dicts: not a numeric comparison.
+    assert "test_target.py:%d" % (site_lines()["np_equal"] + 1) not in captured, sorted(captured)
+
+
 def test_nan_mismatch_is_flagged_and_needs_infinite_atol(captured):
     line = line_for(captured, "np_nan")
     assert line["nonfinite_mismatch"] is True
@@ -160,7 +168,7 @@ def test_every_line_is_strict_json_with_the_interface_keys(captured):
     import torch
 
     lines = [line for lines in captured.values() for line in lines]
-    assert len(lines) == (10 if hasattr(torch.testing, "assert_allclose") else 9)
+    assert len(lines) == (11 if hasattr(torch.testing, "assert_allclose") else 10)
     for line in lines:
         assert keys <= set(line), line
         for key in ("max_abs", "max_rel", "margin", "atol_needed"):

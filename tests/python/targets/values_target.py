@@ -50,6 +50,11 @@ def test_numpy_allclose_kwargs():
     assert numpy.allclose(np.array(A32), np.array(E32), atol=2e-5, rtol=0)  # site:np_kw
 
 
+def test_numpy_assert_equal_of_arrays():
+    np.testing.assert_equal(np.array(A32), np.array(A32))  # site:np_equal
+    np.testing.assert_equal({"a": 1}, {"a": 1})  # not arrays: not captured
+
+
 def test_nan_mismatch():
     a = np.array([1.0, float("nan")])
     assert not np.allclose(a, np.array([1.0, 2.0]))  # site:np_nan
