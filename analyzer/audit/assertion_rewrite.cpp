@@ -390,6 +390,17 @@ std::string format_tolerance(double value) {
   return buffer;
 }
 
+std::string readable_tolerance(double value) {
+  if (value == 0 || !std::isfinite(value)) return format_tolerance(value);
+  char buffer[64];
+  for (int digits = 1; digits <= 12; ++digits) {
+    std::snprintf(buffer, sizeof buffer, "%.*g", digits, value);
+    if (std::strtod(buffer, nullptr) == value) return buffer;
+  }
+  std::snprintf(buffer, sizeof buffer, "%.6g", value);
+  return buffer;
+}
+
 double round_up_two_digits(double value) {
   if (!(value > 0) || !std::isfinite(value)) return value;
   const double unit = std::pow(10.0, std::floor(std::log10(value)) - 1);

@@ -58,6 +58,9 @@ std::string canonical_call(const std::string& api, double rtol, double atol);
 
 // The shortest decimal that reads back as `value` ("1.3e-06", "0.001", "0").
 std::string format_tolerance(double value);
+// A tolerance the test computed (`atol=3 * 5e-6`), for sentences: the shortest of up to 12
+// digits that reads back exactly, else 6 digits (1.5e-05, not 1.5000000000000002e-05).
+std::string readable_tolerance(double value);
 
 // `value` rounded up to two significant digits (4.17e-5 -> 4.2e-5), so a printed bound is never
 // below the computed one.

@@ -252,10 +252,10 @@ std::string keep_text(const model::AssertionSite& site, const std::string& keeps
   const std::string current =
       threshold ? "the current " + ci::bound_phrase(site, site.atol)
       : site.api == "pytest.approx"
-          ? "the current arguments (rel=" + ci::format_tolerance(site.rtol) +
-                ", abs=" + ci::format_tolerance(site.atol) + ")"
-          : "the current arguments (rtol=" + ci::format_tolerance(site.rtol) +
-                ", atol=" + ci::format_tolerance(site.atol) + ")";
+          ? "the current arguments (rel=" + ci::readable_tolerance(site.rtol) +
+                ", abs=" + ci::readable_tolerance(site.atol) + ")"
+          : "the current arguments (rtol=" + ci::readable_tolerance(site.rtol) +
+                ", atol=" + ci::readable_tolerance(site.atol) + ")";
   // `keeps` and the rate's text are worded for one call ("keeps", "fails"); arguments are many.
   std::string verb = keeps;
   if (!threshold && verb.rfind(" keeps ", 0) == 0) verb.replace(0, 7, " keep ");

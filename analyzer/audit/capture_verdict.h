@@ -19,9 +19,13 @@ struct SiteFacts {
   bool exact = false;        // torch.equal, assert_array_equal, assertEqual of tensors
   bool unchecked = false;    // a predicate called as a bare statement: its result is discarded
   bool same_object = false;  // the two compared arguments were one object (`Wc = Wm`)
-  std::string direction;     // threshold comparisons: "below" (`d < t`) or "above" (`s > t`)
-  std::string op;            // threshold comparisons: the operator as written ("<", "<=", ...)
-  std::string via;           // the helper's frame (file:line) when the call went through one
+  // Calls whose two sides were one object that the code under test handed back (the test's line
+  // names two things, as `mvn.covariance_matrix` and the `covmat` it was built from), of `calls`.
+  std::size_t returned_same_object = 0;
+  std::size_t calls = 0;
+  std::string direction;  // threshold comparisons: "below" (`d < t`) or "above" (`s > t`)
+  std::string op;         // threshold comparisons: the operator as written ("<", "<=", ...)
+  std::string via;        // the helper's frame (file:line) when the call went through one
   std::string via_function;
   std::string tolerance_at;  // "site" (the test's line passes it) or "via" (the helper has it)
   std::vector<std::string> via_accepts;                // the helper's tolerance parameters

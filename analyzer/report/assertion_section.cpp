@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/report.h"
@@ -144,6 +146,54 @@ std::string md_cell(std::string s) {
   return out;
 }
 
+// The advice as prose and `code` spans (the arguments to write), split at its backticks; a lone
+// backtick stays prose.
+std::vector<std::pair<bool, std::string>> code_spans(const std::string& note) {
+  std::vector<std::pair<bool, std::string>> out;
+  std::size_t at = 0;
+  while (at < note.size()) {
+    const std::size_t open = note.find('`', at);
+    const std::size_t close = open == std::string::npos ? open : note.find('`', open + 1);
+    if (close == std::string::npos) {
+      out.emplace_back(false, note.substr(at));
+      break;
+    }
+    if (open > at) out.emplace_back(false, note.substr(at, open - at));
+    out.emplace_back(true, note.substr(open + 1, close - open - 1));
+    at = close + 1;
+  }
+  return out;
+}
+
+// Advice in a Markdown table cell: code spans kept as code (where `<` is literal; only the cell
+// separator is escaped), the prose escaped as any cell.
+std::string md_note(const std::string& note) {
+  std::string out;
+  for (const auto& [code, text] : code_spans(note)) {
+    if (!code) {
+      out += md_cell(text);
+      continue;
+    }
+    std::string body;
+    for (char c : text) {
+      if (c == '|')
+        body += "\\|";
+      else
+        body += c == '\n' || c == '\r' ? ' ' : c;
+    }
+    out += "`" + body + "`";
+  }
+  return out;
+}
+
+// Advice in an HTML cell: code spans as <code>, everything escaped.
+std::string html_note(const std::string& note) {
+  std::string out;
+  for (const auto& [code, text] : code_spans(note))
+    out += code ? "<code>" + xml_escape(text) + "</code>" : xml_escape(text);
+  return out;
+}
+
 std::string terminal(const std::vector<const AssertionSite*>& sites, const std::string& fine) {
   std::ostringstream o;
   o << "\nAssertions: " << sites.size() << " need action, " << fine << "\n";
@@ -168,7 +218,7 @@ std::string markdown(const std::vector<const AssertionSite*>& sites, const std::
     o << "| `" << md_cell(site_of(*e)) << "` | " << md_cell(e->test) << " | "
       << md_cell(action_of(*e)) << " | " << md_cell(current_args(*e)) << " | "
       << md_cell(recommended_args(*e)) << " | " << md_cell(rate_text(*e)) << " | "
-      << md_cell(note_of(*e)) << " |\n";
+      << md_note(note_of(*e)) << " |\n";
   }
   return o.str();
 }
@@ -227,7 +277,7 @@ std::string html(const std::vector<const AssertionSite*>& sites, const std::stri
     o << "<tr><td><code>" << xml_escape(site_of(*e)) << "</code></td><td>" << xml_escape(e->test)
       << "</td><td>" << xml_escape(action_of(*e)) << "</td><td>" << xml_escape(current_args(*e))
       << "</td><td>" << xml_escape(recommended_args(*e)) << "</td><td>" << xml_escape(rate_text(*e))
-      << "</td><td>" << xml_escape(note_of(*e)) << "</td></tr>";
+      << "</td><td>" << html_note(note_of(*e)) << "</td></tr>";
   }
   o << "</table><div class=\"plots\">";
   for (const AssertionSite* e : sites) {

@@ -13,10 +13,14 @@ constexpr long kMaxSensibleRetries = 10;
 
 Tone verdict_tone(ProbeVerdict v) {
   switch (v) {
-    case ProbeVerdict::kBitwiseDeterministic: return Tone::kGood;
-    case ProbeVerdict::kNondeterministic: return Tone::kWarn;
-    case ProbeVerdict::kError: return Tone::kBad;
-    case ProbeVerdict::kUnavailable: return Tone::kDim;
+    case ProbeVerdict::kBitwiseDeterministic:
+      return Tone::kGood;
+    case ProbeVerdict::kNondeterministic:
+      return Tone::kWarn;
+    case ProbeVerdict::kError:
+      return Tone::kBad;
+    case ProbeVerdict::kUnavailable:
+      return Tone::kDim;
   }
   return Tone::kPlain;
 }
@@ -31,9 +35,12 @@ Tone verdict_tone(TestClass c) {
 Tone verdict_tone(GateStatus s) {
   switch (s) {
     case GateStatus::kPass:
-    case GateStatus::kImprovement: return Tone::kGood;
-    case GateStatus::kWarning: return Tone::kWarn;
-    case GateStatus::kRegression: return Tone::kBad;
+    case GateStatus::kImprovement:
+      return Tone::kGood;
+    case GateStatus::kWarning:
+      return Tone::kWarn;
+    case GateStatus::kRegression:
+      return Tone::kBad;
   }
   return Tone::kPlain;
 }
@@ -45,13 +52,15 @@ TextTable probe_settings_table(const ProbeView& probe) {
   bool any_shift = false;
   for (const auto& s : probe.settings) any_shift = any_shift || s.shift_abs >= 0;
   t.header = {"setting", "verdict", "runs", "distinct", "max abs dev", "max ULP"};
-  t.align = {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight};
+  t.align = {Align::kLeft,  Align::kLeft,  Align::kRight,
+             Align::kRight, Align::kRight, Align::kRight};
   if (any_shift) {
     t.header.push_back("shift vs controlled");
     t.align.push_back(Align::kRight);
   }
   for (const auto& s : probe.settings) {
-    const bool measured = s.verdict != ProbeVerdict::kError && s.verdict != ProbeVerdict::kUnavailable;
+    const bool measured =
+        s.verdict != ProbeVerdict::kError && s.verdict != ProbeVerdict::kUnavailable;
     Tone tone = verdict_tone(s.verdict);
     if (s.verdict == ProbeVerdict::kNondeterministic && s.finding) tone = Tone::kBad;
     std::vector<Cell> row = {{s.setting},
@@ -62,7 +71,8 @@ TextTable probe_settings_table(const ProbeView& probe) {
                              {measured ? format_number(s.max_ulp) : "-"}};
     if (any_shift) {
       std::string shift = "-";
-      if (s.setting == "controlled") shift = "(reference)";
+      if (s.setting == "controlled")
+        shift = "(reference)";
       else if (s.shift_abs >= 0)
         shift = format_number(s.shift_abs) + " (" + format_number(s.shift_ulp) + " ULP)";
       row.push_back({shift});
@@ -101,17 +111,17 @@ TextTable audit_tests_table(const std::vector<TestView>& tests, double confidenc
   TextTable t;
   t.header = {"verdict", "test"};
   if (setting_column) t.header.push_back("setting");
-  t.header.insert(t.header.end(), {"fails/runs",
-                                   "failure rate [" + format_confidence(confidence) + " interval]",
-                                   "retries"});
+  t.header.insert(
+      t.header.end(),
+      {"fails/runs", "failure rate [" + format_confidence(confidence) + " interval]", "retries"});
   t.align.assign(t.header.size(), Align::kLeft);
   t.align[t.header.size() - 3] = Align::kRight;
   for (const auto& test : tests) {
     std::string rate = format_percent(test.rate) + " [" + format_percent(test.rate_lower) + ", " +
                        format_percent(test.rate_upper) + "]";
-    std::vector<Cell> row = {{std::string(model::to_string(test.classification)),
-                              verdict_tone(test.classification)},
-                             {setting_column ? test.test : test.name}};
+    std::vector<Cell> row = {
+        {std::string(model::to_string(test.classification)), verdict_tone(test.classification)},
+        {setting_column ? test.test : test.name}};
     if (setting_column) row.push_back({test.setting});
     row.push_back({std::to_string(test.failures) + "/" + std::to_string(test.runs)});
     row.push_back({rate});

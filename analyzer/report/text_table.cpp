@@ -64,8 +64,8 @@ void fit_width(TextTable& t, std::size_t column, std::size_t max_width, std::siz
 
 std::string paint(const std::string& text, Tone tone, bool color) {
   if (!color || tone == Tone::kPlain) return text;
-  const char* code = tone == Tone::kGood ? "\x1b[32m"
-                     : tone == Tone::kBad ? "\x1b[1;31m"
+  const char* code = tone == Tone::kGood   ? "\x1b[32m"
+                     : tone == Tone::kBad  ? "\x1b[1;31m"
                      : tone == Tone::kWarn ? "\x1b[33m"
                                            : "\x1b[2m";
   return code + text + "\x1b[0m";

@@ -64,6 +64,8 @@ Recommendation recommend(const DeviationSeries& s, const ToleranceOptions& optio
   r.pair_rtol = s.rtol_for_margin.value_or(s.dtype ? default_tolerance(*s.dtype).rtol : 0);
   TailOptions pair_tail = tail;
   pair_tail.zero_sample_is = zero_within_rtol(s, r.pair_rtol);
+  if (r.pair_rtol > 0)
+    pair_tail.positive_samples_are = "runs needing atol beyond rtol=" + format_number(r.pair_rtol);
   r.pair_atol = bound_if_present(s.atol_at_rtol, pair_tail);
   r.ulp = bound_if_present(s.ulp, tail);
   if (s.dtype && (!s.abs.empty() || !s.atol_at_rtol.empty())) {

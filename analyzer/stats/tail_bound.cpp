@@ -139,8 +139,8 @@ void bound_from_model(const TailModel& model, double p, double confidence, TailB
     out->bound = std::max(out->bound, model.threshold + endpoint * (1 - 1 / ratio));
   }
   out->reason = "generalized Pareto tail above the top " + std::to_string(out->exceedances) +
-                " of " + std::to_string(m) + " changed runs (shape " + format_number(out->shape) +
-                (model.exponential ? ", exponential" : "") +
+                " of " + std::to_string(m) + " " + model.samples_are + " (shape " +
+                format_number(out->shape) + (model.exponential ? ", exponential" : "") +
                 (model.max_shape == 0 ? ", light tail assumed: shape <= 0"
                  : model.bounded_tail ? ", bounded tail"
                                       : ", shape >= 0 assumed") +

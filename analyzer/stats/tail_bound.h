@@ -56,6 +56,9 @@ struct TailOptions {
   // What a zero sample is, for the reason when every sample is zero: empty for deviations, whose
   // zero is "bitwise identical"; the atol a pair needed at its rtol is zero within that rtol.
   std::string zero_sample_is;
+  // What the positive samples are, counted ("changed runs" for deviations; for the atol a pair
+  // needed at rtol R, "runs needing atol beyond rtol=R"); empty: "changed runs".
+  std::string positive_samples_are;
 };
 
 struct TailBound {

@@ -228,13 +228,18 @@ SeparateComponent detect_separate_component(const std::vector<double>& positive_
   return best;
 }
 
+std::string positive_samples(const TailOptions& options) {
+  return options.positive_samples_are.empty() ? "changed runs" : options.positive_samples_are;
+}
+
 TailModel fit_tail_model(const std::vector<double>& positive_sorted, const TailOptions& options) {
   TailModel model;
+  model.samples_are = positive_samples(options);
   const std::size_t m = positive_sorted.size();
   const std::size_t first = first_count(m, options);
   if (m < first + 1) {
-    model.failure = "only " + std::to_string(m) + " changed runs; the tail fit needs " +
-                    std::to_string(options.min_exceedances + 1);
+    model.failure = "only " + std::to_string(m) + " " + positive_samples(options) +
+                    "; the tail fit needs " + std::to_string(options.min_exceedances + 1);
     return model;
   }
   model.data = positive_sorted;

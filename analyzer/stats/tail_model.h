@@ -37,8 +37,12 @@ struct TailModel {
   double scale = 0;
   double gof_statistic = 0;  // Anderson-Darling A^2 of the unrestricted fit
   double gof_critical = 0;
-  std::size_t candidates = 0;  // thresholds tried (the last one is the one used)
+  std::size_t candidates = 0;                // thresholds tried (the last one is the one used)
+  std::string samples_are = "changed runs";  // what the data are, counted (positive_samples)
 };
+
+// What the positive samples are, counted, for the reasons ("7 changed runs").
+std::string positive_samples(const TailOptions& options);
 
 // Needs options.min_exceedances + 1 positive samples (else not fitted, with the reason).
 TailModel fit_tail_model(const std::vector<double>& positive_sorted, const TailOptions& options);

@@ -328,7 +328,8 @@ struct AssertionSite {
   std::optional<long> dropped_captures;
   json extra = json::object();
 
-  // Not "keep" with no failure: loosen, tighten, fix, review, negated, or any failed run.
+  // Not "keep" with no failure: loosen, tighten, fix, review (a negated check whose values came
+  // close), or any failed run.
   bool needs_action() const;
 };
 

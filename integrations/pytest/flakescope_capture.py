@@ -5,6 +5,7 @@ Loaded by the pytest plugin (flakescope_pytest); the wrapped functions return ex
 originals return and raise exactly what they raise.
 """
 
+import ast
 import json
 import linecache
 import math
@@ -382,8 +383,11 @@ def _assertion_arguments(api, args, kwargs, caller):
         return None  # assertEqual of two strings: not a numeric comparison
     first = bound.get(api.first)
     filename = caller.f_code.co_filename
-    if first is not None and first is bound.get(api.second) and not _is_test_code(filename):
-        return None  # torch.equal(t, t): a NaN self-check inside a library, not a test's check
+    if first is not None and first is bound.get(api.second):
+        if not _is_test_code(filename):
+            return None  # torch.equal(t, t): a NaN self-check inside a library, not a test's check
+        if _passes_one_expression_twice(caller) and not filename.endswith(_test_file_suffix() or "\0"):
+            return None  # a testing helper's own NaN check (`torch.equal(tensor1, tensor1)`)
     if _is_compared_library(filename):
         return None  # torch.jit.trace checking its trace with assert_close: torch's, not a test's
     # torch.equal / allclose in the library under test decide control flow; only a call from the
@@ -391,6 +395,63 @@ def _assertion_arguments(api, args, kwargs, caller):
     if api.kind != "raises" and not _is_test_code(filename):
         return None
     return bound
+
+
+_SAME_EXPRESSION_CACHE = {}
+
+
+def _passes_one_expression_twice(frame):
+    """Whether the call on the frame's line passes one expression as both compared arguments
+    (`torch.equal(tensor1, tensor1)`), read from the line's syntax tree."""
+    key = (frame.f_code.co_filename, frame.f_lineno)
+    found = _SAME_EXPRESSION_CACHE.get(key)
+    if found is None:
+        found = False
+        try:
+            tree = ast.parse(linecache.getline(*key).strip())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and len(node.args) >= 2:
+                    if ast.dump(node.args[0]) == ast.dump(node.args[1]):
+                        found = True
+                        break
+        except (SyntaxError, ValueError):
+            pass
+        _SAME_EXPRESSION_CACHE[key] = found
+    return found
+
+
+_ALIASES_CACHE = {}
+
+
+def _plain_aliases(code):
+    """The (name, name) pairs of plain aliasing assignments (`b = a`) in a function's source."""
+    found = _ALIASES_CACHE.get(code)
+    if found is None:
+        found = set()
+        try:
+            import inspect
+            import textwrap
+
+            tree = ast.parse(textwrap.dedent(inspect.getsource(code)))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            found.add((target.id, node.value.id))
+        except (OSError, TypeError, SyntaxError, ValueError):
+            pass
+        _ALIASES_CACHE[code] = found
+    return found
+
+
+def _aliased_in_test(frame, value):
+    """Whether the test's own code made the two compared names one object (`Wc = Wm`): two of
+    the site frame's locals hold `value` and the function assigns one to the other."""
+    names = [name for name, local in frame.f_locals.items() if local is value]
+    if len(names) < 2:
+        return False
+    aliases = _plain_aliases(frame.f_code)
+    return any((a, b) in aliases for a in names for b in names if a != b)
 
 
 _LIBRARY_DIRS = None
@@ -516,6 +577,32 @@ def _negation(frame):
 _TOLERANCE_AT_SITE = re.compile(r"\b(%s)\s*=" % "|".join(_TOLERANCE_PARAMETERS))
 
 
+_CALL_TEXT_CACHE = {}
+
+
+def _call_text(filename, lineno):
+    """The source from `lineno` until its brackets close (a call spread over lines, as black
+    writes it: `assertAllClose(\n a,\n b,\n atol=2e-6,\n)`), at most 40 lines; comments and
+    strings are blanked so their brackets and `atol=` do not count."""
+    key = (filename, lineno)
+    found = _CALL_TEXT_CACHE.get(key)
+    if found is None:
+        lines, depth = [], 0
+        for number in range(lineno, lineno + 40):
+            text = linecache.getline(filename, number)
+            if not text:
+                break
+            code = _STRINGS_AND_COMMENTS.sub('""', text)
+            lines.append(code)
+            depth += sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+            if depth <= 0:
+                break
+        found = _CALL_TEXT_CACHE[key] = "".join(lines)
+    return found
+
+
+_STRINGS_AND_COMMENTS = re.compile(r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|#.*")
+
 _BARE_CALL = re.compile(r"^[A-Za-z_][\w.]*\(.*\)\s*(#.*)?$")
 
 
@@ -534,8 +621,8 @@ def _site_fields(caller, api_kind=None):
         fields["via_accepts"] = [n for n in names if n in _TOLERANCE_PARAMETERS]
         if len(helpers) > 1:
             fields["via_chain"] = ["%s %s" % (_where(f), f.f_code.co_name) for f in helpers]
-        line = linecache.getline(site_frame.f_code.co_filename, site_frame.f_lineno)
-        fields["tolerance_at"] = "site" if _TOLERANCE_AT_SITE.search(line) else "via"
+        statement = _call_text(site_frame.f_code.co_filename, site_frame.f_lineno)
+        fields["tolerance_at"] = "site" if _TOLERANCE_AT_SITE.search(statement) else "via"
     if api_kind in ("predicate", "elementwise"):
         line = linecache.getline(caller.f_code.co_filename, caller.f_lineno).strip()
         callee = line.split("(", 1)[0].lower()
@@ -591,8 +678,15 @@ def _record(capture_path, api, caller, bound, result, exception, observed=None):
             line["passed"] = exception is None and (result is None or bool(_safe_bool(result)))
     first = bound.get(getattr(api, "first", None))
     if first is not None and first is bound.get(getattr(api, "second", None)):
-        # `np.allclose(Wm, Wc)` after `Wc = Wm`: one object against itself (only a NaN fails it).
-        line["same_object"] = True
+        # One object against itself: only a NaN fails it. `np.allclose(Wm, Wc)` after `Wc = Wm`
+        # is the test's own aliasing; `assertAllClose(mvn.covariance_matrix, covmat)` where the
+        # library handed back covmat is by design (the line then tests identity, not values).
+        try:
+            aliased = (_passes_one_expression_twice(caller)
+                       or _aliased_in_test(_locate(caller)[0], first))
+        except Exception:
+            aliased = False
+        line["same_object" if aliased else "same_object_returned"] = True
     line["seed"] = _state.seed
     line["repeat"] = _state.repeat
     try:

@@ -30,7 +30,7 @@ def test_sites_through_helpers(target_runner, tmp_path):
     (tmp_path / "round_trip_testing.py").write_text(HELPERS)
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("site_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "4 passed" in result.stdout, result.stdout + result.stderr
+    assert "5 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "site_target.py")) as f:
         target = f.read()
     site = {k: "test_target.py:%d" % n for k, n in markers(target, "site").items()}
@@ -46,6 +46,11 @@ def test_sites_through_helpers(target_runner, tmp_path):
         assert line["via_accepts"] == ["atol", "rtol"]
         assert line["tolerance_at"] == "via"
         assert line["via_chain"][1] == helper["inner"] + " assert_close_to"
+
+    # The tolerance passed on a continuation line of the test's call is still the site's.
+    spread = [l for l in lines if l["site"] == site["multiline"]]
+    assert len(spread) == 2 and all(l["tolerance_at"] == "site" for l in spread), spread
+    assert all(l["atol"] == 1e-6 and l["rtol"] == 0 for l in spread), spread
 
     # A helper defined in the test's file: the site is each test line that called it.
     for key in ("local_first", "local_second"):

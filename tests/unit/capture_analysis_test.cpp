@@ -519,6 +519,14 @@ TEST(AssertionRewrite, AnArgumentLeftOutThatKeepsItsDefaultIsNotWrittenIn) {
             "assert_close(a, b, rtol=1.3e-06, atol=0.0001)");
 }
 
+TEST(AssertionRewrite, AComputedToleranceReadsWithoutItsRoundingNoise) {
+  EXPECT_EQ(ci::format_tolerance(3 * 5e-6), "1.5000000000000002e-05");  // exact, for code
+  EXPECT_EQ(ci::readable_tolerance(3 * 5e-6), "1.5e-05");               // for sentences
+  EXPECT_EQ(ci::readable_tolerance(1.3e-6), "1.3e-06");
+  EXPECT_EQ(ci::readable_tolerance(0.1 + 0.2), "0.3");
+  EXPECT_EQ(ci::readable_tolerance(0), "0");
+}
+
 TEST(AssertionRewrite, CppMacroAndFunctionTakePositionalTolerances) {
   const auto macro = ci::find_assertion_call("  FLAKESCOPE_EXPECT_CLOSE(out, ref, 1e-5, 1e-8);",
                                              "flakescope::expect_close");

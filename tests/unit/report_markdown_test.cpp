@@ -2,6 +2,7 @@
 // and rows, findings before quiet probes.
 #include <gtest/gtest.h>
 
+#include "report/assertion_section.h"
 #include "report/reporters.h"
 #include "report_test_support.h"
 
@@ -157,6 +158,26 @@ TEST(MarkdownReport, AuditFindingsHaveReplayLines) {
       {{"run", 1}, {"seed", 2}, {"outcome", "fail"}, {"replay", "FLAKESCOPE_SEED=2 pytest t"}}};
   const std::string md = render_report(audit_report({flaky}), ReportFormat::kMarkdown);
   EXPECT_NE(md.find("- `t::flaky` (fail): `FLAKESCOPE_SEED=2 pytest t`"), std::string::npos) << md;
+}
+
+TEST(MarkdownAssertions, AdviceKeepsItsCodeSpansAsCodeAndEscapesTheProse) {
+  model::AssertionSite site;
+  site.test = "t.py::test_a";
+  site.site = "t.py:3";
+  site.api = "threshold";
+  site.recommendation.action = model::AssertionAction::kLoosen;
+  site.suggestion = "`threshold < 3.4e-05 | x` keeps failures <= 1e-4 <b>at</b> 95%";
+  const std::string md = report::assertion_section({site}, ReportFormat::kMarkdown);
+  // In a code span `<` is literal (an entity would print as "&lt;"); only the cell's | is escaped.
+  EXPECT_NE(
+      md.find("`threshold < 3.4e-05 \\| x` keeps failures &lt;= 1e-4 &lt;b&gt;at&lt;/b&gt; 95%"),
+      std::string::npos)
+      << md;
+  const std::string html = report::assertion_section({site}, ReportFormat::kHtml);
+  EXPECT_NE(html.find("<code>threshold &lt; 3.4e-05 | x</code> keeps failures &lt;= 1e-4 "
+                      "&lt;b&gt;at&lt;/b&gt; 95%"),
+            std::string::npos)
+      << html;
 }
 
 }  // namespace

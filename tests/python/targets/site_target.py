@@ -16,6 +16,15 @@ def test_two_levels_of_helpers():
     check_round_trip(X, X + 1e-9)  # site:two_levels
 
 
+def test_tolerance_on_a_continuation_line():
+    check_round_trip(  # site:multiline
+        X,
+        X + 1e-9,  # (a comment's atol=1 does not count)
+        rtol=0,
+        atol=1e-6,
+    )
+
+
 def test_helper_in_the_test_file():
     close_here(X, X.clone())  # site:local_first
     close_here(X * 1.0, X)  # site:local_second
