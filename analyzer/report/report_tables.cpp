@@ -96,14 +96,27 @@ std::string attempts_text(const RetryView& retry) {
 
 std::string environment_text(const TestView& test) {
   if (test.environment_errors.empty()) return "";
-  long runs = 0;
+  long runs = 0, forbidden = 0;
   std::string kinds;
   for (const auto& [kind, n] : test.environment_errors) {
+    if (kind.rfind("nondeterministic-op", 0) == 0) {  // "nondeterministic-op: RuntimeError"
+      forbidden += n;
+      continue;
+    }
     runs += n;
     kinds += (kinds.empty() ? "" : ", ") + kind;
   }
-  return "environment error in " + std::to_string(runs) + " of " + std::to_string(test.runs) +
-         " runs (" + kinds + ")";
+  std::string text;
+  if (forbidden > 0)
+    text = "calls an op with no deterministic implementation, which "
+           "torch.use_deterministic_algorithms(True) stopped in " +
+           std::to_string(forbidden) + " of " + std::to_string(test.runs) +
+           " runs: its result may vary from run to run (on GPU); audit it with that knob free "
+           "(--vary deterministic)";
+  if (runs > 0)
+    text += (text.empty() ? "" : "; ") + std::string("environment error in ") +
+            std::to_string(runs) + " of " + std::to_string(test.runs) + " runs (" + kinds + ")";
+  return text;
 }
 
 TextTable audit_tests_table(const std::vector<TestView>& tests, double confidence,

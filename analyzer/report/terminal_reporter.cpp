@@ -71,7 +71,7 @@ void render_retries_and_environment(const ReportView& view, std::ostringstream& 
     const std::string env = environment_text(t);
     if (env.empty()) continue;
     if (!header)
-      out << "\nfailures of the machine, not the test (fix the environment or skip there):\n";
+      out << "\nfailures of the machine or of the controlled setting, not of the test:\n";
     header = true;
     out << "  " << sanitize_terminal(t.name) << ": " << sanitize_terminal(env) << "\n";
   }

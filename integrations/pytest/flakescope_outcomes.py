@@ -5,7 +5,7 @@ import random
 import sys
 
 # An exception (or one it was raised from) of these kinds says the machine lacked something:
-# a network, a module, a GPU, memory. Matched on the class names in its MRO and on its message,
+# a network, a module, a GPU, memory (or that the controlled setting forbade an op). Matched on the class names in its MRO and on its message,
 # so that requests, urllib3, httpx and huggingface_hub are recognised without importing them.
 _CLASS_KINDS = (
     ("OfflineModeIsEnabled", "hub-offline"),
@@ -36,6 +36,9 @@ _MESSAGE_KINDS = (
     ("Temporary failure in name resolution", "network"),
     ("Network is unreachable", "network"),
     ("Max retries exceeded", "network"),
+    # torch.use_deterministic_algorithms(True), set by the controlled setting, stops an op that
+    # has no deterministic implementation: the failure is the setting's, not the test's.
+    ("does not have a deterministic implementation", "nondeterministic-op"),
 )
 
 

@@ -66,6 +66,23 @@ def test_environment_error_kinds(exc, kind):
     assert (found or {}).get("kind") == kind
 
 
+def test_an_op_the_controlled_setting_forbids_is_not_the_tests_failure():
+    torch = pytest.importorskip("torch")
+    unpool = torch.nn.MaxUnpool2d(2)
+    pooled, indices = torch.nn.functional.max_pool2d(torch.randn(1, 1, 4, 4), 2, return_indices=True)
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        unpool(pooled, indices)
+    except RuntimeError as exc:  # as the controlled setting makes it fail
+        found = environment_error(exc)
+    else:
+        pytest.skip("this torch has a deterministic max_unpool2d on CPU")
+    finally:
+        torch.use_deterministic_algorithms(before)
+    assert found == {"kind": "nondeterministic-op", "exception": "RuntimeError"}
+
+
 def test_environment_error_found_through_the_cause_chain():
     class OfflineModeIsEnabled(ConnectionError):
         pass

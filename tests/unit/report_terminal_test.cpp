@@ -152,6 +152,20 @@ TEST(TerminalReport, AuditShowsRetryVerdictsEnvironmentErrorsAndTracebackCost) {
   }
 }
 
+TEST(TerminalReport, AnOpTheControlledSettingForbidsIsNotTheTestsFailure) {
+  json unpool = audit_test("tests/test_pool.py::test_unpool", "environment-error",
+                           {"fail", "fail", "fail"});
+  unpool["environment_errors"] = {{"nondeterministic-op: RuntimeError", 3}};
+  const std::string text = render_report(audit_report({unpool}), ReportFormat::kTerminal);
+  EXPECT_NE(text.find("failures of the machine or of the controlled setting, not of the test:\n"
+                      "  tests/test_pool.py::test_unpool: calls an op with no deterministic "
+                      "implementation, which torch.use_deterministic_algorithms(True) stopped in 3 "
+                      "of 3 runs"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("(--vary deterministic)"), std::string::npos) << text;
+}
+
 TEST(TerminalReport, AuditHeaderFollowsTheConfidence) {
   json r = audit_report({audit_test("t::flaky", "flaky", {"pass", "fail"})});
   r["config"]["confidence"] = 0.99;
