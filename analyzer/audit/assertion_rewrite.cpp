@@ -46,6 +46,14 @@ ApiShape shape_of(const std::string& api) {
     return with_defaults({{"assert_allclose"}, 2, 3, false}, 1e-7, 0);
   if (api == "torch.isclose" || api == "numpy.isclose")
     return with_defaults({{"isclose"}, 2, 3, false}, 1e-5, 1e-8);
+  // unittest's assertAlmostEqual(first, second, places=None, msg=None, delta=None): the absolute
+  // tolerance is delta; there is no relative one.
+  if (api == "unittest.assertAlmostEqual") {
+    ApiShape shape = with_defaults({{"assertAlmostEqual"}, -1, 4, false}, 0, std::nan(""));
+    shape.atol_keyword = "delta";
+    shape.rtol_keyword = "(no rtol)";  // matches no argument: nothing to replace
+    return shape;
+  }
   // gradcheck(func, inputs, *, eps, atol, rtol, ...): keyword-only tolerances.
   if (api == "torch.autograd.gradcheck")
     return with_defaults({{"gradcheck"}, -1, -1, false}, 1e-3, 1e-5);
@@ -240,16 +248,37 @@ std::string rewrite_call(const AssertionCall& call, const std::string& api, doub
   return text + ")";
 }
 
-std::string rewrite_keyword(const AssertionCall& call, const std::string& keyword, double value) {
-  std::vector<std::string> args = call.args;
-  bool set = false;
-  for (std::string& arg : args) {
-    if (keyword_of(arg) == keyword) {
-      arg = keyword + "=" + format_tolerance(value);
-      set = true;
-    }
+namespace {
+
+// The index in call.args of the argument that is `keyword=` or (position >= 0) the position-th
+// positional one, or -1.
+int argument_index(const AssertionCall& call, const std::string& keyword, int position) {
+  int positional = 0;
+  for (std::size_t i = 0; i < call.args.size(); ++i) {
+    const std::string name = keyword_of(call.args[i]);
+    if (name == keyword) return static_cast<int>(i);
+    if (name.empty() && positional++ == position) return static_cast<int>(i);
   }
-  if (!set) args.push_back(keyword + "=" + format_tolerance(value));
+  return -1;
+}
+
+// The argument at `index` set to `value`, as it is written (by keyword or position).
+std::string set_argument(const std::string& arg, const std::string& keyword, double value) {
+  if (says(arg, value)) return arg;
+  return keyword_of(arg).empty() ? format_tolerance(value)
+                                 : keyword + "=" + format_tolerance(value);
+}
+
+}  // namespace
+
+std::string rewrite_keyword(const AssertionCall& call, const std::string& keyword, double value,
+                            int position) {
+  std::vector<std::string> args = call.args;
+  const int index = argument_index(call, keyword, position);
+  if (index >= 0)
+    args[index] = set_argument(args[index], keyword, value);
+  else
+    args.push_back(keyword + "=" + format_tolerance(value));
   std::string text = call.callee + "(";
   for (std::size_t i = 0; i < args.size(); ++i) text += (i ? ", " : "") + args[i];
   return text + ")";
@@ -314,13 +343,12 @@ std::string rewrite_in_place(const std::string& text, const AssertionCall& call,
 }
 
 std::string rewrite_keyword_in_place(const std::string& text, const AssertionCall& call,
-                                     const std::string& keyword, double value) {
+                                     const std::string& keyword, double value, int position) {
   std::vector<std::pair<std::size_t, std::string>> replacements;
-  for (std::size_t i = 0; i < call.args.size(); ++i)
-    if (keyword_of(call.args[i]) == keyword)
-      replacements.emplace_back(i, keyword + "=" + format_tolerance(value));
-  const std::string appended =
-      replacements.empty() ? ", " + keyword + "=" + format_tolerance(value) : "";
+  const int index = argument_index(call, keyword, position);
+  if (index >= 0 && !says(call.args[index], value))
+    replacements.emplace_back(index, set_argument(call.args[index], keyword, value));
+  const std::string appended = index < 0 ? ", " + keyword + "=" + format_tolerance(value) : "";
   return apply_edits(text, call, std::move(replacements), appended);
 }
 
@@ -373,6 +401,8 @@ std::string canonical_call(const std::string& api, double rtol, double atol) {
   }
   if (api == "pytest.approx")
     return "actual == pytest.approx(expected, rel=" + r + ", abs=" + a + ")";
+  if (api == "unittest.assertAlmostEqual")
+    return "assertAlmostEqual(first, second, delta=" + a + ")";
   // gradcheck compares Jacobians of a function at inputs: it takes no actual/expected pair.
   if (api == "torch.autograd.gradcheck" || api == "torch.autograd.gradgradcheck")
     return api + "(func, inputs, rtol=" + r + ", atol=" + a + ")";

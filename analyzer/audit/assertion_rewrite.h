@@ -32,8 +32,10 @@ std::string rewrite_call(const AssertionCall& call, const std::string& api, doub
                          double atol);
 
 // The call with one keyword argument set (replaced where given, appended where not): a testing
-// helper's per-call override (`atol=`).
-std::string rewrite_keyword(const AssertionCall& call, const std::string& keyword, double value);
+// helper's per-call override (`atol=`, `delta=`). With position >= 0 the argument may also be
+// given positionally, as the position-th positional argument of the call as written.
+std::string rewrite_keyword(const AssertionCall& call, const std::string& keyword, double value,
+                            int position = -1);
 
 // `text` (holding `call`, found in it) with the call's rtol/atol (or, with an empty `api`, only
 // the keyword `keyword`) replaced in place where given and appended after the last argument where
@@ -41,7 +43,7 @@ std::string rewrite_keyword(const AssertionCall& call, const std::string& keywor
 std::string rewrite_in_place(const std::string& text, const AssertionCall& call,
                              const std::string& api, double rtol, double atol);
 std::string rewrite_keyword_in_place(const std::string& text, const AssertionCall& call,
-                                     const std::string& keyword, double value);
+                                     const std::string& keyword, double value, int position = -1);
 
 // `line` with the one numeric literal equal to `value` (outside a comment) written as
 // `replacement`: a threshold comparison's bound. nullopt when there is none or several.

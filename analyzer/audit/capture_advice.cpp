@@ -74,6 +74,28 @@ bool passes_keyword(const ci::AssertionCall& call, const std::string& keyword) {
   return false;
 }
 
+// The helper's parameter that carries the comparison's atol: `atol` when it takes one, else the
+// one tolerance parameter whose value inside the helper was the compared atol (captum's
+// `assertTensorAlmostEqual(..., delta=)` forwards delta as assertAlmostEqual's delta); empty when
+// none can be told.
+std::string helper_atol_parameter(const ci::SiteFacts& facts, double current_atol) {
+  if (contains(facts.via_accepts, "atol")) return "atol";
+  std::string found;
+  for (const auto& [name, value] : facts.via_values) {
+    if (name == "rtol" || name == "places" || name == "decimal" || value != current_atol) continue;
+    if (!found.empty()) return "";  // two parameters hold it: which one is forwarded is unknown
+    found = name;
+  }
+  return found;
+}
+
+// Where the site's call passes `name`: its position among the positional arguments, or -1 (by
+// keyword, or not at all).
+int passed_position(const ci::SiteFacts& facts, const std::string& name) {
+  const auto it = facts.via_passed.find(name);
+  return it == facts.via_passed.end() ? -1 : it->second;
+}
+
 // The test's line rewritten for `atol` (and `rtol`), or nullopt when it cannot be done safely.
 // `helper_note` says where the tolerance lives when a testing helper holds it.
 // `source` is the site's line, or (`in_place`) the lines from it to where its call closes, which
@@ -85,16 +107,18 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
   // A helper that forwards both tolerances to assert_close needs both ("Both 'rtol' and 'atol'
   // must be either specified or omitted"): the rtol in force goes with the new atol unless the
   // line already passes one.
-  const bool add_rtol = contains(facts.via_accepts, "rtol");
+  const std::string keyword = helper_atol_parameter(facts, current_atol);
+  const bool add_rtol = keyword == "atol" && contains(facts.via_accepts, "rtol");
+  const int at = passed_position(facts, keyword), rtol_at = passed_position(facts, "rtol");
   const auto keyword_edit = [&](const ci::AssertionCall& call) {
-    const bool with_rtol = add_rtol && !passes_keyword(call, "rtol");
-    std::string shown_call = ci::rewrite_keyword(call, "atol", atol);
+    const bool with_rtol = add_rtol && !passes_keyword(call, "rtol") && rtol_at < 0;
+    std::string shown_call = ci::rewrite_keyword(call, keyword, atol, at);
     if (with_rtol)
       if (auto c = ci::find_assertion_call(shown_call, "helper:" + facts.via_function))
         shown_call = ci::rewrite_keyword(*c, "rtol", rtol);
     *shown = shown_call;
     if (!in_place) return source.substr(0, call.begin) + *shown + source.substr(call.end);
-    std::string text = ci::rewrite_keyword_in_place(source, call, "atol", atol);
+    std::string text = ci::rewrite_keyword_in_place(source, call, keyword, atol, at);
     if (with_rtol)
       if (auto c = ci::find_assertion_call(text, "helper:" + facts.via_function))
         text = ci::rewrite_keyword_in_place(text, *c, "rtol", rtol);
@@ -110,11 +134,11 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
   }
   if (!facts.via.empty() && facts.tolerance_at == "via") {
     *helper_note = "the tolerance lives in the helper " + facts.via_function + "() at " + facts.via;
-    if (!contains(facts.via_accepts, "atol")) {
+    if (keyword.empty()) {
       *helper_note += ", which takes no per-call override: change it there (every caller)";
       return std::nullopt;
     }
-    *helper_note += ", which takes atol= per call: pass it at the test's line";
+    *helper_note += ", which takes " + keyword + "= per call: pass it at the test's line";
     const auto call = ci::find_assertion_call(source, "helper:" + facts.via_function);
     if (!call) return std::nullopt;
     return keyword_edit(*call);
@@ -138,7 +162,24 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
       }
     }
   }
-  if (!facts.via.empty()) return keyword_edit(*call);
+  if (api == "unittest.assertAlmostEqual" && facts.via.empty()) {
+    std::size_t positional = 0;
+    for (const std::string& arg : call->args) positional += arg.find('=') == std::string::npos;
+    if (passes_keyword(*call, "places") || positional > 2) {
+      *helper_note = "the call passes places=: write delta=" + ci::format_tolerance(atol) +
+                     " in its place (unittest takes one or the other)";
+      return std::nullopt;
+    }
+  }
+  if (!facts.via.empty()) {
+    if (keyword.empty()) {
+      *helper_note = "the line passes the helper " + facts.via_function +
+                     "() a tolerance that is not the compared one (it does not reach the "
+                     "comparison as it is): change how the helper uses it";
+      return std::nullopt;
+    }
+    return keyword_edit(*call);
+  }
   *shown = ci::rewrite_call(*call, api, rtol, atol);
   if (in_place) return ci::rewrite_in_place(source, *call, api, rtol, atol);
   return source.substr(0, call->begin) + *shown + source.substr(call->end);

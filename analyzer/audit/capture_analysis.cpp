@@ -107,6 +107,12 @@ void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
     facts.via = string_or(line, "via");
     facts.via_function = string_or(line, "via_function");
     facts.tolerance_at = string_or(line, "tolerance_at");
+    if (line.contains("via_values") && line["via_values"].is_object())
+      for (const auto& [name, value] : line["via_values"].items())
+        if (value.is_number()) facts.via_values[name] = value.get<double>();
+    if (line.contains("via_passed") && line["via_passed"].is_object())
+      for (const auto& [name, position] : line["via_passed"].items())
+        if (position.is_number_integer()) facts.via_passed[name] = position.get<int>();
     if (line.contains("via_accepts") && line["via_accepts"].is_array()) {
       for (const auto& name : line["via_accepts"]) {
         if (name.is_string()) facts.via_accepts.push_back(name.get<std::string>());

@@ -28,8 +28,10 @@ struct SiteFacts {
   std::string via;        // the helper's frame (file:line) when the call went through one
   std::string via_function;
   std::string tolerance_at;  // "site" (the test's line passes it) or "via" (the helper has it)
-  std::vector<std::string> via_accepts;                // the helper's tolerance parameters
-  std::vector<std::string> via_chain;                  // nested helpers, down to the comparison
+  std::vector<std::string> via_accepts;      // the helper's tolerance parameters
+  std::map<std::string, double> via_values;  // their values inside the helper
+  std::map<std::string, int> via_passed;     // those the site's call passes: position, -1 keyword
+  std::vector<std::string> via_chain;        // nested helpers, down to the comparison
   std::map<std::string, std::size_t> failure_kinds;    // kind -> failing trials
   std::map<std::string, std::string> failure_details;  // kind -> its first detail
   std::size_t passing_trials = 0;  // trials where every call passed by its own rule

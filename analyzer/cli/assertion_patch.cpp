@@ -149,6 +149,18 @@ bool source_matches(const SourceFile& source, std::size_t line, const Hunk& hunk
   return true;
 }
 
+// Why a site with advice to change its line has no edit of it, from what its advice says.
+std::string why_no_edit(const model::AssertionSite& e) {
+  const auto says = [&](const char* text) { return e.suggestion.find(text) != std::string::npos; };
+  if (says("the tolerance lives in the helper")) return "the tolerance lives in the helper";
+  if (says("a tolerance that is not the compared one"))
+    return "the helper does not pass the line's tolerance on as it is";
+  if (says(" is given as `")) return "the tolerance is given as a name, not a number";
+  if (e.argument_sets_at_site > 1 || e.mixed_arguments)
+    return "the line runs with several argument sets";
+  return "the call on that line was not recognised";
+}
+
 }  // namespace
 
 AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
@@ -163,11 +175,9 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
       // Advice to change the line, but no edit of it: say so, or "nothing to change" would hide it.
       const auto action = e.recommendation.action;
       if (action == model::AssertionAction::kLoosen || action == model::AssertionAction::kTighten)
-        patch.skipped.push_back(
-            e.site + " (" + std::string(model::to_string(action)) +
-            "): no edit of its line could be written (a tolerance given as a name, a line run "
-            "with several argument sets, or a call the rewriter does not recognise); change it "
-            "by hand as its advice says");
+        patch.skipped.push_back(e.site + " (" + std::string(model::to_string(action)) +
+                                "): no edit of its line could be written: " + why_no_edit(e) +
+                                "; change it by hand as its advice says");
       continue;
     }
     std::string file;

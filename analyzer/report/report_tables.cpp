@@ -108,11 +108,12 @@ std::string environment_text(const TestView& test) {
   }
   std::string text;
   if (forbidden > 0)
-    text = "calls an op with no deterministic implementation, which "
-           "torch.use_deterministic_algorithms(True) stopped in " +
-           std::to_string(forbidden) + " of " + std::to_string(test.runs) +
-           " runs: its result may vary from run to run (on GPU); audit it with that knob free "
-           "(--vary deterministic)";
+    text =
+        "calls an op with no deterministic implementation, which "
+        "torch.use_deterministic_algorithms(True) stopped in " +
+        std::to_string(forbidden) + " of " + std::to_string(test.runs) +
+        " runs: its result may vary from run to run (on GPU); audit it with that knob free "
+        "(--vary deterministic)";
   if (runs > 0)
     text += (text.empty() ? "" : "; ") + std::string("environment error in ") +
             std::to_string(runs) + " of " + std::to_string(test.runs) + " runs (" + kinds + ")";

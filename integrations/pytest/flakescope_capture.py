@@ -592,13 +592,54 @@ def _call_text(filename, lineno):
             text = linecache.getline(filename, number)
             if not text:
                 break
-            code = _STRINGS_AND_COMMENTS.sub('""', text)
+            code = _STRINGS_AND_COMMENTS.sub(_blank, text)
             lines.append(code)
             depth += sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
             if depth <= 0:
                 break
         found = _CALL_TEXT_CACHE[key] = "".join(lines)
     return found
+
+
+_PASSED_CACHE = {}
+
+
+def _passed_at_site(site_frame, helper_code):
+    """{parameter: position} for the arguments the site's call of the helper passes: the index
+    among the call's positional arguments as written, or -1 for a keyword; None when the call
+    cannot be read (not a whole statement from the site's line, *args, no such call)."""
+    key = (site_frame.f_code.co_filename, site_frame.f_lineno, helper_code)
+    if key in _PASSED_CACHE:
+        return _PASSED_CACHE[key]
+    found = None
+    try:
+        import textwrap
+
+        text = textwrap.dedent(_call_text(site_frame.f_code.co_filename, site_frame.f_lineno))
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name != helper_code.co_name:
+                continue
+            if any(isinstance(a, ast.Starred) for a in node.args) or any(
+                    k.arg is None for k in node.keywords):
+                break
+            params = helper_code.co_varnames[: helper_code.co_argcount]
+            # `self.helper(a, b)` binds self itself; `helper(self, a, b)` passes it.
+            skip = 1 if isinstance(func, ast.Attribute) and params[:1] in (("self",), ("cls",)) else 0
+            found = {params[i + skip]: i for i in range(len(node.args)) if i + skip < len(params)}
+            found.update({k.arg: -1 for k in node.keywords})
+            break
+    except (SyntaxError, ValueError, IndexError):
+        found = None
+    _PASSED_CACHE[key] = found
+    return found
+
+
+def _blank(match):
+    return "" if match.group(0).startswith("#") else '""'
 
 
 _STRINGS_AND_COMMENTS = re.compile(r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|#.*")
@@ -618,11 +659,27 @@ def _site_fields(caller, api_kind=None):
         fields["via"] = _where(entry)
         fields["via_function"] = code.co_name
         names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
-        fields["via_accepts"] = [n for n in names if n in _TOLERANCE_PARAMETERS]
+        accepts = fields["via_accepts"] = [n for n in names if n in _TOLERANCE_PARAMETERS]
+        # The value each tolerance parameter had in the helper: the one equal to the comparison's
+        # atol is the per-call override to edit (captum's `delta=`), whatever its name.
+        values = {}
+        for name in accepts:
+            value = entry.f_locals.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                values[name] = float(value)
+        if values:
+            fields["via_values"] = values
         if len(helpers) > 1:
             fields["via_chain"] = ["%s %s" % (_where(f), f.f_code.co_name) for f in helpers]
-        statement = _call_text(site_frame.f_code.co_filename, site_frame.f_lineno)
-        fields["tolerance_at"] = "site" if _TOLERANCE_AT_SITE.search(statement) else "via"
+        passed = _passed_at_site(site_frame, code)
+        if passed is None:  # the call's syntax could not be read: its keywords still tell
+            statement = _call_text(site_frame.f_code.co_filename, site_frame.f_lineno)
+            fields["tolerance_at"] = "site" if _TOLERANCE_AT_SITE.search(statement) else "via"
+        else:
+            given = {name: position for name, position in passed.items() if name in accepts}
+            fields["tolerance_at"] = "site" if given else "via"
+            if given:
+                fields["via_passed"] = given
     if api_kind in ("predicate", "elementwise"):
         line = linecache.getline(caller.f_code.co_filename, caller.f_lineno).strip()
         callee = line.split("(", 1)[0].lower()

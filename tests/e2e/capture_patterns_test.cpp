@@ -171,6 +171,17 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
             std::string::npos)
       << gradcheck[0]["diff"];
 
+  // captum's helper layout: the tolerance is `delta`, passed by position; the fix edits that
+  // argument (not an `atol=` the helper does not take).
+  auto delta = at(report, "delta_positional");
+  ASSERT_EQ(delta.size(), 1u);
+  EXPECT_EQ(delta[0]["recommendation"]["action"], "loosen");
+  ASSERT_TRUE(delta[0]["diff"].is_string()) << delta[0].dump();
+  EXPECT_NE(delta[0]["diff"].get<std::string>().find(
+                "torch.full((8,), 1.0 / 3.0, dtype=torch.float64), 0.00066)  # site:"),
+            std::string::npos)
+      << delta[0]["diff"];
+
   // 7. Where people look: terminal summary, Markdown, HTML, tolerance, fix.
   EXPECT_NE(audit.out.find("Assertions: "), std::string::npos) << audit.out;
   EXPECT_NE(audit.out.find("tests/test_patterns.py:" + std::to_string(lines_["dtype"]) + "  fix"),
@@ -203,7 +214,7 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
                 "no:cacheprovider",
                 "tests/test_patterns.py",
                 "-k",
-                "constant_error_fails or constant_error_over_lines"};
+                "constant_error_fails or constant_error_over_lines or delta_helper_positional"};
   rerun.cwd = dir_.string();
   const ProcessResult patched = run_process(rerun);
   EXPECT_TRUE(patched.succeeded()) << patched.stdout_tail << patch;

@@ -30,7 +30,7 @@ def test_sites_through_helpers(target_runner, tmp_path):
     (tmp_path / "round_trip_testing.py").write_text(HELPERS)
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("site_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "5 passed" in result.stdout, result.stdout + result.stderr
+    assert "6 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "site_target.py")) as f:
         target = f.read()
     site = {k: "test_target.py:%d" % n for k, n in markers(target, "site").items()}
@@ -51,6 +51,16 @@ def test_sites_through_helpers(target_runner, tmp_path):
     spread = [l for l in lines if l["site"] == site["multiline"]]
     assert len(spread) == 2 and all(l["tolerance_at"] == "site" for l in spread), spread
     assert all(l["atol"] == 1e-6 and l["rtol"] == 0 for l in spread), spread
+    assert all(l["via_passed"] == {"rtol": -1, "atol": -1} for l in spread), spread
+    assert all(l["via_values"] == {"atol": 1e-6, "rtol": 0.0} for l in spread), spread
+    # A tolerance passed by position: which argument, so the fix edits that one.
+    positional = [l for l in lines if l["site"] == site["positional"]]
+    assert positional and all(l["tolerance_at"] == "site" for l in positional), positional
+    assert all(l["via_passed"] == {"atol": 2, "rtol": 3}
+               and l["via_values"] == {"atol": 1e-6, "rtol": 0.0}
+               for l in positional), positional
+    # No tolerance passed: it is the helper's; the values it had are still recorded.
+    assert all(l["tolerance_at"] == "via" and "via_passed" not in l for l in two), two
 
     # A helper defined in the test's file: the site is each test line that called it.
     for key in ("local_first", "local_second"):

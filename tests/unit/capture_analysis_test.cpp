@@ -527,6 +527,39 @@ TEST(AssertionRewrite, AComputedToleranceReadsWithoutItsRoundingNoise) {
   EXPECT_EQ(ci::readable_tolerance(0), "0");
 }
 
+TEST(AssertionRewrite, AHelpersToleranceIsEditedWhereTheCallPassesIt) {
+  // captum: assertTensorAlmostEqual(test, actual, expected, delta=0.0001, mode="sum")
+  const std::string line = "    assertTensorAlmostEqual(self, a, b, 1e-8, mode=\"max\")";
+  const auto call = ci::find_assertion_call(line, "helper:assertTensorAlmostEqual");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(ci::rewrite_keyword(*call, "delta", 7.6e-7, 3),
+            "assertTensorAlmostEqual(self, a, b, 7.6e-07, mode=\"max\")");
+  EXPECT_EQ(ci::rewrite_keyword_in_place(line, *call, "delta", 7.6e-7, 3),
+            "    assertTensorAlmostEqual(self, a, b, 7.6e-07, mode=\"max\")");
+  // By keyword: replaced, not appended beside it; not passed: appended.
+  const auto keyword = ci::find_assertion_call("check(self, a, b, delta=1e-8)", "helper:check");
+  ASSERT_TRUE(keyword);
+  EXPECT_EQ(ci::rewrite_keyword(*keyword, "delta", 7.6e-7, -1), "check(self, a, b, delta=7.6e-07)");
+  const auto absent = ci::find_assertion_call("check(self, a, b)", "helper:check");
+  ASSERT_TRUE(absent);
+  EXPECT_EQ(ci::rewrite_keyword(*absent, "delta", 7.6e-7, 3), "check(self, a, b, delta=7.6e-07)");
+}
+
+TEST(AssertionRewrite, AssertAlmostEqualTakesItsToleranceAsDelta) {
+  const auto given = ci::find_assertion_call("self.assertAlmostEqual(x, y, delta=1e-8)",
+                                             "unittest.assertAlmostEqual");
+  ASSERT_TRUE(given);
+  EXPECT_EQ(ci::rewrite_call(*given, "unittest.assertAlmostEqual", 0, 7.6e-7),
+            "self.assertAlmostEqual(x, y, delta=7.6e-07)");
+  const auto absent =
+      ci::find_assertion_call("self.assertAlmostEqual(x, y)", "unittest.assertAlmostEqual");
+  ASSERT_TRUE(absent);
+  EXPECT_EQ(ci::rewrite_call(*absent, "unittest.assertAlmostEqual", 0, 7.6e-7),
+            "self.assertAlmostEqual(x, y, delta=7.6e-07)");
+  EXPECT_EQ(ci::canonical_call("unittest.assertAlmostEqual", 0, 7.6e-7),
+            "assertAlmostEqual(first, second, delta=7.6e-07)");
+}
+
 TEST(AssertionRewrite, CppMacroAndFunctionTakePositionalTolerances) {
   const auto macro = ci::find_assertion_call("  FLAKESCOPE_EXPECT_CLOSE(out, ref, 1e-5, 1e-8);",
                                              "flakescope::expect_close");

@@ -153,8 +153,8 @@ TEST(TerminalReport, AuditShowsRetryVerdictsEnvironmentErrorsAndTracebackCost) {
 }
 
 TEST(TerminalReport, AnOpTheControlledSettingForbidsIsNotTheTestsFailure) {
-  json unpool = audit_test("tests/test_pool.py::test_unpool", "environment-error",
-                           {"fail", "fail", "fail"});
+  json unpool =
+      audit_test("tests/test_pool.py::test_unpool", "environment-error", {"fail", "fail", "fail"});
   unpool["environment_errors"] = {{"nondeterministic-op: RuntimeError", 3}};
   const std::string text = render_report(audit_report({unpool}), ReportFormat::kTerminal);
   EXPECT_NE(text.find("failures of the machine or of the controlled setting, not of the test:\n"

@@ -25,6 +25,10 @@ def test_tolerance_on_a_continuation_line():
     )
 
 
+def test_tolerance_passed_positionally():
+    check_round_trip(X, X + 1e-9, 1e-6, 0.0)  # site:positional
+
+
 def test_helper_in_the_test_file():
     close_here(X, X.clone())  # site:local_first
     close_here(X * 1.0, X)  # site:local_second
