@@ -350,6 +350,10 @@ def _make_wrapper(original, api, capture_path):
             except BaseException as exc:
                 if begin is not None:
                     observed, begin = api.end(observed), None
+                    try:
+                        observed = api.complete(original, args, kwargs, observed, exc)
+                    except Exception:
+                        pass  # the partial measurement stands
                 _record(capture_path, api, caller, bound, result=None, exception=exc,
                         observed=observed)
                 raise

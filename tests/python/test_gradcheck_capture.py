@@ -21,7 +21,7 @@ def captured(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("gradcheck")
     env = {"FLAKESCOPE_CAPTURE": str(tmp_path / "capture.jsonl")}
     result = TargetRunner(tmp_path).run("gradcheck_target.py", env=env)
-    assert "2 failed, 4 passed" in result.stdout, result.stdout + result.stderr
+    assert "3 failed, 4 passed" in result.stdout, result.stdout + result.stderr
     by_site = {}
     for line in read_lines(tmp_path / "capture.jsonl"):
         by_site.setdefault(line["site"], []).append(line)
@@ -83,3 +83,13 @@ def test_raise_exception_false_is_a_failure_when_it_returns_false(captured):
     (line,) = lines["false"]
     assert line["passed"] is False and line["failure_kind"] == "values" and line["margin"] > 0
     assert line["negated"] == "assert not"
+
+
+def test_a_failing_call_is_measured_past_its_first_failing_jacobian(captured):
+    # gradcheck raises at x's Jacobian (off by 1e-9); y's (off by 1e-6) is measured as well, so
+    # the recommended atol covers both.
+    _, lines = captured
+    (line,) = lines["second"]
+    assert line["passed"] is False and line["failure_kind"] == "values"
+    assert line["remeasured"] is True and line["pairs"] == 2
+    assert 0.99e-6 < line["atol_needed"] < 1.01e-6, line

@@ -34,6 +34,20 @@ class Noisy(torch.autograd.Function):
         return grad * (x.cos() + 1e-3 * torch.rand_like(x))
 
 
+class OffPerInput(torch.autograd.Function):
+    """x.sin() + y.cos() whose gradient is off by 1e-9 for x and by 1e-6 for y."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x.sin() + y.cos()
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        return grad * (x.cos() + 1e-9), grad * (-y.sin() + 1e-6)
+
+
 def inputs(*shape):
     torch.manual_seed(0)
     return (torch.randn(*shape, dtype=torch.float64, requires_grad=True),)
@@ -61,3 +75,8 @@ def test_returns_false():
 
 def test_gradgrad():
     torch.autograd.gradgradcheck(lambda x: x.pow(3), inputs(3))  # site: gradgrad
+
+
+def test_second_input_off_by_more():
+    x, y = inputs(3)[0], inputs(3)[0] * 2
+    gradcheck(OffPerInput.apply, (x, y), atol=1e-12, rtol=0)  # site: second
