@@ -271,6 +271,8 @@ class AuditRun {
  private:
   bool cancelled() const { return (cancel_ && cancel_->load()) || stop_launching_.load(); }
   void deliver(RunRecord record);
+  std::size_t report_test_results(const std::vector<nlohmann::json>& lines,
+                                  std::size_t reported) const;
   void deliver_all(std::vector<RunRecord> records) {
     for (RunRecord& record : records) deliver(std::move(record));
   }
@@ -373,6 +375,24 @@ void AuditRun::execute_block(const PlannedRun& planned) {
   deliver_all(std::move(chunk).records());
 }
 
+// Passes the outcome lines after the first `reported` to on_test_results; returns how many are
+// reported now.
+std::size_t AuditRun::report_test_results(const std::vector<nlohmann::json>& lines,
+                                          std::size_t reported) const {
+  if (lines.size() <= reported) return reported;
+  std::size_t failed = 0;
+  for (std::size_t i = reported; i < lines.size(); ++i) {
+    const nlohmann::json& line = lines[i];
+    if (!line.is_object()) continue;
+    const auto outcome = line.find("outcome");
+    if (outcome != line.end() && outcome->is_string() &&
+        (*outcome == "fail" || *outcome == "error" || *outcome == "crash"))
+      ++failed;
+  }
+  hooks_.on_test_results(lines.size() - reported, failed);
+  return lines.size();
+}
+
 // One in-process attempt: the pytest process, then what it wrote, read before its scratch folder
 // is removed. --timeout applies to each repetition (the watchdog follows the outcome lines).
 InprocessOutput AuditRun::execute_attempt(const Setting& setting, const InprocessAttempt& attempt,
@@ -386,9 +406,11 @@ InprocessOutput AuditRun::execute_attempt(const Setting& setting, const Inproces
   std::optional<JsonLinesFollower> capture_lines;
   if (options_.capture)
     capture_lines.emplace(dir + "/capture.jsonl", kMaxCaptureLines * attempt.count);
+  std::size_t reported = 0;  // outcome lines already passed to on_test_results
   ProgressWatchdog watchdog(dir + "/outcomes.jsonl", options_.timeout_seconds, cancel_, [&] {
     outcome_lines.poll();
     if (capture_lines) capture_lines->poll();
+    if (hooks_.on_test_results) reported = report_test_results(outcome_lines.lines(), reported);
   });
   request.process.cancel = watchdog.cancel_flag();
   InprocessOutput output;
@@ -397,7 +419,9 @@ InprocessOutput AuditRun::execute_attempt(const Setting& setting, const Inproces
   throw_if_plugin_failed_to_load(output.process);
   if (output.process.status == ProcessStatus::kCancelled && watchdog.fired() && !cancelled())
     output.process.status = ProcessStatus::kTimedOut;
-  output.outcomes = pytest_outcomes_from(outcome_lines.finish());
+  std::vector<nlohmann::json> lines = outcome_lines.finish();
+  if (hooks_.on_test_results) report_test_results(lines, reported);  // the last ones
+  output.outcomes = pytest_outcomes_from(std::move(lines));
   // A missing path, nothing collected, a test module that does not import: no run can say more.
   if (!cancelled()) throw_if_pytest_ran_nothing(output.process, !output.outcomes.lines.empty(), 2);
   output.collected = read_pytest_collected(dir + "/collected.json");

@@ -24,6 +24,10 @@ struct AuditRunResult {
 struct AuditHooks {
   // After each finished run (serialised): the record, runs finished so far, runs planned so far.
   std::function<void(const RunRecord&, std::size_t done, std::size_t planned)> on_run;
+  // In-process: test results a pytest process reported since the last call, and how many failed,
+  // while it runs (a block's runs all finish when its process does, so only these show that the
+  // audit is alive). Called from the watchdog threads, so concurrently with on_run.
+  std::function<void(std::size_t results, std::size_t failed)> on_test_results;
 };
 
 // Runs what `previous` (from a resumed log) does not already hold, up to the requested count.

@@ -23,6 +23,8 @@ class JsonLinesFollower {
   // every parsed line in file order: a line that is not JSON is a discarded value, a blank line
   // is skipped.
   std::vector<nlohmann::json> finish();
+  // The lines parsed so far (for progress while the process runs).
+  const std::vector<nlohmann::json>& lines() const { return lines_; }
 
  private:
   void parse_line(const std::string& line);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <mutex>
 
 #include "audit/audit_options.h"
 #include "audit/audit_report.h"
@@ -228,13 +229,27 @@ audit::AuditRunResult run_with_progress(const CommandArgs& a, const audit::Audit
   if (o.isolation == audit::Isolation::kInprocess) progress.without_estimate();
   // A long audit in CI: a line every 10 s with the runs done and the failures so far.
   if (!terminal) progress.lines_every(10.0, "flakescope audit");
-  std::size_t failed_runs = 0;
+  std::mutex mutex;  // on_test_results comes from the watchdog threads
+  std::size_t failed_runs = 0, runs_done = 0, results = 0, failed_results = 0;
   audit::AuditHooks hooks;
   hooks.on_run = [&](const audit::RunRecord& r, std::size_t done, std::size_t) {
+    const std::lock_guard<std::mutex> lock(mutex);
     if (audit::is_failure(r.outcome)) ++failed_runs;
-    progress.update(previous.size() + done,
+    runs_done = previous.size() + done;
+    progress.update(runs_done,
                     r.setting + " run " + std::to_string(r.run) + ": " +
                         std::string(audit::outcome_name(r.outcome)),
+                    std::to_string(failed_runs) + " failed");
+  };
+  // In-process, a block's runs finish together when its pytest process exits: the test results
+  // it reports on the way show how far it is.
+  hooks.on_test_results = [&](std::size_t added, std::size_t failed) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    results += added;
+    failed_results += failed;
+    progress.update(runs_done,
+                    std::to_string(results) + " test results so far, " +
+                        std::to_string(failed_results) + " failed",
                     std::to_string(failed_runs) + " failed");
   };
   audit::ProcessExecutor executor;

@@ -462,6 +462,34 @@ TEST(InprocessAudit, BlocksSplitTheRunsAcrossJobsAndSettings) {
   EXPECT_EQ(named(tests, "Seeded::crashy", "free:threads")["outcomes"]["crash"], 1);
 }
 
+TEST(InprocessAudit, TestResultsAreReportedAsThePytestProcessesWriteThem) {
+  const AuditOptions o = options(Isolation::kInprocess, 20, 2);
+  std::mutex mutex;
+  std::size_t written = 0, failed_written = 0;
+  ScriptedExecutor exec([&](const RunRequest& r) {
+    const ProcessResult pr = simulated_pytest(r);
+    std::ifstream in(env_of(r, "FLAKESCOPE_OUTCOMES").value());
+    const std::lock_guard<std::mutex> lock(mutex);
+    for (std::string line; std::getline(in, line);) {
+      ++written;
+      failed_written += nlohmann::json::parse(line)["outcome"] == "fail";
+    }
+    return pr;
+  });
+  std::size_t reported = 0, failed_reported = 0;
+  AuditHooks hooks;
+  hooks.on_test_results = [&](std::size_t results, std::size_t failed) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    reported += results;
+    failed_reported += failed;
+  };
+  run_audit(o, exec, {}, nullptr, nullptr, hooks);
+  EXPECT_GT(written, 20u);
+  EXPECT_EQ(reported, written);
+  EXPECT_GT(failed_written, 0u);
+  EXPECT_EQ(failed_reported, failed_written);
+}
+
 TEST(InprocessAudit, ShardsAreContiguousBlocksThatMergeToOneRun) {
   const AuditOptions whole = options(Isolation::kInprocess, 25, 2);
   ScriptedExecutor exec([](const RunRequest& r) { return simulated_pytest(r); });
