@@ -17,8 +17,6 @@
 namespace flakescope::audit {
 namespace {
 
-constexpr std::size_t kMaxSensibleRetries = 10;
-
 std::string format_g(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -55,14 +53,16 @@ void add_retries(model::AuditTest& entry, const TestTally& t, const stats::RateE
   }
   const std::size_t k = stats::retries_needed(rate.upper_one_sided, target);
   entry.retries_k = static_cast<long>(k);
-  entry.retries_statement = k == 0
-                                ? "no retry needed: failure rate <= " + format_g(target) + at
-                                : "with " + std::to_string(k) + (k == 1 ? " retry" : " retries") +
-                                      ", spurious failure <= " + format_g(target) + at;
-  // Past a handful of attempts a retry count hides a broken test rather than a rare flake.
-  if (k > kMaxSensibleRetries)
-    entry.retries_statement += "; retrying is no fix here: it fails in up to " +
-                               format_g(std::round(rate.upper_one_sided * 1000) / 10) + "% of runs";
+  const std::string with_k = std::to_string(k) + (k == 1 ? " retry" : " retries");
+  if (k == 0)
+    entry.retries_statement = "no retry needed: failure rate <= " + format_g(target) + at;
+  else if (k <= stats::kMaxSensibleRetries)
+    entry.retries_statement = "with " + with_k + ", spurious failure <= " + format_g(target) + at;
+  else  // a retry count this high hides a broken test rather than a rare flake
+    entry.retries_statement = "retrying is no fix: it fails in up to " +
+                              format_g(std::round(rate.upper_one_sided * 1000) / 10) +
+                              "% of runs (keeping spurious failures <= " + format_g(target) + at +
+                              " would take " + with_k + ")";
 }
 
 // What the pytest plugin adds to a test's entry: environment errors by kind and exception type,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "audit/assertion_rewrite.h"
+#include "stats/rates.h"
 
 namespace flakescope::capture_internal {
 namespace {
@@ -279,8 +280,9 @@ std::string keeps_text(const model::AssertionSite& site, const stats::ToleranceO
 // (7 retries after 0 of 8) would read as advice to retry a test that never failed.
 std::string retry_text(const model::AssertionSite& site, const ci::Verdict& verdict) {
   if (!site.retries || *site.retries == 0 || verdict.kind != model::AssertionClass::kStatistical ||
-      site.failure_rate.failures == 0)
-    return "";
+      site.failure_rate.failures == 0 ||
+      *site.retries > static_cast<long>(stats::kMaxSensibleRetries))
+    return "";  // (past a handful of retries, retrying hides a broken test: not advice)
   const long k = *site.retries;
   return "; or keep the arguments and retry up to " + std::to_string(k) +
          (k == 1 ? " time" : " times");

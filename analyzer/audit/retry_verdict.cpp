@@ -8,10 +8,6 @@
 namespace flakescope::audit {
 namespace {
 
-// Past this many retries a retry count hides a broken test rather than a rare flake (as the
-// per-test retry statement says).
-constexpr std::size_t kMaxSensibleRetries = 10;
-
 std::string percent(double rate) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2g%%", rate * 100);
@@ -32,7 +28,7 @@ std::string verdict(const TestTally& t, const std::string& mechanism, const std:
   if (t.failures() == 0)
     return "not flaky in " + std::to_string(t.trials()) + " runs (upper bound " +
            percent(rate.upper_one_sided) + "): remove the decorator";
-  if (t.failures() == t.trials() || needed > kMaxSensibleRetries + 1)
+  if (t.failures() == t.trials() || needed > stats::kMaxSensibleRetries + 1)
     return "fails more often than retrying can hide (" + percent(rate.point) +
            " of attempts failed, up to " + percent(rate.upper_one_sided) + "): fix the test";
   const std::string need = "`" + spelled(mechanism, needed) + "`";

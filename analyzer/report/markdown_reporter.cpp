@@ -71,7 +71,8 @@ void render_audit(const ReportView& view, std::ostringstream& out) {
   for (const auto& t : view.tests) {
     const std::string env = environment_text(t);
     if (env.empty()) continue;
-    if (!header) out << "\nFailures of the machine or of the controlled setting, not of the test:\n\n";
+    if (!header)
+      out << "\nFailures of the machine or of the controlled setting, not of the test:\n\n";
     header = true;
     out << "- " << markdown_code(t.name) << ": " << sanitize_markdown(env) << "\n";
   }

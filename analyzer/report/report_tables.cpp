@@ -1,15 +1,13 @@
 // Tables shared by the terminal, Markdown and HTML reporters (see report_tables.h).
 #include "report/report_tables.h"
 
+#include "stats/rates.h"
+
 namespace flakescope::report {
 
 using model::GateStatus;
 using model::ProbeVerdict;
 using model::TestClass;
-
-// Past a handful of attempts a retry count hides a broken test rather than a rare flake (the
-// audit's own threshold, audit_report.cpp).
-constexpr long kMaxSensibleRetries = 10;
 
 Tone verdict_tone(ProbeVerdict v) {
   switch (v) {
@@ -85,7 +83,8 @@ TextTable probe_settings_table(const ProbeView& probe) {
 std::string retries_text(const TestView& test) {
   if (test.classification == TestClass::kSkipped) return "-";
   if (test.runs_needed > 0) return "too few runs: " + std::to_string(test.runs_needed) + " needed";
-  if (!test.retries || *test.retries > kMaxSensibleRetries) return "n/a: retrying is no fix";
+  if (!test.retries || *test.retries > static_cast<long>(stats::kMaxSensibleRetries))
+    return "n/a: retrying is no fix";
   return std::to_string(*test.retries);
 }
 

@@ -3,6 +3,7 @@
 // 100 columns, colors only when asked.
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "report/assertion_section.h"
 #include "report/format_renderers.h"
@@ -91,9 +92,11 @@ void render_audit_details(const ReportView& view, std::ostringstream& out) {
     out << "  " << sanitize_terminal(t.test) << " (" << t.replay_outcome
         << "): " << sanitize_terminal(t.replay) << "\n";
   }
+  bool retries_header = false;
   for (const auto& t : view.tests)
     if (t.severity == Severity::kFinding && !t.retries_statement.empty())
-      out << "  " << sanitize_terminal(t.test)
+      out << (std::exchange(retries_header, true) ? "" : "\nretries:\n") << "  "
+          << sanitize_terminal(t.test)
           << (view.several_settings ? " (" + t.setting + ")" : std::string()) << ": "
           << t.retries_statement << "\n";
   render_retries_and_environment(view, out);

@@ -42,5 +42,8 @@ std::size_t runs_to_certify(double rate, double confidence = 0.95);
 // probability p fails all k+1 attempts with probability at most target. p >= 1 gives SIZE_MAX,
 // p <= target gives 0.
 std::size_t retries_needed(double p, double target);
+// Past this many retries a retry count hides a broken test rather than a rare flake: the reports
+// say "retrying is no fix" instead of advising it.
+constexpr std::size_t kMaxSensibleRetries = 10;
 
 }  // namespace flakescope::stats
