@@ -270,10 +270,13 @@ model::AssertionRecommendation recommendation(const SiteAccumulator& site,
                                               std::optional<double> current_rate,
                                               const stats::ToleranceOptions& options) {
   stats::DeviationSeries series;
+  // A threshold compares one value with a bound: it has no relative deviation to bound (its
+  // zeros would read "bitwise identical" for a value that changed on every run).
+  const bool threshold = site.first_call.value("api", std::string()) == "threshold";
   for (const TrialSample& t : trials) {
     if (!t.measured) continue;
     series.abs.push_back(t.max_abs);
-    series.rel.push_back(t.max_rel);
+    if (!threshold) series.rel.push_back(t.max_rel);
     series.atol_at_rtol.push_back(t.atol_needed);
   }
   series.rtol_for_margin = current_rtol;
@@ -524,6 +527,9 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
     a.recommendation = verdict_recommendation(verdict, a.rtol, options);
   }
   ci::suggest(a, capture_options, options, facts, verdict);
+  // The statistics decided (or could not yet): the advice is the verdict too, so that no site
+  // has an empty one.
+  if (a.verdict.empty()) a.verdict = a.suggestion;
   return a;
 }
 

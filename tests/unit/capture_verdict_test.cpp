@@ -367,6 +367,24 @@ TEST(CaptureVerdict, PerRunThresholdIsOneSiteAndLiteralLoopsStayApart) {
   EXPECT_EQ(analyze_captures(runs_of(loops), stats::ToleranceOptions{}).size(), 3u);
 }
 
+// A threshold's value changes on every run; it has no relative deviation, so no rtol bound (whose
+// zeros read "all 15 runs are bitwise identical" in torchdiffeq's report), and a verdict.
+TEST(CaptureVerdict, AThresholdHasNoRtolBoundAndAlwaysAVerdict) {
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> value(1e-6, 5e-5);
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 15; ++i) {
+    json c = threshold_call(value(rng), 1e-4);
+    c["max_rel"] = 0.0;
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  const json& details = out[0]["recommendation"]["details"];
+  EXPECT_TRUE(!details.contains("rtol") || details["rtol"].is_null()) << details.dump();
+  EXPECT_FALSE(out[0]["verdict"].get<std::string>().empty()) << out[0].dump();
+}
+
 // filterpy's `np.allclose(Wm, Wc, 1e-12)` with `Wc = Wm`: one object against itself. Only a NaN
 // can fail it; as a comparison of two results it checks nothing.
 TEST(CaptureVerdict, OneObjectComparedWithItselfIsVacuous) {
