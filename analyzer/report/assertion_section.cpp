@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/report.h"
+#include "report/sanitize.h"
 #include "report/svg_plots.h"
 
 namespace flakescope::report {
@@ -129,19 +131,23 @@ std::vector<const AssertionSite*> listed(const std::vector<AssertionSite>& sites
   return out;
 }
 
-std::string md_cell(std::string s) {
+// Text in a Markdown table cell: escaped as any Markdown text, on one line.
+std::string md_cell(const std::string& s) {
+  std::string out = sanitize_markdown(s);
+  for (char& c : out)
+    if (c == '\n' || c == '\r') c = ' ';
+  return out;
+}
+
+// Text inside a code span in a table cell: literal (no entity would be decoded there), on one
+// line; only the cell separator is escaped (GFM splits cells before it parses code spans).
+std::string md_code_text(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '|')
       out += "\\|";
-    else if (c == '\n' || c == '\r')
-      out += ' ';
-    else if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
     else
-      out += c;
+      out += c == '\n' || c == '\r' ? ' ' : c;
   }
   return out;
 }
@@ -174,14 +180,7 @@ std::string md_note(const std::string& note) {
       out += md_cell(text);
       continue;
     }
-    std::string body;
-    for (char c : text) {
-      if (c == '|')
-        body += "\\|";
-      else
-        body += c == '\n' || c == '\r' ? ' ' : c;
-    }
-    out += "`" + body + "`";
+    out += "`" + md_code_text(text) + "`";
   }
   return out;
 }
@@ -215,7 +214,7 @@ std::string markdown(const std::vector<const AssertionSite*>& sites, const std::
   o << "| Site | Test | Action | Current | Recommended | Failure rate | Advice |\n"
     << "|---|---|---|---|---|---|---|\n";
   for (const AssertionSite* e : sites) {
-    o << "| `" << md_cell(site_of(*e)) << "` | " << md_cell(e->test) << " | "
+    o << "| `" << md_code_text(site_of(*e)) << "` | " << md_cell(e->test) << " | "
       << md_cell(action_of(*e)) << " | " << md_cell(current_args(*e)) << " | "
       << md_cell(recommended_args(*e)) << " | " << md_cell(rate_text(*e)) << " | "
       << md_note(note_of(*e)) << " |\n";
@@ -292,6 +291,62 @@ std::string html(const std::vector<const AssertionSite*>& sites, const std::stri
 }
 
 }  // namespace
+
+namespace {
+
+// The tests that ran: a pass or a failure in some run (in any setting).
+std::set<std::string> tests_that_ran(const model::AuditBody& audit) {
+  std::set<std::string> ran;
+  for (const auto& t : audit.tests) {
+    const auto count = [&](const char* outcome) {
+      const auto it = t.outcomes.find(outcome);
+      return it == t.outcomes.end() ? 0L : it->second;
+    };
+    if (count("pass") + count("fail") > 0) ran.insert(t.name);
+  }
+  return ran;
+}
+
+// The tests that ran without a captured comparison.
+std::vector<std::string> tests_without_sites(const model::AuditBody& audit) {
+  std::set<std::string> with_sites;
+  for (const auto& site : *audit.assertions) with_sites.insert(site.test);
+  std::vector<std::string> without;
+  for (const std::string& name : tests_that_ran(audit))
+    if (!with_sites.count(name)) without.push_back(name);
+  return without;
+}
+
+std::string uncaptured_line(const std::vector<std::string>& tests, std::size_t ran,
+                            ReportFormat format) {
+  if (tests.empty()) return "";
+  std::string examples;
+  for (std::size_t i = 0; i < tests.size() && i < 3; ++i) examples += (i ? ", " : "") + tests[i];
+  if (tests.size() > 3) examples += ", ...";
+  const std::string text =
+      std::to_string(tests.size()) + " of " + std::to_string(ran) +
+      " tests that ran made no comparison the capture recognises (a bare assert of a boolean, a "
+      "helper comparing element by element itself): their tolerances are not measured (" +
+      examples + ")";
+  switch (format) {
+    case ReportFormat::kTerminal:
+      return "  " + sanitize_terminal(text) + "\n";
+    case ReportFormat::kMarkdown:
+      return "\n" + sanitize_markdown(text) + "\n";
+    case ReportFormat::kHtml:
+      return "<p>" + xml_escape(text) + "</p>";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+std::string assertion_section(const model::AuditBody& audit, ReportFormat format) {
+  if (!audit.assertions || audit.assertions->empty()) return "";
+  return assertion_section(*audit.assertions, format) +
+         uncaptured_line(tests_without_sites(audit), tests_that_ran(audit).size(), format);
+}
 
 std::string assertion_section(const std::vector<AssertionSite>& sites, ReportFormat format) {
   if (sites.empty()) return "";

@@ -14,6 +14,10 @@
 namespace flakescope::report {
 
 std::string assertion_section(const std::vector<model::AssertionSite>& sites, ReportFormat format);
+// The same for an audit with --capture, and a line naming how many tests that ran made no
+// comparison the capture recognises (their checks are out of its sight: a bare `assert ok` of a
+// boolean, a helper that compares element by element itself): empty when the audit has no sites.
+std::string assertion_section(const model::AuditBody& audit, ReportFormat format);
 // One site's advice as the section prints it: the suggestion (or verdict) and the helper it went
 // through ("[via tests/base.py:58, compared at tests/base.py:31]").
 std::string assertion_note(const model::AssertionSite& site);

@@ -347,8 +347,7 @@ std::string HtmlReporter::render(const model::Report& report) const {
   } else if (view.kind == ReportKind::kAudit) {
     summary_and_toc(view, view.tests, o);
     audit_body(view, o);
-    o << assertion_section(report.audit.assertions.value_or(std::vector<model::AssertionSite>{}),
-                           ReportFormat::kHtml);
+    o << assertion_section(report.audit, ReportFormat::kHtml);
   } else {
     o << "<div class=\"summary\"><p><b>" << esc(summary_line(view)) << "</b></p></div>";
     if (!view.gate_baseline.empty())

@@ -107,9 +107,7 @@ std::string MarkdownReporter::render(const model::Report& report) const {
       break;
     case model::ReportKind::kAudit:
       render_audit(view, out);
-      out << assertion_section(
-          report.audit.assertions.value_or(std::vector<model::AssertionSite>{}),
-          ReportFormat::kMarkdown);
+      out << assertion_section(report.audit, ReportFormat::kMarkdown);
       break;
     case model::ReportKind::kGate:
       render_gate(view, out);

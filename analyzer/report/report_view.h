@@ -20,9 +20,9 @@ struct SettingRow {
   long distinct_outputs = 0;  // max over the outputs
   double max_abs_dev = 0;     // max over the outputs
   double max_ulp = 0;         // max over the outputs
-  double shift_abs = -1;      // max |first run - controlled's first run| over outputs; -1: not measured
+  double shift_abs = -1;  // max |first run - controlled's first run| over outputs; -1: not measured
   double shift_ulp = -1;
-  bool finding = false;       // nondeterministic although every knob is controlled, or an error
+  bool finding = false;  // nondeterministic although every knob is controlled, or an error
 };
 
 struct ProbeView {
@@ -37,20 +37,21 @@ struct ProbeView {
 };
 
 struct TestView {
-  std::string name;     // with " [setting]" when the audit ran several settings
-  std::string test;     // the test's own name
+  std::string name;  // with " [setting]" when the audit ran several settings
+  std::string test;  // the test's own name
   std::string setting;
   model::TestClass classification = model::TestClass::kStablePass;
   long runs = 0;
   long failures = 0;
   double rate = 0, rate_lower = 0, rate_upper = 1;
-  std::optional<long> retries;        // nullopt: no retry count helps
-  std::string retries_statement;      // the audit's sentence about retries
-  long runs_needed = 0;  // never failed, but too few runs to show no retry is needed: runs that would
+  std::optional<long> retries;    // nullopt: no retry count helps
+  std::string retries_statement;  // the audit's sentence about retries
+  long runs_needed =
+      0;  // never failed, but too few runs to show no retry is needed: runs that would
   std::vector<model::RunOutcome> outcomes;  // per run, in run order (the timeline)
-  std::string replay;                 // the line that replays the first failing run
+  std::string replay;                       // the line that replays the first failing run
   std::string replay_outcome;
-  std::string cause;                  // the ablation's summary for this test
+  std::string cause;  // the ablation's summary for this test
   // Failures of the machine, not the test (no network, a missing module, no GPU, out of memory):
   // "network: OSError" -> runs, from the pytest plugin.
   std::vector<std::pair<std::string, long>> environment_errors;
@@ -65,7 +66,7 @@ struct RetryView {
   std::string decorator;  // as written in the test ("@is_flaky(max_attempts=5)")
   long failures = 0;
   long trials = 0;
-  std::string verdict;    // "`@is_flaky(max_attempts=5)` -> `max_attempts=2` suffices", ...
+  std::string verdict;  // "`@is_flaky(max_attempts=5)` -> `max_attempts=2` suffices", ...
 };
 
 struct GateCheckView {
@@ -84,20 +85,20 @@ struct ReportView {
   std::string libtorch;
   std::string machine;
   bool partial = false;
-  double confidence = 0.95;          // of every interval shown
-  std::vector<ProbeView> probes;     // kind probe, findings first
-  std::vector<TestView> tests;       // kind audit, findings first
-  std::vector<GateCheckView> checks; // kind gate, regressions first
-  bool several_settings = false;     // kind audit: the tests ran under several settings
-  std::string ablation_reference;    // kind audit with --ablation
+  double confidence = 0.95;           // of every interval shown
+  std::vector<ProbeView> probes;      // kind probe, findings first
+  std::vector<TestView> tests;        // kind audit, findings first
+  std::vector<GateCheckView> checks;  // kind gate, regressions first
+  bool several_settings = false;      // kind audit: the tests ran under several settings
+  std::string ablation_reference;     // kind audit with --ablation
   std::vector<std::pair<std::string, std::string>> ablation;  // test -> diagnosis
-  std::vector<RetryView> retries_measured;                     // kind audit
+  std::vector<RetryView> retries_measured;                    // kind audit
   long audit_runs = 0;
-  bool gate_passed = true;           // kind gate
-  std::string gate_baseline;         // kind gate: where the baseline came from
-  std::string isolation;             // kind audit: "process" or "inprocess" (config.isolation)
+  bool gate_passed = true;    // kind gate
+  std::string gate_baseline;  // kind gate: where the baseline came from
+  std::string isolation;      // kind audit: "process" or "inprocess" (config.isolation)
   long isolation_jobs = 1;
-  int findings = 0;                  // probes/tests/checks with Severity::kFinding
+  int findings = 0;  // probes/tests/checks with Severity::kFinding
   int warnings = 0;
   // Trouble with the inputs of the report (kind audit: unreadable JUnit), one line each, counted in
   // `warnings`; shown by every human-readable format.

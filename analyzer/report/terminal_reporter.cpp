@@ -163,9 +163,7 @@ std::string TerminalReporter::render(const model::Report& report) const {
       break;
     case model::ReportKind::kAudit:
       render_tests(view, options_, out);
-      out << assertion_section(
-          report.audit.assertions.value_or(std::vector<model::AssertionSite>{}),
-          ReportFormat::kTerminal);
+      out << assertion_section(report.audit, ReportFormat::kTerminal);
       break;
     case model::ReportKind::kGate:
       render_gate(view, options_, out);

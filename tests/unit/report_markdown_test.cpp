@@ -180,5 +180,27 @@ TEST(MarkdownAssertions, AdviceKeepsItsCodeSpansAsCodeAndEscapesTheProse) {
       << html;
 }
 
+TEST(MarkdownAssertions, TestsThatRanWithoutACapturedComparisonAreCounted) {
+  model::AuditBody audit;
+  for (const char* name : {"t.py::test_a", "t.py::test_b", "t.py::test_skipped"}) {
+    model::AuditTest t;
+    t.name = name;
+    t.outcomes[std::string(name).find("skipped") != std::string::npos ? "skip" : "pass"] = 3;
+    audit.tests.push_back(t);
+  }
+  model::AssertionSite site;
+  site.test = "t.py::test_a";
+  site.site = "t.py:3";
+  site.recommendation.action = model::AssertionAction::kKeep;
+  audit.assertions = std::vector<model::AssertionSite>{site};
+  const std::string md = report::assertion_section(audit, ReportFormat::kMarkdown);
+  EXPECT_NE(md.find("1 of 2 tests that ran made no comparison the capture recognises"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("(t.py::test\\_b)"), std::string::npos) << md;
+  audit.assertions->clear();
+  EXPECT_EQ(report::assertion_section(audit, ReportFormat::kMarkdown), "");
+}
+
 }  // namespace
 }  // namespace flakescope
