@@ -507,7 +507,9 @@ def _is_test_code(filename):
 
 def _locate(caller):
     """(site frame, helper frames): the site is the collected test function's own frame (the
-    test's line), else the innermost frame in the test's file (a fixture, a nested function), else
+    test's line), unless the comparison is in a callback of the test's file that library code
+    called (then the callback's line), else the innermost frame in the test's file (a fixture, a
+    nested function), else
     the test method's frame in a base class's file (an inherited test); the helper frames are those
     between the site and the comparison, outermost first: the helper the test's line called, down
     to the frame that made the call. A helper defined in the test's file is a helper too: its line
@@ -519,15 +521,20 @@ def _locate(caller):
         chain = []  # the frames walked so far, innermost first
         in_file = None  # the innermost frame in the test's file and the frames below it
         function_frame = None  # an inherited test method runs from its base class's file
+        library_above = False  # a frame outside the tests between in_file and the test function
         while frame is not None and depth < 64:
             name = frame.f_code.co_filename
             if name.endswith(suffix) or name == suffix[1:]:
                 if frame.f_code.co_name == function:
-                    return frame, chain[::-1]
+                    # A callback of the test's file that the library under test called (an ODE
+                    # solver's grid constructor): its own line is the comparison's site.
+                    return in_file if library_above else (frame, chain[::-1])
                 if in_file is None:
                     in_file = frame, chain[::-1]
             elif function_frame is None and frame.f_code.co_name == function:
                 function_frame = frame, chain[::-1]
+            elif in_file is not None and not _is_test_code(name):
+                library_above = True
             chain.append(frame)
             frame, depth = frame.f_back, depth + 1
         if in_file is not None:

@@ -28,9 +28,10 @@ def markers(text, kind):
 
 def test_sites_through_helpers(target_runner, tmp_path):
     (tmp_path / "round_trip_testing.py").write_text(HELPERS)
+    (tmp_path / "solver_lib.py").write_text("def integrate(fn, x):\n    return fn(x)\n")
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("site_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "6 passed" in result.stdout, result.stdout + result.stderr
+    assert "7 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "site_target.py")) as f:
         target = f.read()
     site = {k: "test_target.py:%d" % n for k, n in markers(target, "site").items()}
@@ -61,6 +62,10 @@ def test_sites_through_helpers(target_runner, tmp_path):
                for l in positional), positional
     # No tolerance passed: it is the helper's; the values it had are still recorded.
     assert all(l["tolerance_at"] == "via" and "via_passed" not in l for l in two), two
+
+    # A callback of the test's file that library code called: its own line, not the test's call.
+    (callback,) = [l for l in lines if l["test"].endswith("test_callback_the_library_calls")]
+    assert callback["site"] == site["callback"] and "via" not in callback, callback
 
     # A helper defined in the test's file: the site is each test line that called it.
     for key in ("local_first", "local_second"):

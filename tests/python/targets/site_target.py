@@ -4,6 +4,7 @@ import torch
 from torch.testing import assert_close
 
 from round_trip_testing import check_round_trip
+from solver_lib import integrate
 
 X = torch.linspace(-1.0, 1.0, 16)
 
@@ -46,3 +47,11 @@ def test_negated_thresholds():
     assert not (similarity > 0.9999)  # site:not_above
     assert not similarity < 0.5  # site:not_below
     assert not (similarity < 0.5) and X.dim() == 1  # site:not_in_and
+
+
+def test_callback_the_library_calls():
+    def step(x):
+        assert_close(x, x.clone())  # site:callback
+        return x
+
+    integrate(step, X)
