@@ -249,7 +249,19 @@ Verdict judge_site(const SiteFacts& facts, const model::AssertionSite& site) {
                 " is discarded (a bare call, no assert), so this comparison can never fail the "
                 "test; it returned False in " +
                 std::to_string(falses) + " of " + std::to_string(site.failure_rate.trials) +
-                " runs: assert it";
+                " runs";
+    const std::vector<double>& needed = site.samples.atol_needed;
+    const double worst = needed.empty() ? 0 : *std::max_element(needed.begin(), needed.end());
+    if (falses == 0 || !(worst > 0) || !std::isfinite(worst)) {
+      v.message += ": assert it";
+      return v;
+    }
+    // Asserted as written it would fail those runs (einops: numpy against torch reductions, off
+    // by 1.6e-11 relative): say what it needs.
+    v.message += ", so asserted as written it would fail them: the values needed atol up to " +
+                 fmt(worst) + " at rtol=" + fmt(site.rtol) + "; assert it with atol >= " +
+                 readable_tolerance(round_up_two_digits(worst * (1 + kDeterministicMargin))) +
+                 " (or a relative tolerance that covers it)";
     return v;
   }
   if (facts.same_object) {

@@ -367,6 +367,37 @@ TEST(CaptureVerdict, PerRunThresholdIsOneSiteAndLiteralLoopsStayApart) {
   EXPECT_EQ(analyze_captures(runs_of(loops), stats::ToleranceOptions{}).size(), 3u);
 }
 
+// einops' `check_equal(a, b)` with check_equal = numpy.allclose: the result is thrown away, and
+// asserting it as written would fail every run (numpy against torch, off by 1.6e-11).
+TEST(CaptureVerdict, AnUncheckedComparisonSaysWhatAssertingItWouldNeed) {
+  std::vector<std::vector<json>> runs, always_true;
+  for (int i = 0; i < 8; ++i) {
+    json c = call("t.py:5", 1.6e-11 + 1e-13 * i, false, 1e-8);
+    c["api"] = "numpy.allclose";
+    c["rtol"] = 1e-5;
+    c["unchecked"] = true;
+    runs.push_back({c});
+    json t = c;
+    t["passed"] = true;
+    t["atol_needed"] = 0.0;
+    always_true.push_back({t});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["class"], "unchecked");
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("it returned False in 8 of 8 runs, so asserted as written it would fail them: "
+                   "the values needed atol up to 1.67e-11 at rtol=1e-05; assert it with atol >= "
+                   "1.7e-11"),
+            std::string::npos)
+      << s;
+  const json fine = analyze_captures(runs_of(always_true), stats::ToleranceOptions{});
+  EXPECT_NE(
+      fine[0]["suggestion"].get<std::string>().find("returned False in 0 of 8 runs: assert it"),
+      std::string::npos)
+      << fine[0]["suggestion"];
+}
+
 // A threshold's value changes on every run; it has no relative deviation, so no rtol bound (whose
 // zeros read "all 15 runs are bitwise identical" in torchdiffeq's report), and a verdict.
 TEST(CaptureVerdict, AThresholdHasNoRtolBoundAndAlwaysAVerdict) {
