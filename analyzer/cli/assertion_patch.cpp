@@ -164,7 +164,7 @@ std::string why_no_edit(const model::AssertionSite& e) {
 }  // namespace
 
 AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
-                               const std::string& root) {
+                               const std::string& root, bool include_weak) {
   AssertionPatch patch;
   // file -> first line -> hunk; a line edited twice (differently), or two edits that overlap, are
   // ambiguous and left out.
@@ -178,6 +178,15 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
         patch.skipped.push_back(e.site + " (" + std::string(model::to_string(action)) +
                                 "): no edit of its line could be written: " + why_no_edit(e) +
                                 "; change it by hand as its advice says");
+      continue;
+    }
+    if (!include_weak && e.recommendation.method == "observed maximum") {
+      patch.skipped.push_back(
+          e.site + " (" + std::string(model::to_string(e.recommendation.action)) +
+          "): its value covers the worst of " + std::to_string(e.trials) +
+          " runs, no more; a bound at the target needs about " +
+          std::to_string(e.recommendation.runs_needed.value_or(0)) +
+          " runs (audit with more --runs, or pass --include-weak to write it anyway)");
       continue;
     }
     std::string file;

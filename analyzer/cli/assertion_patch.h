@@ -19,8 +19,11 @@ struct AssertionPatch {
 // The "diff" of every assertion entry that loosens, checked against the source under `root`
 // (the folder the audit ran in): a line that changed since the audit, or two edits of one line,
 // is left out and said why.
+// A recommendation backed by no bound at the target (the worst observed run, no more: too few
+// runs) is left out and said so, unless `include_weak`: written, the next slightly worse run
+// fails the edited test again.
 AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
-                               const std::string& root);
+                               const std::string& root, bool include_weak = false);
 
 // The report's assertion sites; an InputError naming `path` when it is no audit report or has none.
 const std::vector<model::AssertionSite>& audit_assertions(const model::Report& report,

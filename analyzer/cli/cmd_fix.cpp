@@ -46,8 +46,9 @@ void write_new_file(const std::string& path, const std::string& content) {
 
 int cmd_fix(const CommandArgs& a) {
   std::string report_path, out_path, root = ".";
+  bool include_weak = false;
   po::options_description desc(
-      "usage: flakescope fix REPORT [--out PATCH] [--root DIR]\n\n"
+      "usage: flakescope fix REPORT [--out PATCH] [--root DIR] [--include-weak]\n\n"
       "REPORT: an audit report written with --capture. Writes its tolerance recommendations\n"
       "(the lines to loosen) as a unified diff, to stdout or to PATCH (a new file), for review "
       "and\n"
@@ -57,7 +58,10 @@ int cmd_fix(const CommandArgs& a) {
   desc.add_options()("help,h", "show this help")("out,o", po::value(&out_path),
                                                  "write the patch to this new file")(
       "root", defaulted(&root),
-      "folder the report's file:line sites are relative to (where the audit ran)");
+      "folder the report's file:line sites are relative to (where the audit ran)")(
+      "include-weak", po::bool_switch(&include_weak),
+      "also write recommendations that only cover the worst observed run (too few runs for a "
+      "bound at the target; left out by default)");
   const std::string epilog = help_epilog(
       {"flakescope audit --capture --runs 60 -- python3 -m pytest tests/",
        "flakescope fix flakescope-audit.json --out fix.patch && git apply fix.patch",
@@ -68,7 +72,8 @@ int cmd_fix(const CommandArgs& a) {
   }
   if (report_path.empty()) throw InputError("give a REPORT (see --help)");
   const model::Report report = model::load_report_model(report_path);
-  const AssertionPatch patch = assertion_patch(audit_assertions(report, report_path), root);
+  const AssertionPatch patch =
+      assertion_patch(audit_assertions(report, report_path), root, include_weak);
   for (const auto& why : patch.skipped) a.err << "flakescope fix: left out " << why << "\n";
   if (patch.hunks == 0 && patch.missing_files > 0) {
     // Edits were due and none could be read: the folder is wrong, not the report.

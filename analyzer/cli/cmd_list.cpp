@@ -28,18 +28,23 @@ int cmd_list(const CommandArgs& a) {
       {"flakescope list", "flakescope list probes", "flakescope list knobs --json"}, {});
   if (!parse_command_line(a.args, desc, "what", po::value(&what), 1, a.out, "", epilog))
     return kExitOk;
-  if (what != "all" && what != "probes" && what != "knobs" && what != "settings" && what != "formats")
+  if (what != "all" && what != "probes" && what != "knobs" && what != "settings" &&
+      what != "formats")
     throw InputError("unknown list '" + what + "' (probes, knobs, settings, formats)");
 
   nlohmann::json j = nlohmann::json::object();
   const auto& probes = ProbeRegistry::instance().all();
   for (const auto& p : probes)
-    j["probes"].push_back({{"name", p.name}, {"description", p.description}, {"suites", p.suites},
+    j["probes"].push_back({{"name", p.name},
+                           {"description", p.description},
+                           {"suites", p.suites},
                            {"needs_cuda", p.needs_cuda}});
   for (Knob k : kAllKnobs) {
     const auto& info = knob_info(k);
-    j["knobs"].push_back({{"name", info.name}, {"controlled", info.controlled},
-                          {"free", info.free}, {"cuda_only", info.cuda_only}});
+    j["knobs"].push_back({{"name", info.name},
+                          {"controlled", info.controlled},
+                          {"free", info.free},
+                          {"cuda_only", info.cuda_only}});
   }
   for (const auto& s : parse_settings("ablation", false)) j["settings"].push_back(s.name);
   j["formats"] = {"terminal", "json", "md", "html", "junit"};
@@ -56,8 +61,8 @@ int cmd_list(const CommandArgs& a) {
     for (const auto& p : probes) {
       std::string tags;
       for (const auto& s : p.suites) tags += (tags.empty() ? "" : ",") + s;
-      a.out << "  " << std::left << std::setw(36) << p.name << " " << p.description << "  ["
-            << tags << "]\n";
+      a.out << "  " << std::left << std::setw(36) << p.name << " " << p.description << "  [" << tags
+            << "]\n";
     }
     a.out << "Suites:";
     for (const auto& [s, n] : suites) a.out << " " << s << " (" << n << ")";
@@ -78,7 +83,8 @@ int cmd_list(const CommandArgs& a) {
     a.out << "\n  (on a CPU run the CUDA-only knobs are skipped)\n\n";
   }
   if (what == "all" || what == "formats")
-    a.out << "Report formats: terminal, json, md, html, junit (flakescope report REPORT --format F)\n";
+    a.out << "Report formats: terminal, json, md, html, junit (flakescope report REPORT --format "
+             "F)\n";
   return kExitOk;
 }
 

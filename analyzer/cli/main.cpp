@@ -28,7 +28,8 @@ const Subcommand kSubcommands[] = {
     {"tolerance", flakescope::cli::cmd_tolerance,
      "recommend atol/rtol or retries from recorded deviation samples", false},
     {"gate", flakescope::cli::cmd_gate, "compare a report with a baseline (pre-merge gate)", false},
-    {"report", flakescope::cli::cmd_report, "render a report as terminal, md, html or junit", false},
+    {"report", flakescope::cli::cmd_report, "render a report as terminal, md, html or junit",
+     false},
     {"merge", flakescope::cli::cmd_merge, "combine audit run logs from several shards", false},
     {"fix", flakescope::cli::cmd_fix, "write an audit's tolerance recommendations as a patch",
      false},
@@ -41,7 +42,8 @@ void print_usage(std::ostream& os) {
         "usage: flakescope <command> [options]   (flakescope <command> --help for its options)\n\n"
         "commands:\n";
   for (const auto& c : kSubcommands)
-    if (!c.hidden) os << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
+    if (!c.hidden)
+      os << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
   os << "\nexamples:\n"
         "  flakescope probe --suite default\n"
         "  flakescope audit --runs 200 --jobs 2 -- python3 -m pytest tests/test_model.py\n"
@@ -73,7 +75,8 @@ int main(int argc, char** argv) {
     if (!c.run) return flakescope::cli::exec_engine(all, std::cerr);
     CommandArgs args{std::vector<std::string>(all.begin() + 2, all.end()), std::cout, std::cerr,
                      all};
-    const int code = flakescope::cli::run_guarded(cmd, [&] { return c.run(args); }, std::cerr);
+    const int code = flakescope::cli::run_guarded(
+        cmd, [&] { return c.run(args); }, std::cerr);
     return flakescope::cli::finish_stdout(cmd, code, std::cerr);
   }
   std::cerr << "flakescope: error: unknown command '" << cmd

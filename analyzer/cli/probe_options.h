@@ -16,7 +16,7 @@ struct ProbeTargetOptions {
   std::string max_runs;     // cap for --runs auto; empty: not given (kDefaultMaxRuns)
   double target = 1e-4;     // per-run failure rate of the bounds (--runs auto stabilizes it)
   double confidence = 0.95;
-  std::string threads;      // comma list, empty: default
+  std::string threads;  // comma list, empty: default
   std::string dtype = "float32";
   std::string device = "cpu";
   std::string input_shape;  // TorchScript: "4,3,32,32"

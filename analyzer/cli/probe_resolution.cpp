@@ -15,11 +15,13 @@ bool looks_like_torchscript(const std::string& s) {
   auto ends = [&](const std::string& suf) {
     return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
   };
-  return ends(".pt") || ends(".pth") || ends(".ptl") || ends(".torchscript") ||
-         s.find('/') == 0 || s.rfind("./", 0) == 0;
+  return ends(".pt") || ends(".pth") || ends(".ptl") || ends(".torchscript") || s.find('/') == 0 ||
+         s.rfind("./", 0) == 0;
 }
 
-ProbeTarget from_info(const ProbeInfo& p) { return {p.name, p.description, false, p.needs_cuda}; }
+ProbeTarget from_info(const ProbeInfo& p) {
+  return {p.name, p.description, false, p.needs_cuda};
+}
 
 }  // namespace
 
@@ -66,16 +68,17 @@ std::vector<ProbeTarget> resolve_targets(const std::vector<std::string>& names,
       add({name, "TorchScript model " + name, true, false});
       continue;
     }
-    throw InputError("unknown probe '" + name +
-                     "' (see `flakescope list`; a TorchScript file needs a .pt/.pth suffix or a path)");
+    throw InputError(
+        "unknown probe '" + name +
+        "' (see `flakescope list`; a TorchScript file needs a .pt/.pth suffix or a path)");
   }
-  if (out.empty()) throw InputError("no probe given: name probes, --suite NAME, or a TorchScript .pt file");
+  if (out.empty())
+    throw InputError("no probe given: name probes, --suite NAME, or a TorchScript .pt file");
   return out;
 }
 
 ProbeFactory factory_for(const ProbeTarget& target) {
-  if (target.torchscript)
-    return [](const ProbeOptions& o) { return make_torchscript_probe(o); };
+  if (target.torchscript) return [](const ProbeOptions& o) { return make_torchscript_probe(o); };
   const ProbeInfo* info = ProbeRegistry::instance().find(target.name);
   if (!info) throw InputError("unknown probe '" + target.name + "'");
   return info->make;

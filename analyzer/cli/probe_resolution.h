@@ -9,7 +9,7 @@
 namespace flakescope::cli {
 
 struct ProbeTarget {
-  std::string name;         // "ops/matmul_small" or the .pt path as typed
+  std::string name;  // "ops/matmul_small" or the .pt path as typed
   std::string description;
   bool torchscript = false;
   bool needs_cuda = false;

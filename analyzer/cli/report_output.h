@@ -6,7 +6,8 @@
 
 namespace flakescope::cli {
 
-// True when `out` is std::cout and stdout is a terminal (colors are then welcome), unless $NO_COLOR.
+// True when `out` is std::cout and stdout is a terminal (colors are then welcome), unless
+// $NO_COLOR.
 bool wants_color(const std::ostream& out);
 
 }  // namespace flakescope::cli

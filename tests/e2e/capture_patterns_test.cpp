@@ -194,6 +194,18 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
   const auto fix = e2e::run_cli({"fix", "audit.json", "--out", "fix.patch"}, dir_.string());
   ASSERT_EQ(fix.code, 0) << fix.err;
   const std::string patch = read_file(path("fix.patch"));
+  // The gradcheck's atol covers the worst of 6 runs, no more: left out unless asked for.
+  const std::string gradcheck_site =
+      "tests/test_patterns.py:" + std::to_string(lines_["gradcheck"]);
+  EXPECT_NE(fix.err.find("left out " + gradcheck_site +
+                         " (loosen): its value covers the worst of 6 runs, no more"),
+            std::string::npos)
+      << fix.err;
+  EXPECT_EQ(patch.find("SeededErrorSin"), std::string::npos) << patch;
+  const auto weak = e2e::run_cli({"fix", "audit.json", "--include-weak"}, dir_.string());
+  EXPECT_EQ(weak.code, 0) << weak.err;
+  EXPECT_NE(weak.out.find("rtol=0, atol=1.3e-05)  # site:gradcheck"), std::string::npos)
+      << weak.out;
   EXPECT_NE(patch.find("atol=8.3e-05"), std::string::npos) << patch;
   ProcessSpec apply;
   apply.argv = {"git", "apply", "--check", "fix.patch"};
