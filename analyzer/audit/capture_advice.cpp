@@ -186,6 +186,24 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
   return source.substr(0, call->begin) + *shown + source.substr(call->end);
 }
 
+// The comparison's own line inside the helper ("file:line", the innermost frame of via_chain, or
+// `via` itself), when it is a file of the project (relative to where the audit ran, outside
+// site-packages): where a helper that takes no per-call override keeps its tolerance.
+std::optional<std::pair<std::string, std::size_t>> comparison_line(const ci::SiteFacts& facts) {
+  std::string frame = facts.via_chain.empty() ? facts.via : facts.via_chain.back();
+  frame = frame.substr(0, frame.find(' '));  // via_chain entries are "file:line function"
+  const auto colon = frame.rfind(':');
+  if (colon == std::string::npos || frame.empty() || frame[0] == '/') return std::nullopt;
+  const std::string file = frame.substr(0, colon);
+  if (file.find("site-packages/") != std::string::npos ||
+      file.find("dist-packages/") != std::string::npos || file.rfind("../", 0) == 0)
+    return std::nullopt;
+  char* end = nullptr;
+  const unsigned long line = std::strtoul(frame.c_str() + colon + 1, &end, 10);
+  if (line == 0 || *end != '\0') return std::nullopt;
+  return std::pair(file, static_cast<std::size_t>(line));
+}
+
 // "f(\n    a,\n    b,\n)" as one line of text: "f( a, b, )" with runs of blanks as one space.
 std::string collapse_blanks(const std::string& text) {
   std::string out;
@@ -417,6 +435,26 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
     diff = multi_line_diff(path, site.file, site.line, site.api, facts, site.atol, rtol, atol,
                            &shown, &multi_note);
     if (!multi_note.empty()) helper_note = multi_note;
+  }
+  // A helper that takes no per-call override keeps the tolerance on its comparison's line: when
+  // that line is the project's and passes literals, the edit is there (for every caller; fix
+  // takes the largest recommendation of the callers).
+  if (!new_line && !diff && !facts.via.empty() && facts.tolerance_at == "via") {
+    if (const auto at = comparison_line(facts)) {
+      const std::string helper_path = source_path(capture_options.source_root, at->first);
+      if (const auto helper_source = read_source_line(helper_path, at->second)) {
+        ci::SiteFacts direct;  // the API called directly on that line
+        std::string helper_shown, unused;
+        if (auto edited = rewritten_line(*helper_source, site.api, direct, site.atol, rtol, atol,
+                                         &helper_shown, &unused)) {
+          shown = helper_shown;
+          diff = ci::one_line_diff(at->first, at->second, *helper_source, *edited);
+          helper_note = "the tolerance lives in the helper " + facts.via_function + "() at " +
+                        at->first + ":" + std::to_string(at->second) +
+                        ", which takes no per-call override: the edit is there, for every caller";
+        }
+      }
+    }
   }
   const std::string note = helper_note.empty() ? "" : "; " + helper_note;
   if (diff) {
