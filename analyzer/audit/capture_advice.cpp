@@ -449,8 +449,13 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
                                          &helper_shown, &unused)) {
           shown = helper_shown;
           diff = ci::one_line_diff(at->first, at->second, *helper_source, *edited);
-          helper_note = "the tolerance lives in the helper " + facts.via_function + "() at " +
-                        at->first + ":" + std::to_string(at->second) +
+          // (via_chain's innermost entry is "file:line function": the helper that compares)
+          const std::string& inner = facts.via_chain.empty() ? "" : facts.via_chain.back();
+          const std::string function = inner.find(' ') == std::string::npos
+                                           ? facts.via_function
+                                           : inner.substr(inner.find(' ') + 1);
+          helper_note = "the tolerance lives in the helper " + function + "() at " + at->first +
+                        ":" + std::to_string(at->second) +
                         ", which takes no per-call override: the edit is there, for every caller";
         }
       }
