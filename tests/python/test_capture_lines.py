@@ -112,6 +112,9 @@ def test_torch_assert_allclose_is_captured_itself(captured):
     check(line_for(captured, "taa"), "torch.testing.assert_allclose",
           "test_torch_assert_allclose_deprecated", [4], "float32", 0.0, 2e-5,
           expected_metrics(actual, expected, 0.0, 2e-5), True)
+    # Its own defaults (float32: rtol 1e-4, atol 1e-5), not assert_close's (1.3e-6, 1e-5).
+    default = line_for(captured, "taa_default")
+    assert (default["rtol"], default["atol"]) == (1e-4, 1e-5), default
 
 
 def test_pytest_approx_is_captured_through_the_assertion_hooks(captured):
@@ -168,7 +171,7 @@ def test_every_line_is_strict_json_with_the_interface_keys(captured):
     import torch
 
     lines = [line for lines in captured.values() for line in lines]
-    assert len(lines) == (11 if hasattr(torch.testing, "assert_allclose") else 10)
+    assert len(lines) == (12 if hasattr(torch.testing, "assert_allclose") else 10)
     for line in lines:
         assert keys <= set(line), line
         for key in ("max_abs", "max_rel", "margin", "atol_needed"):

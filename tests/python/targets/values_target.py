@@ -36,6 +36,7 @@ def test_torch_assert_allclose_deprecated():
     if deprecated is None:
         pytest.skip("this torch has no torch.testing.assert_allclose")
     deprecated(torch.tensor(A32), torch.tensor(E32), rtol=0, atol=2e-5)  # site:taa
+    deprecated(torch.tensor(A32), torch.tensor(E32))  # site:taa_default
 
 
 def test_pytest_approx_array_abs():
