@@ -116,21 +116,35 @@ void render_audit_details(const ReportView& view, std::ostringstream& out) {
 
 void render_tests(const ReportView& view, const RenderOptions& o, std::ostringstream& out) {
   std::vector<TestView> shown;
-  std::size_t fine = 0;
+  // The fine ones by what they did: a skipped or xfailed test did not pass.
+  std::size_t passed = 0, skipped = 0, xfailed = 0;
   for (const auto& t : view.tests) {
-    if (t.severity == Severity::kOk && !o.verbose)
-      ++fine;
-    else
+    if (t.severity != Severity::kOk || o.verbose)
       shown.push_back(t);
+    else if (t.classification == model::TestClass::kSkipped)
+      ++skipped;
+    else if (t.classification == model::TestClass::kXfail ||
+             t.classification == model::TestClass::kXfailFlaky)
+      ++xfailed;
+    else
+      ++passed;
   }
   if (!shown.empty()) {
     TextTable table = audit_tests_table(shown, view.confidence, view.several_settings);
     fit_width(table, 1, kColumns);
     out << render_aligned(table, "", o.color);
   }
-  if (fine > 0)
-    out << paint("stable-pass", Tone::kGood, o.color) << " " << fine
-        << (fine == 1 ? " test" : " tests") << " passed every run (report --verbose lists them)\n";
+  std::vector<std::string> fine;
+  if (passed > 0)
+    fine.push_back(std::to_string(passed) + (passed == 1 ? " test" : " tests") +
+                   " passed every run");
+  if (xfailed > 0) fine.push_back(std::to_string(xfailed) + " xfailed as expected");
+  if (skipped > 0) fine.push_back(std::to_string(skipped) + " skipped in every run");
+  if (!fine.empty()) {
+    out << paint(passed > 0 ? "stable-pass" : "fine", Tone::kGood, o.color) << " ";
+    for (std::size_t i = 0; i < fine.size(); ++i) out << (i ? ", " : "") << fine[i];
+    out << " (report --verbose lists them)\n";
+  }
   render_audit_details(view, out);
 }
 

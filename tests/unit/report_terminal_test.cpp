@@ -166,6 +166,24 @@ TEST(TerminalReport, AnOpTheControlledSettingForbidsIsNotTheTestsFailure) {
   EXPECT_NE(text.find("(--vary deterministic)"), std::string::npos) << text;
 }
 
+TEST(TerminalReport, SkippedAndXfailedTestsAreNotCountedAsPasses) {
+  std::vector<json> tests = {audit_test("t::a", "stable-pass", {"pass", "pass"}),
+                             audit_test("t::s", "skipped", {"skip", "skip"}),
+                             audit_test("t::x", "xfail", {"xfail", "xfail"})};
+  for (json& t : tests) {  // a skip or an expected failure is no failure
+    t["failures"] = 0;
+    t["failure_rate"]["failures"] = 0;
+    t["failure_rate"]["point"] = 0.0;
+    t["retries_needed"] = 0;
+  }
+  const json r = audit_report(tests);
+  const std::string text = render_report(r, ReportFormat::kTerminal);
+  EXPECT_NE(text.find("stable-pass 1 test passed every run, 1 xfailed as expected, 1 skipped in "
+                      "every run (report --verbose lists them)"),
+            std::string::npos)
+      << text;
+}
+
 TEST(TerminalReport, AuditHeaderFollowsTheConfidence) {
   json r = audit_report({audit_test("t::flaky", "flaky", {"pass", "fail"})});
   r["config"]["confidence"] = 0.99;
