@@ -23,8 +23,8 @@ namespace {
 struct Hunk {
   std::vector<std::string> before, after;
   std::string site;
-  double atol = 0;          // the recommended atol the edit writes
-  bool via_helper = false;  // the edit passes a helper's per-call override
+  double atol = 0;     // the recommended atol (or threshold) the edit writes
+  bool above = false;  // a threshold the value must stay above: a lower one is looser
 };
 
 // The hunk of a diff as the capture analysis writes it: "--- a/F", "+++ b/F", "@@ -N[,K] +N[,M]
@@ -166,8 +166,8 @@ std::string why_no_edit(const model::AssertionSite& e) {
 AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
                                const std::string& root, bool include_weak) {
   AssertionPatch patch;
-  // file -> first line -> hunk; a line edited twice (differently), or two edits that overlap, are
-  // ambiguous and left out.
+  // file -> first line -> hunk; two edits that overlap (a one-line and a multi-line reading of
+  // one call) are ambiguous and left out.
   std::map<std::string, std::map<std::size_t, Hunk>> files;
   std::map<std::pair<std::string, std::size_t>, bool> conflicting;
   for (const auto& e : sites) {
@@ -194,7 +194,7 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
     Hunk hunk;
     hunk.site = e.site;
     hunk.atol = e.recommendation.atol.value_or(0);
-    hunk.via_helper = e.via && e.via->tolerance_at == "via";
+    hunk.above = e.direction.value_or("") == "above";
     if (!parse_site_diff(*e.diff, &file, &line, &hunk)) {
       patch.skipped.push_back(hunk.site + ": its diff is not one the analysis writes");
       continue;
@@ -214,10 +214,11 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
     }
     auto [it, fresh] = files[file].try_emplace(line, hunk);
     if (fresh || (it->second.after == hunk.after && it->second.before == hunk.before)) continue;
-    // One helper call whose atol reaches several comparisons in the helper: the largest of their
-    // recommendations covers them all.
-    if (it->second.via_helper && hunk.via_helper && it->second.before == hunk.before) {
-      if (hunk.atol > it->second.atol) it->second = hunk;
+    // One line, several recommendations for the same text: the cases of a parametrized test, the
+    // callers of a helper, or the comparisons one helper call reaches. The loosest covers them
+    // all. (A line run with several argument sets has no edit: its values are not literals.)
+    if (it->second.before == hunk.before) {
+      if (hunk.above ? hunk.atol < it->second.atol : hunk.atol > it->second.atol) it->second = hunk;
       continue;
     }
     conflicting[{file, line}] = true;

@@ -189,6 +189,9 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
             std::string::npos)
       << delta[0]["diff"];
 
+  // A parametrized test: one site per case on one line; the fix writes the loosest of them.
+  EXPECT_EQ(at(report, "parametrized").size(), 2u);
+
   // 7. Where people look: terminal summary, Markdown, HTML, tolerance, fix.
   EXPECT_NE(audit.out.find("Assertions: "), std::string::npos) << audit.out;
   EXPECT_NE(audit.out.find("tests/test_patterns.py:" + std::to_string(lines_["dtype"]) + "  fix"),
@@ -214,6 +217,10 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
   EXPECT_NE(weak.out.find("rtol=0, atol=1.3e-05)  # site:gradcheck"), std::string::npos)
       << weak.out;
   EXPECT_NE(patch.find("atol=8.3e-05"), std::string::npos) << patch;
+  EXPECT_NE(patch.find("+    assert_close(third_in_half() * scale, torch.full((8,), scale / 3.0, "
+                       "dtype=torch.float64), rtol=0, atol=0.00017)  # site:parametrized"),
+            std::string::npos)
+      << patch << fix.err;
   ProcessSpec apply;
   apply.argv = {"git", "apply", "--check", "fix.patch"};
   apply.cwd = dir_.string();
@@ -233,7 +240,8 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
                 "no:cacheprovider",
                 "tests/test_patterns.py",
                 "-k",
-                "constant_error_fails or constant_error_over_lines or delta_helper_positional"};
+                "constant_error_fails or constant_error_over_lines or delta_helper_positional or "
+                "parametrized_constant_error"};
   rerun.cwd = dir_.string();
   const ProcessResult patched = run_process(rerun);
   EXPECT_TRUE(patched.succeeded()) << patched.stdout_tail << patch;
