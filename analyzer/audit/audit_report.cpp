@@ -54,15 +54,24 @@ void add_retries(model::AuditTest& entry, const TestTally& t, const stats::RateE
   const std::size_t k = stats::retries_needed(rate.upper_one_sided, target);
   entry.retries_k = static_cast<long>(k);
   const std::string with_k = std::to_string(k) + (k == 1 ? " retry" : " retries");
-  if (k == 0)
+  if (k == 0) {
     entry.retries_statement = "no retry needed: failure rate <= " + format_g(target) + at;
-  else if (k <= stats::kMaxSensibleRetries)
+  } else if (t.failures() == 0) {
+    // Nothing failed: a retry count from the upper end of 0 of n would read as advice to retry a
+    // test that never failed (or, after one run, as "retrying is no fix").
+    entry.retries_statement =
+        "no failure in " + std::to_string(t.trials()) + (t.trials() == 1 ? " run" : " runs") +
+        "; showing that no retry is needed (failure rate <= " + format_g(target) + at +
+        ") takes about " + std::to_string(stats::runs_to_certify(target, confidence)) + " runs";
+  } else if (k <= stats::kMaxSensibleRetries) {
     entry.retries_statement = "with " + with_k + ", spurious failure <= " + format_g(target) + at;
-  else  // a retry count this high hides a broken test rather than a rare flake
+  } else {  // a retry count this high hides a broken test rather than a rare flake
     entry.retries_statement = "retrying is no fix: it fails in up to " +
                               format_g(std::round(rate.upper_one_sided * 1000) / 10) +
-                              "% of runs (keeping spurious failures <= " + format_g(target) + at +
-                              " would take " + with_k + ")";
+                              "% of runs, so keeping spurious failures <= " + format_g(target) +
+                              at + " would take " + with_k + " (more than " +
+                              std::to_string(stats::kMaxSensibleRetries) + " hides a broken test)";
+  }
 }
 
 // What the pytest plugin adds to a test's entry: environment errors by kind and exception type,

@@ -158,6 +158,11 @@ TEST(AuditRunner, FailureRateRetriesAndDurations) {
   EXPECT_GT(std::pow(upper, double(k)), 1e-4);
   EXPECT_EQ(seedy["retries"]["statement"],
             "with " + std::to_string(k) + " retries, spurious failure <= 0.0001 at 95%");
+  // A test that never failed gets no retry count, and never "retrying is no fix".
+  const std::string stable = find_test(report, "Stable::passes")["retries"]["statement"];
+  EXPECT_EQ(stable,
+            "no failure in 30 runs; showing that no retry is needed (failure rate <= 0.0001 at "
+            "95%) takes about 29956 runs");
   EXPECT_DOUBLE_EQ(seedy["duration"]["mean"].get<double>(), 0.002);
   EXPECT_NEAR(seedy["duration"]["stddev"].get<double>(), 0.0, 1e-15);
 }
