@@ -502,7 +502,8 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
   // A per-run threshold: P(value / bound > 1), from the ratios, when every bound was positive.)
   if (facts.variable_threshold)
     a.estimated_failure_rate = ratio_failure_rate(facts.ratios, options);
-  else if (!a.negated && facts.direction != "above" && !facts.hidden_tolerance)
+  else if (!a.negated && facts.direction != "above" && !facts.hidden_tolerance &&
+           !ci::below_zero_threshold(facts))
     a.estimated_failure_rate = estimated_failure_rate(trials, a.rtol, a.atol, options);
   const ci::Verdict verdict = ci::judge_site(facts, a);
   a.cls = verdict.kind;

@@ -218,6 +218,27 @@ Verdict threshold_above(const SiteFacts& facts, const model::AssertionSite& site
   return v;
 }
 
+// `value <= bound` with values below zero (PyG's `-1 <= mincut_loss <= 0`): the deviation the
+// statistics bound is nonnegative, and max(0, value) would read as "bitwise identical"; the
+// highest value and its headroom say what there is to say.
+Verdict threshold_signed(const SiteFacts& facts, const model::AssertionSite& site) {
+  Verdict v;
+  v.kind = AssertionClass::kThresholdSigned;
+  const double highest = *std::max_element(facts.values.begin(), facts.values.end());
+  v.action = site.failure_rate.failures == 0 ? AssertionAction::kKeep : AssertionAction::kReview;
+  v.message = "threshold comparison (value must stay " +
+              std::string(facts.op == "<" ? "below " : "at or below ") + fmt(site.atol) + "): ";
+  if (facts.values.size() > 1 && all_equal(facts.values))
+    v.message += "deterministic: the compared value was " + digits_apart(highest, site.atol, 4) +
+                 " on every run (" + std::to_string(facts.values.size()) + " runs)";
+  else
+    v.message += "the highest of " + std::to_string(site.failure_rate.trials) + " runs was " +
+                 digits_apart(highest, site.atol, 4) + ", " + fmt(site.atol - highest) +
+                 " from the bound; a tail bound needs a nonnegative deviation, so no threshold "
+                 "is recommended from negative values";
+  return v;
+}
+
 }  // namespace
 
 std::string format_number(double v) {
@@ -233,6 +254,11 @@ std::string bound_phrase(const model::AssertionSite& site, double value) {
   }
   if (site.api == "pytest.approx") return "abs=" + readable_tolerance(value);
   return "atol=" + readable_tolerance(value);
+}
+
+bool below_zero_threshold(const SiteFacts& facts) {
+  return facts.direction == "below" && !facts.values.empty() &&
+         *std::min_element(facts.values.begin(), facts.values.end()) < 0;
 }
 
 bool tolerance_cannot_fix(const std::string& kind) {
@@ -290,6 +316,7 @@ Verdict judge_site(const SiteFacts& facts, const model::AssertionSite& site) {
   if (!facts.negated.empty()) return negated(facts, site);
   if (facts.variable_threshold) return threshold_variable(facts, site);
   if (facts.direction == "above") return threshold_above(facts, site);
+  if (below_zero_threshold(facts)) return threshold_signed(facts, site);
   if (auto d = deterministic(facts, site)) return *d;
   Verdict v;
   if (facts.exact) {

@@ -76,5 +76,7 @@ std::string bound_phrase(const model::AssertionSite& site, double value);
 
 // True for failure kinds no tolerance fixes (everything but "values").
 bool tolerance_cannot_fix(const std::string& kind);
+// A `value <= bound` threshold whose value went below zero in some run (no nonnegative deviation).
+bool below_zero_threshold(const SiteFacts& facts);
 
 }  // namespace flakescope::capture_internal

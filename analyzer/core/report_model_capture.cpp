@@ -11,7 +11,7 @@
 namespace flakescope::model {
 namespace {
 
-constexpr std::array<std::pair<AssertionClass, std::string_view>, 9> kClassNames{
+constexpr std::array<std::pair<AssertionClass, std::string_view>, 10> kClassNames{
     {{AssertionClass::kStatistical, "statistical"},
      {AssertionClass::kBroken, "broken"},
      {AssertionClass::kUnchecked, "unchecked"},
@@ -20,7 +20,8 @@ constexpr std::array<std::pair<AssertionClass, std::string_view>, 9> kClassNames
      {AssertionClass::kBitwise, "bitwise"},
      {AssertionClass::kThresholdAbove, "threshold-above"},
      {AssertionClass::kThresholdVariable, "threshold-variable"},
-     {AssertionClass::kVacuous, "vacuous"}}};
+     {AssertionClass::kVacuous, "vacuous"},
+     {AssertionClass::kThresholdSigned, "threshold-signed"}}};
 constexpr std::array<std::pair<AssertionAction, std::string_view>, 6> kActionNames{
     {{AssertionAction::kNone, "none"},
      {AssertionAction::kKeep, "keep"},

@@ -240,6 +240,9 @@ enum class AssertionClass {
   // the ratio of the two, no fixed threshold to recommend
   kThresholdVariable,
   kVacuous,  // one object compared with itself: only a NaN can make it fail
+  // `value <= bound` where the value goes below zero (a loss in [-1, 0]): no nonnegative
+  // deviation to fit a tail to; measured by its highest value
+  kThresholdSigned,
 };
 // What the maintainer should do at the site.
 enum class AssertionAction { kNone, kKeep, kLoosen, kTighten, kFix, kReview };

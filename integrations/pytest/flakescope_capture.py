@@ -1037,7 +1037,7 @@ class AssertionHooks:
         if op == "==" and _approx_expected(left) is not None:  # `pytest.approx(...) == actual`
             left, right = right, left
         if op == "==" and _approx_expected(right) is not None:  # `actual == pytest.approx(...)`
-            self._record_line("pytest.approx", lambda: _approx_fields(left, right),
+            self._record_line("pytest.approx", lambda frame: _approx_fields(left, right),
                               "_call_reprcompare")
             return None
         if op not in _OPERATORS:
@@ -1048,8 +1048,13 @@ class AssertionHooks:
         return None
 
     def _record(self, op, left, right, passed, entry_point):
-        self._record_line("threshold", lambda: _threshold_fields(op, left, right, passed),
-                          entry_point)
+        def fields(frame):
+            # `assert 0.4 < y.min()`: the bound is the literal on the left; the value is y.min().
+            if _bound_on_the_left(frame, left, right):
+                return _threshold_fields(_MIRRORED[op], right, left, passed)
+            return _threshold_fields(op, left, right, passed)
+
+        self._record_line("threshold", fields, entry_point)
 
     def _record_line(self, api, fields, entry_point):
         frame = sys._getframe(2)
@@ -1064,7 +1069,7 @@ class AssertionHooks:
             return
         line = {"test": _state.test, "api": api}
         try:
-            measured = fields()
+            measured = fields(frame.f_back)
             if measured is None:
                 return  # not numbers (approx of strings, of None): not a tolerance check
             line.update(_site_fields(frame.f_back))
@@ -1079,6 +1084,41 @@ class AssertionHooks:
 
 _OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _COMPLEMENT = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}  # a OP b is b MIRRORED[OP] a
+_LEFT_LITERALS = {}  # (file, line) -> the numbers written on the left of a comparison there
+
+
+def _number_literal(node):
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(
+            node.value, bool):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _number_literal(node.operand)
+        return None if value is None else (-value if isinstance(node.op, ast.USub) else value)
+    return None
+
+
+def _bound_on_the_left(frame, left, right):
+    """Whether the statement at the frame's line compares a number literal on the left with an
+    expression on the right (`0.4 < y.min()`, the lower half of `-1 <= x <= 0`), and `left` is
+    that literal: then the literal is the bound and `right` the value."""
+    key = (frame.f_code.co_filename, frame.f_lineno)
+    literals = _LEFT_LITERALS.get(key)
+    if literals is None:
+        literals = set()
+        try:
+            text = _call_text(*key).strip()
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.Compare):
+                    operands = [node.left] + list(node.comparators)
+                    for a, b in zip(operands, operands[1:]):
+                        value = _number_literal(a)
+                        if value is not None and _number_literal(b) is None:
+                            literals.add(value)
+        except (SyntaxError, ValueError):
+            pass
+        _LEFT_LITERALS[key] = literals
+    return left in literals and right not in literals
 _NOT_OF_ONE_COMPARISON = {}  # (file, line) -> whether the assert there is `not <a OP b>`
 
 

@@ -56,10 +56,13 @@ def install(config, own_hooks, record_comparison):
         if not getattr(_window, "open", False):
             return originals["_call_reprcompare"](ops, results, expls, each_obj)
         i = _deciding_comparison(results)
-        try:
-            record_comparison(ops[i], each_obj[i], each_obj[i + 1])
-        except Exception:
-            pass  # never change the test's outcome
+        # A passing assert: every comparison of a chain held (`-1 <= x <= 0`), and each is a
+        # bound of its own; pytest's own formatting would hand over only the last one.
+        for j in range(len(ops)) if i == len(ops) - 1 else (i,):
+            try:
+                record_comparison(ops[j], each_obj[j], each_obj[j + 1])
+            except Exception:
+                pass  # never change the test's outcome
         return expls[i]
 
     def _call_assertion_pass(lineno, orig, expl):

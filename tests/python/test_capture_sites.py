@@ -31,7 +31,7 @@ def test_sites_through_helpers(target_runner, tmp_path):
     (tmp_path / "solver_lib.py").write_text("def integrate(fn, x):\n    return fn(x)\n")
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("site_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "7 passed" in result.stdout, result.stdout + result.stderr
+    assert "8 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "site_target.py")) as f:
         target = f.read()
     site = {k: "test_target.py:%d" % n for k, n in markers(target, "site").items()}
@@ -76,6 +76,14 @@ def test_sites_through_helpers(target_runner, tmp_path):
     # Dimensions, lengths and integer tensors compared with numbers are not deviations.
     thresholds = [l for l in lines if l["api"] == "threshold"]
     assert [l["site"] for l in thresholds][0] == site["deviation"], thresholds
+
+    # A literal on the left is the bound: `0.5 < v` is `v > 0.5`, and a chain's lower half too.
+    (left,) = [l for l in thresholds if l["site"] == site["left_bound"]]
+    assert (left["op"], left["value"], left["threshold"], left["direction"]) == (
+        ">", 1.0, 0.5, "above"), left
+    lower, upper = [l for l in thresholds if l["site"] == site["chain"]]
+    assert (lower["op"], lower["value"], lower["threshold"]) == (">=", -1.0, -2.0), lower
+    assert (upper["op"], upper["value"], upper["threshold"]) == ("<=", -1.0, 0.0), upper
 
     # `assert not (s > 0.9999)` is the threshold `s <= 0.9999`, not a check wanting values apart.
     (above,) = [l for l in thresholds if l["site"] == site["not_above"]]

@@ -398,6 +398,29 @@ TEST(CaptureVerdict, AnUncheckedComparisonSaysWhatAssertingItWouldNeed) {
       << fine[0]["suggestion"];
 }
 
+// PyG's `-1 <= mincut_loss <= 0`: the value is negative; max(0, value) is 0 on every run, which
+// is no "bitwise identical" deviation.
+TEST(CaptureVerdict, ABelowZeroThresholdIsMeasuredByItsHighestValue) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 20; ++i) {
+    json c = threshold_call(-0.36 + 0.0035 * i, 0.0);
+    c["op"] = "<=";
+    c["atol_needed"] = 0.0;
+    c["max_abs"] = 0.36 - 0.0035 * i;
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["class"], "threshold-signed");
+  EXPECT_EQ(out[0]["recommendation"]["action"], "keep");
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("threshold comparison (value must stay at or below 0): the highest of 20 runs "
+                   "was -0.2935, 0.2935 from the bound"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(s.find("identical"), std::string::npos) << s;
+}
+
 // A threshold's value changes on every run; it has no relative deviation, so no rtol bound (whose
 // zeros read "all 15 runs are bitwise identical" in torchdiffeq's report), and a verdict.
 TEST(CaptureVerdict, AThresholdHasNoRtolBoundAndAlwaysAVerdict) {

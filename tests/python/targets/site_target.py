@@ -42,6 +42,11 @@ def test_counts_are_not_thresholds():
     assert float((X - X).abs().max()) < 1e-3  # site:deviation
 
 
+def test_bounds_written_on_the_left():
+    assert 0.5 < float(X.abs().max())  # site:left_bound
+    assert -2 <= float(X.min()) <= 0  # site:chain
+
+
 def test_negated_thresholds():
     similarity = float(torch.nn.functional.cosine_similarity(X, X + 0.5, dim=0))
     assert not (similarity > 0.9999)  # site:not_above
