@@ -656,18 +656,31 @@ std::vector<model::AssertionSite> SiteTable::analyze(
   return assertions;
 }
 
+// Run indices restart in each setting (--ablation, --vary): a trial is a (setting, run), or the
+// settings' runs of one index would merge into one trial.
+struct TrialKeys {
+  std::map<std::string, long long> settings;
+  long long of(const std::string& setting, long long run) {
+    const long long index =
+        settings.emplace(setting, static_cast<long long>(settings.size())).first->second;
+    return (index << 40) + run;
+  }
+};
+
 }  // namespace
 
 std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::json>& run_records,
                                                    const stats::ToleranceOptions& options,
                                                    const CaptureAnalysisOptions& capture_options) {
   SiteTable table;
+  TrialKeys keys;
   for (std::size_t index = 0; index < run_records.size(); ++index) {
     const nlohmann::json& record = run_records[index];
     if (!record.is_object() || !record.contains("captures") || !record["captures"].is_array()) {
       continue;
     }
-    const long long run = integer_or(record, "run", static_cast<long long>(index));
+    const long long run = keys.of(string_or(record, "setting"),
+                                  integer_or(record, "run", static_cast<long long>(index)));
     table.add_run(run, record["captures"].get_ref<const nlohmann::json::array_t&>(),
                   [&](const std::string& test) { return test_in_record(record, test); });
   }
@@ -678,9 +691,10 @@ std::vector<model::AssertionSite> analyze_captures(const std::vector<nlohmann::j
 std::vector<model::AssertionSite> analyze_record_captures(
     const std::vector<audit::RunRecord>& records, const stats::ToleranceOptions& options) {
   SiteTable table;
+  TrialKeys keys;
   for (const audit::RunRecord& record : records) {
     if (record.captures.empty()) continue;
-    table.add_run(static_cast<long long>(record.run), record.captures,
+    table.add_run(keys.of(record.setting, static_cast<long long>(record.run)), record.captures,
                   [&](const std::string& test) { return test_in_record(record, test); });
   }
   table.group();

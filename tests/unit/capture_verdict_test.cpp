@@ -421,6 +421,21 @@ TEST(CaptureVerdict, ABelowZeroThresholdIsMeasuredByItsHighestValue) {
   EXPECT_EQ(s.find("identical"), std::string::npos) << s;
 }
 
+// --ablation: run indices restart per setting; run 3 of two settings is two trials, not one.
+TEST(CaptureVerdict, RunsOfSeveralSettingsAreSeparateTrials) {
+  std::vector<json> records;
+  for (const char* setting : {"controlled", "free"})
+    for (int i = 0; i < 10; ++i)
+      records.push_back({{"run", i},
+                         {"setting", setting},
+                         {"outcome", "pass"},
+                         {"captures", {call("t.py:2", 1e-6 * (i + 1), i % 5 != 0)}}});
+  const json out = analyze_captures(records, stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["trials"], 20);
+  EXPECT_EQ(out[0]["failure_rate"]["failures"], 4);
+}
+
 // A threshold's value changes on every run; it has no relative deviation, so no rtol bound (whose
 // zeros read "all 15 runs are bitwise identical" in torchdiffeq's report), and a verdict.
 TEST(CaptureVerdict, AThresholdHasNoRtolBoundAndAlwaysAVerdict) {
