@@ -99,6 +99,7 @@ void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
   facts.exact = facts.exact || line.value("exact", false);
   facts.unchecked = facts.unchecked || line.value("unchecked", false);
   facts.same_object = facts.same_object || line.value("same_object", false);
+  if (facts.guarded.empty()) facts.guarded = string_or(line, "guarded");
   facts.returned_same_object += line.value("same_object_returned", false) ? 1 : 0;
   ++facts.calls;
   if (facts.direction.empty()) facts.direction = string_or(line, "direction");

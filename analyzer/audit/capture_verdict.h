@@ -19,6 +19,7 @@ struct SiteFacts {
   bool exact = false;        // torch.equal, assert_array_equal, assertEqual of tensors
   bool unchecked = false;    // a predicate called as a bare statement: its result is discarded
   bool same_object = false;  // the two compared arguments were one object (`Wc = Wm`)
+  std::string guarded;       // "try/except AssertionError at line N": its failure runs a fallback
   // Calls whose two sides were one object that the code under test handed back (the test's line
   // names two things, as `mvn.covariance_matrix` and the `covmat` it was built from), of `calls`.
   std::size_t returned_same_object = 0;

@@ -11,7 +11,7 @@
 namespace flakescope::model {
 namespace {
 
-constexpr std::array<std::pair<AssertionClass, std::string_view>, 10> kClassNames{
+constexpr std::array<std::pair<AssertionClass, std::string_view>, 11> kClassNames{
     {{AssertionClass::kStatistical, "statistical"},
      {AssertionClass::kBroken, "broken"},
      {AssertionClass::kUnchecked, "unchecked"},
@@ -21,7 +21,8 @@ constexpr std::array<std::pair<AssertionClass, std::string_view>, 10> kClassName
      {AssertionClass::kThresholdAbove, "threshold-above"},
      {AssertionClass::kThresholdVariable, "threshold-variable"},
      {AssertionClass::kVacuous, "vacuous"},
-     {AssertionClass::kThresholdSigned, "threshold-signed"}}};
+     {AssertionClass::kThresholdSigned, "threshold-signed"},
+     {AssertionClass::kGuarded, "guarded"}}};
 constexpr std::array<std::pair<AssertionAction, std::string_view>, 6> kActionNames{
     {{AssertionAction::kNone, "none"},
      {AssertionAction::kKeep, "keep"},
@@ -241,7 +242,9 @@ std::optional<AssertionAction> parse_assertion_action(std::string_view s) {
 }
 
 bool AssertionSite::needs_action() const {
-  // A negated check that never came close is fine; one that did is "review".
+  // A negated check that never came close is fine; one that did is "review". A guarded one's
+  // failures are its fallback's cue, not the test's.
+  if (cls == AssertionClass::kGuarded) return false;
   if (failure_rate.failures > 0) return true;
   // "none" without a failure: too few runs for a bound, nothing to change yet.
   const AssertionAction a = recommendation.action;

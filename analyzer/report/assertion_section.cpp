@@ -325,8 +325,9 @@ std::string uncaptured_line(const std::vector<std::string>& tests, std::size_t r
   if (tests.size() > 3) examples += ", ...";
   const std::string text =
       std::to_string(tests.size()) + " of " + std::to_string(ran) +
-      " tests that ran made no comparison the capture recognises (a bare assert of a boolean, a "
-      "helper comparing element by element itself): their tolerances are not measured (" +
+      " tests that ran made no comparison the capture recognises (for example only a bare assert "
+      "of a boolean, a pytest.raises, or a helper that compares element by element itself): "
+      "their tolerances are not measured (" +
       examples + ")";
   switch (format) {
     case ReportFormat::kTerminal:

@@ -243,6 +243,8 @@ enum class AssertionClass {
   // `value <= bound` where the value goes below zero (a loss in [-1, 0]): no nonnegative
   // deviation to fit a tail to; measured by its highest value
   kThresholdSigned,
+  // in a try whose except catches its failure: a fallback runs instead of the test failing
+  kGuarded,
 };
 // What the maintainer should do at the site.
 enum class AssertionAction { kNone, kKeep, kLoosen, kTighten, kFix, kReview };

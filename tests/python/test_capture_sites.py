@@ -31,7 +31,7 @@ def test_sites_through_helpers(target_runner, tmp_path):
     (tmp_path / "solver_lib.py").write_text("def integrate(fn, x):\n    return fn(x)\n")
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("site_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "8 passed" in result.stdout, result.stdout + result.stderr
+    assert "9 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "site_target.py")) as f:
         target = f.read()
     site = {k: "test_target.py:%d" % n for k, n in markers(target, "site").items()}
@@ -66,6 +66,13 @@ def test_sites_through_helpers(target_runner, tmp_path):
     # A callback of the test's file that library code called: its own line, not the test's call.
     (callback,) = [l for l in lines if l["test"].endswith("test_callback_the_library_calls")]
     assert callback["site"] == site["callback"] and "via" not in callback, callback
+
+    # In a try whose except catches the failure: a fallback runs instead (kornia's quaternions).
+    (guarded,) = [l for l in lines if l["site"] == site["guarded"]]
+    assert guarded["passed"] is False and guarded["guarded"].startswith(
+        "try/except AssertionError at line "), guarded
+    (fallback,) = [l for l in lines if l["site"] == site["fallback"]]
+    assert fallback["passed"] is True and "guarded" not in fallback, fallback
 
     # A helper defined in the test's file: the site is each test line that called it.
     for key in ("local_first", "local_second"):

@@ -436,6 +436,25 @@ TEST(CaptureVerdict, RunsOfSeveralSettingsAreSeparateTrials) {
   EXPECT_EQ(out[0]["failure_rate"]["failures"], 4);
 }
 
+// kornia's quaternion test: a comparison whose failure runs a fallback is never loosened.
+TEST(CaptureVerdict, AComparisonAFallbackCatchesIsNeverLoosened) {
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 20; ++i) {
+    json c = call("t.py:7", i % 20 ? 1.5 + 0.01 * i : 1e-7, i % 20 == 0);
+    c["guarded"] = "try/except AssertionError at line 6";
+    runs.push_back({c});
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["class"], "guarded");
+  EXPECT_EQ(out[0]["recommendation"]["action"], "keep");
+  EXPECT_TRUE(out[0]["diff"].is_null());
+  EXPECT_EQ(out[0]["suggestion"],
+            "inside a try/except AssertionError at line 6: when it fails, the except branch runs "
+            "instead of the test failing (it failed in 19 of 20 runs); those failures are the "
+            "fallback's cue, not the test's, so never loosen it");
+}
+
 // A threshold's value changes on every run; it has no relative deviation, so no rtol bound (whose
 // zeros read "all 15 runs are bitwise identical" in torchdiffeq's report), and a verdict.
 TEST(CaptureVerdict, AThresholdHasNoRtolBoundAndAlwaysAVerdict) {
