@@ -455,6 +455,31 @@ TEST(CaptureVerdict, AComparisonAFallbackCatchesIsNeverLoosened) {
             "fallback's cue, not the test's, so never loosen it");
 }
 
+// torchdiffeq: a loop calls the line once per solver; a failing run stops at its first failing
+// call, so the later calls of that run were never measured.
+TEST(CaptureVerdict, ALoopThatStopsAtAFailingCallSaysWhatWasNotMeasured) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> noise(1e-6, 9e-6);
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 30; ++i) {
+    if (i % 6 == 0) {
+      runs.push_back({call("t.py:4", 1.2e-5, false)});  // fails, and the loop ends there
+    } else {
+      std::vector<json> calls;
+      for (int k = 0; k < 3; ++k) calls.push_back(call("t.py:4", noise(rng), true));
+      runs.push_back(calls);
+    }
+  }
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["recommendation"]["action"], "loosen");
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("in 5 runs the test stopped at a failing call before the rest of this line's 3 "
+                   "calls per run, which were not measured: apply, then audit again"),
+            std::string::npos)
+      << s;
+}
+
 // A threshold's value changes on every run; it has no relative deviation, so no rtol bound (whose
 // zeros read "all 15 runs are bitwise identical" in torchdiffeq's report), and a verdict.
 TEST(CaptureVerdict, AThresholdHasNoRtolBoundAndAlwaysAVerdict) {
