@@ -186,22 +186,94 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
   return source.substr(0, call->begin) + *shown + source.substr(call->end);
 }
 
-// The comparison's own line inside the helper ("file:line", the innermost frame of via_chain, or
-// `via` itself), when it is a file of the project (relative to where the audit ran, outside
-// site-packages): where a helper that takes no per-call override keeps its tolerance.
-std::optional<std::pair<std::string, std::size_t>> comparison_line(const ci::SiteFacts& facts) {
-  std::string frame = facts.via_chain.empty() ? facts.via : facts.via_chain.back();
-  frame = frame.substr(0, frame.find(' '));  // via_chain entries are "file:line function"
-  const auto colon = frame.rfind(':');
-  if (colon == std::string::npos || frame.empty() || frame[0] == '/') return std::nullopt;
-  const std::string file = frame.substr(0, colon);
-  if (file.find("site-packages/") != std::string::npos ||
-      file.find("dist-packages/") != std::string::npos || file.rfind("../", 0) == 0)
-    return std::nullopt;
-  char* end = nullptr;
-  const unsigned long line = std::strtoul(frame.c_str() + colon + 1, &end, 10);
-  if (line == 0 || *end != '\0') return std::nullopt;
-  return std::pair(file, static_cast<std::size_t>(line));
+// A frame of the helper chain: "file:line function" (via_chain), or `via` itself.
+struct ChainFrame {
+  std::string file;
+  std::size_t line = 0;
+  std::string function;
+};
+
+std::vector<ChainFrame> chain_frames(const ci::SiteFacts& facts) {
+  std::vector<std::string> entries = facts.via_chain;
+  if (entries.empty()) entries.push_back(facts.via + " " + facts.via_function);
+  std::vector<ChainFrame> out;
+  for (const std::string& entry : entries) {
+    const std::string where = entry.substr(0, entry.find(' '));
+    const auto colon = where.rfind(':');
+    if (colon == std::string::npos) return {};
+    char* end = nullptr;
+    const unsigned long line = std::strtoul(where.c_str() + colon + 1, &end, 10);
+    if (line == 0 || *end != '\0') return {};
+    const auto space = entry.find(' ');
+    out.push_back({where.substr(0, colon), static_cast<std::size_t>(line),
+                   space == std::string::npos ? std::string() : entry.substr(space + 1)});
+  }
+  return out;
+}
+
+// A file of the project (relative to where the audit ran, outside site-packages): one the fix
+// may edit.
+bool project_file(const std::string& file) {
+  return !file.empty() && file[0] != '/' && file.rfind("../", 0) != 0 &&
+         file.find("site-packages/") == std::string::npos &&
+         file.find("dist-packages/") == std::string::npos;
+}
+
+// The keyword of `call` that passes `value` as a number literal under a tolerance's name.
+std::optional<std::string> literal_tolerance_keyword(const ci::AssertionCall& call, double value) {
+  for (const std::string& arg : call.args) {
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos || arg.compare(eq, 2, "==") == 0) continue;
+    std::string name = arg.substr(0, eq);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    static const std::vector<std::string> kNames = {"atol", "delta", "tol",      "tolerance",
+                                                    "eps",  "prec",  "precision"};
+    if (!contains(kNames, name)) continue;
+    std::string text = arg.substr(eq + 1);
+    text.erase(0, text.find_first_not_of(' '));
+    char* end = nullptr;
+    const double given = std::strtod(text.c_str(), &end);
+    if (end != text.c_str() && *end == '\0' && given == value) return name;
+  }
+  return std::nullopt;
+}
+
+// A helper that takes no per-call override keeps the tolerance in its own code: on the innermost
+// line of the project that passes it as a literal (the comparison's line, or the call of the next
+// helper with `atol=1e-6`, gpytorch's BaseTestCase.assertAllClose). The edit is there, for every
+// caller (fix takes the largest recommendation of the callers).
+std::optional<std::string> helper_line_edit(const model::AssertionSite& site,
+                                            const ci::SiteFacts& facts,
+                                            const CaptureAnalysisOptions& capture_options,
+                                            double rtol, double atol, std::string* shown,
+                                            std::string* note) {
+  const std::vector<ChainFrame> frames = chain_frames(facts);
+  for (std::size_t i = frames.size(); i-- > 0;) {
+    const ChainFrame& f = frames[i];
+    if (!project_file(f.file)) continue;
+    const auto source = read_source_line(source_path(capture_options.source_root, f.file), f.line);
+    if (!source) continue;
+    std::optional<std::string> edited;
+    std::string call_shown, unused;
+    if (i + 1 == frames.size()) {
+      const ci::SiteFacts direct;  // the compared function itself is called on that line
+      edited =
+          rewritten_line(*source, site.api, direct, site.atol, rtol, atol, &call_shown, &unused);
+    } else if (const auto call =
+                   ci::find_assertion_call(*source, "helper:" + frames[i + 1].function)) {
+      if (const auto keyword = literal_tolerance_keyword(*call, site.atol)) {
+        call_shown = ci::rewrite_keyword(*call, *keyword, atol);
+        edited = source->substr(0, call->begin) + call_shown + source->substr(call->end);
+      }
+    }
+    if (!edited) continue;
+    *shown = call_shown;
+    *note = "the tolerance lives in the helper " + f.function + "() at " + f.file + ":" +
+            std::to_string(f.line) +
+            ", which takes no per-call override: the edit is there, for every caller";
+    return ci::one_line_diff(f.file, f.line, *source, *edited);
+  }
+  return std::nullopt;
 }
 
 // "f(\n    a,\n    b,\n)" as one line of text: "f( a, b, )" with runs of blanks as one space.
@@ -436,30 +508,11 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
                            &shown, &multi_note);
     if (!multi_note.empty()) helper_note = multi_note;
   }
-  // A helper that takes no per-call override keeps the tolerance on its comparison's line: when
-  // that line is the project's and passes literals, the edit is there (for every caller; fix
-  // takes the largest recommendation of the callers).
   if (!new_line && !diff && !facts.via.empty() && facts.tolerance_at == "via") {
-    if (const auto at = comparison_line(facts)) {
-      const std::string helper_path = source_path(capture_options.source_root, at->first);
-      if (const auto helper_source = read_source_line(helper_path, at->second)) {
-        ci::SiteFacts direct;  // the API called directly on that line
-        std::string helper_shown, unused;
-        if (auto edited = rewritten_line(*helper_source, site.api, direct, site.atol, rtol, atol,
-                                         &helper_shown, &unused)) {
-          shown = helper_shown;
-          diff = ci::one_line_diff(at->first, at->second, *helper_source, *edited);
-          // (via_chain's innermost entry is "file:line function": the helper that compares)
-          const std::string& inner = facts.via_chain.empty() ? "" : facts.via_chain.back();
-          const std::string function = inner.find(' ') == std::string::npos
-                                           ? facts.via_function
-                                           : inner.substr(inner.find(' ') + 1);
-          helper_note = "the tolerance lives in the helper " + function + "() at " + at->first +
-                        ":" + std::to_string(at->second) +
-                        ", which takes no per-call override: the edit is there, for every caller";
-        }
-      }
-    }
+    std::string helper_shown, helper_line_note;
+    diff = helper_line_edit(site, facts, capture_options, rtol, atol, &helper_shown,
+                            &helper_line_note);
+    if (diff) shown = helper_shown, helper_note = helper_line_note;
   }
   const std::string note = helper_note.empty() ? "" : "; " + helper_note;
   if (diff) {

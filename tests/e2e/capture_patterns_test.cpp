@@ -178,6 +178,25 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
             std::string::npos)
       << gradcheck[0]["diff"];
 
+  // A test-file helper with no override passes a literal to the package's helper (gpytorch's
+  // `self.assertAllClose(..., atol=1e-6)` in a test's `_check_sum`): the edit is on that line.
+  auto inside = at(report, "literal_inside");
+  ASSERT_EQ(inside.size(), 1u);
+  if (inside[0]["recommendation"]["action"] == "loosen") {
+    ASSERT_TRUE(inside[0]["diff"].is_string()) << inside[0].dump();
+    EXPECT_NE(inside[0]["diff"].get<std::string>().find(
+                  "@@ -" + std::to_string(lines_["literal_inside_helper"]) + " +"),
+              std::string::npos)
+        << inside[0]["diff"];
+    EXPECT_NE(text_of(inside[0]).find("the tolerance lives in the helper _tight_check() at "
+                                      "tests/test_patterns.py:" +
+                                      std::to_string(lines_["literal_inside_helper"])),
+              std::string::npos)
+        << text_of(inside[0]);
+  } else {
+    ADD_FAILURE() << "expected a loosen: " << inside[0].dump();
+  }
+
   // captum's helper layout: the tolerance is `delta`, passed by position; the fix edits that
   // argument (not an `atol=` the helper does not take).
   auto delta = at(report, "delta_positional");
