@@ -454,6 +454,23 @@ def _passes_one_expression_twice(frame):
     return found
 
 
+_FUNCTION_TREES = {}  # code object -> the syntax tree of its function's source, or None
+
+
+def _function_tree(code):
+    """The syntax tree of the function whose code this is (its line 1 is code.co_firstlineno),
+    parsed once; None when its source cannot be read."""
+    if code not in _FUNCTION_TREES:
+        try:
+            import inspect
+            import textwrap
+
+            _FUNCTION_TREES[code] = ast.parse(textwrap.dedent(inspect.getsource(code)))
+        except (OSError, TypeError, SyntaxError, ValueError):
+            _FUNCTION_TREES[code] = None
+    return _FUNCTION_TREES[code]
+
+
 _ALIASES_CACHE = {}
 
 
@@ -462,18 +479,12 @@ def _plain_aliases(code):
     found = _ALIASES_CACHE.get(code)
     if found is None:
         found = set()
-        try:
-            import inspect
-            import textwrap
-
-            tree = ast.parse(textwrap.dedent(inspect.getsource(code)))
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
-                    for target in node.targets:
-                        if isinstance(target, ast.Name):
-                            found.add((target.id, node.value.id))
-        except (OSError, TypeError, SyntaxError, ValueError):
-            pass
+        tree = _function_tree(code)
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        found.add((target.id, node.value.id))
         _ALIASES_CACHE[code] = found
     return found
 
@@ -638,22 +649,16 @@ def _guarded(frame):
     if key in _GUARD_CACHE:
         return _GUARD_CACHE[key]
     found = None
-    try:
-        import inspect
-        import textwrap
-
-        code = frame.f_code
-        tree = ast.parse(textwrap.dedent(inspect.getsource(code)))
-        line = frame.f_lineno - code.co_firstlineno + 1
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Try) and node.body and any(
-                    _catches_assertion_error(h) for h in node.handlers):
-                if node.body[0].lineno <= line <= node.body[-1].end_lineno:
-                    found = "try/except AssertionError at line %d" % (
-                        node.lineno + code.co_firstlineno - 1)
-                    break
-    except (OSError, TypeError, SyntaxError, ValueError):
-        found = None
+    code = frame.f_code
+    tree = _function_tree(code)
+    line = frame.f_lineno - code.co_firstlineno + 1
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Try) and node.body and any(
+                _catches_assertion_error(h) for h in node.handlers):
+            if node.body[0].lineno <= line <= node.body[-1].end_lineno:
+                found = "try/except AssertionError at line %d" % (
+                    node.lineno + code.co_firstlineno - 1)
+                break
     _GUARD_CACHE[key] = found
     return found
 
