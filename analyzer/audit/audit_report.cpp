@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "audit/ablation.h"
+#include "audit/collection_check.h"
 #include "audit/pytest_plugin.h"
 #include "audit/retry_verdict.h"
 #include "audit/run_environment.h"
@@ -216,6 +217,7 @@ model::Report build_audit_report(const AuditReportInputs& in,
   for (const auto& t : tallies.tests.empty() ? tallies.command : tallies.tests)
     body.tests.push_back(test_entry(t, in));
   add_junit_errors(body, records, tallies.tests.empty());
+  body.collection_warning = collection_warning(records);
   body.summary.emplace();
   for (const auto& t : body.tests) ++(*body.summary)[std::string(to_string(t.classification))];
   if (in.ablation) body.ablation = diagnose_ablation(tallies, body.settings, in.confidence);

@@ -380,6 +380,7 @@ void audit_sections_from(core::FieldReader& r, AuditBody& a) {
   if (r.has("junit_errors"))
     a.junit_errors = junit_errors_from(r.take("junit_errors"), "/junit_errors");
   a.junit_fallback = r.opt_string("junit_fallback");
+  a.collection_warning = r.opt_string("collection_warning");
   if (r.has("traceback_cost"))
     a.traceback_cost = traceback_cost_from(r.take("traceback_cost"), "/traceback_cost");
   for (const auto& m : r.take("retries_measured", json::array()))
@@ -395,6 +396,7 @@ void audit_sections_to(const AuditBody& a, json& j) {
   if (a.summary) j["summary"] = *a.summary;
   if (a.junit_errors) j["junit_errors"] = junit_errors_to(*a.junit_errors);
   if (a.junit_fallback) j["junit_fallback"] = *a.junit_fallback;
+  if (a.collection_warning) j["collection_warning"] = *a.collection_warning;
   if (a.traceback_cost) j["traceback_cost"] = traceback_cost_to(*a.traceback_cost);
   if (!a.retries_measured.empty()) j["retries_measured"] = a.retries_measured;
   if (!a.knobs_applied.is_null()) j["knobs_applied"] = a.knobs_applied;

@@ -183,6 +183,12 @@ void add_junit_warnings(const model::Report& report, ReportView& view) {
   view.warnings += static_cast<int>(errors->count);
 }
 
+void add_collection_warning(const model::Report& report, ReportView& view) {
+  if (!report.audit.collection_warning) return;
+  view.input_warnings.push_back(*report.audit.collection_warning);
+  ++view.warnings;
+}
+
 }  // namespace
 
 ReportView make_view(const model::Report& report) {
@@ -207,6 +213,7 @@ ReportView make_view(const model::Report& report) {
       audit_view(report, view);
       add_retries_measured(report, view);
       add_junit_warnings(report, view);
+      add_collection_warning(report, view);
       add_traceback_warning(report, view);
       break;
     case model::ReportKind::kGate:

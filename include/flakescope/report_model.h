@@ -431,6 +431,8 @@ struct AuditBody {
   std::optional<std::map<std::string, long>> summary;  // classification -> tests
   std::optional<JunitErrors> junit_errors;
   std::optional<std::string> junit_fallback;  // no run produced readable JUnit XML
+  // Completed runs of one setting collected different test ids (drawn at collection time).
+  std::optional<std::string> collection_warning;
   std::optional<Ablation> ablation;
   std::optional<TracebackCost> traceback_cost;
   std::vector<RetryMeasured> retries_measured;

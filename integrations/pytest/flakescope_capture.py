@@ -422,6 +422,9 @@ def _assertion_arguments(api, args, kwargs, caller):
             return None  # torch.equal(t, t): a NaN self-check inside a library, not a test's check
         if _passes_one_expression_twice(caller) and not filename.endswith(_test_file_suffix() or "\0"):
             return None  # a testing helper's own NaN check (`torch.equal(tensor1, tensor1)`)
+    if api.exact and _both_boolean(first, bound.get(api.second)) and not filename.endswith(
+            _test_file_suffix() or "\0"):
+        return None  # a helper's NaN-position check (`torch.equal(a != a, b != b)`), not its values
     if _is_compared_library(filename):
         return None  # torch.jit.trace checking its trace with assert_close: torch's, not a test's
     # torch.equal / allclose in the library under test decide control flow; only a call from the
@@ -429,6 +432,14 @@ def _assertion_arguments(api, args, kwargs, caller):
     if api.kind != "raises" and not _is_test_code(filename):
         return None
     return bound
+
+
+def _both_boolean(a, b):
+    """Whether both are boolean tensors or arrays (masks, not values)."""
+    def boolean(x):
+        dtype = getattr(x, "dtype", None)
+        return dtype is not None and str(dtype) in ("torch.bool", "bool")
+    return boolean(a) and boolean(b)
 
 
 _SAME_EXPRESSION_CACHE = {}
@@ -736,6 +747,44 @@ _STRINGS_AND_COMMENTS = re.compile(r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|#.*"
 _BARE_CALL = re.compile(r"^[A-Za-z_][\w.]*\(.*\)\s*(#.*)?$")
 
 
+def _discards_result(frame):
+    """Whether the statement at the frame's line is the call alone, its result thrown away
+    (`torch.allclose(a, b)` with no assert). Read from the function's syntax tree, so that the
+    inner line of `self.assertTrue(\n    torch.isclose(a, b)\n)` is not taken for a bare call;
+    from the line alone when the source cannot be parsed."""
+    key = (frame.f_code, frame.f_lineno)
+    found = _DISCARDS_CACHE.get(key)
+    if found is None:
+        found = _DISCARDS_CACHE[key] = _discards_result_uncached(frame)
+    return found
+
+
+_DISCARDS_CACHE = {}
+
+
+def _discards_result_uncached(frame):
+    tree = _function_tree(frame.f_code)
+    if tree is None:
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+        callee = line.split("(", 1)[0].lower()
+        return bool(_BARE_CALL.match(line)) and "assert" not in callee and "expect" not in callee
+    line = frame.f_lineno - frame.f_code.co_firstlineno + 1
+    statement = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and not isinstance(node, _COMPOUND_STATEMENTS) and (
+                node.lineno <= line <= getattr(node, "end_lineno", node.lineno)):
+            statement = node
+            break
+    if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
+        return False
+    callee = ast.unparse(statement.value.func).lower() if hasattr(ast, "unparse") else ""
+    return "assert" not in callee and "expect" not in callee
+
+
+_COMPOUND_STATEMENTS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For,
+                        ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
+
+
 def _site_fields(caller, api_kind=None):
     site_frame, helpers = _locate(caller)
     fields = {"site": _where(site_frame)}
@@ -769,11 +818,8 @@ def _site_fields(caller, api_kind=None):
             fields["tolerance_at"] = "site" if given else "via"
             if given:
                 fields["via_passed"] = given
-    if api_kind in ("predicate", "elementwise"):
-        line = linecache.getline(caller.f_code.co_filename, caller.f_lineno).strip()
-        callee = line.split("(", 1)[0].lower()
-        if _BARE_CALL.match(line) and "assert" not in callee and "expect" not in callee:
-            fields["unchecked"] = True  # `check_equal(a, b)`: the result is thrown away
+    if api_kind in ("predicate", "elementwise") and _discards_result(caller):
+        fields["unchecked"] = True  # `check_equal(a, b)`: the result is thrown away
     # The test's line first, then the helpers from the comparison outwards: `assert not
     # helper(...)`, a helper returning `not torch.allclose(...)`, a raises block in between.
     negated = _negation(site_frame)
@@ -1068,6 +1114,7 @@ class AssertionHooks:
             rewrite._read_pyc = lambda *args, **kwargs: None
         except Exception:
             pass
+        _rewrite_testing_helpers()
         # A passing assert's explanation is not formatted when nobody but us reads it.
         self._undo_pass_formatting = flakescope_pass_formatting.install(
             config, self, lambda op, left, right: self.pytest_assertrepr_compare(config, op, left, right))
@@ -1133,6 +1180,42 @@ class AssertionHooks:
             _append_line(self.capture_path, line)
         except Exception:
             pass  # never change the test's outcome
+
+
+# Libraries whose testing modules are captured by patching their functions, or are too big to
+# rewrite on every run (torch.testing._internal).
+_NOT_REWRITTEN = {"torch", "numpy", "scipy", "pytest", "_pytest", "pluggy", "unittest", "jax",
+                  "tensorflow", "hypothesis", "flakescope_capture", "flakescope_pytest"}
+
+
+def _is_testing_helper_module(name):
+    """A module whose name has a "test" component (tests.common, monai's tests.utils,
+    gpytorch.test.base_test_case, e3nn.util.test) outside the libraries in _NOT_REWRITTEN."""
+    parts = name.split(".")
+    return parts[0] not in _NOT_REWRITTEN and any("test" in part.lower() for part in parts)
+
+
+def _rewrite_testing_helpers():
+    """pytest rewrites the asserts of test files and conftests only: a helper module's
+    `assert max_err <= prec` (pyro's tests/common.py) stayed a bare assert the capture never saw,
+    while the same helper's NaN-mask check was seen, and the site read "never differed". Such
+    modules are rewritten too (their asserts keep their meaning)."""
+    try:
+        from _pytest.assertion.rewrite import AssertionRewritingHook
+    except Exception:
+        return
+    for hook in sys.meta_path:
+        marked = getattr(hook, "_is_marked_for_rewrite", None)
+        if not isinstance(hook, AssertionRewritingHook) or marked is None:
+            continue
+        if getattr(marked, "__flakescope_original__", None) is not None:
+            continue
+
+        def is_marked(name, state, original=marked):
+            return original(name, state) or _is_testing_helper_module(name)
+
+        is_marked.__flakescope_original__ = marked
+        hook._is_marked_for_rewrite = is_marked
 
 
 _OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}

@@ -14,6 +14,7 @@ through that window: their messages are formatted exactly as before. Another plu
 pytest_assertion_pass gets pytest's full formatting, as without flakescope.
 """
 
+import sys
 import threading
 
 _window = threading.local()  # .open: True between an assert's pass check and its pass-hook call
@@ -66,10 +67,13 @@ def install(config, own_hooks, record_comparison):
         return expls[i]
 
     def _call_assertion_pass(lineno, orig, expl):
-        if getattr(_window, "open", False):
-            _window.open = False
-            return None  # the only pass hook is the capture's, which needs nothing here
-        return originals["_call_assertion_pass"](lineno, orig, expl)
+        try:
+            if getattr(_window, "open", False):
+                _window.open = False
+                return None  # the only pass hook is the capture's, which needs nothing here
+            return originals["_call_assertion_pass"](lineno, orig, expl)
+        finally:
+            _drop_locals_snapshot(sys._getframe(1))
 
     replacements = {"_check_if_assertion_pass_impl": _check_if_assertion_pass_impl,
                     "_saferepr": _saferepr, "_format_explanation": _format_explanation,
@@ -85,6 +89,23 @@ def install(config, own_hooks, record_comparison):
         close()
 
     return uninstall
+
+
+def _drop_locals_snapshot(frame):
+    """Lets go of what the pass branch's `'x' in locals()` kept alive. A rewritten assert formats
+    a passing comparison with that test, and before Python 3.13 locals() fills a dict cached on
+    the frame: it held every local (`foo` after `del foo`) until the next locals() call, so a test
+    checking that an object was freed (`assert ref() is None`) failed under the pass hook. The
+    dict is a copy of a function's locals there; emptying it changes no variable."""
+    if sys.version_info >= (3, 13) or frame is None or not frame.f_code.co_flags & _CO_OPTIMIZED:
+        return  # 3.13: locals() is a fresh snapshot; module and class bodies: the real namespace
+    try:
+        frame.f_locals.clear()
+    except Exception:
+        pass
+
+
+_CO_OPTIMIZED = 0x0001  # inspect.CO_OPTIMIZED: a function's frame, whose locals are fast slots
 
 
 def close():

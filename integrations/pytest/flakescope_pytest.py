@@ -5,7 +5,9 @@ has the same name). The plugin is inert unless one of these is set (``flakescope
 per run):
 
 FLAKESCOPE_SEED=<u64>       seed random, numpy and torch (CPU and every CUDA device) before each
-                            test (repetition i: seed + i); or --flakescope-seed
+                            test (repetition i: seed + i); or --flakescope-seed. Whatever is
+                            set, an active plugin seeds them with 0 before importing each test
+                            module, so that parameters drawn at import are the same in every run
 FLAKESCOPE_SETTING=<name>   the determinism setting whose knobs are applied before each repetition
                             ("controlled", "free", "free:threads+tf32"); or --flakescope-setting
 FLAKESCOPE_REPEAT=<N>       run each selected test N times in this process (or --flakescope-repeat N)
@@ -29,6 +31,7 @@ import time
 
 import pytest
 
+import flakescope_collection_seed
 import flakescope_knobs
 import flakescope_retries
 from flakescope_capture import AssertionHooks, _Patcher, _append_line, _state
@@ -146,6 +149,7 @@ class FlakescopePlugin:
         if self.free is not None:
             flakescope_knobs.apply_process_level(self.free)
         flakescope_retries.set_disabled(os.environ.get(_ENV_RETRIES) != "keep")
+        flakescope_collection_seed.start()  # the same test ids in every run
         # numpy and torch are seeded and wrapped once the tests have imported them (at collection,
         # for module-level imports): importing torch here would cost every audited run of a
         # torch-free test a second or more. Checked again before each test.
@@ -153,9 +157,14 @@ class FlakescopePlugin:
             self.patcher.patch_libraries()
 
     def pytest_unconfigure(self, config):
+        flakescope_collection_seed.stop()
         if self.patcher:
             self.patcher.unpatch()
         flakescope_retries.set_disabled(False)
+
+    def pytest_collectstart(self, collector):
+        if isinstance(collector, pytest.Module):
+            flakescope_collection_seed.seed_generators()
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -171,6 +180,7 @@ class FlakescopePlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session):
+        flakescope_collection_seed.stop()
         if self.collected_path:
             # Written before the first test runs, so that when the process dies the audit knows
             # which (test, repetition) pairs it never reached: the outcome lines alone cannot say

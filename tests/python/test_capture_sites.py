@@ -101,3 +101,19 @@ def test_sites_through_helpers(target_runner, tmp_path):
     # `not` of a comparison inside a larger expression: left as the source says, negated.
     (inside,) = [l for l in thresholds if l["site"] == site["not_in_and"]]
     assert inside["op"] == "<" and inside["negated"] == "assert not", inside
+
+
+def test_a_call_asserted_over_several_lines_is_not_a_discarded_result(target_runner, tmp_path):
+    """black's `self.assertTrue(\\n    torch.isclose(...)\\n)` puts the comparison alone on its
+    line; whether its result is thrown away is read from the statement, not from the line."""
+    capture = tmp_path / "capture.jsonl"
+    result = target_runner.run("discarded_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
+    assert "2 passed" in result.stdout, result.stdout + result.stderr
+    with open(os.path.join(HERE, "targets", "discarded_target.py")) as f:
+        marks = {l.split("# site:")[1].strip(): n for n, l in enumerate(f.read().splitlines(), 1)
+                 if "# site:" in l}
+    lines = {int(line["site"].rsplit(":", 1)[1]): line for line in read_lines(capture)}
+    assert set(lines) == set(marks.values()), lines
+    assert not lines[marks["multiline"]].get("unchecked"), lines[marks["multiline"]]
+    assert not lines[marks["parenthesized"]].get("unchecked"), lines[marks["parenthesized"]]
+    assert lines[marks["bare"]]["unchecked"] is True, lines[marks["bare"]]

@@ -63,3 +63,16 @@ def test_a_users_pass_hook_gets_the_full_explanation(target_runner, tmp_path):
     assert len(ours) == 50 and "Loud()" in ours[0], explained[:3]
     assert reprs(tmp_path) == 51  # 50 passing explanations and the failure
     assert "At index 2 diff: 3 != 4" in result.stdout
+
+
+def test_a_passing_assert_keeps_no_object_alive(target_runner, tmp_path):
+    """Formatting a passing assert calls locals(), which before Python 3.13 caches every local
+    on the frame: a test checking that an object was freed failed under the capture."""
+    env = {"FLAKESCOPE_CAPTURE": str(tmp_path / "capture.jsonl")}
+    result = target_runner.run("freed_objects_target.py", env=env)
+    assert "3 passed" in result.stdout, result.stdout + result.stderr
+    with_a_users_hook = tmp_path / "conftest.py"
+    with_a_users_hook.write_text(PASS_HOOK_CONFTEST)
+    env["PASS_LOG"] = str(tmp_path / "pass.log")
+    result = target_runner.run("freed_objects_target.py", env=env)
+    assert "3 passed" in result.stdout, result.stdout + result.stderr

@@ -72,3 +72,28 @@ def test_progress_letters_wrap_at_the_screen_edge(target_runner, tmp_path):
     assert len(log) == 4 * 300
     assert "1200 passed" in process.stdout
     assert max(len(line) for line in process.stdout.splitlines()) <= 80
+
+
+def test_ids_drawn_at_import_are_the_same_in_every_run(target_runner, tmp_path):
+    """Process isolation pools a test's runs by id, and a replay command must find the failing id:
+    every run imports the test module from the same generator state, whatever its seed."""
+    def collected_ids(seed):
+        collected = tmp_path / ("collected%s.json" % seed)
+        process = target_runner.run("random_ids_target.py", env={
+            "FLAKESCOPE_SEED": seed, "FLAKESCOPE_COLLECTED": str(collected)})
+        assert process.returncode == 0, process.stdout + process.stderr
+        return json.loads(collected.read_text())["collected"]
+
+    first = collected_ids("1")
+    assert len(first) == 5
+    assert collected_ids("2") == first
+    assert collected_ids("1000") == first
+
+
+def test_an_inert_plugin_leaves_collection_unseeded(target_runner, tmp_path):
+    ids = []
+    for _ in range(2):
+        process = target_runner.run("random_ids_target.py", args=["--collect-only"])
+        assert process.returncode == 0, process.stdout + process.stderr
+        ids.append([line for line in process.stdout.splitlines() if "::" in line])
+    assert len(ids[0]) == 5 and ids[0] != ids[1]  # 5 draws from 10**6 agree by chance ~never

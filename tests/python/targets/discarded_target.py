@@ -1,0 +1,19 @@
+"""Predicate calls whose result is asserted over several lines, and one thrown away."""
+import unittest
+
+import torch
+
+
+class Checks(unittest.TestCase):
+    def test_asserted_over_lines(self):
+        a, b = torch.tensor(1.0), torch.tensor(1.0 + 1e-3)
+        self.assertTrue(
+            torch.isclose(a, b, rtol=1e-2).all()  # site:multiline
+        )
+        assert (  # site:parenthesized
+            torch.allclose(a, b, atol=1e-2)
+        )
+
+    def test_thrown_away(self):
+        a, b = torch.tensor(1.0), torch.tensor(2.0)
+        torch.allclose(a, b)  # site:bare
