@@ -39,6 +39,28 @@ model::Duration duration_stats(const std::vector<double>& d) {
   return out;
 }
 
+// Every first repetition in a process passed and every later one failed, at least twice: the
+// test is not repeatable in one process, which a fresh process per run would not show.
+bool fails_only_when_repeated(const TestTally& t) {
+  const auto& first = t.first_repetition;
+  const auto& later = t.later_repetitions;
+  return first.trials > 0 && first.failures == 0 && later.trials >= 2 &&
+         later.failures == later.trials && first.trials + later.trials == t.trials();
+}
+
+std::string repeat_dependent_statement(const TestTally& t) {
+  const std::size_t first = t.first_repetition.trials, later = t.later_repetitions.trials;
+  const std::string pattern =
+      first == 1 ? "it passed its first repetition and failed all " + std::to_string(later) +
+                       " later ones in the same process"
+                 : "it passed its first repetition in each of " + std::to_string(first) +
+                       " processes and failed all " + std::to_string(later) + " later ones";
+  return "not a flake: " + pattern +
+         ", so what an earlier repetition left behind (a shared input changed in "
+         "place, a used-up iterator or context manager, trained parameters) decides it; audit "
+         "it with --isolation process, and make it independent of its earlier runs";
+}
+
 // The retry count that keeps spurious failures under the target, and its sentence.
 void add_retries(model::AuditTest& entry, const TestTally& t, const stats::RateEstimate& rate,
                  double target, double confidence) {
@@ -50,6 +72,10 @@ void add_retries(model::AuditTest& entry, const TestTally& t, const stats::RateE
   }
   if (t.failures() == t.trials()) {
     entry.retries_statement = "no retry count helps: it failed every run";
+    return;
+  }
+  if (fails_only_when_repeated(t)) {
+    entry.retries_statement = repeat_dependent_statement(t);
     return;
   }
   const std::size_t k = stats::retries_needed(rate.upper_one_sided, target);
@@ -133,6 +159,7 @@ model::TestClass classify(const TestTally& t) {
   if (t.failures() == 0 && t.count(Outcome::kXfail) > 0) return TestClass::kXfailFlaky;
   if (t.failures() == 0) return TestClass::kStablePass;
   if (t.failures() == t.trials()) return TestClass::kStableFail;
+  if (fails_only_when_repeated(t)) return TestClass::kRepeatDependent;
   return TestClass::kFlaky;
 }
 

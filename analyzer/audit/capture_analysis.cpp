@@ -786,4 +786,25 @@ void annotate_test_causes(model::AuditBody& audit) {
   }
 }
 
+void hold_repeat_dependent_sites(model::AuditBody& audit) {
+  if (!audit.assertions) return;
+  std::set<std::string> repeat_dependent;
+  for (const auto& t : audit.tests)
+    if (t.classification == model::TestClass::kRepeatDependent) repeat_dependent.insert(t.name);
+  if (repeat_dependent.empty()) return;
+  for (auto& a : *audit.assertions) {
+    if (!repeat_dependent.count(a.test) && !repeat_dependent.count(junit_style(a.test))) continue;
+    a.recommendation.action = model::AssertionAction::kReview;
+    a.recommendation.atol.reset();
+    a.recommendation.reason =
+        "the test passes its first repetition in a process and fails the later ones";
+    a.verdict =
+        "not measured: the test fails only when repeated in one process, so these values "
+        "come from repetitions that started from an earlier one's leftover state; audit it with "
+        "--isolation process before changing this tolerance";
+    a.suggestion = "audit with --isolation process";
+    a.diff.reset();
+  }
+}
+
 }  // namespace flakescope

@@ -57,6 +57,11 @@ std::vector<model::AssertionSite> analyze_record_captures(
 // mismatch", "dtype mismatch", ...): a broken test, not a flaky one.
 void annotate_test_causes(model::AuditBody& audit);
 
+// The sites of repeat-dependent tests (in-process, each later repetition started from what the
+// one before left): their values measure that leftover state, not the code's variation, so no
+// tolerance is recommended for them.
+void hold_repeat_dependent_sites(model::AuditBody& audit);
+
 // A capture file (JSON lines, as the plugin and expect_close append them) read back. A test process
 // that is killed mid-write leaves a torn last line, and a target may write garbage: such lines are
 // counted, not fatal, because they are evidence about the target, not bad input to flakescope.

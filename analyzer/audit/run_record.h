@@ -41,6 +41,8 @@ struct TestcaseResult {
   // Seconds pytest spent building the failure reports (tracebacks) of this test's failed phases:
   // with long tracebacks of big tensors that can dominate a whole audit's time.
   double report_seconds = 0;
+  // Which repetition of its pytest process this was (0: the process's first), in-process only.
+  std::optional<std::size_t> repetition;
 };
 
 inline TestcaseResult make_testcase(std::string name, Outcome outcome, double duration,

@@ -34,6 +34,11 @@ void add_plugin_fields(TestTally& t, const TestcaseResult& tc) {
   if (t.retry.is_null()) t.retry = tc.retry;
   t.report_seconds += tc.report_seconds;
   if (!tc.environment.empty() && is_failure(tc.outcome)) ++t.environment_errors[tc.environment];
+  if (tc.repetition && tc.outcome != Outcome::kSkip) {
+    auto& counts = *tc.repetition == 0 ? t.first_repetition : t.later_repetitions;
+    ++counts.trials;
+    if (is_failure(tc.outcome)) ++counts.failures;
+  }
   if (tc.drew_random) {
     ++t.drew_random_known;
     if (*tc.drew_random) ++t.drew_random;

@@ -32,6 +32,10 @@ struct TestTally {
   std::map<std::string, std::size_t> environment_errors;  // "network: OSError" -> failures
   nlohmann::json retry;                                   // the retry mechanism it carries
   std::size_t drew_random = 0, drew_random_known = 0;     // runs that drew / that could tell
+  // In-process: trials that were their process's first repetition of the test, and later ones.
+  struct RepetitionCounts {
+    std::size_t trials = 0, failures = 0;
+  } first_repetition, later_repetitions;
 
   std::size_t count(Outcome o) const { return counts[static_cast<std::size_t>(o)]; }
   std::size_t runs() const { return per_run.size(); }

@@ -26,7 +26,7 @@ Tone verdict_tone(ProbeVerdict v) {
 Tone verdict_tone(TestClass c) {
   if (c == TestClass::kStablePass) return Tone::kGood;
   if (model::is_finding(c)) return Tone::kBad;
-  if (c == TestClass::kStableFail) return Tone::kWarn;
+  if (c == TestClass::kStableFail || c == TestClass::kRepeatDependent) return Tone::kWarn;
   return Tone::kDim;
 }
 
@@ -83,6 +83,7 @@ TextTable probe_settings_table(const ProbeView& probe) {
 std::string retries_text(const TestView& test) {
   if (test.classification == TestClass::kSkipped) return "-";
   if (test.runs_needed > 0) return "too few runs: " + std::to_string(test.runs_needed) + " needed";
+  if (test.classification == TestClass::kRepeatDependent) return "n/a: use --isolation process";
   if (!test.retries || *test.retries > static_cast<long>(stats::kMaxSensibleRetries))
     return "n/a: retrying is no fix";
   return std::to_string(*test.retries);

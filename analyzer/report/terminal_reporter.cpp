@@ -87,11 +87,20 @@ void render_audit_details(const ReportView& view, std::ostringstream& out) {
         << " pytest process(es) per setting, each repeating the tests for a block of runs)\n";
   std::set<std::string> replayed;
   for (const auto& t : view.tests) {
-    if (t.replay.empty() || replayed.size() >= 5 || !replayed.insert(t.test).second) continue;
+    // (A repeat-dependent test passes alone in a fresh process: its replay would show nothing.)
+    if (t.replay.empty() || t.classification == model::TestClass::kRepeatDependent ||
+        replayed.size() >= 5 || !replayed.insert(t.test).second)
+      continue;
     if (replayed.size() == 1) out << "\nreplay a failing run:\n";
     out << "  " << sanitize_terminal(t.test) << " (" << t.replay_outcome
         << "): " << sanitize_terminal(t.replay) << "\n";
   }
+  for (const auto& t : view.tests)
+    if (t.classification == model::TestClass::kRepeatDependent)
+      out << "\n"
+          << sanitize_terminal(t.test)
+          << (view.several_settings ? " (" + t.setting + ")" : std::string()) << ": "
+          << sanitize_terminal(t.retries_statement) << "\n";
   bool retries_header = false;
   for (const auto& t : view.tests)
     if (t.severity == Severity::kFinding && !t.retries_statement.empty())

@@ -30,7 +30,10 @@ enum class TestClass {
   kSkipped,
   kEnvironmentError,  // every failure was the machine's (pytest plugin)
   kXfail,             // always failed as expected
-  kXfailFlaky         // non-strict xfail that xfailed and xpassed
+  kXfailFlaky,        // non-strict xfail that xfailed and xpassed
+  // In-process: passed every first repetition in its process and failed every later one (state
+  // an earlier repetition left behind: a mutated shared input, a used-up iterator, trained weights)
+  kRepeatDependent
 };
 // One run of an audited test; the timeline writes each as a letter (P F C T E S X).
 enum class RunOutcome { kPass, kFail, kCrash, kTimeout, kError, kSkip, kXfail };
