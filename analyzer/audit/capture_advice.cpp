@@ -147,6 +147,13 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
   const std::string callee = facts.via.empty() ? api : "helper:" + facts.via_function;
   const auto call = ci::find_assertion_call(source, callee);
   if (!call) return std::nullopt;
+  for (const std::string& arg : call->args)
+    if (!arg.empty() && arg[0] == '*') {
+      // monai's `np.testing.assert_allclose(actual, desired, *args, **kwargs)`: a literal there
+      // would replace every caller's own arguments.
+      *helper_note = "the call passes `" + arg + "` on: set the tolerance where that comes from";
+      return std::nullopt;
+    }
   for (const std::string& arg : call->args) {
     // `atol=TOL` or `atol=atol`: the number lives where the name is defined; a literal here
     // would silently fork it.

@@ -93,6 +93,20 @@ void add_component(const SeparateComponent& c, const FailureRateOptions& options
   out->reason += buf;
 }
 
+// What is left of a refuted tail estimate: the counts, and why the tail was set aside.
+FailureRate refuted_tail(const FailureRate& tail, const RateEstimate& counts) {
+  FailureRate r;
+  r.atol = tail.atol;
+  r.confidence = tail.confidence;
+  r.runs = tail.runs;
+  r.failures = tail.failures;
+  r.counts_interval = tail.counts_interval;
+  r.reason = "no run of " + std::to_string(tail.runs) + " fails; the tail fitted above the top " +
+             std::to_string(tail.exceedances) + " runs (its rate at least " +
+             percent(tail.interval.lower) + ") contradicts that, so the counts decide";
+  return r;
+}
+
 }  // namespace
 
 FailureRate estimate_failure_rate(const std::vector<double>& needed_atol, double atol,
@@ -122,7 +136,11 @@ FailureRate estimate_failure_rate(const std::vector<double>& needed_atol, double
     if (c.detected) positive.resize(positive.size() - c.count);
     if (tail_rate(positive, r.runs, atol, options, &r)) {
       if (c.detected) add_component(c, options, &r);
-      return r;
+      // A tail whose whole interval lies above what 0 failures in these runs allow is refuted by
+      // them: deviations on a few rounding levels (the largest one repeated) fit no continuous
+      // tail, and such a fit put a 45% rate on an atol no run of 30 reached.
+      if (r.interval.lower <= counts.clopper_pearson.upper) return r;
+      r = refuted_tail(r, counts);
     }
   } else if (r.failures == 0) {
     r.reason = options.zero_sample_is.empty() ? "no run changed"

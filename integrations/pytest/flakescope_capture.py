@@ -785,7 +785,40 @@ _COMPOUND_STATEMENTS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast
                         ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
 
 
-def _site_fields(caller, api_kind=None):
+def _tolerance_names(api, bound):
+    """The tolerance parameters the compared function takes (assert_close's are keyword-only)."""
+    names = [p for p in getattr(api, "positional", ()) if p in _TOLERANCE_PARAMETERS]
+    names += [k for k in bound if k in _TOLERANCE_PARAMETERS and k not in names]
+    if getattr(api, "name", "").startswith("torch.testing.assert_"):
+        names += [k for k in ("rtol", "atol") if k not in names]
+    return names
+
+
+def _forwards_keywords(helper, caller):
+    """Whether the helper takes **kwargs and its comparison call (the caller of the compared
+    function, in the helper itself) passes them on."""
+    code = helper.f_code
+    if helper is not caller or not code.co_flags & _CO_VARKEYWORDS:
+        return False
+    index = code.co_argcount + code.co_kwonlyargcount + (1 if code.co_flags & _CO_VARARGS else 0)
+    name = code.co_varnames[index]
+    return "**" + name in _call_text(code.co_filename, caller.f_lineno).replace(" ", "")
+
+
+def _forwarded_keywords(helper):
+    """The helper's **kwargs dict at this call, or {}."""
+    code = helper.f_code
+    if not code.co_flags & _CO_VARKEYWORDS:
+        return {}
+    index = code.co_argcount + code.co_kwonlyargcount + (1 if code.co_flags & _CO_VARARGS else 0)
+    found = helper.f_locals.get(code.co_varnames[index])
+    return found if isinstance(found, dict) else {}
+
+
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08  # inspect.CO_VARARGS, inspect.CO_VARKEYWORDS
+
+
+def _site_fields(caller, api_kind=None, api_tolerances=()):
     site_frame, helpers = _locate(caller)
     fields = {"site": _where(site_frame)}
     if helpers:
@@ -798,11 +831,16 @@ def _site_fields(caller, api_kind=None):
         fields["via_function"] = code.co_name
         names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
         accepts = fields["via_accepts"] = [n for n in names if n in _TOLERANCE_PARAMETERS]
+        if len(helpers) == 1 and _forwards_keywords(entry, caller):
+            # monai's `assert_allclose(actual, desired, *args, **kwargs)` hands its keywords on
+            # to the comparison: the comparison's own tolerances are the per-call override.
+            accepts += [n for n in api_tolerances if n not in accepts]
         # The value each tolerance parameter had in the helper: the one equal to the comparison's
         # atol is the per-call override to edit (captum's `delta=`), whatever its name.
         values = {}
+        forwarded = _forwarded_keywords(entry) if len(helpers) == 1 else {}
         for name in accepts:
-            value = entry.f_locals.get(name)
+            value = entry.f_locals.get(name, forwarded.get(name))
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 values[name] = float(value)
         if values:
@@ -857,7 +895,7 @@ def _relative(path):
 def _record(capture_path, api, caller, bound, result, exception, observed=None):
     line = {"test": _state.test, "api": api.name}
     try:
-        line.update(_site_fields(caller, getattr(api, "kind", None)))
+        line.update(_site_fields(caller, getattr(api, "kind", None), _tolerance_names(api, bound)))
     except Exception:
         line["site"] = _where(caller)
     try:

@@ -86,6 +86,17 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
             std::string::npos)
       << fixed[0]["diff"];
 
+  // A helper handing **kwargs on to the comparison: the test's keywords are the override, edited
+  // at the test's line; the helper's `*args, **kwargs` line is never edited.
+  auto forwarded = at(report, "forwarded");
+  ASSERT_EQ(forwarded.size(), 1u) << report["assertions"].dump();
+  EXPECT_EQ(forwarded[0]["tolerance_at"], "site") << forwarded[0].dump();
+  ASSERT_TRUE(forwarded[0]["diff"].is_string()) << forwarded[0].dump();
+  EXPECT_NE(
+      forwarded[0]["diff"].get<std::string>().find("rtol=0.0, atol=8.3e-05)  # site:forwarded"),
+      std::string::npos)
+      << forwarded[0]["diff"];
+
   // 2. Constant fp16 error: deterministic, the smallest covering bound, the test broken.
   auto constant = at(report, "constant_fail");
   ASSERT_EQ(constant.size(), 1u);
