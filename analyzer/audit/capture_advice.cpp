@@ -20,7 +20,9 @@ namespace ci = capture_internal;
 // "20", "210", "2.3e+06": how many times; an integer below a million, three digits above.
 std::string factor_text(double factor) {
   char buffer[32];
-  if (factor < 1e6)
+  if (factor < 10)  // "1.1 times under", not "1 times"
+    std::snprintf(buffer, sizeof buffer, "%.2g", factor);
+  else if (factor < 1e6)
     std::snprintf(buffer, sizeof buffer, "%.0f", std::round(factor));
   else
     std::snprintf(buffer, sizeof buffer, "%.2g", factor);

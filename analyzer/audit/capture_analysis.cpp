@@ -807,4 +807,55 @@ void hold_repeat_dependent_sites(model::AuditBody& audit) {
   }
 }
 
+namespace {
+
+struct TestRuns {
+  long trials = 0, failures = 0;
+};
+
+std::map<std::string, TestRuns> runs_by_test(const model::AuditBody& audit) {
+  std::map<std::string, TestRuns> out;
+  for (const auto& t : audit.tests) {
+    const auto skipped = t.outcomes.find("skip");
+    TestRuns& r = out[t.name];
+    r.trials += t.runs - (skipped == t.outcomes.end() ? 0 : skipped->second);
+    r.failures += t.failures;
+  }
+  return out;
+}
+
+std::string runs_text(long n) {
+  return std::to_string(n) + (n == 1 ? " run" : " runs");
+}
+
+}  // namespace
+
+void note_checks_a_failure_hid(model::AuditBody& audit) {
+  if (!audit.assertions) return;
+  const auto tests = runs_by_test(audit);
+  for (auto& a : *audit.assertions) {
+    auto found = tests.find(a.test);
+    if (found == tests.end()) found = tests.find(junit_style(a.test));
+    if (found == tests.end() || a.argument_sets_at_site > 1) continue;
+    const TestRuns& test = found->second;
+    const long missing = test.trials - a.trials;
+    if (missing > 0 && missing <= test.failures) {
+      a.suggestion += "; measured in " + std::to_string(a.trials) + " of " +
+                      runs_text(test.trials) + ": in the other " + std::to_string(missing) +
+                      " the test failed before reaching this line, so this rests on the runs "
+                      "where the earlier checks passed: fix those, then audit again";
+    }
+    const long stopped = a.failure_rate.failures;
+    const bool acts = a.recommendation.action == model::AssertionAction::kLoosen ||
+                      a.recommendation.action == model::AssertionAction::kFix;
+    const bool stops_the_test = !a.unchecked && a.cls != model::AssertionClass::kGuarded &&
+                                a.suggestion.find("the test stopped at a failing call") ==
+                                    std::string::npos;  // (a loop's own note says it)
+    if (stopped > 0 && acts && stops_the_test)
+      a.suggestion += "; the test stopped here in " + runs_text(stopped) +
+                      ", so any check after this line went unmeasured there: apply, then audit "
+                      "again";
+  }
+}
+
 }  // namespace flakescope

@@ -62,6 +62,11 @@ void annotate_test_causes(model::AuditBody& audit);
 // tolerance is recommended for them.
 void hold_repeat_dependent_sites(model::AuditBody& audit);
 
+// A test stops at its first failing check: a site after it is measured only in the runs where
+// the earlier checks passed, and a failing site hides what follows it. Both are said in the
+// site's suggestion ("apply, then audit again").
+void note_checks_a_failure_hid(model::AuditBody& audit);
+
 // A capture file (JSON lines, as the plugin and expect_close append them) read back. A test process
 // that is killed mid-write leaves a torn last line, and a target may write garbage: such lines are
 // counted, not fatal, because they are evidence about the target, not bad input to flakescope.

@@ -22,6 +22,7 @@ model::Report write_audit_report(const audit::AuditReportInputs& in,
     report.audit.assertions = analyze_record_captures(records, t);
     annotate_test_causes(report.audit);
     hold_repeat_dependent_sites(report.audit);
+    note_checks_a_failure_hid(report.audit);
   }
   if (amend) amend(report);  // sections of one caller, e.g. merge's per-environment rates
   write_file_atomic(

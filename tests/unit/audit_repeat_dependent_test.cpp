@@ -87,3 +87,37 @@ TEST(RepeatDependent, ItsSitesGetNoTolerance) {
 
 }  // namespace
 }  // namespace flakescope::audit
+
+namespace flakescope::audit {
+namespace {
+
+// pyro's test_empirical: line 136 fails 5 of 20 runs, so line 137 is measured in the other 15.
+TEST(ChecksAFailureHid, LaterLinesAndTheFailingLineSayWhatWentUnmeasured) {
+  model::AuditBody body;
+  model::AuditTest test;
+  test.name = "tests.test_e::test_w";
+  test.runs = 20;
+  test.failures = 5;
+  body.tests.push_back(test);
+  model::AssertionSite failing, later;
+  failing.test = later.test = "tests/test_e.py::test_w";
+  failing.trials = 20;
+  failing.failure_rate.failures = 5;
+  failing.recommendation.action = model::AssertionAction::kLoosen;
+  later.trials = 15;
+  later.recommendation.action = model::AssertionAction::kKeep;
+  body.assertions = std::vector<model::AssertionSite>{failing, later};
+  note_checks_a_failure_hid(body);
+  EXPECT_NE((*body.assertions)[0].suggestion.find("the test stopped here in 5 runs"),
+            std::string::npos)
+      << (*body.assertions)[0].suggestion;
+  EXPECT_EQ((*body.assertions)[0].suggestion.find("measured in"), std::string::npos);
+  EXPECT_NE((*body.assertions)[1].suggestion.find(
+                "measured in 15 of 20 runs: in the other 5 the test failed before reaching "
+                "this line"),
+            std::string::npos)
+      << (*body.assertions)[1].suggestion;
+}
+
+}  // namespace
+}  // namespace flakescope::audit
