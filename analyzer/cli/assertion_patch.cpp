@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -187,6 +188,18 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
           " runs, no more; a bound at the target needs about " +
           std::to_string(e.recommendation.runs_needed.value_or(0)) +
           " runs (audit with more --runs, or pass --include-weak to write it anyway)");
+      continue;
+    }
+    if (!include_weak && e.recommendation.extrapolation) {
+      // pyro: atol=110 where the worst of 20 runs needed 0.09, a check that can no longer fail.
+      char factor[32];
+      std::snprintf(factor, sizeof factor, "%.3g", *e.recommendation.extrapolation);
+      patch.skipped.push_back(
+          e.site + " (" + std::string(model::to_string(e.recommendation.action)) +
+          "): its value is " + factor + " times the largest deviation of " +
+          std::to_string(e.trials) +
+          " runs, mostly extrapolation (audit with more --runs to tighten it, or pass "
+          "--include-weak to write it anyway)");
       continue;
     }
     std::string file;

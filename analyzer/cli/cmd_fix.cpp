@@ -61,7 +61,8 @@ int cmd_fix(const CommandArgs& a) {
       "folder the report's file:line sites are relative to (where the audit ran)")(
       "include-weak", po::bool_switch(&include_weak),
       "also write recommendations that only cover the worst observed run (too few runs for a "
-      "bound at the target; left out by default)");
+      "bound at the target) or that are mostly extrapolation (over 10 times the largest "
+      "deviation seen); left out by default");
   const std::string epilog = help_epilog(
       {"flakescope audit --capture --runs 60 -- python3 -m pytest tests/",
        "flakescope fix flakescope-audit.json --out fix.patch && git apply fix.patch",
