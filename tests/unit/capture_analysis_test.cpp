@@ -601,3 +601,32 @@ TEST(AssertionRewrite, NumbersPrintShortAndRoundUp) {
 
 }  // namespace
 }  // namespace flakescope
+
+namespace flakescope {
+namespace {
+
+// A search among candidates (`any(torch.equal(n, c) for c in candidates)`, pytorch-metric-
+// learning's miner tests): in a passing run some calls find the values equal and some not, which
+// is no check that wants them apart; every call apart in a passing run is.
+TEST(CaptureAnalysis, ASearchWithSomeCallsCloseIsNotANegatedCheck) {
+  auto passing_run = [](int run, std::vector<bool> calls) {
+    std::vector<json> captures;
+    for (bool passed : calls) captures.push_back(capture("t.py:7", passed ? 0 : 1.0, passed));
+    json record = run_record(run, captures);
+    record["testcases"] =
+        json::array({{{"name", "tests/test_x.py::test_foo"}, {"outcome", "pass"}}});
+    return record;
+  };
+  const json search =
+      analyze_captures({passing_run(0, {false, true, false}), passing_run(1, {false, false, true})},
+                       stats::ToleranceOptions{});
+  ASSERT_EQ(search.size(), 1u);
+  EXPECT_TRUE(search[0]["negated"].is_null()) << search[0].dump();
+  const json apart = analyze_captures({passing_run(0, {false, false}), passing_run(1, {false})},
+                                      stats::ToleranceOptions{});
+  ASSERT_EQ(apart.size(), 1u);
+  EXPECT_NE(apart[0]["negated"].get<std::string>().find("inferred"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flakescope
