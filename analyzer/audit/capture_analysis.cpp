@@ -561,10 +561,11 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
 }
 
 // One line, several argument sets (a loop, a parametrized helper): one literal cannot be right
-// for all of them.
-void note_argument_sets(model::AssertionSite& a, std::size_t groups) {
+// for all of them, unless they differ only in dtype (a loop over float32 and float64 with the same
+// literals): then each set's edit is of the same literal, and `fix` writes the loosest.
+void note_argument_sets(model::AssertionSite& a, std::size_t groups, std::size_t tolerances) {
   a.argument_sets_at_site = static_cast<long>(groups);
-  if (groups < 2 || !a.diff) return;
+  if (tolerances < 2 || !a.diff) return;
   a.diff.reset();
   a.suggestion += a.api == "threshold"
                       ? "; this line compares with " + std::to_string(groups) +
@@ -661,7 +662,12 @@ void SiteTable::group() {
 std::vector<model::AssertionSite> SiteTable::analyze(
     const stats::ToleranceOptions& options, const CaptureAnalysisOptions& capture_options) const {
   std::map<std::tuple<std::string, std::string, std::string>, std::size_t> groups_per_site;
-  for (const auto& [key, site] : sites) ++groups_per_site[{key.test, key.site, key.via}];
+  std::map<std::tuple<std::string, std::string, std::string>, std::set<std::string>>
+      tolerances_per_site;
+  for (const auto& [key, site] : sites) {
+    ++groups_per_site[{key.test, key.site, key.via}];
+    tolerances_per_site[{key.test, key.site, key.via}].insert(key.tolerances);
+  }
   // Each site's analysis (tail fits, profile likelihoods: ~20 ms for 1000 calls) depends on its
   // own calls only: the sites are analysed on every core, each into its own slot.
   std::vector<const std::pair<const SiteKey, SiteAccumulator>*> entries;
@@ -671,7 +677,8 @@ std::vector<model::AssertionSite> SiteTable::analyze(
   parallel_for(entries.size(), std::min(cores, entries.size()), [&](std::size_t i) {
     const auto& [key, site] = *entries[i];
     assertions[i] = analyze_site(key.test, key.site, site, options, capture_options);
-    note_argument_sets(assertions[i], groups_per_site.at({key.test, key.site, key.via}));
+    note_argument_sets(assertions[i], groups_per_site.at({key.test, key.site, key.via}),
+                       tolerances_per_site.at({key.test, key.site, key.via}).size());
     // Lines naming no site cannot be attributed; the count goes on every entry's evidence.
     if (dropped > 0) assertions[i].dropped_captures = static_cast<long>(dropped);
   });

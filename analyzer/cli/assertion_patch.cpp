@@ -229,7 +229,8 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
     if (fresh || (it->second.after == hunk.after && it->second.before == hunk.before)) continue;
     // One line, several recommendations for the same text: the cases of a parametrized test, the
     // callers of a helper, or the comparisons one helper call reaches. The loosest covers them
-    // all. (A line run with several argument sets has no edit: its values are not literals.)
+    // all. (A line run with several tolerances has no edit: its values are not literals; one
+    // run with several dtypes and the same literals has one edit per dtype.)
     if (it->second.before == hunk.before) {
       if (hunk.above ? hunk.atol < it->second.atol : hunk.atol > it->second.atol) it->second = hunk;
       continue;

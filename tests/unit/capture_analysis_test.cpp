@@ -630,3 +630,37 @@ TEST(CaptureAnalysis, ASearchWithSomeCallsCloseIsNotANegatedCheck) {
 
 }  // namespace
 }  // namespace flakescope
+
+namespace flakescope {
+namespace {
+
+// pytorch-metric-learning: `for dtype in TEST_DTYPES:` around one isclose line with literal
+// tolerances. Two argument sets that differ only in dtype each keep their edit of the same
+// literal (fix writes the loosest); sets with other tolerances on one line keep none.
+TEST(CaptureAnalysis, ArgumentSetsDifferingOnlyInDtypeKeepTheirEdits) {
+  TempDir dir;
+  dir.file("tests/test_noise.py",
+           "import torch\n\ndef test_foo():\n"
+           "    torch.testing.assert_close(out, ref, atol=2e-6, rtol=1.3e-6)\n");
+  std::vector<json> runs;
+  for (int run = 0; run < 6; ++run) {
+    json f32 = capture("tests/test_noise.py:4", 8e-6, false), f64 = f32;
+    f64["dtype"] = "float64";
+    f64["atol_needed"] = f64["max_abs"] = 4e-6;
+    runs.push_back(run_record(run, {f32, f64}));
+  }
+  CaptureAnalysisOptions capture_options;
+  capture_options.source_root = dir.path();
+  const json out = analyze_captures(runs, stats::ToleranceOptions{}, capture_options);
+  ASSERT_EQ(out.size(), 2u);
+  for (const json& entry : out) {
+    EXPECT_EQ(entry["argument_sets_at_site"], 2);
+    EXPECT_TRUE(entry["diff"].is_string()) << entry.dump();
+  }
+  for (auto& run : runs) run["captures"][1]["atol"] = 1e-5;  // another literal: no edit
+  for (const json& entry : analyze_captures(runs, stats::ToleranceOptions{}, capture_options))
+    EXPECT_TRUE(entry["diff"].is_null()) << entry.dump();
+}
+
+}  // namespace
+}  // namespace flakescope
