@@ -858,8 +858,7 @@ void note_checks_a_failure_hid(model::AuditBody& audit) {
                       "where the earlier checks passed: fix those, then audit again";
     }
     const long stopped = a.failure_rate.failures;
-    const bool acts = a.recommendation.action == model::AssertionAction::kLoosen ||
-                      a.recommendation.action == model::AssertionAction::kFix;
+    const bool acts = a.recommendation.action == model::AssertionAction::kLoosen;
     const bool stops_the_test = !a.unchecked && a.cls != model::AssertionClass::kGuarded &&
                                 a.suggestion.find("the test stopped at a failing call") ==
                                     std::string::npos;  // (a loop's own note says it)
