@@ -52,8 +52,17 @@ void render_audit(const ReportView& view, std::ostringstream& out) {
   // In-process repetition changes what a run is (one interpreter, reseeded), so say so.
   if (view.isolation == "inprocess")
     out << "Isolation: in-process (pytest repetitions inside one interpreter per job)\n\n";
-  out << render_markdown_table(
-      audit_tests_table(view.tests, view.confidence, view.several_settings));
+  // The tests that need a look first; the ones that are fine go last, folded, so that a long
+  // suite's passing rows are what a GitHub comment's size limit cuts, not the assertions.
+  std::vector<TestView> shown;
+  for (const auto& t : view.tests)
+    if (t.severity != Severity::kOk) shown.push_back(t);
+  if (!shown.empty())
+    out << render_markdown_table(audit_tests_table(shown, view.confidence, view.several_settings));
+  const std::size_t fine = view.tests.size() - shown.size();
+  if (fine > 0)
+    out << (shown.empty() ? "" : "\n") << fine << (fine == 1 ? " test" : " tests")
+        << " with nothing to report (listed at the end).\n";
   bool header = false;
   for (const auto& t : view.tests) {
     if (t.severity != Severity::kFinding || t.replay.empty()) continue;
@@ -76,6 +85,18 @@ void render_audit(const ReportView& view, std::ostringstream& out) {
     header = true;
     out << "- " << markdown_code(t.name) << ": " << sanitize_markdown(env) << "\n";
   }
+}
+
+// The tests with nothing to report, folded.
+void render_fine_tests(const ReportView& view, std::ostringstream& out) {
+  std::vector<TestView> fine;
+  for (const auto& t : view.tests)
+    if (t.severity == Severity::kOk) fine.push_back(t);
+  if (fine.empty()) return;
+  out << "\n<details><summary>" << fine.size() << (fine.size() == 1 ? " test" : " tests")
+      << " with nothing to report</summary>\n\n"
+      << render_markdown_table(audit_tests_table(fine, view.confidence, view.several_settings))
+      << "\n</details>\n";
 }
 
 void render_gate(const ReportView& view, std::ostringstream& out) {
@@ -108,6 +129,7 @@ std::string MarkdownReporter::render(const model::Report& report) const {
     case model::ReportKind::kAudit:
       render_audit(view, out);
       out << assertion_section(report.audit, ReportFormat::kMarkdown);
+      render_fine_tests(view, out);
       break;
     case model::ReportKind::kGate:
       render_gate(view, out);

@@ -113,14 +113,20 @@ TEST(MarkdownReport, GateReportHasVerdictInTitleAndOneRowPerCheck) {
   EXPECT_NE(md.find("1 check passed"), std::string::npos) << md;
 }
 
-TEST(MarkdownReport, AuditTableHasOneRowPerTest) {
+TEST(MarkdownReport, AuditTablesListTheTestsToLookAtFirstAndTheFineOnesFolded) {
   const json r = audit_report({audit_test("t::a", "stable-pass", {"pass", "pass"}),
                                audit_test("t::b", "flaky", {"fail", "pass"})});
-  const auto ts = tables(render_report(r, ReportFormat::kMarkdown));
-  ASSERT_EQ(ts.size(), 1u);
-  ASSERT_EQ(ts[0].rows.size(), 2u);
+  const std::string md = render_report(r, ReportFormat::kMarkdown);
+  const auto ts = tables(md);
+  ASSERT_EQ(ts.size(), 2u);
+  ASSERT_EQ(ts[0].rows.size(), 1u);
   EXPECT_EQ(ts[0].rows[0][1], "t::b");
   EXPECT_EQ(ts[0].rows[0][2], "1/2");
+  ASSERT_EQ(ts[1].rows.size(), 1u);
+  EXPECT_EQ(ts[1].rows[0][1], "t::a");
+  EXPECT_NE(md.find("1 test with nothing to report (listed at the end)."), std::string::npos) << md;
+  EXPECT_NE(md.find("<details><summary>1 test with nothing to report</summary>"), std::string::npos)
+      << md;
 }
 
 TEST(MarkdownReport, InprocessAuditSaysSo) {
@@ -150,6 +156,30 @@ TEST(MarkdownReport, FitsAGitHubCommentWithAPointerToTheFullReport) {
   EXPECT_LE(md.size(), 65536u);
   EXPECT_NE(md.find("truncated to fit a GitHub comment"), std::string::npos);
   EXPECT_NE(md.find("--format html"), std::string::npos);
+}
+
+// pyro's ops tests: 463 passing rows filled the comment, and the assertions section after them
+// was cut. The passing rows go last now, and are what the limit cuts.
+TEST(MarkdownReport, ALongPassingSuiteKeepsItsAssertionsWithinTheCommentLimit) {
+  std::vector<json> tests;
+  for (int i = 0; i < 1500; ++i)
+    tests.push_back(audit_test("tests/test_many.py::test_case_number_" + std::to_string(i) +
+                                   "_with_a_long_parametrized_id",
+                               "stable-pass", {"pass", "pass"}));
+  json report = audit_report(tests);
+  model::AssertionSite site;
+  site.test = "tests/test_many.py::test_case_number_7_with_a_long_parametrized_id";
+  site.site = "tests/test_many.py:12";
+  site.api = "torch.testing.assert_close";
+  site.recommendation.action = model::AssertionAction::kLoosen;
+  site.suggestion = "`assert_close(a, b, rtol=0, atol=3e-05)` keeps failures <= 1e-4 at 95%";
+  json entry;
+  model::to_json(entry, site);
+  report["assertions"] = json::array({entry});
+  const std::string md = render_report(report, ReportFormat::kMarkdown);
+  EXPECT_LE(md.size(), 65536u);
+  EXPECT_NE(md.find("truncated to fit a GitHub comment"), std::string::npos);
+  EXPECT_NE(md.find("`tests/test_many.py:12`"), std::string::npos);
 }
 
 TEST(MarkdownReport, AuditFindingsHaveReplayLines) {
