@@ -263,7 +263,7 @@ namespace {
 
 // Whether `path` is a regular file holding a JSON object of kind "audit" (a directory, a samples
 // file and the rest are left to the samples reader and its own errors).
-bool is_audit_report(const std::string& path) {
+bool looks_like_audit_report(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return false;
   std::ifstream in(path);
@@ -295,6 +295,10 @@ const std::vector<model::AssertionSite>& audit_assertions(const model::Report& r
   if (report.kind() != model::ReportKind::kAudit || !report.audit.assertions)
     throw InputError(path + ": not an audit report with assertions (run audit --capture)");
   return *report.audit.assertions;
+}
+
+bool is_audit_report(const std::string& path) {
+  return looks_like_audit_report(path);
 }
 
 bool print_audit_tolerances(const std::string& path, bool json, std::ostream& out) {

@@ -29,6 +29,9 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
 const std::vector<model::AssertionSite>& audit_assertions(const model::Report& report,
                                                           const std::string& path);
 
+// Whether `path` is a flakescope audit report (its per-site recommendations are the audit's).
+bool is_audit_report(const std::string& path);
+
 // True (and the per-site recommendations printed) when `path` is an audit report.
 bool print_audit_tolerances(const std::string& path, bool json, std::ostream& out);
 

@@ -161,6 +161,30 @@ void print_series_recommendations(const ToleranceCommandOptions& o,
   if (o.json) out << doc.dump(2) << "\n";
 }
 
+// An audit report's sites as series (the atol each run needed at the site's rtol), for options
+// that change the audit's own recommendations (--assume, --target, --confidence, --atol).
+std::vector<stats::NamedSeries> audit_site_series(const std::string& path) {
+  const model::Report report = model::load_report_model(path);
+  std::vector<stats::NamedSeries> out;
+  for (const auto& site : audit_assertions(report, path)) {
+    stats::NamedSeries s;
+    s.name = site.site + " (" + site.test + ")";
+    for (double v : site.samples.atol_needed)
+      if (std::isfinite(v)) s.series.atol_at_rtol.push_back(v);
+    for (double v : site.samples.max_abs)
+      if (std::isfinite(v)) s.series.abs.push_back(v);
+    s.series.rtol_for_margin = site.rtol;
+    if (!s.series.atol_at_rtol.empty() && !site.exact) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool asks_for_other_than_the_audit(const ToleranceCommandOptions& o) {
+  const stats::ToleranceOptions defaults;
+  return o.stats.assume_light_tail || o.atol || o.stats.target != defaults.target ||
+         o.stats.confidence != defaults.confidence;
+}
+
 }  // namespace
 
 int cmd_tolerance(const CommandArgs& a) {
@@ -177,6 +201,12 @@ int cmd_tolerance(const CommandArgs& a) {
     return kExitOk;
   }
   const ToleranceCommandOptions o = validate(std::move(raw));
+  if (is_audit_report(o.samples) && asks_for_other_than_the_audit(o)) {
+    // The audit's advice was computed with its own target and model: these options ask for
+    // another one, so each site's samples are analysed again with them.
+    print_series_recommendations(o, audit_site_series(o.samples), a.out);
+    return kExitOk;
+  }
   if (print_audit_tolerances(o.samples, o.json, a.out)) return kExitOk;  // audit --capture report
   print_series_recommendations(o, stats::read_sample_series(o.samples, o.field, o.dtype), a.out);
   return kExitOk;

@@ -230,6 +230,14 @@ TEST_F(CapturePatterns, EachPatternGetsItsSiteClassAndAdvice) {
   const auto tolerance = e2e::run_cli({"tolerance", "audit.json"}, dir_.string());
   EXPECT_EQ(tolerance.code, 0) << tolerance.err;
   EXPECT_NE(tolerance.out.find("deterministic: off by"), std::string::npos) << tolerance.out;
+  // Options that change the model or the target analyse each site's samples again with them.
+  const auto light =
+      e2e::run_cli({"tolerance", "audit.json", "--assume", "light-tail"}, dir_.string());
+  EXPECT_EQ(light.code, 0) << light.err;
+  EXPECT_NE(light.out.find("assuming a light tail"), std::string::npos) << light.out;
+  EXPECT_NE(light.out.find("tests/test_patterns.py:" + std::to_string(lines_["helper_override"])),
+            std::string::npos)
+      << light.out;
 
   const auto fix = e2e::run_cli({"fix", "audit.json", "--out", "fix.patch"}, dir_.string());
   ASSERT_EQ(fix.code, 0) << fix.err;
