@@ -428,9 +428,12 @@ std::string headroom_text(const model::AssertionSite& site) {
   const bool threshold = site.api == "threshold";
   std::string text = "; the worst of " + std::to_string(needed.size()) + " runs " +
                      (threshold ? "was " : "needed atol ") + ci::format_number(worst);
-  if (worst > 0)
-    text += ", " + factor_text(site.atol / worst) + " times under the current " +
-            (threshold ? "threshold" : "atol");
+  const std::string factor = worst > 0 ? factor_text(site.atol / worst) : "";
+  const std::string current = threshold ? "threshold" : "atol";
+  if (factor == "1")
+    text += ", just under the current " + current;
+  else if (!factor.empty())
+    text += ", " + factor + " times under the current " + current;
   return text;
 }
 

@@ -16,6 +16,7 @@ import sys
 import threading
 
 import flakescope_gradcheck
+import flakescope_unittest_compare
 import flakescope_native
 import flakescope_pass_formatting
 
@@ -1110,6 +1111,37 @@ def _threshold_fields(op, left, right, passed):
     return fields
 
 
+_UNITTEST_CAPTURE_PATH = None  # set while the capture is on (AssertionHooks)
+
+
+def _unittest_comparison(op, left, right, wanted):
+    """`left OP right` for `self.assertTrue(left OP right)` (wanted True) or assertFalse (wanted
+    False), rewritten by flakescope_unittest_compare: returns what the comparison returns, and
+    captures it as a threshold when both sides are numbers."""
+    result = _OPERATORS[op](left, right)
+    if _UNITTEST_CAPTURE_PATH is None or _state.recording:
+        return result
+    try:
+        a, b = _scalar(left), _scalar(right)
+        if a is None or b is None or (_integral(left) and _integral(right)):
+            return result
+        frame = sys._getframe(1)
+        passed = bool(result) == wanted
+        op = op if wanted else _COMPLEMENT[op]  # assertFalse(d > t) is d <= t
+        if _bound_on_the_left(frame, a, b):
+            fields = _threshold_fields(_MIRRORED[op], b, a, passed)
+        else:
+            fields = _threshold_fields(op, a, b, passed)
+        line = {"test": _state.test, "api": "threshold"}
+        line.update(_site_fields(frame))
+        line.update(fields)
+        line["seed"], line["repeat"] = _state.seed, _state.repeat
+        _append_line(_UNITTEST_CAPTURE_PATH, line)
+    except Exception:
+        pass  # never change the test's outcome
+    return result
+
+
 class _ThresholdApi:
     """unittest's assertLess & co. on two numbers: first OP second."""
 
@@ -1153,6 +1185,9 @@ class AssertionHooks:
         except Exception:
             pass
         _rewrite_testing_helpers()
+        global _UNITTEST_CAPTURE_PATH
+        _UNITTEST_CAPTURE_PATH = capture_path
+        self._undo_unittest_compare = flakescope_unittest_compare.install()
         # A passing assert's explanation is not formatted when nobody but us reads it.
         self._undo_pass_formatting = flakescope_pass_formatting.install(
             config, self, lambda op, left, right: self.pytest_assertrepr_compare(config, op, left, right))
@@ -1165,6 +1200,9 @@ class AssertionHooks:
         flakescope_pass_formatting.close()
 
     def pytest_unconfigure(self, config):
+        if self._undo_unittest_compare is not None:
+            self._undo_unittest_compare()
+            self._undo_unittest_compare = None
         if self._undo_pass_formatting is not None:
             self._undo_pass_formatting()
             self._undo_pass_formatting = None

@@ -117,3 +117,25 @@ def test_a_call_asserted_over_several_lines_is_not_a_discarded_result(target_run
     assert not lines[marks["multiline"]].get("unchecked"), lines[marks["multiline"]]
     assert not lines[marks["parenthesized"]].get("unchecked"), lines[marks["parenthesized"]]
     assert lines[marks["bare"]]["unchecked"] is True, lines[marks["bare"]]
+
+
+def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, tmp_path):
+    """`self.assertTrue(diff < tol)` hands unittest only a bool; the capture rewrites it so the
+    two numbers are seen, and the test's outcome is what it was."""
+    capture = tmp_path / "capture.jsonl"
+    result = target_runner.run("unittest_compare_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
+    assert "1 failed, 4 passed" in result.stdout, result.stdout + result.stderr
+    with open(os.path.join(HERE, "targets", "unittest_compare_target.py")) as f:
+        marks = {l.split("# site:")[1].strip(): n for n, l in enumerate(f.read().splitlines(), 1)
+                 if "# site:" in l}
+    lines = {int(line["site"].rsplit(":", 1)[1]): line for line in read_lines(capture)
+             if line["api"] == "threshold"}
+    below = lines[marks["true_below"]]
+    assert below["op"] == "<" and below["threshold"] == 0.001 and below["passed"] is True, below
+    assert 0.0004 < below["value"] < 0.0006, below
+    above = lines[marks["false_above"]]  # assertFalse(d > t) is d <= t
+    assert above["op"] == "<=" and above["threshold"] == 1e-3 and above["passed"] is True, above
+    failing = lines[marks["failing"]]  # a literal on the left is the bound: 0.25 > 0.5 fails
+    assert failing["passed"] is False and failing["value"] == 0.25 and failing["op"] == ">", failing
+    assert set(lines) == {marks["true_below"], marks["false_above"], marks["failing"],
+                          marks["tensor"]}, lines

@@ -1,0 +1,68 @@
+"""`self.assertTrue(diff < tol)` as a captured threshold comparison.
+
+unittest's assertTrue receives only the comparison's result, so the two compared numbers never
+reach the capture (monai's `self.assertTrue(torch.abs(res - result).item() < 0.001)`,
+pytorch-metric-learning's `self.assertTrue(torch.abs(var - target) / target < 0.1)`). While the
+capture is on, pytest's rewriting of a test module also rewrites each `assertTrue(a OP b)` and
+`assertFalse(a OP b)` with one ordering operator into `assertTrue(<capture>(OP, a, b, wanted))`:
+the operands are evaluated once, in the same order, and the call returns exactly what `a OP b`
+returns, so the assertion means what it meant.
+"""
+import ast
+
+_OPERATORS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+_METHODS = {"assertTrue": True, "assertFalse": False}
+
+
+class _Rewriter(ast.NodeTransformer):
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in _METHODS and node.args):
+            return node
+        compare = node.args[0]
+        if not (isinstance(compare, ast.Compare) and len(compare.ops) == 1
+                and type(compare.ops[0]) in _OPERATORS):
+            return node
+        capture = ast.Attribute(
+            value=ast.Call(func=ast.Name(id="__import__", ctx=ast.Load()),
+                           args=[ast.Constant(value="flakescope_capture")], keywords=[]),
+            attr="_unittest_comparison", ctx=ast.Load())
+        call = ast.Call(func=capture, args=[
+            ast.Constant(value=_OPERATORS[type(compare.ops[0])]), compare.left,
+            compare.comparators[0], ast.Constant(value=_METHODS[func.attr])], keywords=[])
+        node.args[0] = ast.copy_location(call, compare)
+        ast.fix_missing_locations(node)
+        return node
+
+
+def rewrite(tree):
+    """The module's syntax tree with its assertTrue/assertFalse comparisons captured."""
+    return _Rewriter().visit(tree)
+
+
+def install():
+    """Wraps pytest's rewrite_asserts; returns what undoes it (None when pytest has none)."""
+    try:
+        from _pytest.assertion import rewrite as pytest_rewrite
+    except Exception:
+        return None
+    original = getattr(pytest_rewrite, "rewrite_asserts", None)
+    if original is None or getattr(original, "__flakescope_original__", None) is not None:
+        return None
+
+    def rewrite_asserts(mod, *args, **kwargs):
+        try:
+            rewrite(mod)
+        except Exception:
+            pass  # never break a module's import: its asserts stay as written
+        return original(mod, *args, **kwargs)
+
+    rewrite_asserts.__flakescope_original__ = original
+    pytest_rewrite.rewrite_asserts = rewrite_asserts
+
+    def uninstall():
+        if pytest_rewrite.rewrite_asserts is rewrite_asserts:
+            pytest_rewrite.rewrite_asserts = original
+
+    return uninstall

@@ -1,0 +1,24 @@
+"""Comparisons a unittest-style test hands to assertTrue/assertFalse whole."""
+import unittest
+
+import torch
+
+
+class Checks(unittest.TestCase):
+    def test_true_below(self):
+        res, ref = torch.tensor(1.0), torch.tensor(1.0005)
+        self.assertTrue(torch.abs(res - ref).item() < 0.001)  # site:true_below
+
+    def test_false_above(self):
+        self.assertFalse(abs(0.3 - 0.2999) > 1e-3, "close enough")  # site:false_above
+
+    def test_failing(self):
+        self.assertTrue(0.5 < float(torch.tensor(0.25)))  # site:failing
+
+    def test_counts_are_not_deviations(self):
+        self.assertTrue(len([1, 2]) < 3)
+
+    def test_tensor_result_kept(self):
+        result = torch.tensor([0.1]) < torch.tensor([0.2])
+        self.assertTrue(torch.tensor([0.1]) < torch.tensor([0.2]))  # site:tensor
+        self.assertTrue(torch.equal(result, torch.tensor([True])))
