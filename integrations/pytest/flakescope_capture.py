@@ -177,6 +177,16 @@ def _compares_arrays(bound):
     return _is_array(bound.get("first")) or _is_array(bound.get("second"))
 
 
+def _compares_arrays_or_floats(bound):
+    """assertEqual of arrays, or of two numbers one of which is not a count (`loss.item()` on
+    both sides: pytorch-metric-learning's exact float checks)."""
+    if _compares_arrays(bound):
+        return True
+    first, second = bound.get("first"), bound.get("second")
+    return (_scalar(first) is not None and _scalar(second) is not None
+            and not (_integral(first) and _integral(second)))
+
+
 def _compares_numbers(bound):
     return all(_scalar(bound.get(k)) is not None for k in ("first", "second"))
 
@@ -267,7 +277,7 @@ _APIS = {
     ),
     "unittest.assertEqual": _Api(
         "unittest.assertEqual", _UNITTEST + ["msg"], "raises", lambda b: (0.0, 0.0), exact=True,
-        wants=_compares_arrays,
+        wants=_compares_arrays_or_floats,
     ),
 }
 # unittest threshold comparisons: (method, operator as written `first OP second`)
@@ -1111,6 +1121,21 @@ def _threshold_fields(op, left, right, passed):
     return fields
 
 
+def _equality_fields(left, right):
+    """The capture line of `left == right` on two numbers: an exact check, measured by how far
+    apart they were."""
+    difference = abs(left - right) if math.isfinite(left) and math.isfinite(right) else math.inf
+    passed = left == right
+    fields = {"exact": True, "passed": passed, "rtol": 0.0, "atol": 0.0, "dtype": None,
+              "shape": [], "max_abs": _json_number(difference),
+              "max_rel": _json_number(difference / abs(right) if right else 0.0),
+              "atol_needed": _json_number(difference), "margin": _json_number(difference),
+              "nonfinite_mismatch": math.isfinite(left) != math.isfinite(right)}
+    if not passed:
+        fields["failure_kind"] = "nonfinite" if fields["nonfinite_mismatch"] else "values"
+    return fields
+
+
 _UNITTEST_CAPTURE_PATH = None  # set while the capture is on (AssertionHooks)
 
 
@@ -1215,6 +1240,13 @@ class AssertionHooks:
         if op == "==" and _approx_expected(right) is not None:  # `actual == pytest.approx(...)`
             self._record_line("pytest.approx", lambda frame: _approx_fields(left, right),
                               "_call_reprcompare")
+            return None
+        if op == "==":
+            a, b = _scalar(left), _scalar(right)
+            if a is not None and b is not None and not (_integral(left) and _integral(right)):
+                # `assert measure == 36.0` (piq): an exact check of a computed number.
+                self._record_line("==", lambda frame: _equality_fields(a, b),
+                                  "_call_reprcompare")
             return None
         if op not in _OPERATORS:
             return None

@@ -124,7 +124,7 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     two numbers are seen, and the test's outcome is what it was."""
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("unittest_compare_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "1 failed, 4 passed" in result.stdout, result.stdout + result.stderr
+    assert "1 failed, 5 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "unittest_compare_target.py")) as f:
         marks = {l.split("# site:")[1].strip(): n for n, l in enumerate(f.read().splitlines(), 1)
                  if "# site:" in l}
@@ -139,3 +139,7 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     assert failing["passed"] is False and failing["value"] == 0.25 and failing["op"] == ">", failing
     assert set(lines) == {marks["true_below"], marks["false_above"], marks["failing"],
                           marks["tensor"]}, lines
+    # `assert measure == 36.0`: an exact check of a computed number; a count is not captured.
+    (equal,) = [line for line in read_lines(capture) if line["api"] == "=="]
+    assert equal["site"].endswith(":%d" % marks["equal"]), equal
+    assert equal["exact"] is True and equal["passed"] is True and equal["max_abs"] == 0.0, equal

@@ -22,3 +22,9 @@ class Checks(unittest.TestCase):
         result = torch.tensor([0.1]) < torch.tensor([0.2])
         self.assertTrue(torch.tensor([0.1]) < torch.tensor([0.2]))  # site:tensor
         self.assertTrue(torch.equal(result, torch.tensor([True])))
+
+
+def test_plain_equality_of_numbers():
+    measure = float(torch.tensor([35.5, 0.5]).sum())
+    assert measure == 36.0  # site:equal
+    assert len([measure]) == 1  # counts: not captured
