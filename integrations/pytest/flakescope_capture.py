@@ -675,12 +675,17 @@ def _guarded(frame):
     tree = _function_tree(code)
     line = frame.f_lineno - code.co_firstlineno + 1
     for node in ast.walk(tree) if tree is not None else ():
-        if isinstance(node, ast.Try) and node.body and any(
-                _catches_assertion_error(h) for h in node.handlers):
-            if node.body[0].lineno <= line <= node.body[-1].end_lineno:
-                found = "try/except AssertionError at line %d" % (
-                    node.lineno + code.co_firstlineno - 1)
-                break
+        if not isinstance(node, ast.Try) or not node.body:
+            continue
+        handlers = [h for h in node.handlers if _catches_assertion_error(h)]
+        if handlers and node.body[0].lineno <= line <= node.body[-1].end_lineno:
+            # As written (`except Exception`), and where: a helper's try is not in the test file.
+            caught = ast.unparse(handlers[0].type) if handlers[0].type is not None and hasattr(
+                ast, "unparse") else ""
+            found = "try/except%s at %s:%d" % (" " + caught if caught else "",
+                                               _relative(code.co_filename),
+                                               node.lineno + code.co_firstlineno - 1)
+            break
     _GUARD_CACHE[key] = found
     return found
 

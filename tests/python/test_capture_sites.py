@@ -70,7 +70,7 @@ def test_sites_through_helpers(target_runner, tmp_path):
     # In a try whose except catches the failure: a fallback runs instead (kornia's quaternions).
     (guarded,) = [l for l in lines if l["site"] == site["guarded"]]
     assert guarded["passed"] is False and guarded["guarded"].startswith(
-        "try/except AssertionError at line "), guarded
+        "try/except AssertionError at test_target.py:"), guarded
     (fallback,) = [l for l in lines if l["site"] == site["fallback"]]
     assert fallback["passed"] is True and "guarded" not in fallback, fallback
 
