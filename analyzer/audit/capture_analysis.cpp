@@ -352,6 +352,10 @@ model::AssertionRecommendation verdict_recommendation(const ci::Verdict& verdict
   rec.action = verdict.action;
   rec.method = std::string(model::to_string(verdict.kind));
   rec.reason = verdict.message;
+  if (verdict.seeds_unexplored) {  // `fix` leaves it out unless --include-weak
+    rec.method = "observed maximum";
+    rec.runs_needed = static_cast<long>(stats::runs_to_certify(options.target, options.confidence));
+  }
   return rec;
 }
 
