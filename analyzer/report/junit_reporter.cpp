@@ -168,7 +168,9 @@ void audit_suite(const ReportView& view, pugi::xml_node suite, const model::Repo
            << format_percent(t.rate_lower) << ", " << format_percent(t.rate_upper) << "], retries "
            << retries_text(t);
     if (!t.replay.empty()) detail << "\nreplay: " << t.replay;
-    if (t.severity == Severity::kFinding)
+    // A test that failed every run is broken, not flaky (a warning of the audit), but a CI
+    // dashboard showing it green would hide it: it is a failure of its own type here.
+    if (t.severity == Severity::kFinding || t.classification == model::TestClass::kStableFail)
       add_result(tc, "failure", "flakescope." + std::string(model::to_string(t.classification)),
                  std::string(model::to_string(t.classification)) + ": " + format_percent(t.rate) +
                      " of runs fail",

@@ -76,6 +76,19 @@ TEST(JunitReport, AuditedTestsFailWhenFlaky) {
   EXPECT_FALSE(suite.find_child_by_attribute("testcase", "name", "t::ok").child("failure"));
 }
 
+// A test that failed every run is broken (a warning of the audit, not a flake), and a dashboard
+// must not show it green.
+TEST(JunitReport, AStableFailureIsAFailureOfItsOwnType) {
+  const json r = audit_report({audit_test("t::broken", "stable-fail", {"fail", "fail"})});
+  const auto doc = parse(render_report(r, ReportFormat::kJunit));
+  const auto failure = doc.child("testsuites")
+                           .child("testsuite")
+                           .find_child_by_attribute("testcase", "name", "t::broken")
+                           .child("failure");
+  ASSERT_TRUE(failure);
+  EXPECT_STREQ(failure.attribute("type").value(), "flakescope.stable-fail");
+}
+
 }  // namespace
 }  // namespace flakescope
 
