@@ -159,6 +159,9 @@ std::string why_no_edit(const model::AssertionSite& e) {
   if (says(" is given as `")) return "the tolerance is given as a name, not a number";
   if (e.argument_sets_at_site > 1 || e.mixed_arguments)
     return "the line runs with several argument sets";
+  if (e.api == "threshold")  // `< concentration * 0.001`: no literal to replace
+    return "its threshold is not a number written on that line (a name or an expression): "
+           "change it where it is computed";
   return "the call on that line was not recognised";
 }
 

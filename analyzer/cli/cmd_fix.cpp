@@ -1,6 +1,7 @@
 // `flakescope fix REPORT [--out PATCH] [--root DIR]`: the audit's per-assertion recommendations
 // (`audit --capture`) as one unified diff for the maintainer to review and apply with `git apply`.
 // Never edits a source file; --out never replaces an existing file.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ostream>
@@ -75,7 +76,19 @@ int cmd_fix(const CommandArgs& a) {
   const model::Report report = model::load_report_model(report_path);
   const AssertionPatch patch =
       assertion_patch(audit_assertions(report, report_path), root, include_weak);
-  for (const auto& why : patch.skipped) a.err << "flakescope fix: left out " << why << "\n";
+  // The cases of a parametrized test leave out one line for the same reason: said once.
+  std::vector<std::pair<std::string, std::size_t>> reasons;
+  for (const auto& why : patch.skipped) {
+    auto same =
+        std::find_if(reasons.begin(), reasons.end(), [&](const auto& r) { return r.first == why; });
+    if (same == reasons.end())
+      reasons.emplace_back(why, 1);
+    else
+      ++same->second;
+  }
+  for (const auto& [why, times] : reasons)
+    a.err << "flakescope fix: left out " << why
+          << (times > 1 ? " (" + std::to_string(times) + " cases of this line)" : "") << "\n";
   if (patch.hunks == 0 && patch.missing_files > 0) {
     // Edits were due and none could be read: the folder is wrong, not the report.
     throw InputError("no edit written: the files of " + std::to_string(patch.missing_files) +

@@ -55,3 +55,22 @@ TEST(AssertionPatch, MostlyExtrapolationIsLeftOutUnlessAskedFor) {
 
 }  // namespace
 }  // namespace flakescope::cli
+
+namespace flakescope::cli {
+namespace {
+
+TEST(AssertionPatch, AThresholdWithoutALiteralSaysWhereToChangeIt) {
+  model::AssertionSite site;
+  site.site = "tests/test_v.py:148";
+  site.api = "threshold";
+  site.recommendation.action = model::AssertionAction::kLoosen;
+  site.recommendation.atol = 0.02;
+  const AssertionPatch patch = assertion_patch({site}, ".");
+  ASSERT_EQ(patch.skipped.size(), 1u);
+  EXPECT_NE(patch.skipped[0].find("its threshold is not a number written on that line"),
+            std::string::npos)
+      << patch.skipped[0];
+}
+
+}  // namespace
+}  // namespace flakescope::cli
