@@ -156,22 +156,25 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
       *helper_note = "the call passes `" + arg + "` on: set the tolerance where that comes from";
       return std::nullopt;
     }
-  for (const std::string& arg : call->args) {
-    // `atol=TOL` or `atol=atol`: the number lives where the name is defined; a literal here
-    // would silently fork it.
-    for (const char* keyword : {"atol", "rtol"}) {
-      const std::string prefix = std::string(keyword) + "=";
+  // `atol=TOL` or `atol=atol`: the number lives where the name is defined; a literal here would
+  // silently fork it. An rtol given as a name is kept (the recommendation keeps the rtol in
+  // force): only atol is written then.
+  const auto named = [&](const char* keyword) -> std::optional<std::string> {
+    const std::string prefix = std::string(keyword) + "=";
+    for (const std::string& arg : call->args) {
       if (arg.rfind(prefix, 0) != 0) continue;
       const std::string value = arg.substr(prefix.size());
       char* end = nullptr;
       std::strtod(value.c_str(), &end);
-      if (value.empty() || *end != '\0') {
-        *helper_note = std::string(keyword) + " is given as `" + value +
-                       "`: set the value where that is defined";
-        return std::nullopt;
-      }
+      if (value.empty() || *end != '\0') return value;
     }
+    return std::nullopt;
+  };
+  if (const auto name = named("atol")) {
+    *helper_note = "atol is given as `" + *name + "`: set the value where that is defined";
+    return std::nullopt;
   }
+  const bool rtol_is_a_name = named("rtol").has_value();
   if (api == "unittest.assertAlmostEqual" && facts.via.empty()) {
     std::size_t positional = 0;
     for (const std::string& arg : call->args) positional += arg.find('=') == std::string::npos;
@@ -189,6 +192,11 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
       return std::nullopt;
     }
     return keyword_edit(*call);
+  }
+  if (rtol_is_a_name && facts.via.empty()) {
+    *shown = ci::rewrite_keyword(*call, "atol", atol);
+    if (in_place) return ci::rewrite_keyword_in_place(source, *call, "atol", atol);
+    return source.substr(0, call->begin) + *shown + source.substr(call->end);
   }
   *shown = ci::rewrite_call(*call, api, rtol, atol);
   if (in_place) return ci::rewrite_in_place(source, *call, api, rtol, atol);

@@ -664,3 +664,25 @@ TEST(CaptureAnalysis, ArgumentSetsDifferingOnlyInDtypeKeepTheirEdits) {
 
 }  // namespace
 }  // namespace flakescope
+
+namespace flakescope {
+namespace {
+
+// pytorch-metric-learning: `torch.isclose(loss, correct, rtol=rtol)` with rtol a name. The
+// recommendation keeps the rtol in force, so only atol is written and the name stays.
+TEST(CaptureAnalysis, AnRtolGivenAsANameIsKeptAndOnlyAtolWritten) {
+  TempDir dir;
+  dir.file("tests/test_noise.py",
+           "import torch\n\ndef test_noise():\n"
+           "    torch.testing.assert_close(out, ref, atol=2e-6, rtol=rtol)\n");
+  const json entry = analyze_noisy_site(dir);
+  ASSERT_TRUE(entry["diff"].is_string()) << entry.dump();
+  const std::string atol = ci::format_tolerance(entry["recommendation"]["atol"].get<double>());
+  EXPECT_NE(entry["diff"].get<std::string>().find(
+                "+    torch.testing.assert_close(out, ref, atol=" + atol + ", rtol=rtol)\n"),
+            std::string::npos)
+      << entry["diff"];
+}
+
+}  // namespace
+}  // namespace flakescope
