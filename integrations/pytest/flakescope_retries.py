@@ -17,9 +17,9 @@ times the mechanism would run it at most.
 """
 
 import functools
-import importlib.abc
-import importlib.util
 import sys
+
+import flakescope_after_import
 
 _RETRY_ATTR = "__flakescope_retry__"
 _IS_FLAKY_MODULES = ("transformers.testing_utils", "diffusers.utils.testing_utils")
@@ -62,41 +62,10 @@ def _patch_is_flaky(module):
     module.is_flaky = is_flaky
 
 
-class _IsFlakyFinder(importlib.abc.MetaPathFinder):
-    """Replaces `is_flaky` right after transformers/diffusers' testing_utils is executed."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname not in _IS_FLAKY_MODULES:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                spec.loader = _PatchingLoader(spec.loader)
-                return spec
-        return None
-
-
-class _PatchingLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        self.loader.exec_module(module)
-        _patch_is_flaky(module)
-
-    def __getattr__(self, name):  # get_source, get_filename, ... for tracebacks
-        return getattr(self.loader, name)
-
-
 def install_import_hook():
     """Installed when the plugin module is imported (before conftests and test modules)."""
-    if not any(isinstance(f, _IsFlakyFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _IsFlakyFinder())
+    flakescope_after_import.install(
+        flakescope_after_import.AfterImport(_IS_FLAKY_MODULES, _patch_is_flaky))
 
 
 def retry_of(item):
