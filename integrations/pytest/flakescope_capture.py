@@ -1305,7 +1305,9 @@ def _is_testing_helper_module(name):
     """A module whose name has a "test" component (tests.common, monai's tests.utils,
     gpytorch.test.base_test_case, e3nn.util.test) outside the libraries in _NOT_REWRITTEN."""
     parts = name.split(".")
-    return parts[0] not in _NOT_REWRITTEN and any("test" in part.lower() for part in parts)
+    if parts[0] in _NOT_REWRITTEN or parts[0].startswith(("pytest", "_pytest")):
+        return False  # pytest itself and its plugins (pytest_mock, pytest_rerunfailures)
+    return any("test" in part.lower() for part in parts)
 
 
 def _rewrite_testing_helpers():
