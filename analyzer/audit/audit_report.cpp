@@ -205,6 +205,26 @@ void add_environment(model::AuditBody& body, const AuditReportInputs& in) {
         "and, with threads free, OMP_NUM_THREADS from the seed; failing_runs[].replay is exact";
 }
 
+// In-process, a run of the command fails when any test of it failed: a repeat-dependent test
+// alone makes the command look flaky. When no test of the setting is a finding and one is
+// repeat-dependent, so is the command.
+void explain_command_by_repeat_dependent_tests(model::AuditBody& body) {
+  for (auto& command : body.process) {
+    if (command.classification != model::TestClass::kFlaky) continue;
+    bool finding = false, repeat_dependent = false;
+    for (const auto& t : body.tests) {
+      if (t.setting != command.setting) continue;
+      finding = finding || model::is_finding(t.classification);
+      repeat_dependent = repeat_dependent || t.classification == model::TestClass::kRepeatDependent;
+    }
+    if (finding || !repeat_dependent) continue;
+    command.classification = model::TestClass::kRepeatDependent;
+    command.retries_k.reset();
+    command.retries_statement =
+        "its failures are those of repeat-dependent tests: audit with --isolation process";
+  }
+}
+
 void add_junit_errors(model::AuditBody& body, const std::vector<RunRecord>& records,
                       bool no_testcases) {
   model::JunitErrors errors;
@@ -243,6 +263,7 @@ model::Report build_audit_report(const AuditReportInputs& in,
   for (const auto& t : tallies.command) body.process.push_back(test_entry(t, in));
   for (const auto& t : tallies.tests.empty() ? tallies.command : tallies.tests)
     body.tests.push_back(test_entry(t, in));
+  if (!tallies.tests.empty()) explain_command_by_repeat_dependent_tests(body);
   add_junit_errors(body, records, tallies.tests.empty());
   body.collection_warning = collection_warning(records);
   body.summary.emplace();

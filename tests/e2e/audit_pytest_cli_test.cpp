@@ -115,6 +115,40 @@ TEST_F(PytestAudit, SeedsGiveTheSameOutcomesInBothIsolationsAndTheReplayReproduc
   EXPECT_EQ(again.stdout_tail.find("passed"), std::string::npos) << again.stdout_tail;
 }
 
+// In one process the test sees what its earlier repetition left: repeat-dependent, not flaky
+// (exit 0, no tolerance advice). In a process per run it passes, and the ids drawn at import are
+// the same in every run, so each of them has every run.
+TEST_F(PytestAudit, LeftoverStateIsRepeatDependentAndIdsDrawnAtImportAreStable) {
+  const Cli in = audit({"--isolation", "inprocess", "--runs", "5", "--capture", "--out", "in.json"},
+                       "test_repetition_state.py");
+  EXPECT_EQ(in.code, 0) << in.err << in.out;
+  const auto ri = report("in.json");
+  const auto& leftover = test_named(ri, "::test_changes_its_shared_input");
+  EXPECT_EQ(leftover["classification"], "repeat-dependent") << leftover.dump();
+  EXPECT_NE(leftover["retries"]["statement"].get<std::string>().find("--isolation process"),
+            std::string::npos)
+      << leftover.dump();
+  for (const auto& a : ri["assertions"])
+    if (a["test"].get<std::string>().find("test_changes_its_shared_input") != std::string::npos)
+      EXPECT_EQ(a["recommendation"]["action"], "review") << a.dump();
+  EXPECT_NE(in.out.find("not a flake: it passed its first repetition"), std::string::npos)
+      << in.out;
+
+  const Cli pr = audit({"--isolation", "process", "--runs", "3", "--out", "pr.json"},
+                       "test_repetition_state.py");
+  EXPECT_EQ(pr.code, 0) << pr.err;
+  const auto rp = report("pr.json");
+  EXPECT_EQ(test_named(rp, "::test_changes_its_shared_input")["classification"], "stable-pass");
+  EXPECT_FALSE(rp.contains("collection_warning")) << rp.dump();
+  std::size_t drawn = 0;
+  for (const auto& t : rp["tests"])
+    if (t["name"].get<std::string>().find("test_drawn_at_import[") != std::string::npos) {
+      ++drawn;
+      EXPECT_EQ(t["runs"], 3) << t.dump();
+    }
+  EXPECT_EQ(drawn, 2u) << rp["tests"].dump();
+}
+
 TEST_F(PytestAudit, AblationOnAPytestCommandNamesTheThreadsKnob) {
   const Cli c = audit(
       {"--isolation", "inprocess", "--ablation", "--runs", "6", "--jobs", "2", "--out", "r.json"},
