@@ -328,6 +328,30 @@ std::vector<std::string> split_lines(const std::string& text) {
   return out;
 }
 
+// `self.assertLess(\n    value,\n    0.07,\n)` (black's layout): the statement's lines until its
+// brackets close, with the one literal equal to the threshold replaced.
+std::optional<std::string> multi_line_threshold_diff(const std::vector<std::string>& block,
+                                                     const std::string& file,
+                                                     std::size_t line_number,
+                                                     const ci::SiteFacts& facts, double current,
+                                                     double atol, std::string* shown) {
+  long depth = 0;
+  std::size_t lines = 0;
+  std::string text;
+  for (const std::string& line : block) {
+    for (char c : line)
+      depth += (c == '(' || c == '[' || c == '{') - (c == ')' || c == ']' || c == '}');
+    text += (lines++ ? "\n" : "") + line;
+    if (depth <= 0) break;
+  }
+  if (lines < 2 || depth > 0) return std::nullopt;
+  const auto edited = ci::replace_number_literal(text, current, atol);
+  if (!edited) return std::nullopt;
+  *shown = "threshold " + (facts.op.empty() ? "<" : facts.op) + " " + ci::format_tolerance(atol);
+  const std::vector<std::string> before(block.begin(), block.begin() + std::ptrdiff_t(lines));
+  return ci::lines_diff(file, line_number, before, split_lines(*edited));
+}
+
 // A call that opens on the site's line and closes on a later one: the edited lines, as a diff.
 std::optional<std::string> multi_line_diff(const std::string& path, const std::string& file,
                                            std::size_t line_number, const std::string& api,
@@ -335,6 +359,8 @@ std::optional<std::string> multi_line_diff(const std::string& path, const std::s
                                            double rtol, double atol, std::string* shown,
                                            std::string* helper_note) {
   const std::vector<std::string> block = read_source_block(path, line_number);
+  if (api == "threshold")
+    return multi_line_threshold_diff(block, file, line_number, facts, current_atol, atol, shown);
   std::string text;
   for (std::size_t i = 0; i < block.size(); ++i) text += (i ? "\n" : "") + block[i];
   const std::string callee = facts.via.empty() ? api : "helper:" + facts.via_function;

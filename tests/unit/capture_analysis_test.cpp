@@ -686,3 +686,45 @@ TEST(CaptureAnalysis, AnRtolGivenAsANameIsKeptAndOnlyAtolWritten) {
 
 }  // namespace
 }  // namespace flakescope
+
+namespace flakescope {
+namespace {
+
+// botorch's test_multitask.py:140: `self.assertLess(\n    value,\n    0.07,\n)`. The literal on a
+// later line of the statement is the one edited.
+TEST(CaptureAnalysis, AThresholdSpreadOverLinesIsEditedWhereItsLiteralIs) {
+  TempDir dir;
+  dir.file("tests/test_t.py",
+           "def test_x(self):\n    self.assertLess(\n        value,\n        0.07,\n    )\n");
+  std::vector<json> runs;
+  for (int run = 0; run < 6; ++run) {
+    runs.push_back(run_record(run, {{{"test", "tests/test_t.py::test_x"},
+                                     {"site", "tests/test_t.py:2"},
+                                     {"api", "threshold"},
+                                     {"op", "<"},
+                                     {"direction", "below"},
+                                     {"value", 0.08},
+                                     {"threshold", 0.07},
+                                     {"atol", 0.07},
+                                     {"rtol", 0.0},
+                                     {"max_abs", 0.08},
+                                     {"max_rel", 0.0},
+                                     {"atol_needed", 0.08},
+                                     {"margin", 0.01},
+                                     {"nonfinite_mismatch", false},
+                                     {"passed", false},
+                                     {"repeat", 0}}}));
+  }
+  CaptureAnalysisOptions capture_options;
+  capture_options.source_root = dir.path();
+  const json out = analyze_captures(runs, stats::ToleranceOptions{}, capture_options);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_TRUE(out[0]["diff"].is_string()) << out[0].dump();
+  const std::string diff = out[0]["diff"];
+  EXPECT_NE(diff.find("@@ -2,4 +2,4 @@\n"), std::string::npos) << diff;
+  EXPECT_NE(diff.find("-        0.07,\n"), std::string::npos) << diff;
+  EXPECT_NE(diff.find("+        0.081,\n"), std::string::npos) << diff;
+}
+
+}  // namespace
+}  // namespace flakescope
