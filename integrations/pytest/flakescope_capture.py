@@ -315,12 +315,16 @@ class _Patcher:
                                 _APIS["torch.testing.assert_allclose"]))
             for name in ("allclose", "isclose", "equal"):
                 targets.append((torch, name, _APIS["torch." + name]))
+                # The method form, `a.equal(b)` (botorch), defined on torch's C base class.
+                targets.append((torch.Tensor, name, _APIS["torch." + name]))
             for owner, name in flakescope_gradcheck.targets():
                 targets.append((owner, name, _GRADCHECK_APIS[name]))
             flakescope_gradcheck.hook_internals(self.patched_attrs)
         before = len(self.wrappers)
         for owner, attribute, api in targets:
             original = owner.__dict__.get(attribute) if isinstance(owner, type) else getattr(owner, attribute, None)
+            if original is None and torch is not None and owner is getattr(torch, "Tensor", None):
+                original = getattr(owner, attribute, None)  # inherited from torch._C
             if original is None or getattr(original, "__flakescope_original__", None) is not None:
                 continue  # absent, or already wrapped
             wrapper = _make_wrapper(original, api, self.capture_path)
@@ -928,7 +932,10 @@ def _record(capture_path, api, caller, bound, result, exception, observed=None):
         if "passed" not in line:
             line["passed"] = exception is None and (result is None or bool(_safe_bool(result)))
     first = bound.get(getattr(api, "first", None))
-    if first is not None and first is bound.get(getattr(api, "second", None)):
+    # (Python reuses one object for equal constants, `assertEqual(p.alpha, 0.1)`: values, not
+    # aliasing.)
+    if first is not None and first is bound.get(getattr(api, "second", None)) and not isinstance(
+            first, (int, float, complex, str, bytes)):
         # One object against itself: only a NaN fails it. `np.allclose(Wm, Wc)` after `Wc = Wm`
         # is the test's own aliasing; `assertAllClose(mvn.covariance_matrix, covmat)` where the
         # library handed back covmat is by design (the line then tests identity, not values).

@@ -124,7 +124,7 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     two numbers are seen, and the test's outcome is what it was."""
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("unittest_compare_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "1 failed, 5 passed" in result.stdout, result.stdout + result.stderr
+    assert "1 failed, 6 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "unittest_compare_target.py")) as f:
         marks = {l.split("# site:")[1].strip(): n for n, l in enumerate(f.read().splitlines(), 1)
                  if "# site:" in l}
@@ -143,3 +143,8 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     (equal,) = [line for line in read_lines(capture) if line["api"] == "=="]
     assert equal["site"].endswith(":%d" % marks["equal"]), equal
     assert equal["exact"] is True and equal["passed"] is True and equal["max_abs"] == 0.0, equal
+    # The method forms `a.equal(b)` and `a.allclose(b)` (botorch) are the functions' own.
+    by_site = {int(l["site"].rsplit(":", 1)[1]): l for l in read_lines(capture)}
+    assert by_site[marks["method_equal"]]["api"] == "torch.equal", by_site[marks["method_equal"]]
+    allclose = by_site[marks["method_allclose"]]
+    assert allclose["api"] == "torch.allclose" and allclose["atol"] == 1e-6, allclose

@@ -28,3 +28,9 @@ def test_plain_equality_of_numbers():
     measure = float(torch.tensor([35.5, 0.5]).sum())
     assert measure == 36.0  # site:equal
     assert len([measure]) == 1  # counts: not captured
+
+
+def test_method_forms():
+    a = torch.linspace(0, 1, 5)
+    assert a.equal(a.clone())  # site:method_equal
+    assert a.allclose(a + 1e-9, atol=1e-6)  # site:method_allclose
