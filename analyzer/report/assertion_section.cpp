@@ -322,12 +322,12 @@ std::string uncaptured_line(const std::vector<std::string>& tests, std::size_t r
   if (tests.empty()) return "";
   std::string examples;
   for (std::size_t i = 0; i < tests.size() && i < 3; ++i) examples += (i ? ", " : "") + tests[i];
-  if (tests.size() > 3) examples += ", ...";
+  if (tests.size() > 3) examples += " and " + std::to_string(tests.size() - 3) + " more";
   const std::string text =
       std::to_string(tests.size()) + " of " + std::to_string(ran) +
       " tests that ran made no comparison the capture recognises (for example only a bare assert "
-      "of a boolean, a pytest.raises, or a helper that compares element by element itself): "
-      "their tolerances are not measured (" +
+      "of a boolean, a pytest.raises, an element-wise check such as `(d > -eps).all()`, or a "
+      "helper that compares element by element itself): their tolerances are not measured (" +
       examples + ")";
   switch (format) {
     case ReportFormat::kTerminal:
