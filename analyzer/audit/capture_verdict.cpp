@@ -138,7 +138,9 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
   if (off == 0) {
     v.kind = AssertionClass::kBitwise;
     v.action = failures == 0 ? AssertionAction::kKeep : AssertionAction::kFix;
-    v.message = "bitwise equal on every run" + runs + "): the compared values never differed";
+    v.message = site.api == "threshold"  // `assert err < 1e-5` with err exactly 0
+                    ? "the compared value was 0 on every run" + runs + ")"
+                    : "bitwise equal on every run" + runs + "): the compared values never differed";
     return v;
   }
   v.kind = AssertionClass::kDeterministic;
