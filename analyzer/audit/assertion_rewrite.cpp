@@ -54,6 +54,17 @@ ApiShape shape_of(const std::string& api) {
     shape.rtol_keyword = "(no rtol)";  // matches no argument: nothing to replace
     return shape;
   }
+  // numpy's assert_array_almost_equal(x, y, decimal=6) / assert_almost_equal(a, d, decimal=7):
+  // the one tolerance is `decimal`, written as the integer (the rewrite is handed d, not atol).
+  if (takes_decimal(api)) {
+    const bool array = api.find("array") != std::string::npos;
+    ApiShape shape =
+        with_defaults({{array ? "assert_array_almost_equal" : "assert_almost_equal"}, -1, 2, false},
+                      0, array ? 6 : 7);
+    shape.atol_keyword = "decimal";
+    shape.rtol_keyword = "(no rtol)";
+    return shape;
+  }
   // gradcheck(func, inputs, *, eps, atol, rtol, ...): keyword-only tolerances.
   if (api == "torch.autograd.gradcheck")
     return with_defaults({{"gradcheck"}, -1, -1, false}, 1e-3, 1e-5);
@@ -393,6 +404,26 @@ std::optional<std::string> replace_number_literal(const std::string& line, doubl
          line.substr(found->first + found->second);
 }
 
+bool takes_decimal(const std::string& api) {
+  return api == "numpy.testing.assert_array_almost_equal" ||
+         api == "numpy.testing.assert_almost_equal";
+}
+
+double decimal_bound(int decimal) {
+  return 1.5 * std::pow(10.0, -decimal);
+}
+
+int decimal_covering(double atol) {
+  if (!(atol > 0)) return 16;
+  int d = static_cast<int>(std::floor(std::log10(1.5 / atol)));
+  while (decimal_bound(d) < atol) --d;  // (log10's rounding)
+  return d;
+}
+
+int decimal_of(double atol) {
+  return atol > 0 ? static_cast<int>(std::lround(std::log10(1.5 / atol))) : 16;
+}
+
 std::string canonical_call(const std::string& api, double rtol, double atol) {
   const std::string r = format_tolerance(rtol);
   const std::string a = format_tolerance(atol);
@@ -403,6 +434,7 @@ std::string canonical_call(const std::string& api, double rtol, double atol) {
     return "actual == pytest.approx(expected, rel=" + r + ", abs=" + a + ")";
   if (api == "unittest.assertAlmostEqual")
     return "assertAlmostEqual(first, second, delta=" + a + ")";
+  if (takes_decimal(api)) return api + "(actual, desired, decimal=" + a + ")";  // a: d
   // gradcheck compares Jacobians of a function at inputs: it takes no actual/expected pair.
   if (api == "torch.autograd.gradcheck" || api == "torch.autograd.gradgradcheck")
     return api + "(func, inputs, rtol=" + r + ", atol=" + a + ")";

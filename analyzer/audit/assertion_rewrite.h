@@ -55,6 +55,15 @@ std::string lines_diff(const std::string& file, std::size_t line_number,
                        const std::vector<std::string>& before,
                        const std::vector<std::string>& after);
 
+// numpy's assert_array_almost_equal / assert_almost_equal: the tolerance is `decimal=d`, an
+// absolute bound of 1.5 * 10^-d (the capture records that atol).
+bool takes_decimal(const std::string& api);
+// The largest d whose bound 1.5 * 10^-d still covers `atol`, and the bound of a given d.
+int decimal_covering(double atol);
+double decimal_bound(int decimal);
+// The d whose bound is `atol` (the inverse of decimal_bound, for a recorded atol).
+int decimal_of(double atol);
+
 // The call as it would read with placeholder arguments, when the source cannot be read.
 std::string canonical_call(const std::string& api, double rtol, double atol);
 

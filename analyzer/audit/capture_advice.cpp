@@ -85,7 +85,8 @@ std::string helper_atol_parameter(const ci::SiteFacts& facts, double current_ato
   if (contains(facts.via_accepts, "atol")) return "atol";
   std::string found;
   for (const auto& [name, value] : facts.via_values) {
-    if (name == "rtol" || name == "places" || name == "decimal" || value != current_atol) continue;
+    // (For numpy's decimal APIs the current "atol" handed in is the decimal d itself.)
+    if (name == "rtol" || name == "places" || value != current_atol) continue;
     if (!found.empty()) return "";  // two parameters hold it: which one is forwarded is unknown
     found = name;
   }
@@ -531,7 +532,17 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
                       headroom_text(site) + retries;
     return;
   }
+  const bool decimal = takes_decimal(site.api);
+  if (decimal) {  // numpy's decimal=d bounds by 1.5 * 10^-d: the d that covers the bound
+    const int d = decimal_covering(*rec.atol);
+    site.recommendation.atol = decimal_bound(d);
+    site.recommendation.extra["decimal"] = d;
+  }
   const double rtol = rec.rtol, atol = *rec.atol;
+  // What the line says and what it is to say: decimal APIs are written as d.
+  model::AssertionSite as_written = site;
+  if (decimal) as_written.atol = decimal_of(site.atol);
+  const double written = decimal ? double(decimal_covering(atol)) : atol;
   if (rec.action == model::AssertionAction::kKeep) {
     site.suggestion = keep_text(site, keeps, atol);
     return;
@@ -545,18 +556,18 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
   std::string shown, helper_note;
   std::optional<std::string> new_line, diff;
   if (source)
-    new_line =
-        rewritten_line(*source, site.api, facts, site.atol, rtol, atol, &shown, &helper_note);
+    new_line = rewritten_line(*source, site.api, facts, as_written.atol, rtol, written, &shown,
+                              &helper_note);
   if (source && !new_line) {
     // Perhaps a call spread over several lines; its own notes replace the one-line attempt's.
     std::string multi_note;
-    diff = multi_line_diff(path, site.file, site.line, site.api, facts, site.atol, rtol, atol,
-                           &shown, &multi_note);
+    diff = multi_line_diff(path, site.file, site.line, site.api, facts, as_written.atol, rtol,
+                           written, &shown, &multi_note);
     if (!multi_note.empty()) helper_note = multi_note;
   }
   if (!new_line && !diff && !facts.via.empty() && facts.tolerance_at == "via") {
     std::string helper_shown, helper_line_note;
-    diff = helper_line_edit(site, facts, capture_options, rtol, atol, &helper_shown,
+    diff = helper_line_edit(as_written, facts, capture_options, rtol, written, &helper_shown,
                             &helper_line_note);
     if (diff) shown = helper_shown, helper_note = helper_line_note;
   }
@@ -566,7 +577,7 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
     site.diff = *diff;
   } else if (!new_line) {
     const std::string call = site.api == "threshold" ? ci::bound_phrase(site, atol)
-                                                     : ci::canonical_call(site.api, rtol, atol);
+                                                     : ci::canonical_call(site.api, rtol, written);
     site.suggestion = "`" + call + "`" + keeps + retries + note;
   } else {
     site.suggestion = "`" + shown + "`" + keeps + retries + note;

@@ -43,12 +43,24 @@ std::string action_of(const AssertionSite& e) {
   return std::string(model::to_string(action));
 }
 
+// numpy's assert_array_almost_equal / assert_almost_equal: `decimal=d`, the bound 1.5 * 10^-d.
+bool takes_decimal(const AssertionSite& e) {
+  return e.api == "numpy.testing.assert_array_almost_equal" ||
+         e.api == "numpy.testing.assert_almost_equal";
+}
+
+std::string decimal_text(double bound) {
+  const long d = bound > 0 ? std::lround(std::log10(1.5 / bound)) : 16;
+  return "decimal=" + std::to_string(d) + " (atol " + num(bound) + ")";
+}
+
 std::string current_args(const AssertionSite& e) {
   if (e.cls == model::AssertionClass::kThresholdVariable)
     return e.op.value_or("<") + " a per-run bound";
   if (e.api == "threshold") return e.op.value_or("<") + " " + num(e.atol);
   if (e.hidden_tolerance) return "its own tolerance (let " + num(e.atol) + " pass)";
   if (e.api == "pytest.approx") return "rel=" + num(e.rtol) + ", abs=" + num(e.atol);
+  if (takes_decimal(e)) return decimal_text(e.atol);
   return "rtol=" + num(e.rtol) + ", atol=" + num(e.atol);
 }
 
@@ -57,6 +69,7 @@ std::string recommended_args(const AssertionSite& e) {
   if (!rec.atol) return "-";
   if (e.api == "threshold") return e.op.value_or("") + " " + num(*rec.atol);
   if (e.api == "pytest.approx") return "rel=" + num(rec.rtol) + ", abs=" + num(*rec.atol);
+  if (takes_decimal(e)) return decimal_text(*rec.atol);
   return "rtol=" + num(rec.rtol) + ", atol=" + num(*rec.atol);
 }
 

@@ -728,3 +728,40 @@ TEST(CaptureAnalysis, AThresholdSpreadOverLinesIsEditedWhereItsLiteralIs) {
 
 }  // namespace
 }  // namespace flakescope
+
+namespace flakescope {
+namespace {
+
+// numpy's assert_array_almost_equal takes decimal=d (a bound of 1.5 * 10^-d), not rtol/atol
+// (tensorly): the advice and the edit are the d that covers the bound.
+TEST(CaptureAnalysis, ADecimalToleranceIsAdvisedAndWrittenAsDecimal) {
+  EXPECT_EQ(ci::decimal_covering(3.03e-6), 5);
+  EXPECT_EQ(ci::decimal_covering(1.5e-6), 6);
+  EXPECT_EQ(ci::decimal_of(1.5e-7), 7);
+  TempDir dir;
+  dir.file("tests/test_d.py",
+           "def test_x():\n    np.testing.assert_array_almost_equal(x + 3e-6, x)\n");
+  std::vector<json> runs;
+  for (int run = 0; run < 4; ++run) {
+    json c = capture("tests/test_d.py:2", 3e-6, false);
+    c["api"] = "numpy.testing.assert_array_almost_equal";
+    c["rtol"] = 0.0;
+    c["atol"] = 1.5e-6;
+    c["decimal"] = 6;
+    c["max_abs"] = 3e-6;
+    runs.push_back(run_record(run, {c}));
+  }
+  CaptureAnalysisOptions capture_options;
+  capture_options.source_root = dir.path();
+  const json out = analyze_captures(runs, stats::ToleranceOptions{}, capture_options);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_DOUBLE_EQ(out[0]["recommendation"]["atol"].get<double>(), 1.5e-5);
+  ASSERT_TRUE(out[0]["diff"].is_string()) << out[0].dump();
+  EXPECT_NE(out[0]["diff"].get<std::string>().find(
+                "+    np.testing.assert_array_almost_equal(x + 3e-6, x, decimal=5)\n"),
+            std::string::npos)
+      << out[0]["diff"];
+}
+
+}  // namespace
+}  // namespace flakescope
