@@ -137,6 +137,7 @@ void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
 struct TestInRun {
   std::optional<bool> passed;       // unknown for skipped, xfail, crash or a name not found
   std::optional<bool> drew_random;  // the plugin's drew_random
+  bool reseeded = false;            // the test seeded a global generator itself
 };
 
 void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run,
@@ -149,6 +150,7 @@ void add_call(SiteAccumulator& site, const nlohmann::json& line, long long run,
   if (test.passed) trial.test_passed = test.passed;
   if (test.drew_random)
     site.facts.drew_random = site.facts.drew_random.value_or(false) || *test.drew_random;
+  site.facts.reseeded = site.facts.reseeded || test.reseeded;
   const bool passed =
       line.contains("passed") && line["passed"].is_boolean() ? line["passed"].get<bool>() : false;
   trial.failed = trial.failed || !passed;
@@ -196,6 +198,8 @@ TestInRun test_in_record(const nlohmann::json& record, const std::string& test) 
     if (outcome == "fail" || outcome == "error") out.passed = false;
     if (tc.contains("drew_random") && tc["drew_random"].is_boolean())
       out.drew_random = tc["drew_random"].get<bool>();
+    out.reseeded =
+        tc.contains("reseeded") && tc["reseeded"].is_boolean() && tc["reseeded"].get<bool>();
     return out;
   }
   return out;
@@ -210,6 +214,7 @@ TestInRun test_in_record(const audit::RunRecord& record, const std::string& test
     if (tc.outcome == audit::Outcome::kFail || tc.outcome == audit::Outcome::kError)
       out.passed = false;
     out.drew_random = tc.drew_random;
+    out.reseeded = tc.reseeded;
     return out;
   }
   return out;

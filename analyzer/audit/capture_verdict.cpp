@@ -125,16 +125,18 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
   const std::string runs = " (" + std::to_string(trials) + " runs";
   // Different seeds per run, identical values: the randomness never reached this comparison. A
   // test that draws no random numbers has nothing for a seed to change: nothing to say then.
-  const std::string seeds =
-      facts.drew_random == false
-          ? std::string()
-          : std::string(facts.drew_random
-                            ? "; the per-run seeds never changed it although the test draws "
-                              "random numbers: this comparison does not depend on them, or the "
-                              "test reseeds before it"
-                            : "; the per-run seeds never changed it: the test likely fixes its "
-                              "own seed") +
-                ", so seed-dependent flakiness is out of this audit's reach";
+  std::string seeds;
+  if (facts.reseeded)
+    seeds =
+        "; the test seeds its own generators (torch.manual_seed or the like), so the audit's "
+        "per-run seeds do not reach its draws";
+  else if (facts.drew_random == true)
+    seeds =
+        "; the per-run seeds never changed it although the test draws random numbers: this "
+        "comparison does not depend on them, or the test reseeds before it";
+  else if (!facts.drew_random)
+    seeds = "; the per-run seeds never changed it: the test likely fixes its own seed";
+  if (!seeds.empty()) seeds += ", so seed-dependent flakiness is out of this audit's reach";
   if (off == 0) {
     v.kind = AssertionClass::kBitwise;
     v.action = failures == 0 ? AssertionAction::kKeep : AssertionAction::kFix;
@@ -174,7 +176,7 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
   v.message += "; " + bound_phrase(site, *v.atol) + " covers it with a " +
                fmt(kDeterministicMargin * 100) + "% margin (rounded up to two digits)";
   v.cause = "deterministic mismatch";
-  if (facts.drew_random != true) {
+  if (facts.drew_random != true || facts.reseeded) {
     v.message += ", no tail fit: the error is the code's, not noise";
     return v;
   }

@@ -40,6 +40,9 @@ struct SiteFacts {
   // Whether the test drew from a global random generator in some run (the plugin's drew_random):
   // false only when every run that says drew nothing; unknown when none says.
   std::optional<bool> drew_random;
+  // The test seeded a global generator itself in some run (`torch.manual_seed(42)`): its draws are
+  // its own fixed ones, whatever the audit's seed.
+  bool reseeded = false;
   // A threshold the test computes per run (SiteTable::group): `ratios` holds per trial the
   // largest value / bound of its calls (above 1: failed), when every bound was positive.
   bool variable_threshold = false;

@@ -94,6 +94,8 @@ void testcase_extras_from_json(const nlohmann::json& t, TestcaseResult& tc) {
     tc.retry = *retry;
   const auto drew = t.find("drew_random");
   if (drew != t.end() && drew->is_boolean()) tc.drew_random = drew->get<bool>();
+  const auto reseeded = t.find("reseeded");
+  tc.reseeded = reseeded != t.end() && reseeded->is_boolean() && reseeded->get<bool>();
   const auto repeat = t.find("repeat");
   if (repeat != t.end() && repeat->is_number_unsigned()) tc.repetition = repeat->get<std::size_t>();
   const auto report = t.find("report_seconds");
@@ -115,6 +117,7 @@ nlohmann::json to_json(const RunRecord& r) {
     if (t.drew_random) tc["drew_random"] = *t.drew_random;
     if (t.report_seconds > 0) tc["report_seconds"] = t.report_seconds;
     if (t.repetition) tc["repeat"] = *t.repetition;
+    if (t.reseeded) tc["reseeded"] = true;
     testcases.push_back(std::move(tc));
   }
   nlohmann::json j = {{"run", r.run},

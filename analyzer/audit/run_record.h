@@ -38,6 +38,7 @@ struct TestcaseResult {
   std::string environment;          // "network: OSError" when the failure is the machine's
   nlohmann::json retry;             // {"mechanism", "attempts", "decorator"} the test carries
   std::optional<bool> drew_random;  // the test moved a global random generator
+  bool reseeded = false;            // the test seeded a global generator itself
   // Seconds pytest spent building the failure reports (tracebacks) of this test's failed phases:
   // with long tracebacks of big tensors that can dominate a whole audit's time.
   double report_seconds = 0;

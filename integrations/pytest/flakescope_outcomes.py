@@ -228,3 +228,53 @@ def _mt19937_words(numpy):
     except Exception:
         _MT19937 = "unavailable"
         return None
+
+
+class ReseedWatch:
+    """Whether a test seeds a global generator itself (`torch.manual_seed(42)` at its top): then a
+    value that never changes across the audit's per-run seeds is the test's own fixed draw, not a
+    value other seeds could move. Wraps random.seed, numpy.random.seed and torch.manual_seed (of
+    the libraries imported so far); the plugin's own seeding runs inside `own()`."""
+
+    def __init__(self):
+        self.seen = False
+        self._own = False
+        self._patched = []
+
+    def patch(self):
+        targets = [(random, "seed")]
+        numpy = sys.modules.get("numpy")
+        if numpy is not None and hasattr(numpy, "random"):
+            targets.append((numpy.random, "seed"))
+        torch = sys.modules.get("torch")
+        if torch is not None and hasattr(torch, "manual_seed"):
+            targets.append((torch, "manual_seed"))
+        for owner, name in targets:
+            original = getattr(owner, name, None)
+            if original is None or getattr(original, "__flakescope_reseed__", False):
+                continue
+            setattr(owner, name, self._wrap(original))
+            self._patched.append((owner, name, original))
+
+    def _wrap(self, original):
+        def seed(*args, **kwargs):
+            if not self._own:
+                self.seen = True
+            return original(*args, **kwargs)
+
+        seed.__flakescope_reseed__ = True
+        seed.__wrapped__ = original
+        return seed
+
+    def own(self, function, *args):
+        """Runs the plugin's own seeding without counting it."""
+        self._own = True
+        try:
+            return function(*args)
+        finally:
+            self._own = False
+
+    def unpatch(self):
+        for owner, name, original in reversed(self._patched):
+            setattr(owner, name, original)
+        self._patched = []

@@ -35,7 +35,8 @@ import flakescope_collection_seed
 import flakescope_knobs
 import flakescope_retries
 from flakescope_capture import AssertionHooks, _Patcher, _append_line, _state
-from flakescope_outcomes import GeneratorStates, environment_error, outcome_of, xfail_strict
+from flakescope_outcomes import (GeneratorStates, ReseedWatch, environment_error, outcome_of,
+                                 xfail_strict)
 
 _ENV_CAPTURE = "FLAKESCOPE_CAPTURE"
 _ENV_SEED = "FLAKESCOPE_SEED"
@@ -143,6 +144,7 @@ class FlakescopePlugin:
             self.runs_report = flakescope_runs.RunsReport(config, options)
             self.outcomes_path = self.runs_report.outcomes_path
         self.knobs_written = False
+        self.reseeds = ReseedWatch()  # whether a test seeds the global generators itself
         self.report_seconds = 0.0  # building failure reports in the current repetition
         capture_path = options["capture"]
         self.patcher = _Patcher(capture_path) if capture_path else None
@@ -158,6 +160,7 @@ class FlakescopePlugin:
 
     def pytest_unconfigure(self, config):
         flakescope_collection_seed.stop()
+        self.reseeds.unpatch()
         if self.patcher:
             self.patcher.unpatch()
         flakescope_retries.set_disabled(False)
@@ -254,15 +257,17 @@ class FlakescopePlugin:
         right after seeding."""
         seed = None if self.seed is None else self.seed + i
         _state.test, _state.seed, _state.repeat = item.nodeid, seed, i
+        self.reseeds.patch()  # (libraries imported since)
         if seed is not None:
-            _seed_everything(seed)
+            self.reseeds.own(_seed_everything, seed)
             # A test that reads FLAKESCOPE_SEED itself sees its repetition's seed, as it would
             # in the separate process `flakescope audit --isolation process` gives that seed.
             os.environ[_ENV_SEED] = str(seed)
         elif self.free is not None and "generator" in self.free:
             # The free generator: fresh entropy per repetition, as unseeded runs on CI get
             # (a fresh process's torch generator alone would always start from the same seed).
-            _seed_everything(int.from_bytes(os.urandom(8), "little"))
+            self.reseeds.own(_seed_everything, int.from_bytes(os.urandom(8), "little"))
+        self.reseeds.seen = False
         if self.free is not None:
             flakescope_knobs.apply(self.free, flakescope_knobs.thread_count(self.free, seed))
         try:
@@ -289,6 +294,8 @@ class FlakescopePlugin:
                 line[key] = fixed[key]
         if environment:
             line["environment"] = environment
+        if self.reseeds.seen:
+            line["reseeded"] = True
         if self.report_seconds > 0:
             line["report_seconds"] = round(self.report_seconds, 6)
         if not self.knobs_written and self.free is not None:

@@ -90,3 +90,17 @@ def test_parse_setting():
     assert flakescope_knobs.parse_setting("free") == set(flakescope_knobs.KNOBS)
     with pytest.raises(pytest.UsageError):
         flakescope_knobs.parse_setting("free:bogus")
+
+
+def test_a_test_seeding_its_own_generators_is_told_apart(target_runner, tmp_path):
+    """A constant value under the audit's changing seeds means one thing when the test seeds
+    itself (its own fixed draw) and another when it does not (other seeds may move it)."""
+    outcomes = tmp_path / "outcomes.jsonl"
+    result = target_runner.run("reseed_target.py", env={
+        "FLAKESCOPE_SEED": "5", "FLAKESCOPE_REPEAT": "2", "FLAKESCOPE_OUTCOMES": str(outcomes)})
+    assert "6 passed" in result.stdout, result.stdout + result.stderr
+    reseeded = {}
+    for line in read_lines(outcomes):
+        reseeded.setdefault(line["test"].split("::")[-1], []).append(line.get("reseeded", False))
+    assert reseeded == {"test_seeds_torch": [True, True], "test_seeds_numpy_and_random": [True, True],
+                        "test_only_draws": [False, False]}, reseeded
