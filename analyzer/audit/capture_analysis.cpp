@@ -873,8 +873,8 @@ void note_checks_a_failure_hid(model::AuditBody& audit) {
                                     std::string::npos;  // (a loop's own note says it)
     if (stopped > 0 && acts && stops_the_test)
       a.suggestion += "; the test stopped here in " + runs_text(stopped) +
-                      ", so any check after this line went unmeasured there: apply, then audit "
-                      "again";
+                      ", so the checks after this line, if any, went unmeasured there: apply, then "
+                      "audit again";
   }
 }
 

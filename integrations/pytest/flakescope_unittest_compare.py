@@ -4,21 +4,24 @@ unittest's assertTrue receives only the comparison's result, so the two compared
 reach the capture (monai's `self.assertTrue(torch.abs(res - result).item() < 0.001)`,
 pytorch-metric-learning's `self.assertTrue(torch.abs(var - target) / target < 0.1)`). While the
 capture is on, pytest's rewriting of a test module also rewrites each `assertTrue(a OP b)` and
-`assertFalse(a OP b)` with one ordering operator into `assertTrue(<capture>(OP, a, b, wanted))`:
+`assertFalse(a OP b)` (and numpy's `assert_(a OP b)`) with one ordering operator into `assertTrue(<capture>(OP, a, b, wanted))`:
 the operands are evaluated once, in the same order, and the call returns exactly what `a OP b`
 returns, so the assertion means what it meant.
 """
 import ast
 
 _OPERATORS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-_METHODS = {"assertTrue": True, "assertFalse": False}
+# unittest's, and numpy.testing.assert_ (tensorly's `assert_(error < tol)`): the result each
+# wants of the comparison.
+_METHODS = {"assertTrue": True, "assertFalse": False, "assert_": True}
 
 
 class _Rewriter(ast.NodeTransformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         func = node.func
-        if not (isinstance(func, ast.Attribute) and func.attr in _METHODS and node.args):
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name not in _METHODS or not node.args:
             return node
         compare = node.args[0]
         if not (isinstance(compare, ast.Compare) and len(compare.ops) == 1
@@ -30,7 +33,7 @@ class _Rewriter(ast.NodeTransformer):
             attr="_unittest_comparison", ctx=ast.Load())
         call = ast.Call(func=capture, args=[
             ast.Constant(value=_OPERATORS[type(compare.ops[0])]), compare.left,
-            compare.comparators[0], ast.Constant(value=_METHODS[func.attr])], keywords=[])
+            compare.comparators[0], ast.Constant(value=_METHODS[name])], keywords=[])
         node.args[0] = ast.copy_location(call, compare)
         ast.fix_missing_locations(node)
         return node

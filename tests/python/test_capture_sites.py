@@ -124,7 +124,7 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     two numbers are seen, and the test's outcome is what it was."""
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("unittest_compare_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "1 failed, 6 passed" in result.stdout, result.stdout + result.stderr
+    assert "1 failed, 7 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "unittest_compare_target.py")) as f:
         marks = {l.split("# site:")[1].strip(): n for n, l in enumerate(f.read().splitlines(), 1)
                  if "# site:" in l}
@@ -138,7 +138,9 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     failing = lines[marks["failing"]]  # a literal on the left is the bound: 0.25 > 0.5 fails
     assert failing["passed"] is False and failing["value"] == 0.25 and failing["op"] == ">", failing
     assert set(lines) == {marks["true_below"], marks["false_above"], marks["failing"],
-                          marks["tensor"]}, lines
+                          marks["tensor"], marks["numpy_assert_"]}, lines
+    numpy_assert = lines[marks["numpy_assert_"]]  # tensorly's assert_(error < tol)
+    assert numpy_assert["op"] == "<" and numpy_assert["threshold"] == 1e-3, numpy_assert
     # `assert measure == 36.0`: an exact check of a computed number; a count is not captured.
     (equal,) = [line for line in read_lines(capture) if line["api"] == "=="]
     assert equal["site"].endswith(":%d" % marks["equal"]), equal

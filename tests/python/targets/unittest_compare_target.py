@@ -34,3 +34,10 @@ def test_method_forms():
     a = torch.linspace(0, 1, 5)
     assert a.equal(a.clone())  # site:method_equal
     assert a.allclose(a + 1e-9, atol=1e-6)  # site:method_allclose
+
+
+def test_numpy_assert_():
+    from numpy.testing import assert_
+
+    error = float(torch.tensor(2e-4))
+    assert_(error < 1e-3, "error too large")  # site:numpy_assert_
