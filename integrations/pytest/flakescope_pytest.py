@@ -214,6 +214,7 @@ class FlakescopePlugin:
         # retry loops) never run while flakescope measures.
         if self.patcher and self.patcher.patch_libraries():  # libraries imported since then
             self.patcher.patch_module_globals(str(item.session.config.rootpath))
+        self.reseeds.patch()  # the seeding functions of libraries imported since the last test
         saved_env = {k: os.environ.get(k) for k in (_ENV_SEED, "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
         fixed = {"test": item.nodeid, "replay_id": _invocation_id(item),
                  "retry": flakescope_retries.retry_of(item), "strict": xfail_strict(item)}
@@ -257,7 +258,6 @@ class FlakescopePlugin:
         right after seeding."""
         seed = None if self.seed is None else self.seed + i
         _state.test, _state.seed, _state.repeat = item.nodeid, seed, i
-        self.reseeds.patch()  # (libraries imported since)
         if seed is not None:
             self.reseeds.own(_seed_everything, seed)
             # A test that reads FLAKESCOPE_SEED itself sees its repetition's seed, as it would
