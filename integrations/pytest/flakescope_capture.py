@@ -814,24 +814,26 @@ def _tolerance_names(api, bound):
     return names
 
 
+def _varkeywords_name(code):
+    """The name of a function's **kwargs parameter, or None."""
+    if not code.co_flags & _CO_VARKEYWORDS:
+        return None
+    return code.co_varnames[code.co_argcount + code.co_kwonlyargcount
+                            + (1 if code.co_flags & _CO_VARARGS else 0)]
+
+
 def _forwards_keywords(helper, caller):
     """Whether the helper takes **kwargs and its comparison call (the caller of the compared
     function, in the helper itself) passes them on."""
-    code = helper.f_code
-    if helper is not caller or not code.co_flags & _CO_VARKEYWORDS:
-        return False
-    index = code.co_argcount + code.co_kwonlyargcount + (1 if code.co_flags & _CO_VARARGS else 0)
-    name = code.co_varnames[index]
-    return "**" + name in _call_text(code.co_filename, caller.f_lineno).replace(" ", "")
+    name = _varkeywords_name(helper.f_code)
+    return helper is caller and name is not None and "**" + name in _call_text(
+        helper.f_code.co_filename, caller.f_lineno).replace(" ", "")
 
 
 def _forwarded_keywords(helper):
     """The helper's **kwargs dict at this call, or {}."""
-    code = helper.f_code
-    if not code.co_flags & _CO_VARKEYWORDS:
-        return {}
-    index = code.co_argcount + code.co_kwonlyargcount + (1 if code.co_flags & _CO_VARARGS else 0)
-    found = helper.f_locals.get(code.co_varnames[index])
+    name = _varkeywords_name(helper.f_code)
+    found = helper.f_locals.get(name) if name is not None else None
     return found if isinstance(found, dict) else {}
 
 
@@ -1219,6 +1221,9 @@ class AssertionHooks:
             from _pytest.assertion import rewrite
 
             rewrite._read_pyc = lambda *args, **kwargs: None
+            # Nor cached: a module rewritten for the capture (its assertTrue comparisons call
+            # flakescope_capture) must never be what a later plain pytest run loads.
+            rewrite._write_pyc = lambda *args, **kwargs: False
         except Exception:
             pass
         _rewrite_testing_helpers()

@@ -2,6 +2,8 @@
 line called (where the per-call override goes, and which tells two comparisons inside it apart);
 comparisons of counts are not captured as thresholds."""
 import os
+import subprocess
+import sys
 
 from conftest import HERE, read_lines
 
@@ -150,3 +152,18 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     assert by_site[marks["method_equal"]]["api"] == "torch.equal", by_site[marks["method_equal"]]
     allclose = by_site[marks["method_allclose"]]
     assert allclose["api"] == "torch.allclose" and allclose["atol"] == 1e-6, allclose
+
+
+def test_a_capture_run_leaves_no_rewritten_module_behind(target_runner, tmp_path):
+    """The capture rewrites test modules (assertTrue comparisons call flakescope_capture): pytest
+    must not cache that rewrite, or a later plain run without the plugin would load it."""
+    capture = tmp_path / "capture.jsonl"
+    result = target_runner.run("unittest_compare_target.py", env={
+        "FLAKESCOPE_CAPTURE": str(capture), "PYTHONDONTWRITEBYTECODE": ""})
+    assert "1 failed, 7 passed" in result.stdout, result.stdout + result.stderr
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("FLAKESCOPE_", "PYTEST_", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"))}
+    plain = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                            "test_target.py"], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert "1 failed, 7 passed" in plain.stdout, plain.stdout + plain.stderr
