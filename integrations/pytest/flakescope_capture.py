@@ -1150,6 +1150,30 @@ def _equality_fields(left, right):
     return fields
 
 
+def _extreme_element(values, op):
+    """The element of a float tensor or array that decides `values OP bound` for every element:
+    the largest for < and <=, the smallest for > and >= (NaN when one is NaN); None for anything
+    else (counts, booleans, lists)."""
+    torch = sys.modules.get("torch")
+    numpy = sys.modules.get("numpy")
+    below = op in ("<", "<=")
+    try:
+        if torch is not None and isinstance(values, torch.Tensor):
+            if not values.is_floating_point() or values.numel() == 0:
+                return None
+            v = values.detach()
+            if bool(v.isnan().any()):
+                return math.nan
+            return float((v.max() if below else v.min()).double().item())
+        if numpy is not None and isinstance(values, numpy.ndarray):
+            if values.dtype.kind != "f" or values.size == 0:
+                return None
+            return float(numpy.max(values) if below else numpy.min(values))
+    except Exception:
+        return None
+    return None
+
+
 _UNITTEST_CAPTURE_PATH = None  # set while the capture is on (AssertionHooks)
 
 
@@ -1270,6 +1294,15 @@ class AssertionHooks:
         a, b = _scalar(left), _scalar(right)
         if a is not None and b is not None and not (_integral(left) and _integral(right)):
             self._record(op, a, b, bool(_OPERATORS[op](a, b)), "_call_reprcompare")
+        elif (a is None) != (b is None):
+            # `assert (d < 1e-5).all()`: an element-wise comparison with one number, measured by
+            # its extreme element (the largest for < and <=, the smallest for > and >=).
+            # A number on the left is the bound: `(-eps < d).all()` is `d > -eps`.
+            op, values, bound = (op, left, b) if a is None else (_MIRRORED[op], right, a)
+            extreme = _extreme_element(values, op)
+            if extreme is not None:
+                self._record(op, extreme, bound, bool(_OPERATORS[op](extreme, bound)),
+                             "_call_reprcompare")
         return None
 
     def _record(self, op, left, right, passed, entry_point):

@@ -126,7 +126,7 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     two numbers are seen, and the test's outcome is what it was."""
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("unittest_compare_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "1 failed, 7 passed" in result.stdout, result.stdout + result.stderr
+    assert "1 failed, 8 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "unittest_compare_target.py")) as f:
         marks = {l.split("# site:")[1].strip(): n for n, l in enumerate(f.read().splitlines(), 1)
                  if "# site:" in l}
@@ -140,7 +140,14 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     failing = lines[marks["failing"]]  # a literal on the left is the bound: 0.25 > 0.5 fails
     assert failing["passed"] is False and failing["value"] == 0.25 and failing["op"] == ">", failing
     assert set(lines) == {marks["true_below"], marks["false_above"], marks["failing"],
-                          marks["tensor"], marks["numpy_assert_"]}, lines
+                          marks["tensor"], marks["numpy_assert_"], marks["elementwise"],
+                          marks["elementwise_numpy"]}, lines
+    # `assert (d < 1e-5).all()`: measured by the element that decides it (largest for <).
+    elementwise = lines[marks["elementwise"]]
+    assert elementwise["op"] == "<" and elementwise["threshold"] == 1e-5, elementwise
+    assert abs(elementwise["value"] - 3e-6) < 1e-12, elementwise
+    smallest = lines[marks["elementwise_numpy"]]  # > : the smallest element
+    assert smallest["op"] == ">" and smallest["value"] == 0.5 and smallest["threshold"] == 0.1
     numpy_assert = lines[marks["numpy_assert_"]]  # tensorly's assert_(error < tol)
     assert numpy_assert["op"] == "<" and numpy_assert["threshold"] == 1e-3, numpy_assert
     # `assert measure == 36.0`: an exact check of a computed number; a count is not captured.
@@ -160,10 +167,10 @@ def test_a_capture_run_leaves_no_rewritten_module_behind(target_runner, tmp_path
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("unittest_compare_target.py", env={
         "FLAKESCOPE_CAPTURE": str(capture), "PYTHONDONTWRITEBYTECODE": ""})
-    assert "1 failed, 7 passed" in result.stdout, result.stdout + result.stderr
+    assert "1 failed, 8 passed" in result.stdout, result.stdout + result.stderr
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("FLAKESCOPE_", "PYTEST_", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"))}
     plain = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
                             "test_target.py"], cwd=tmp_path, env=env, capture_output=True,
                            text=True, timeout=300)
-    assert "1 failed, 7 passed" in plain.stdout, plain.stdout + plain.stderr
+    assert "1 failed, 8 passed" in plain.stdout, plain.stdout + plain.stderr

@@ -41,3 +41,12 @@ def test_numpy_assert_():
 
     error = float(torch.tensor(2e-4))
     assert_(error < 1e-3, "error too large")  # site:numpy_assert_
+
+
+def test_elementwise_with_a_number():
+    import numpy as np
+
+    d = torch.tensor([1e-6, 3e-6])
+    assert (d < 1e-5).all()  # site:elementwise
+    assert np.all(np.array([0.5, 0.7]) > 0.1)  # site:elementwise_numpy
+    assert (torch.tensor([1, 2]) < 5).all()  # counts: not captured
