@@ -93,18 +93,13 @@ void add_component(const SeparateComponent& c, const FailureRateOptions& options
   out->reason += buf;
 }
 
-// What is left of a refuted tail estimate: the counts, and why the tail was set aside.
-FailureRate refuted_tail(const FailureRate& tail, const RateEstimate& counts) {
-  FailureRate r;
-  r.atol = tail.atol;
-  r.confidence = tail.confidence;
-  r.runs = tail.runs;
-  r.failures = tail.failures;
-  r.counts_interval = tail.counts_interval;
-  r.reason = "no run of " + std::to_string(tail.runs) + " fails; the tail fitted above the top " +
-             std::to_string(tail.exceedances) + " runs (its rate at least " +
-             percent(tail.interval.lower) + ") contradicts that, so the counts decide";
-  return r;
+// A refuted tail estimate: its model fields cleared, and why (the counts take its place).
+void set_aside_tail(FailureRate* r) {
+  r->reason = "no run of " + std::to_string(r->runs) + " fails; the tail fitted above the top " +
+              std::to_string(r->exceedances) + " runs (its rate at least " +
+              percent(r->interval.lower) + ") contradicts that, so the counts decide";
+  r->threshold = r->shape = r->scale = 0;
+  r->exceedances = r->component_count = 0;
 }
 
 }  // namespace
@@ -140,7 +135,7 @@ FailureRate estimate_failure_rate(const std::vector<double>& needed_atol, double
       // them: deviations on a few rounding levels (the largest one repeated) fit no continuous
       // tail, and such a fit put a 45% rate on an atol no run of 30 reached.
       if (r.interval.lower <= counts.clopper_pearson.upper) return r;
-      r = refuted_tail(r, counts);
+      set_aside_tail(&r);
     }
   } else if (r.failures == 0) {
     r.reason = options.zero_sample_is.empty() ? "no run changed"
