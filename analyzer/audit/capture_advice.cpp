@@ -506,6 +506,50 @@ std::string hidden_tolerance_text(const model::AssertionSite& site, const ci::Si
   return text;
 }
 
+// The tolerant form of an exact check, with the atol that the runs needed.
+std::string tolerant_call(const model::AssertionSite& site, double atol) {
+  const std::string a = ci::format_tolerance(atol);
+  const bool scalar = !site.shape || site.shape->empty();
+  if (site.api == "==") return "abs(actual - expected) <= " + a;
+  if (site.api == "unittest.assertEqual" && scalar)
+    return "assertAlmostEqual(first, second, delta=" + a + ")";
+  if (site.api == "torch.equal") return "torch.allclose(actual, expected, rtol=0, atol=" + a + ")";
+  if (site.api == "numpy.array_equal")
+    return "numpy.allclose(actual, expected, rtol=0, atol=" + a + ")";
+  if (site.api.rfind("numpy.", 0) == 0)
+    return "numpy.testing.assert_allclose(actual, desired, rtol=0, atol=" + a + ")";
+  return "torch.testing.assert_close(actual, expected, rtol=0, atol=" + a + ")";
+}
+
+// An exact check that failed, and the atol a tolerant check would need (see offer_a_tolerance in
+// capture_analysis.cpp): both ways out, the maintainer's to choose.
+std::string tolerant_alternative_text(const model::AssertionSite& site,
+                                      const stats::ToleranceOptions& options,
+                                      const ci::Verdict& verdict) {
+  const model::AssertionRecommendation& rec = site.recommendation;
+  const std::string method = rec.extra.value("tolerance_method", std::string());
+  std::string backs;
+  if (method == "deterministic")
+    backs = " covers the difference with a 1% margin";
+  else if (method == "observed maximum")
+    backs = " covers the worst of " + std::to_string(site.trials) + " runs, no more (a bound for " +
+            "failures <= " + format_target(options.target) + " needs about " +
+            std::to_string(rec.runs_needed.value_or(0)) + " runs)";
+  else {
+    backs = " keeps failures <= " + format_target(options.target) + " at " +
+            format_confidence(options.confidence);
+    if (rec.extrapolation)
+      backs += " (the bound is " + factor_text(*rec.extrapolation) +
+               " times the largest observed deviation: more runs tighten it)";
+  }
+  const bool varies = verdict.kind != model::AssertionClass::kDeterministic;
+  return "if a difference this small is acceptable here, compare within a tolerance: `" +
+         tolerant_call(site, *rec.atol) + "`" + backs +
+         (varies ? "; if the values must be identical, the variation between runs is the bug "
+                   "(`flakescope audit --ablation` names the setting that causes it)"
+                 : "; if they must be identical, the difference is a bug of the code under test");
+}
+
 // Fills "suggestion" and "diff" from the recommendation.
 }  // namespace
 
@@ -514,6 +558,12 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
              const ci::Verdict& verdict) {
   site.diff.reset();
   const model::AssertionRecommendation& rec = site.recommendation;
+  if (facts.exact && rec.atol && site.failure_rate.failures > 0 &&
+      (verdict.kind == model::AssertionClass::kBitwise ||
+       verdict.kind == model::AssertionClass::kDeterministic)) {
+    site.suggestion = verdict.message + "; " + tolerant_alternative_text(site, options, verdict);
+    return;
+  }
   if (verdict.kind != model::AssertionClass::kStatistical &&
       rec.action != model::AssertionAction::kLoosen) {
     site.suggestion = verdict.message;  // nothing to write on the line

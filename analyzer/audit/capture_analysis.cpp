@@ -364,6 +364,34 @@ model::AssertionRecommendation verdict_recommendation(const ci::Verdict& verdict
   return rec;
 }
 
+// An exact check that failed (torch.equal, assertEqual of tensors, `==` of floats): the values
+// differed, and only the maintainer knows whether they must not. The atol a tolerant check would
+// need is the other way out, so it is offered beside the verdict (`extra.tolerance_method` says
+// what backs it); `fix` writes nothing, as changing the kind of check is the maintainer's call.
+void offer_a_tolerance(model::AssertionRecommendation& rec, const SiteAccumulator& site,
+                       const std::vector<TrialSample>& trials, const ci::Verdict& verdict,
+                       const stats::ToleranceOptions& options) {
+  if (verdict.kind == model::AssertionClass::kDeterministic) {  // the same difference every run
+    double off = 0;
+    for (const TrialSample& t : trials)
+      if (t.measured) off = std::max(off, t.max_abs);
+    if (!(off > 0) || !std::isfinite(off)) return;
+    rec.atol = ci::round_up_two_digits(off * (1 + ci::kDeterministicMargin));
+    rec.extra["tolerance_method"] = "deterministic";
+    return;
+  }
+  if (verdict.kind != model::AssertionClass::kBitwise) return;
+  model::AssertionRecommendation tolerant =
+      recommendation(site, trials, 0.0, 0.0, std::nullopt, options);
+  never_keep_a_failing_site(tolerant, trials, 0.0);
+  if (!tolerant.atol || !std::isfinite(*tolerant.atol)) return;
+  rec.atol = tolerant.atol;
+  rec.atol_bound = tolerant.atol_bound;
+  rec.extrapolation = tolerant.extrapolation;
+  rec.runs_needed = tolerant.runs_needed;
+  rec.extra["tolerance_method"] = tolerant.method;
+}
+
 model::AssertionSite site_header(const std::string& test, const std::string& site_name,
                                  const SiteAccumulator& site) {
   model::AssertionSite a;
@@ -560,6 +588,8 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
       undecided_without_failure(a.recommendation, a.failure_rate.failures);
   } else {
     a.recommendation = verdict_recommendation(verdict, a.rtol, options);
+    if (facts.exact && a.failure_rate.failures > 0 && !a.recommendation.atol)
+      offer_a_tolerance(a.recommendation, site, trials, verdict, options);
   }
   ci::suggest(a, capture_options, options, facts, verdict);
   note_unreached_calls(a, site);

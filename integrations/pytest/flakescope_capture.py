@@ -491,8 +491,13 @@ def _function_tree(code):
             import inspect
             import textwrap
 
-            _FUNCTION_TREES[code] = ast.parse(textwrap.dedent(inspect.getsource(code)))
-        except (OSError, TypeError, SyntaxError, ValueError):
+            # The block at the code's first line of its file, as inspect.getsource finds it, but
+            # without getsource's search of sys.modules for the code's module: with torch loaded
+            # that search took 40-50 ms, a tenth of a 1000-run capture's whole cost.
+            lines = linecache.getlines(code.co_filename)
+            block = inspect.getblock(lines[code.co_firstlineno - 1:]) if lines else []
+            _FUNCTION_TREES[code] = ast.parse(textwrap.dedent("".join(block))) if block else None
+        except (OSError, TypeError, SyntaxError, ValueError, IndexError):
             _FUNCTION_TREES[code] = None
     return _FUNCTION_TREES[code]
 
@@ -1182,13 +1187,16 @@ def _unittest_comparison(op, left, right, wanted):
     False), rewritten by flakescope_unittest_compare: returns what the comparison returns, and
     captures it as a threshold when both sides are numbers."""
     result = _OPERATORS[op](left, right)
-    if _UNITTEST_CAPTURE_PATH is None or _state.recording:
-        return result
+    if _UNITTEST_CAPTURE_PATH is not None and not _state.recording:
+        _capture_unittest_comparison(sys._getframe(1), op, left, right, result, wanted)
+    return result
+
+
+def _capture_unittest_comparison(frame, op, left, right, result, wanted):
     try:
         a, b = _scalar(left), _scalar(right)
         if a is None or b is None or (_integral(left) and _integral(right)):
-            return result
-        frame = sys._getframe(1)
+            return
         passed = bool(result) == wanted
         op = op if wanted else _COMPLEMENT[op]  # assertFalse(d > t) is d <= t
         if _bound_on_the_left(frame, a, b):
@@ -1198,6 +1206,33 @@ def _unittest_comparison(op, left, right, wanted):
         line = {"test": _state.test, "api": "threshold"}
         line.update(_site_fields(frame))
         line.update(fields)
+        line["seed"], line["repeat"] = _state.seed, _state.repeat
+        _append_line(_UNITTEST_CAPTURE_PATH, line)
+    except Exception:
+        pass  # never change the test's outcome
+
+
+def _unittest_elementwise(op, left, right):
+    """`left OP right` inside `self.assertTrue((left OP right).all())` (flakescope_unittest_compare):
+    returns the element-wise result unchanged, and captures it as a threshold measured by the
+    element that decides it when one side is a number and the other floats."""
+    result = _OPERATORS[op](left, right)
+    if _UNITTEST_CAPTURE_PATH is None or _state.recording:
+        return result
+    try:
+        a, b = _scalar(left), _scalar(right)
+        if (a is None) == (b is None):
+            if a is not None:  # a one-element tensor: a number, and .all() is its truth
+                _capture_unittest_comparison(sys._getframe(1), op, left, right, result, True)
+            return result
+        # A number on the left is the bound: `(-eps < d).all()` is `d > -eps`.
+        op, values, bound = (op, left, b) if a is None else (_MIRRORED[op], right, a)
+        extreme = _extreme_element(values, op)
+        if extreme is None:
+            return result
+        line = {"test": _state.test, "api": "threshold"}
+        line.update(_site_fields(sys._getframe(1)))
+        line.update(_threshold_fields(op, extreme, bound, bool(_OPERATORS[op](extreme, bound))))
         line["seed"], line["repeat"] = _state.seed, _state.repeat
         _append_line(_UNITTEST_CAPTURE_PATH, line)
     except Exception:

@@ -126,7 +126,7 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     two numbers are seen, and the test's outcome is what it was."""
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("unittest_compare_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "1 failed, 8 passed" in result.stdout, result.stdout + result.stderr
+    assert "1 failed, 9 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "unittest_compare_target.py")) as f:
         marks = {l.split("# site:")[1].strip(): n for n, l in enumerate(f.read().splitlines(), 1)
                  if "# site:" in l}
@@ -141,7 +141,15 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     assert failing["passed"] is False and failing["value"] == 0.25 and failing["op"] == ">", failing
     assert set(lines) == {marks["true_below"], marks["false_above"], marks["failing"],
                           marks["tensor"], marks["numpy_assert_"], marks["elementwise"],
-                          marks["elementwise_numpy"]}, lines
+                          marks["elementwise_numpy"], marks["true_all"],
+                          marks["true_torch_all"]}, lines
+    # assertTrue((d < eps).all()), torch.all(-eps < d): the deciding element, as in a plain assert.
+    true_all = lines[marks["true_all"]]
+    assert true_all["op"] == "<" and true_all["passed"] is True, true_all
+    assert abs(true_all["value"] - 4e-6) < 1e-12 and true_all["threshold"] == 1e-5, true_all
+    mirrored = lines[marks["true_torch_all"]]  # -1e-3 < d is d > -1e-3: the smallest element
+    assert mirrored["op"] == ">" and mirrored["threshold"] == -1e-3, mirrored
+    assert abs(mirrored["value"] - 1e-6) < 1e-12, mirrored
     # `assert (d < 1e-5).all()`: measured by the element that decides it (largest for <).
     elementwise = lines[marks["elementwise"]]
     assert elementwise["op"] == "<" and elementwise["threshold"] == 1e-5, elementwise
@@ -167,10 +175,10 @@ def test_a_capture_run_leaves_no_rewritten_module_behind(target_runner, tmp_path
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("unittest_compare_target.py", env={
         "FLAKESCOPE_CAPTURE": str(capture), "PYTHONDONTWRITEBYTECODE": ""})
-    assert "1 failed, 8 passed" in result.stdout, result.stdout + result.stderr
+    assert "1 failed, 9 passed" in result.stdout, result.stdout + result.stderr
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("FLAKESCOPE_", "PYTEST_", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"))}
     plain = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
                             "test_target.py"], cwd=tmp_path, env=env, capture_output=True,
                            text=True, timeout=300)
-    assert "1 failed, 8 passed" in plain.stdout, plain.stdout + plain.stderr
+    assert "1 failed, 9 passed" in plain.stdout, plain.stdout + plain.stderr

@@ -23,6 +23,13 @@ class Checks(unittest.TestCase):
         self.assertTrue(torch.tensor([0.1]) < torch.tensor([0.2]))  # site:tensor
         self.assertTrue(torch.equal(result, torch.tensor([True])))
 
+    def test_elementwise_all(self):
+        d = torch.tensor([1e-6, 4e-6])
+        self.assertTrue((d < 1e-5).all())  # site:true_all
+        self.assertTrue(torch.all(-1e-3 < d), "a number on the left")  # site:true_torch_all
+        self.assertFalse((d > 1).all())  # wants some element to fail: no bound, not captured
+        self.assertTrue((torch.tensor([1, 2]) < 5).all())  # counts: not captured
+
 
 def test_plain_equality_of_numbers():
     measure = float(torch.tensor([35.5, 0.5]).sum())
