@@ -165,80 +165,113 @@ std::string why_no_edit(const model::AssertionSite& e) {
   return "the call on that line was not recognised";
 }
 
+// Why `fix` leaves a site's edit out unless --include-weak, or "" when it does not.
+std::string weak_reason(const model::AssertionSite& e) {
+  if (e.recommendation.method == "observed maximum")
+    return "its value covers the worst of " + std::to_string(e.trials) +
+           " runs, no more; a bound at the target needs about " +
+           std::to_string(e.recommendation.runs_needed.value_or(0)) +
+           " runs (audit with more --runs, or pass --include-weak to write it anyway)";
+  if (e.recommendation.extrapolation) {
+    // pyro: atol=110 where the worst of 20 runs needed 0.09, a check that can no longer fail.
+    char factor[32];
+    std::snprintf(factor, sizeof factor, "%.3g", *e.recommendation.extrapolation);
+    return std::string("its value is ") + factor + " times the largest deviation of " +
+           std::to_string(e.trials) +
+           " runs, mostly extrapolation (audit with more --runs to tighten it, or pass "
+           "--include-weak to write it anyway)";
+  }
+  return "";
+}
+
+// One site's edit, read from its diff and checked against the source.
+struct Candidate {
+  std::string file;
+  std::size_t line = 0;
+  Hunk hunk;
+  std::string action, weak;  // weak: why it is left out unless --include-weak ("" if it is not)
+};
+
+// Whether `a` writes a looser bound than `b` (a lower one for a threshold to stay above).
+bool looser(const Hunk& a, const Hunk& b) {
+  return a.above ? a.atol < b.atol : a.atol > b.atol;
+}
+
 }  // namespace
 
 AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
                                const std::string& root, bool include_weak) {
   AssertionPatch patch;
-  // file -> first line -> hunk; two edits that overlap (a one-line and a multi-line reading of
-  // one call) are ambiguous and left out.
-  std::map<std::string, std::map<std::size_t, Hunk>> files;
-  std::map<std::pair<std::string, std::size_t>, bool> conflicting;
+  // (file, first line) -> the edits of that line, in report order.
+  std::map<std::pair<std::string, std::size_t>, std::vector<Candidate>> by_line;
   for (const auto& e : sites) {
+    const std::string action(model::to_string(e.recommendation.action));
     if (!e.diff) {
       // Advice to change the line, but no edit of it: say so, or "nothing to change" would hide it.
-      const auto action = e.recommendation.action;
-      if (action == model::AssertionAction::kLoosen || action == model::AssertionAction::kTighten)
-        patch.skipped.push_back(e.site + " (" + std::string(model::to_string(action)) +
+      const auto act = e.recommendation.action;
+      if (act == model::AssertionAction::kLoosen || act == model::AssertionAction::kTighten)
+        patch.skipped.push_back(e.site + " (" + action +
                                 "): no edit of its line could be written: " + why_no_edit(e) +
                                 "; change it by hand as its advice says");
       continue;
     }
-    if (!include_weak && e.recommendation.method == "observed maximum") {
-      patch.skipped.push_back(
-          e.site + " (" + std::string(model::to_string(e.recommendation.action)) +
-          "): its value covers the worst of " + std::to_string(e.trials) +
-          " runs, no more; a bound at the target needs about " +
-          std::to_string(e.recommendation.runs_needed.value_or(0)) +
-          " runs (audit with more --runs, or pass --include-weak to write it anyway)");
+    Candidate c;
+    c.action = action;
+    c.weak = include_weak ? "" : weak_reason(e);
+    c.hunk.site = e.site;
+    c.hunk.atol = e.recommendation.atol.value_or(0);
+    c.hunk.above = e.direction.value_or("") == "above";
+    if (!parse_site_diff(*e.diff, &c.file, &c.line, &c.hunk)) {
+      patch.skipped.push_back(e.site + ": its diff is not one the analysis writes");
       continue;
     }
-    if (!include_weak && e.recommendation.extrapolation) {
-      // pyro: atol=110 where the worst of 20 runs needed 0.09, a check that can no longer fail.
-      char factor[32];
-      std::snprintf(factor, sizeof factor, "%.3g", *e.recommendation.extrapolation);
-      patch.skipped.push_back(
-          e.site + " (" + std::string(model::to_string(e.recommendation.action)) +
-          "): its value is " + factor + " times the largest deviation of " +
-          std::to_string(e.trials) +
-          " runs, mostly extrapolation (audit with more --runs to tighten it, or pass "
-          "--include-weak to write it anyway)");
-      continue;
-    }
-    std::string file;
-    std::size_t line = 0;
-    Hunk hunk;
-    hunk.site = e.site;
-    hunk.atol = e.recommendation.atol.value_or(0);
-    hunk.above = e.direction.value_or("") == "above";
-    if (!parse_site_diff(*e.diff, &file, &line, &hunk)) {
-      patch.skipped.push_back(hunk.site + ": its diff is not one the analysis writes");
-      continue;
-    }
-    const std::string path = source_path(root, file);
+    const std::string path = source_path(root, c.file);
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {
-      patch.skipped.push_back(hunk.site + ": " + path +
+      patch.skipped.push_back(e.site + ": " + path +
                               " is not a file from here (run fix where the audit ran, or give "
                               "--root the folder the sites are relative to)");
       ++patch.missing_files;
       continue;
     }
-    if (!source_matches(read_lines(path), line, hunk)) {
-      patch.skipped.push_back(hunk.site + ": the line changed since the audit (re-run it)");
+    if (!source_matches(read_lines(path), c.line, c.hunk)) {
+      patch.skipped.push_back(e.site + ": the line changed since the audit (re-run it)");
       continue;
     }
-    auto [it, fresh] = files[file].try_emplace(line, hunk);
-    if (fresh || (it->second.after == hunk.after && it->second.before == hunk.before)) continue;
-    // One line, several recommendations for the same text: the cases of a parametrized test, the
-    // callers of a helper, or the comparisons one helper call reaches. The loosest covers them
-    // all. (A line run with several tolerances has no edit: its values are not literals; one
-    // run with several dtypes and the same literals has one edit per dtype.)
-    if (it->second.before == hunk.before) {
-      if (hunk.above ? hunk.atol < it->second.atol : hunk.atol > it->second.atol) it->second = hunk;
+    by_line[{c.file, c.line}].push_back(std::move(c));
+  }
+  // One line, several recommendations for the same text: the cases of a parametrized test, the
+  // callers of a helper, or the comparisons one helper call reaches. The loosest covers them all,
+  // so it decides: when it is weak, a tighter edit of the line would leave the test failing where
+  // the loosest was needed (normflows: atol=1.5e-06 written for one of a helper's two
+  // comparisons, the other needing 7.8e-06), and the line is left out whole. (A line run with
+  // several tolerances has no edit: its values are not literals; one run with several dtypes and
+  // the same literals has one edit per dtype.)
+  std::map<std::string, std::map<std::size_t, Hunk>> files;
+  std::map<std::pair<std::string, std::size_t>, bool> conflicting;
+  for (const auto& [where, candidates] : by_line) {
+    const Candidate* loosest = &candidates.front();
+    for (const Candidate& c : candidates) {
+      if (c.hunk.before != loosest->hunk.before) conflicting[where] = true;
+      if (c.hunk.after != loosest->hunk.after && looser(c.hunk, loosest->hunk)) loosest = &c;
+    }
+    if (conflicting.count(where)) {
+      files[where.first].try_emplace(where.second, loosest->hunk);
       continue;
     }
-    conflicting[{file, line}] = true;
+    for (const Candidate& c : candidates)  // the same edit backed by a bound is not weak
+      if (c.hunk.after == loosest->hunk.after && c.weak.empty()) loosest = &c;
+    if (!loosest->weak.empty()) {
+      for (const Candidate& c : candidates)
+        patch.skipped.push_back(c.hunk.site + " (" + c.action + "): " +
+                                (c.hunk.after == loosest->hunk.after
+                                     ? loosest->weak
+                                     : "left out with the loosest recommendation for the same "
+                                       "line, which covers it: " +
+                                           loosest->weak));
+      continue;
+    }
+    files[where.first].emplace(where.second, loosest->hunk);
   }
   for (auto& [file, hunks] : files) {
     std::map<std::size_t, const Hunk*> edits;

@@ -53,6 +53,45 @@ TEST(AssertionPatch, MostlyExtrapolationIsLeftOutUnlessAskedFor) {
   fs::remove_all(root);
 }
 
+// normflows: one test line reaching a helper's two comparisons got atol=1.5e-06 (a bound) for
+// one and 7.8e-06 (the worst run, weak) for the other; writing 1.5e-06 left the test failing at
+// the other comparison. The loosest edit of a line decides whether the line is written.
+TEST(AssertionPatch, TheLoosestEditOfALineDecidesEvenWhenItIsWeak) {
+  const fs::path root = fs::temp_directory_path() / "flakescope_assertion_patch_loosest";
+  fs::remove_all(root);
+  fs::create_directories(root / "tests");
+  std::ofstream(root / "tests/test_m.py") << "def test_x():\n    check(a, b, atol=1e-07)\n";
+  const auto edit = [](const char* atol) {
+    return std::string("--- a/tests/test_m.py\n+++ b/tests/test_m.py\n@@ -2 +2 @@\n") +
+           "-    check(a, b, atol=1e-07)\n+    check(a, b, atol=" + atol + ")\n";
+  };
+  model::AssertionSite bound = loosened_site(edit("1.5e-06"));
+  bound.recommendation.atol = 1.5e-6;
+  model::AssertionSite worst = loosened_site(edit("7.8e-06"));
+  worst.recommendation.atol = 7.8e-6;
+  worst.recommendation.method = "observed maximum";
+  const AssertionPatch held = assertion_patch({bound, worst}, root.string());
+  EXPECT_EQ(held.hunks, 0u) << held.diff;
+  ASSERT_EQ(held.skipped.size(), 2u);
+  EXPECT_NE(held.skipped[0].find("left out with the loosest recommendation for the same line"),
+            std::string::npos)
+      << held.skipped[0];
+  EXPECT_NE(held.skipped[1].find("covers the worst of 20 runs"), std::string::npos)
+      << held.skipped[1];
+  const AssertionPatch written = assertion_patch({bound, worst}, root.string(), true);
+  EXPECT_EQ(written.hunks, 1u);
+  EXPECT_NE(written.diff.find("+    check(a, b, atol=7.8e-06)"), std::string::npos) << written.diff;
+  // Both bounds: the loosest is written; the same weak value backed by a bound is not weak.
+  worst.recommendation.method = "tail";
+  EXPECT_NE(assertion_patch({bound, worst}, root.string()).diff.find("atol=7.8e-06"),
+            std::string::npos);
+  bound.diff = worst.diff;
+  bound.recommendation.atol = 7.8e-6;
+  worst.recommendation.method = "observed maximum";
+  EXPECT_EQ(assertion_patch({worst, bound}, root.string()).hunks, 1u);
+  fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace flakescope::cli
 
