@@ -29,6 +29,15 @@ std::string factor_text(double factor) {
   return buffer;
 }
 
+// "25 times the largest observed deviation", or for a threshold on a value far from 0, how far
+// beyond the smallest run in spreads of the runs (capture_analysis' threshold_extrapolation).
+std::string extrapolation_text(const model::AssertionRecommendation& rec) {
+  const std::string factor = factor_text(rec.extrapolation.value_or(0));
+  if (rec.extra.value("extrapolation_from", std::string()) == "smallest run")
+    return factor + " times as far beyond the smallest run as the largest run was";
+  return factor + " times the largest observed deviation";
+}
+
 std::string format_target(double target) {
   const double exponent = std::round(std::log10(target));
   if (std::abs(target - std::pow(10.0, exponent)) <= 1e-12 * target) {
@@ -405,8 +414,8 @@ std::string keeps_text(const model::AssertionSite& site, const stats::ToleranceO
   std::string keeps = " keeps failures <= " + format_target(options.target) + " at " +
                       format_confidence(options.confidence);
   if (rec.extrapolation)
-    keeps += " (the bound is " + factor_text(*rec.extrapolation) +
-             " times the largest observed deviation: mostly extrapolation, more runs tighten it)";
+    keeps += " (the bound is " + extrapolation_text(rec) +
+             ": mostly extrapolation, more runs tighten it)";
   return keeps;
 }
 
@@ -539,8 +548,7 @@ std::string tolerant_alternative_text(const model::AssertionSite& site,
     backs = " keeps failures <= " + format_target(options.target) + " at " +
             format_confidence(options.confidence);
     if (rec.extrapolation)
-      backs += " (the bound is " + factor_text(*rec.extrapolation) +
-               " times the largest observed deviation: more runs tighten it)";
+      backs += " (the bound is " + extrapolation_text(rec) + ": more runs tighten it)";
   }
   const bool varies = verdict.kind != model::AssertionClass::kDeterministic;
   return "if a difference this small is acceptable here, compare within a tolerance: `" +

@@ -277,6 +277,19 @@ model::AssertionRecommendation base_recommendation(double rtol,
 
 // The recommendation: atol from the statistics engine's pair rule at the current rtol.
 // `current_rate`: the estimated failure rate of the arguments in force, when there is one.
+// A threshold on a value far from 0 (normflows' normalisation integral near 1, `p <= 1.01`):
+// how far the bound lies beyond the smallest run, in spreads of the runs. The engine's ratio to
+// the largest value (3.44 / 1.026 = 3.4) would call a bound 44 spreads out firm; for a deviation
+// near 0 the two agree.
+constexpr double kThresholdExtrapolation = 10;  // as the engine's "mostly extrapolation"
+
+double threshold_extrapolation(const std::vector<double>& values, double bound) {
+  if (values.empty()) return 0;
+  const auto [low, high] = std::minmax_element(values.begin(), values.end());
+  if (!(*high > *low) || !(*low > 0)) return 0;
+  return (bound - *low) / (*high - *low);
+}
+
 model::AssertionRecommendation recommendation(const SiteAccumulator& site,
                                               const std::vector<TrialSample>& trials,
                                               double current_rtol, double current_atol,
@@ -313,6 +326,12 @@ model::AssertionRecommendation recommendation(const SiteAccumulator& site,
       rec.atol = ci::round_up_two_digits(pair.bound);
       rec.atol_bound = pair.bound;
       if (pair.mostly_extrapolation()) rec.extrapolation = pair.extrapolation;
+      const double spreads =
+          threshold ? threshold_extrapolation(series.atol_at_rtol, pair.bound) : 0;
+      if (spreads > kThresholdExtrapolation && spreads > pair.extrapolation) {
+        rec.extrapolation = spreads;
+        rec.extra["extrapolation_from"] = "smallest run";
+      }
       rec.action = pair.bound <= current_atol ? model::AssertionAction::kKeep
                                               : model::AssertionAction::kLoosen;
       // A 95% upper bound above the current atol says the runs cannot yet show the arguments

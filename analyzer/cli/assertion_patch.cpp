@@ -176,7 +176,11 @@ std::string weak_reason(const model::AssertionSite& e) {
     // pyro: atol=110 where the worst of 20 runs needed 0.09, a check that can no longer fail.
     char factor[32];
     std::snprintf(factor, sizeof factor, "%.3g", *e.recommendation.extrapolation);
-    return std::string("its value is ") + factor + " times the largest deviation of " +
+    const bool spreads =
+        e.recommendation.extra.value("extrapolation_from", std::string()) == "smallest run";
+    return std::string("its value is ") + factor +
+           (spreads ? " times as far beyond the smallest run as the largest of "
+                    : " times the largest deviation of ") +
            std::to_string(e.trials) +
            " runs, mostly extrapolation (audit with more --runs to tighten it, or pass "
            "--include-weak to write it anyway)";

@@ -376,6 +376,27 @@ json threshold_call(double value, double bound) {
   return c;
 }
 
+// normflows: `assert p <= 1.01` for a normalisation integral near 1 that failed sometimes: a tail
+// bound of 3.4 is 3.4 times the largest run but about 100 spreads beyond the smallest, and is
+// called mostly extrapolation (fix leaves it out unless --include-weak).
+TEST(CaptureVerdict, AThresholdFarFromZeroMeasuresExtrapolationInSpreads) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> integral(1.0, 0.008);
+  std::vector<std::vector<json>> runs;
+  for (int i = 0; i < 20; ++i) runs.push_back({threshold_call(integral(rng), 1.01)});
+  const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+  ASSERT_EQ(out.size(), 1u);
+  const json& rec = out[0]["recommendation"];
+  ASSERT_TRUE(rec["atol"].is_number()) << out[0].dump(2);
+  EXPECT_EQ(rec["extrapolation_from"], "smallest run") << rec.dump(2);
+  EXPECT_GT(rec["extrapolation"].get<double>(), 10);
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("times as far beyond the smallest run as the largest run was: mostly "
+                   "extrapolation"),
+            std::string::npos)
+      << s;
+}
+
 // `assert loss < initial_loss` with initial_loss from the run's random data: a new bound on every
 // run is one site (not one per run), measured by value / bound; a loop over three literal eps
 // values keeps one site per eps.
