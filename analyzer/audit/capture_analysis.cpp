@@ -102,6 +102,7 @@ void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
   facts.unchecked = facts.unchecked || line.value("unchecked", false);
   facts.same_object = facts.same_object || line.value("same_object", false);
   if (facts.guarded.empty()) facts.guarded = string_or(line, "guarded");
+  facts.in_loop = facts.in_loop || line.value("in_loop", false);
   facts.returned_same_object += line.value("same_object_returned", false) ? 1 : 0;
   ++facts.calls;
   if (facts.direction.empty()) facts.direction = string_or(line, "direction");
@@ -369,6 +370,13 @@ void never_keep_a_failing_site(model::AssertionRecommendation& rec,
     rec.action = model::AssertionAction::kLoosen;
 }
 
+// A loop's line that failed in every run: what its failing pass needed is a lower bound of what
+// the loop needs (`fix` leaves it out unless --include-weak, and says why).
+void mark_loop_lower_bound(model::AssertionRecommendation& rec) {
+  rec.method = "observed maximum";
+  rec.extra["lower_bound"] = "loop";
+}
+
 model::AssertionRecommendation verdict_recommendation(const ci::Verdict& verdict, double rtol,
                                                       const stats::ToleranceOptions& options) {
   model::AssertionRecommendation rec = base_recommendation(rtol, options);
@@ -380,6 +388,7 @@ model::AssertionRecommendation verdict_recommendation(const ci::Verdict& verdict
     rec.method = "observed maximum";
     rec.runs_needed = static_cast<long>(stats::runs_to_certify(options.target, options.confidence));
   }
+  if (verdict.loop_lower_bound) mark_loop_lower_bound(rec);
   return rec;
 }
 
@@ -542,13 +551,24 @@ void detect_hidden_tolerance(const std::vector<TrialSample>& trials, ci::SiteFac
 // A line called several times per run (a loop over methods or cases) stops at its first failing
 // call: the calls after it in that run were never made, so a bound from the calls made may still
 // fail them (torchdiffeq's gradcheck over its solvers). Said where the advice loosens.
-void note_unreached_calls(model::AssertionSite& a, const SiteAccumulator& site) {
+void note_unreached_calls(model::AssertionSite& a, const SiteAccumulator& site,
+                          const ci::SiteFacts& facts) {
   if (a.recommendation.action != model::AssertionAction::kLoosen) return;
   std::size_t full = 0, stopped = 0;
   for (const auto& [key, trial] : site.trials)
     if (!trial.failed) full = std::max(full, trial.calls);
   for (const auto& [key, trial] : site.trials)
     if (trial.failed && trial.calls < full) ++stopped;
+  const bool every_run_failed = full == 0 && !site.trials.empty();
+  if (facts.in_loop && every_run_failed &&
+      a.recommendation.extra.value("lower_bound", std::string()) != "loop") {
+    mark_loop_lower_bound(a.recommendation);
+    a.suggestion +=
+        "; the line is in a loop and the test stopped at its first failing pass in every run: "
+        "the passes after it and the checks after the loop went unmeasured, so this is a lower "
+        "bound of what the loop needs; apply it, then audit again";
+    return;
+  }
   if (stopped == 0) return;
   a.suggestion += "; in " + std::to_string(stopped) + (stopped == 1 ? " run" : " runs") +
                   " the test stopped at a failing call before the rest of this line's " +
@@ -611,7 +631,7 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
       offer_a_tolerance(a.recommendation, site, trials, verdict, options);
   }
   ci::suggest(a, capture_options, options, facts, verdict);
-  note_unreached_calls(a, site);
+  note_unreached_calls(a, site, facts);
   // The statistics decided (or could not yet): the advice is the verdict too, so that no site
   // has an empty one.
   if (a.verdict.empty()) a.verdict = a.suggestion;
@@ -917,9 +937,11 @@ void note_checks_a_failure_hid(model::AuditBody& audit) {
     }
     const long stopped = a.failure_rate.failures;
     const bool acts = a.recommendation.action == model::AssertionAction::kLoosen;
-    const bool stops_the_test = !a.unchecked && a.cls != model::AssertionClass::kGuarded &&
-                                a.suggestion.find("the test stopped at a failing call") ==
-                                    std::string::npos;  // (a loop's own note says it)
+    // (A loop's own notes say it: "stopped at a failing call", "a lower bound of what the loop".)
+    const bool stops_the_test =
+        !a.unchecked && a.cls != model::AssertionClass::kGuarded &&
+        a.suggestion.find("the test stopped at a failing call") == std::string::npos &&
+        a.recommendation.extra.value("lower_bound", std::string()) != "loop";
     if (stopped > 0 && acts && stops_the_test)
       a.suggestion += "; the test stopped here in " + runs_text(stopped) +
                       ", so the checks after this line, if any, went unmeasured there: apply, then "

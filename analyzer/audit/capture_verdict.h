@@ -20,6 +20,7 @@ struct SiteFacts {
   bool unchecked = false;    // a predicate called as a bare statement: its result is discarded
   bool same_object = false;  // the two compared arguments were one object (`Wc = Wm`)
   std::string guarded;       // "try/except AssertionError at line N": its failure runs a fallback
+  bool in_loop = false;      // the test's line is in a loop body: a failing pass ends the loop
   // Calls whose two sides were one object that the code under test handed back (the test's line
   // names two things, as `mvn.covariance_matrix` and the `covmat` it was built from), of `calls`.
   std::size_t returned_same_object = 0;
@@ -67,6 +68,9 @@ struct Verdict {
   // give another (monai's focal loss: 1 ulp on 10 seeds, 1.5 ulp on another), so it is no more
   // than the worst observed run.
   bool seeds_unexplored = false;
+  // The site's line is in a loop and failed in every run: the test stopped at the failing pass,
+  // and the passes after it were never measured, so the bound is a lower one.
+  bool loop_lower_bound = false;
 };
 
 // The relative margin a deterministic deviation gets before rounding up to two digits.

@@ -167,6 +167,10 @@ std::string why_no_edit(const model::AssertionSite& e) {
 
 // Why `fix` leaves a site's edit out unless --include-weak, or "" when it does not.
 std::string weak_reason(const model::AssertionSite& e) {
+  if (e.recommendation.extra.value("lower_bound", std::string()) == "loop")
+    return "its line is in a loop that stopped at a failing pass in every run, so the value is a "
+           "lower bound of what the loop needs (apply it by hand and audit again, or pass "
+           "--include-weak to write it anyway)";
   if (e.recommendation.method == "observed maximum")
     return "its value covers the worst of " + std::to_string(e.trials) +
            " runs, no more; a bound at the target needs about " +

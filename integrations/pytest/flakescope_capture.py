@@ -699,6 +699,29 @@ def _guarded(frame):
     return found
 
 
+_LOOP_CACHE = {}
+
+
+def _in_loop(frame):
+    """Whether the frame's line is in the body of a for or while loop of its function (julius's
+    `for block_ratio in [1, 5, 10, 20]: self.assertSimilar(...)`): a run that fails there stops
+    the loop, and the passes after the failing one go unmeasured."""
+    key = (frame.f_code, frame.f_lineno)
+    found = _LOOP_CACHE.get(key)
+    if found is None:
+        found = False
+        code = frame.f_code
+        tree = _function_tree(code)
+        line = frame.f_lineno - code.co_firstlineno + 1
+        for node in ast.walk(tree) if tree is not None else ():
+            if (isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and node.body
+                    and node.body[0].lineno <= line <= node.body[-1].end_lineno):
+                found = True
+                break
+        _LOOP_CACHE[key] = found
+    return found
+
+
 _TOLERANCE_AT_SITE = re.compile(r"\b(%s)\s*=" % "|".join(_TOLERANCE_PARAMETERS))
 
 
@@ -848,6 +871,8 @@ _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08  # inspect.CO_VARARGS, inspect.CO_VARK
 def _site_fields(caller, api_kind=None, api_tolerances=()):
     site_frame, helpers = _locate(caller)
     fields = {"site": _where(site_frame)}
+    if _in_loop(site_frame):
+        fields["in_loop"] = True
     if helpers:
         # `via` is the helper the test's line called (its line there): the per-call override is
         # the one it accepts, and two comparisons inside it (a round trip, then its log-det) have

@@ -110,7 +110,7 @@ def test_a_call_asserted_over_several_lines_is_not_a_discarded_result(target_run
     line; whether its result is thrown away is read from the statement, not from the line."""
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("discarded_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "2 passed" in result.stdout, result.stdout + result.stderr
+    assert "3 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "discarded_target.py")) as f:
         marks = {l.split("# site:")[1].strip(): n for n, l in enumerate(f.read().splitlines(), 1)
                  if "# site:" in l}
@@ -119,6 +119,10 @@ def test_a_call_asserted_over_several_lines_is_not_a_discarded_result(target_run
     assert not lines[marks["multiline"]].get("unchecked"), lines[marks["multiline"]]
     assert not lines[marks["parenthesized"]].get("unchecked"), lines[marks["parenthesized"]]
     assert lines[marks["bare"]]["unchecked"] is True, lines[marks["bare"]]
+    # A line in a loop says so (a failing pass ends the loop: its later passes go unmeasured).
+    assert lines[marks["loop"]]["in_loop"] is True, lines[marks["loop"]]
+    assert "in_loop" not in lines[marks["after_loop"]], lines[marks["after_loop"]]
+    assert "in_loop" not in lines[marks["multiline"]], lines[marks["multiline"]]
 
 
 def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, tmp_path):

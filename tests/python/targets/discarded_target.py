@@ -1,4 +1,5 @@
-"""Predicate calls whose result is asserted over several lines, and one thrown away."""
+"""Predicate calls whose result is asserted over several lines, one thrown away, and calls inside
+and after a loop."""
 import unittest
 
 import torch
@@ -17,3 +18,12 @@ class Checks(unittest.TestCase):
     def test_thrown_away(self):
         a, b = torch.tensor(1.0), torch.tensor(2.0)
         torch.allclose(a, b)  # site:bare
+
+
+def test_in_a_loop():
+    a = torch.tensor(1.0)
+    for scale in (1e-3, 1e-4):
+        while False:
+            pass
+        assert torch.allclose(a, a + scale, atol=1e-2)  # site:loop
+    assert torch.allclose(a, a, atol=1e-2)  # site:after_loop
