@@ -519,7 +519,7 @@ std::string hidden_tolerance_text(const model::AssertionSite& site, const ci::Si
 std::string tolerant_call(const model::AssertionSite& site, double atol) {
   const std::string a = ci::format_tolerance(atol);
   const bool scalar = !site.shape || site.shape->empty();
-  if (site.api == "==") return "abs(actual - expected) <= " + a;
+  if (site.api == "==" && scalar) return "abs(actual - expected) <= " + a;
   if (site.api == "unittest.assertEqual" && scalar)
     return "assertAlmostEqual(first, second, delta=" + a + ")";
   if (site.api == "torch.equal") return "torch.allclose(actual, expected, rtol=0, atol=" + a + ")";

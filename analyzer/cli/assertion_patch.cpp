@@ -360,10 +360,11 @@ bool print_audit_tolerances(const std::string& path, bool json, std::ostream& ou
   out << section;
   // The section collapses fine sites to a count; `tolerance` lists every one.
   for (const auto& e : sites) {
-    if (e.needs_action()) continue;
+    if (e.needs_action() || e.at_risk()) continue;  // (listed by the section)
+    const bool undecided = e.recommendation.action == model::AssertionAction::kNone;
     out << "  " << report::assertion_site_label(e) << "  "
-        << model::to_string(e.recommendation.action) << "  (" << e.test << ")\n    "
-        << report::assertion_note(e) << "\n";
+        << (undecided ? "undecided" : model::to_string(e.recommendation.action)) << "  (" << e.test
+        << ")\n    " << report::assertion_note(e) << "\n";
   }
   return true;
 }

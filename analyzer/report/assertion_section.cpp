@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/report.h"
+#include "report/report_view.h"
 #include "report/sanitize.h"
 #include "report/svg_plots.h"
 
@@ -25,10 +26,13 @@ std::string num(double v) {
   return buffer;
 }
 
+// As the tests' table writes rates (format_percent: 0.25%, not 0.2%), and below 0.01% with two
+// digits down to 0.001% (a tail estimate far beyond any run count, set against a 1e-4 target).
 std::string percent(double p) {
+  if (!(p > 0) || p >= 1e-4) return format_percent(p);
+  if (p * 100 < 0.001) return "<0.001%";
   char buffer[32];
-  if (p > 0 && p * 100 < 0.001) return "<0.001%";  // a tail estimate far beyond any run count
-  std::snprintf(buffer, sizeof buffer, p < 0.001 && p > 0 ? "%.2g%%" : "%.1f%%", p * 100);
+  std::snprintf(buffer, sizeof buffer, "%.2g%%", p * 100);
   return buffer;
 }
 
@@ -40,6 +44,9 @@ std::string action_of(const AssertionSite& e) {
   const AssertionAction action = e.recommendation.action;
   if (e.cls == model::AssertionClass::kNegated)
     return action == AssertionAction::kReview ? "negated: review" : "negated";
+  if (e.at_risk()) return "at risk";
+  // ("none" in the JSON: no run failed and the runs are too few for a bound.)
+  if (action == AssertionAction::kNone) return "undecided";
   return std::string(model::to_string(action));
 }
 
@@ -117,8 +124,25 @@ std::string note_of(const AssertionSite& e) {
 std::size_t undecided_count(const std::vector<AssertionSite>& sites) {
   std::size_t n = 0;
   for (const auto& e : sites)
-    if (!e.needs_action() && e.recommendation.action == AssertionAction::kNone) ++n;
+    if (!e.needs_action() && !e.at_risk() && e.recommendation.action == AssertionAction::kNone) ++n;
   return n;
+}
+
+std::size_t at_risk_count(const std::vector<const AssertionSite*>& listed) {
+  return static_cast<std::size_t>(std::count_if(
+      listed.begin(), listed.end(), [](const AssertionSite* e) { return e->at_risk(); }));
+}
+
+// "3 need action, 2 at risk (...)": the sites listed, by why.
+std::string listed_text(const std::vector<const AssertionSite*>& sites, bool sentence) {
+  const std::size_t risky = at_risk_count(sites), acting = sites.size() - risky;
+  std::string t = std::to_string(acting) +
+                  (sentence ? (acting == 1 ? " site needs" : " sites need") : " need") + " action";
+  if (risky > 0)
+    t += ", " + std::to_string(risky) +
+         " at risk (no run failed, but the estimated failure rate is above the target or the "
+         "worst run used over half the tolerance)";
+  return t;
 }
 
 std::string fine_text(std::size_t fine, std::size_t undecided) {
@@ -134,13 +158,17 @@ std::vector<const AssertionSite*> listed(const std::vector<AssertionSite>& sites
                                          std::size_t* fine) {
   std::vector<const AssertionSite*> out;
   *fine = 0;
+  std::vector<const AssertionSite*> risky;
   for (const auto& e : sites) {
     if (e.needs_action()) {
       out.push_back(&e);
+    } else if (e.at_risk()) {
+      risky.push_back(&e);
     } else {
       ++*fine;
     }
   }
+  out.insert(out.end(), risky.begin(), risky.end());  // after the ones that need action
   return out;
 }
 
@@ -208,7 +236,7 @@ std::string html_note(const std::string& note) {
 
 std::string terminal(const std::vector<const AssertionSite*>& sites, const std::string& fine) {
   std::ostringstream o;
-  o << "\nAssertions: " << sites.size() << " need action, " << fine << "\n";
+  o << "\nAssertions: " << listed_text(sites, false) << ", " << fine << "\n";
   for (const AssertionSite* e : sites) {
     o << "  " << site_of(*e) << "  " << action_of(*e) << "  (" << e->test << ")\n"
       << "    current: " << current_args(*e) << "  recommended: " << recommended_args(*e)
@@ -221,8 +249,7 @@ std::string terminal(const std::vector<const AssertionSite*>& sites, const std::
 std::string markdown(const std::vector<const AssertionSite*>& sites, const std::string& fine) {
   std::ostringstream o;
   o << "\n### Assertions\n\n"
-    << sites.size() << (sites.size() == 1 ? " site needs" : " sites need") << " action, "
-    << md_cell(fine) << ".\n\n";
+    << md_cell(listed_text(sites, true)) << ", " << md_cell(fine) << ".\n\n";
   if (sites.empty()) return o.str();
   o << "| Site | Test | Action | Current | Recommended | Failure rate | Advice |\n"
     << "|---|---|---|---|---|---|---|\n";
@@ -279,8 +306,7 @@ std::string margins_histogram(const AssertionSite& e) {
 
 std::string html(const std::vector<const AssertionSite*>& sites, const std::string& fine) {
   std::ostringstream o;
-  o << "<h2>Assertions</h2><p>" << sites.size()
-    << (sites.size() == 1 ? " site needs" : " sites need") << " action, " << xml_escape(fine)
+  o << "<h2>Assertions</h2><p>" << xml_escape(listed_text(sites, true)) << ", " << xml_escape(fine)
     << ".</p>";
   if (sites.empty()) return o.str();
   o << "<table><tr><th>Site</th><th>Test</th><th>Action</th><th>Current</th><th>Recommended</th>"
@@ -339,8 +365,10 @@ std::string uncaptured_line(const std::vector<std::string>& tests, std::size_t r
   const std::string text =
       std::to_string(tests.size()) + " of " + std::to_string(ran) +
       " tests that ran made no comparison the capture recognises (for example only a bare assert "
-      "of a boolean, a pytest.raises, an element-wise check such as `(d > -eps).all()`, or a "
-      "helper that compares element by element itself): their tolerances are not measured (" +
+      "of a boolean, a pytest.raises, an element-wise check of two tensors such as `(a <= "
+      "b).all()` or "
+      "any `.any()`, or a helper that compares element by element itself): their tolerances are "
+      "not measured (" +
       examples + ")";
   switch (format) {
     case ReportFormat::kTerminal:

@@ -339,6 +339,10 @@ struct AssertionSite {
   // Not "keep" with no failure: loosen, tighten, fix, review (a negated check whose values came
   // close), or any failed run.
   bool needs_action() const;
+  // No run failed and nothing is to change, yet the site is close to failing: the current
+  // arguments' estimated failure rate is above the target, or (no bound yet) the worst run used
+  // over half the tolerance. Listed with the sites that need action, not counted as fine.
+  bool at_risk() const;
 };
 
 // A test with a retry mark, measured one attempt at a time.

@@ -1180,6 +1180,66 @@ def _equality_fields(left, right):
     return fields
 
 
+def _takes_all(frame):
+    """Whether the statement at the frame's line takes all() of an element-wise comparison
+    (`assert (d < eps).all()`, `torch.all(...)`, `np.all(...)`), and no any(): only then is the
+    comparison a bound on every element."""
+    text = _call_text(frame.f_code.co_filename, frame.f_lineno)
+    return "all(" in text and "any(" not in text
+
+
+def _elementwise_equality_fields(left, right):
+    """The capture line of an element-wise `left == right` of float tensors or arrays (or one of
+    them and a number) taken whole: an exact check, measured by the largest difference; None for
+    anything else (integers, booleans, lists, mismatched shapes)."""
+    torch = sys.modules.get("torch")
+    numpy = sys.modules.get("numpy")
+
+    def floats(value):
+        if torch is not None and isinstance(value, torch.Tensor):
+            return value.detach().cpu().double() if value.is_floating_point() else None
+        if numpy is not None and isinstance(value, numpy.ndarray):
+            return value.astype("float64") if value.dtype.kind == "f" else None
+        number = _scalar(value)
+        return number if number is not None and not _integral(value) else None
+
+    a, b = floats(left), floats(right)
+    if a is None and b is None:
+        return None
+    a = a if a is not None else _scalar(left)
+    b = b if b is not None else _scalar(right)
+    if a is None or b is None:
+        return None
+    try:
+        if torch is not None and (isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor)):
+            a = a if isinstance(a, torch.Tensor) else torch.tensor(a, dtype=torch.float64)
+            b = b if isinstance(b, torch.Tensor) else torch.tensor(b, dtype=torch.float64)
+            difference = (a - b).abs()
+            if difference.numel() == 0:
+                return None
+            nonfinite = bool((~torch.isfinite(difference)).any())
+            largest = float(difference[torch.isfinite(difference)].max()) if not nonfinite else math.inf
+            scale = float(b.abs().max()) if b.numel() else 0.0
+        else:
+            difference = numpy.abs(numpy.asarray(a, dtype="float64") - numpy.asarray(b, dtype="float64"))
+            if difference.size == 0:
+                return None
+            nonfinite = not bool(numpy.isfinite(difference).all())
+            largest = math.inf if nonfinite else float(difference.max())
+            scale = float(numpy.abs(numpy.asarray(b)).max())
+    except Exception:
+        return None  # shapes that do not broadcast: the comparison itself raised
+    passed = largest == 0 and not nonfinite
+    fields = {"exact": True, "passed": passed, "rtol": 0.0, "atol": 0.0, "dtype": None,
+              "shape": list(difference.shape), "max_abs": _json_number(largest),
+              "max_rel": _json_number(largest / scale if scale and math.isfinite(largest) else 0.0),
+              "atol_needed": _json_number(largest), "margin": _json_number(largest),
+              "nonfinite_mismatch": nonfinite}
+    if not passed:
+        fields["failure_kind"] = "nonfinite" if nonfinite else "values"
+    return fields
+
+
 def _extreme_element(values, op):
     """The element of a float tensor or array that decides `values OP bound` for every element:
     the largest for < and <=, the smallest for > and >= (NaN when one is NaN); None for anything
@@ -1348,6 +1408,11 @@ class AssertionHooks:
                 # `assert measure == 36.0` (piq): an exact check of a computed number.
                 self._record_line("==", lambda frame: _equality_fields(a, b),
                                   "_call_reprcompare")
+            elif a is None or b is None:
+                # `assert (a == b).all()`, `(J == 0).all()` (zuko): element-wise exact.
+                self._record_line(
+                    "==", lambda frame: _elementwise_equality_fields(left, right)
+                    if _takes_all(frame) else None, "_call_reprcompare")
             return None
         if op not in _OPERATORS:
             return None
@@ -1362,11 +1427,13 @@ class AssertionHooks:
             extreme = _extreme_element(values, op)
             if extreme is not None:
                 self._record(op, extreme, bound, bool(_OPERATORS[op](extreme, bound)),
-                             "_call_reprcompare")
+                             "_call_reprcompare", wants_all=True)
         return None
 
-    def _record(self, op, left, right, passed, entry_point):
+    def _record(self, op, left, right, passed, entry_point, wants_all=False):
         def fields(frame):
+            if wants_all and not _takes_all(frame):
+                return None  # `(d < eps).any()`, `.sum()`: not a bound on every element
             # `assert 0.4 < y.min()`: the bound is the literal on the left; the value is y.min().
             if _bound_on_the_left(frame, left, right):
                 return _threshold_fields(_MIRRORED[op], right, left, passed)

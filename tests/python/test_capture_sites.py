@@ -163,9 +163,14 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     numpy_assert = lines[marks["numpy_assert_"]]  # tensorly's assert_(error < tol)
     assert numpy_assert["op"] == "<" and numpy_assert["threshold"] == 1e-3, numpy_assert
     # `assert measure == 36.0`: an exact check of a computed number; a count is not captured.
-    (equal,) = [line for line in read_lines(capture) if line["api"] == "=="]
-    assert equal["site"].endswith(":%d" % marks["equal"]), equal
-    assert equal["exact"] is True and equal["passed"] is True and equal["max_abs"] == 0.0, equal
+    equals = {int(line["site"].rsplit(":", 1)[1]): line for line in read_lines(capture)
+              if line["api"] == "=="}
+    assert set(equals) == {marks["equal"], marks["elementwise_zero"],
+                           marks["elementwise_equal"]}, equals
+    for equal in equals.values():
+        assert equal["exact"] is True and equal["passed"] is True and equal["max_abs"] == 0.0, equal
+    # `(J == 0).all()`, `(a == b).all()` (zuko): element-wise exact checks, with their shape.
+    assert equals[marks["elementwise_zero"]]["shape"] == [2, 2], equals
     # The method forms `a.equal(b)` and `a.allclose(b)` (botorch) are the functions' own.
     by_site = {int(l["site"].rsplit(":", 1)[1]): l for l in read_lines(capture)}
     assert by_site[marks["method_equal"]]["api"] == "torch.equal", by_site[marks["method_equal"]]

@@ -234,3 +234,50 @@ TEST(MarkdownAssertions, TestsThatRanWithoutACapturedComparisonAreCounted) {
 
 }  // namespace
 }  // namespace flakescope
+
+namespace flakescope {
+namespace {
+
+// normflows: undecided sites estimated to fail 0.4% of runs, and pytorch_wavelets' `decimal=15`
+// with the worst run 1.1 times under it, were counted "fine": they are listed as at risk, after
+// the sites that need action; a site far under its tolerance stays fine ("undecided" when the runs
+// are too few for a bound).
+TEST(MarkdownAssertions, SitesCloseToFailingAreListedAsAtRisk) {
+  model::AssertionSite rate, close, far, loosen;
+  for (model::AssertionSite* s : {&rate, &close, &far, &loosen}) {
+    s->test = "t.py::test_a";
+    s->api = "torch.testing.assert_close";
+    s->atol = 1e-5;
+    s->trials = 10;
+    s->failure_rate.trials = 10;
+  }
+  rate.site = "t.py:1";
+  rate.recommendation.action = model::AssertionAction::kNone;
+  rate.estimated_failure_rate = model::EstimatedFailureRate{0.004, 0, 0.05};
+  close.site = "t.py:2";
+  close.recommendation.action = model::AssertionAction::kNone;
+  close.samples.atol_needed = {2e-6, 9e-6};
+  far.site = "t.py:3";
+  far.recommendation.action = model::AssertionAction::kNone;
+  far.samples.atol_needed = {2e-9, 9e-9};
+  loosen.site = "t.py:4";
+  loosen.recommendation.action = model::AssertionAction::kLoosen;
+  EXPECT_TRUE(rate.at_risk());
+  EXPECT_TRUE(close.at_risk());
+  EXPECT_FALSE(far.at_risk());
+  EXPECT_FALSE(loosen.at_risk());
+  const std::string text =
+      report::assertion_section({rate, close, far, loosen}, ReportFormat::kTerminal);
+  EXPECT_NE(text.find("Assertions: 1 need action, 2 at risk (no run failed, but the estimated "
+                      "failure rate is above the target or the worst run used over half the "
+                      "tolerance), 1 fine (1 of them passed every run but has too few runs for a "
+                      "bound)"),
+            std::string::npos)
+      << text;
+  EXPECT_LT(text.find("t.py:4  loosen"), text.find("t.py:1  at risk")) << text;
+  EXPECT_NE(text.find("t.py:2  at risk"), std::string::npos) << text;
+  EXPECT_EQ(text.find("t.py:3"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace flakescope

@@ -57,3 +57,8 @@ def test_elementwise_with_a_number():
     assert (d < 1e-5).all()  # site:elementwise
     assert np.all(np.array([0.5, 0.7]) > 0.1)  # site:elementwise_numpy
     assert (torch.tensor([1, 2]) < 5).all()  # counts: not captured
+    assert (d < 2e-6).any()  # any(): not a bound on every element, not captured
+    J = torch.tensor([[1.0, 0.0], [0.5, 1.0]])
+    assert (torch.triu(J, diagonal=1) == 0).all()  # site:elementwise_zero
+    assert (J == J.clone()).all(), "element-wise equal"  # site:elementwise_equal
+    assert (torch.tensor([1, 2]) == torch.tensor([1, 2])).all()  # integers: not captured
