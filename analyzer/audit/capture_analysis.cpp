@@ -551,6 +551,18 @@ void detect_hidden_tolerance(const std::vector<TrialSample>& trials, ci::SiteFac
 // A line called several times per run (a loop over methods or cases) stops at its first failing
 // call: the calls after it in that run were never made, so a bound from the calls made may still
 // fail them (torchdiffeq's gradcheck over its solvers). Said where the advice loosens.
+// A line in a loop (of the test or of its helper) that failed in every run: no run measured the
+// passes after the failing one.
+bool loop_stopped_every_run(const model::AssertionSite& a, const SiteAccumulator& site,
+                            const ci::SiteFacts& facts) {
+  if (!facts.in_loop || site.trials.empty() ||
+      a.recommendation.action != model::AssertionAction::kLoosen)
+    return false;
+  for (const auto& [key, trial] : site.trials)
+    if (!trial.failed) return false;
+  return true;
+}
+
 void note_unreached_calls(model::AssertionSite& a, const SiteAccumulator& site,
                           const ci::SiteFacts& facts) {
   if (a.recommendation.action != model::AssertionAction::kLoosen) return;
@@ -559,10 +571,9 @@ void note_unreached_calls(model::AssertionSite& a, const SiteAccumulator& site,
     if (!trial.failed) full = std::max(full, trial.calls);
   for (const auto& [key, trial] : site.trials)
     if (trial.failed && trial.calls < full) ++stopped;
-  const bool every_run_failed = full == 0 && !site.trials.empty();
-  if (facts.in_loop && every_run_failed &&
-      a.recommendation.extra.value("lower_bound", std::string()) != "loop") {
-    mark_loop_lower_bound(a.recommendation);
+  if (loop_stopped_every_run(a, site, facts) &&
+      a.recommendation.extra.value("lower_bound", std::string()) == "loop" &&
+      a.suggestion.find("a lower bound of what the loop") == std::string::npos) {
     a.suggestion +=
         "; the line is in a loop and the test stopped at its first failing pass in every run: "
         "the passes after it and the checks after the loop went unmeasured, so this is a lower "
@@ -630,6 +641,7 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
     if (facts.exact && a.failure_rate.failures > 0 && !a.recommendation.atol)
       offer_a_tolerance(a.recommendation, site, trials, verdict, options);
   }
+  if (loop_stopped_every_run(a, site, facts)) mark_loop_lower_bound(a.recommendation);
   ci::suggest(a, capture_options, options, facts, verdict);
   note_unreached_calls(a, site, facts);
   // The statistics decided (or could not yet): the advice is the verdict too, so that no site

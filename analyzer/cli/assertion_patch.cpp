@@ -355,7 +355,11 @@ bool print_audit_tolerances(const std::string& path, bool json, std::ostream& ou
     out << nlohmann::json({{"source", path}, {"assertions", list}}).dump(2) << "\n";
     return true;
   }
-  std::string section = report::assertion_section(sites, ReportFormat::kTerminal);
+  // (With no site, the audit's section says none was captured and which tests ran without one.)
+  std::string section = sites.empty()
+                            ? report::assertion_section(report.audit, ReportFormat::kTerminal)
+                            : report::assertion_section(sites, ReportFormat::kTerminal);
+  if (section.empty()) section = "Assertions: none captured\n";
   if (!section.empty() && section.front() == '\n') section.erase(0, 1);  // (a report's spacing)
   out << section;
   // The section collapses fine sites to a count; `tolerance` lists every one.

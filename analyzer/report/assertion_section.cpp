@@ -366,9 +366,9 @@ std::string uncaptured_line(const std::vector<std::string>& tests, std::size_t r
       std::to_string(tests.size()) + " of " + std::to_string(ran) +
       " tests that ran made no comparison the capture recognises (for example only a bare assert "
       "of a boolean, a pytest.raises, an element-wise check of two tensors such as `(a <= "
-      "b).all()` or "
-      "any `.any()`, or a helper that compares element by element itself): their tolerances are "
-      "not measured (" +
+      "b).all()` or any `.any()`, a helper that compares element by element itself, or a check "
+      "inside the library's own code rather than the tests'): their tolerances are not "
+      "measured (" +
       examples + ")";
   switch (format) {
     case ReportFormat::kTerminal:
@@ -384,10 +384,28 @@ std::string uncaptured_line(const std::vector<std::string>& tests, std::size_t r
 
 }  // namespace
 
+// A capture that recognised no comparison at all (curvlinops: every check inside the library's
+// own helper) says so, instead of printing nothing.
+std::string nothing_captured(ReportFormat format) {
+  switch (format) {
+    case ReportFormat::kTerminal:
+      return "\nAssertions: none captured\n";
+    case ReportFormat::kMarkdown:
+      return "\n### Assertions\n\nNone captured.\n";
+    case ReportFormat::kHtml:
+      return "<h2>Assertions</h2><p>None captured.</p>";
+    default:
+      return "";
+  }
+}
+
 std::string assertion_section(const model::AuditBody& audit, ReportFormat format) {
-  if (!audit.assertions || audit.assertions->empty()) return "";
-  return assertion_section(*audit.assertions, format) +
-         uncaptured_line(tests_without_sites(audit), tests_that_ran(audit).size(), format);
+  if (!audit.assertions) return "";
+  const std::vector<std::string> without = tests_without_sites(audit);
+  const std::size_t ran = tests_that_ran(audit).size();
+  if (audit.assertions->empty())
+    return ran == 0 ? "" : nothing_captured(format) + uncaptured_line(without, ran, format);
+  return assertion_section(*audit.assertions, format) + uncaptured_line(without, ran, format);
 }
 
 std::string assertion_section(const std::vector<AssertionSite>& sites, ReportFormat format) {

@@ -82,7 +82,9 @@ TextTable probe_settings_table(const ProbeView& probe) {
 
 std::string retries_text(const TestView& test) {
   if (test.classification == TestClass::kSkipped) return "-";
-  if (test.runs_needed > 0) return "too few runs: " + std::to_string(test.runs_needed) + " needed";
+  // Never failed: no retry so far; showing that none is needed at the target takes more runs.
+  if (test.runs_needed > 0)
+    return "none yet; " + std::to_string(test.runs_needed) + " to be sure";
   if (test.classification == TestClass::kRepeatDependent) return "n/a: use --isolation process";
   if (!test.retries || *test.retries > static_cast<long>(stats::kMaxSensibleRetries))
     return "n/a: retrying is no fix";

@@ -446,7 +446,49 @@ def _assertion_arguments(api, args, kwargs, caller):
     # tests or their testing helpers is an assertion.
     if api.kind != "raises" and not _is_test_code(filename):
         return None
+    # backpack's testing helper `if torch.allclose(mean_loss, sum_loss): factor = ...` picks a
+    # branch; an `if not allclose(...): raise` is still a check.
+    if api.kind != "raises" and _decides_a_branch(caller):
+        return None
     return bound
+
+
+_BRANCH_CACHE = {}
+_FAILING_CALLS = ("fail", "skipTest")
+
+
+def _decides_a_branch(frame):
+    """Whether the call at the frame's line is in the condition of an `if`/`elif`/`while` (or a
+    conditional expression) none of whose branches raises, asserts or fails the test: control
+    flow of a testing helper, not an assertion."""
+    key = (frame.f_code, frame.f_lineno)
+    found = _BRANCH_CACHE.get(key)
+    if found is None:
+        found = False
+        code = frame.f_code
+        tree = _function_tree(code)
+        line = frame.f_lineno - code.co_firstlineno + 1
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, (ast.If, ast.While, ast.IfExp)) and (
+                    node.test.lineno <= line <= node.test.end_lineno):
+                branches = node.body + node.orelse if isinstance(node, (ast.If, ast.While)) \
+                    else [node.body, node.orelse]
+                found = not any(_fails_the_test(branch) for branch in branches)
+                break
+        _BRANCH_CACHE[key] = found
+    return found
+
+
+def _fails_the_test(node):
+    for inner in ast.walk(node):
+        if isinstance(inner, (ast.Raise, ast.Assert)):
+            return True
+        if isinstance(inner, ast.Call):
+            name = inner.func.attr if isinstance(inner.func, ast.Attribute) else getattr(
+                inner.func, "id", "")
+            if name in _FAILING_CALLS or name.startswith("assert"):
+                return True
+    return False
 
 
 def _both_boolean(a, b):
@@ -871,7 +913,8 @@ _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08  # inspect.CO_VARARGS, inspect.CO_VARK
 def _site_fields(caller, api_kind=None, api_tolerances=()):
     site_frame, helpers = _locate(caller)
     fields = {"site": _where(site_frame)}
-    if _in_loop(site_frame):
+    # (A helper's loop too: backpack's check_sizes_and_values asserts parameter by parameter.)
+    if any(_in_loop(frame) for frame in [site_frame] + helpers):
         fields["in_loop"] = True
     if helpers:
         # `via` is the helper the test's line called (its line there): the per-call override is

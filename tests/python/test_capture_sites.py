@@ -110,7 +110,7 @@ def test_a_call_asserted_over_several_lines_is_not_a_discarded_result(target_run
     line; whether its result is thrown away is read from the statement, not from the line."""
     capture = tmp_path / "capture.jsonl"
     result = target_runner.run("discarded_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
-    assert "3 passed" in result.stdout, result.stdout + result.stderr
+    assert "4 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "discarded_target.py")) as f:
         marks = {l.split("# site:")[1].strip(): n for n, l in enumerate(f.read().splitlines(), 1)
                  if "# site:" in l}
@@ -123,6 +123,11 @@ def test_a_call_asserted_over_several_lines_is_not_a_discarded_result(target_run
     assert lines[marks["loop"]]["in_loop"] is True, lines[marks["loop"]]
     assert "in_loop" not in lines[marks["after_loop"]], lines[marks["after_loop"]]
     assert "in_loop" not in lines[marks["multiline"]], lines[marks["multiline"]]
+    # A helper's loop too (backpack's check_sizes_and_values, parameter by parameter); a helper's
+    # `if torch.allclose(...)` that only picks a branch is no assertion (no line from it).
+    helper_loop = [l for l in read_lines(capture)
+                   if l["site"].endswith(":%d" % marks["helper_loop"])]
+    assert len(helper_loop) == 2 and all(l["in_loop"] for l in helper_loop), helper_loop
 
 
 def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, tmp_path):

@@ -420,6 +420,9 @@ TEST(CaptureVerdict, ALoopStoppedAtItsFirstFailingPassGivesALowerBound) {
     EXPECT_EQ(out[0]["recommendation"]["lower_bound"], "loop") << out[0].dump(2);
     EXPECT_EQ(out[0]["recommendation"]["method"], "observed maximum");
     EXPECT_NE(s.find("so this is a lower bound of what the loop needs"), std::string::npos) << s;
+    EXPECT_EQ(s.find("keeps failures"), std::string::npos) << s;  // (backpack: it said both)
+    EXPECT_EQ(s.find("a lower bound of what the loop"), s.rfind("a lower bound of what the loop"))
+        << s;
   }
 }
 

@@ -228,7 +228,12 @@ TEST(MarkdownAssertions, TestsThatRanWithoutACapturedComparisonAreCounted) {
             std::string::npos)
       << md;
   EXPECT_NE(md.find("(t.py::test\\_b)"), std::string::npos) << md;
+  // A capture that recognised nothing says so (curvlinops printed nothing at all).
   audit.assertions->clear();
+  const std::string none = report::assertion_section(audit, ReportFormat::kMarkdown);
+  EXPECT_NE(none.find("None captured."), std::string::npos) << none;
+  EXPECT_NE(none.find("2 of 2 tests that ran made no comparison"), std::string::npos) << none;
+  audit.assertions.reset();  // no capture: no section
   EXPECT_EQ(report::assertion_section(audit, ReportFormat::kMarkdown), "");
 }
 

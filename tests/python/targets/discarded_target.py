@@ -27,3 +27,21 @@ def test_in_a_loop():
             pass
         assert torch.allclose(a, a + scale, atol=1e-2)  # site:loop
     assert torch.allclose(a, a, atol=1e-2)  # site:after_loop
+
+
+def _factor(a, b):
+    if torch.allclose(a, b):  # picks a branch: not an assertion
+        return 1.0
+    return 2.0
+
+
+def _check_all(pairs):
+    for a, b in pairs:
+        if not torch.allclose(a, b, atol=1e-3):  # an assertion: its branch raises
+            raise AssertionError("differ")
+
+
+def test_branches_and_helper_loops():
+    a = torch.tensor(1.0)
+    factor = _factor(a, a)  # no site: the helper's allclose only picks a branch
+    _check_all([(a, a * factor), (a, a + 1e-4)])  # site:helper_loop
