@@ -180,10 +180,14 @@ std::optional<std::string> rewritten_line(const std::string& source, const std::
     }
     return std::nullopt;
   };
-  if (const auto name = named("atol")) {
-    *helper_note = "atol is given as `" + *name + "`: set the value where that is defined";
-    return std::nullopt;
-  }
+  // (Any keyword the edit would write: tensorly's `decimal=PREC_DBL` was replaced by a literal,
+  // forking the constant that its other lines still read.)
+  for (const char* keyword : {"atol", "delta", "decimal", "abs"})
+    if (const auto name = named(keyword)) {
+      *helper_note = std::string(keyword) + " is given as `" + *name +
+                     "`: set the value where that is defined";
+      return std::nullopt;
+    }
   const bool rtol_is_a_name = named("rtol").has_value();
   if (api == "unittest.assertAlmostEqual" && facts.via.empty()) {
     std::size_t positional = 0;
@@ -389,6 +393,28 @@ std::optional<std::string> multi_line_diff(const std::string& path, const std::s
   for (char& c : *shown)
     if (c == '\n') c = ' ';
   return ci::lines_diff(file, line_number, before, after);
+}
+
+// The edit of where a tolerance given by name is defined (`ATOL = 1e-6` for `atol=self.ATOL`),
+// to loosen it: the number literal there, when it still holds the value the runs used. Every
+// comparison reading the name shares it, so `fix` writes the loosest of their recommendations.
+std::optional<std::string> definition_edit(const ci::SiteFacts& facts,
+                                           const CaptureAnalysisOptions& capture_options,
+                                           double written, std::string* shown, std::string* note) {
+  const auto colon = facts.definition_at.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  const std::string file = facts.definition_at.substr(0, colon);
+  char* end = nullptr;
+  const unsigned long number = std::strtoul(facts.definition_at.c_str() + colon + 1, &end, 10);
+  if (number == 0 || *end != '\0' || !project_file(file)) return std::nullopt;
+  const auto source = read_source_line(source_path(capture_options.source_root, file), number);
+  if (!source) return std::nullopt;
+  const auto edited = ci::replace_number_literal(*source, facts.definition_value, written);
+  if (!edited) return std::nullopt;
+  *shown = edited->substr(std::min(edited->size(), edited->find_first_not_of(" \t")));
+  *note = "the tolerance is `" + facts.definition_name + "`, defined at " + facts.definition_at +
+          ": the edit is there, shared by every comparison that reads it";
+  return ci::one_line_diff(file, number, *source, *edited);
 }
 
 // The text after the suggested call: what the arguments keep, or why there is no bound.
@@ -630,6 +656,13 @@ void suggest(model::AssertionSite& site, const CaptureAnalysisOptions& capture_o
     diff = helper_line_edit(as_written, facts, capture_options, rtol, written, &helper_shown,
                             &helper_line_note);
     if (diff) shown = helper_shown, helper_note = helper_line_note;
+  }
+  if (!new_line && !diff && !facts.definition_at.empty() &&
+      rec.action == model::AssertionAction::kLoosen) {
+    // (Only to loosen: a shared value tightened for one comparison could fail the others.)
+    std::string definition_shown, definition_note;
+    diff = definition_edit(facts, capture_options, written, &definition_shown, &definition_note);
+    if (diff) shown = definition_shown, helper_note = definition_note;
   }
   const std::string note = helper_note.empty() ? "" : "; " + helper_note;
   if (diff) {

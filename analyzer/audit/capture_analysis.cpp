@@ -103,6 +103,14 @@ void add_facts(ci::SiteFacts& facts, const nlohmann::json& line) {
   facts.same_object = facts.same_object || line.value("same_object", false);
   if (facts.guarded.empty()) facts.guarded = string_or(line, "guarded");
   facts.in_loop = facts.in_loop || line.value("in_loop", false);
+  if (facts.definition_at.empty() && line.contains("tolerance_definition")) {
+    const nlohmann::json& d = line["tolerance_definition"];
+    if (d.is_object() && d.contains("value") && d["value"].is_number()) {
+      facts.definition_name = string_or(d, "name");
+      facts.definition_at = string_or(d, "at");
+      facts.definition_value = d["value"].get<double>();
+    }
+  }
   facts.returned_same_object += line.value("same_object_returned", false) ? 1 : 0;
   ++facts.calls;
   if (facts.direction.empty()) facts.direction = string_or(line, "direction");
@@ -644,6 +652,7 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
   if (loop_stopped_every_run(a, site, facts)) mark_loop_lower_bound(a.recommendation);
   ci::suggest(a, capture_options, options, facts, verdict);
   note_unreached_calls(a, site, facts);
+  if (!facts.definition_at.empty()) a.extra["tolerance_definition"] = facts.definition_at;
   // The statistics decided (or could not yet): the advice is the verdict too, so that no site
   // has an empty one.
   if (a.verdict.empty()) a.verdict = a.suggestion;

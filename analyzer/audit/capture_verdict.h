@@ -21,6 +21,10 @@ struct SiteFacts {
   bool same_object = false;  // the two compared arguments were one object (`Wc = Wm`)
   std::string guarded;       // "try/except AssertionError at line N": its failure runs a fallback
   bool in_loop = false;      // the test's line is in a loop body: a failing pass ends the loop
+  // The tolerance passed by name (`atol=self.ATOL`, `decimal=PREC`, `diff < TOL`) and its
+  // number-literal definition: "file:line", empty when none (the plugin's tolerance_definition).
+  std::string definition_name, definition_at;
+  double definition_value = 0;
   // Calls whose two sides were one object that the code under test handed back (the test's line
   // names two things, as `mvn.covariance_matrix` and the `covmat` it was built from), of `calls`.
   std::size_t returned_same_object = 0;

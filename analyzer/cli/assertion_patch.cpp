@@ -210,6 +210,13 @@ bool looser(const Hunk& a, const Hunk& b) {
 AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
                                const std::string& root, bool include_weak) {
   AssertionPatch patch;
+  // A definition a negated check reads (it wants the values apart): loosening it for another
+  // comparison could make that check fail.
+  std::map<std::string, std::string> negated_reads;  // definition "file:line" -> the check
+  for (const auto& e : sites)
+    if (e.cls == model::AssertionClass::kNegated && e.extra.contains("tolerance_definition") &&
+        e.extra["tolerance_definition"].is_string())
+      negated_reads.emplace(e.extra["tolerance_definition"].get<std::string>(), e.site);
   // (file, first line) -> the edits of that line, in report order.
   std::map<std::pair<std::string, std::size_t>, std::vector<Candidate>> by_line;
   for (const auto& e : sites) {
@@ -222,6 +229,15 @@ AssertionPatch assertion_patch(const std::vector<model::AssertionSite>& sites,
                                 "): no edit of its line could be written: " + why_no_edit(e) +
                                 "; change it by hand as its advice says");
       continue;
+    }
+    if (e.extra.contains("tolerance_definition") && e.extra["tolerance_definition"].is_string()) {
+      const auto reader = negated_reads.find(e.extra["tolerance_definition"].get<std::string>());
+      if (reader != negated_reads.end()) {  // (a site with a definition edits the definition)
+        patch.skipped.push_back(e.site + " (" + action + "): its tolerance is defined at " +
+                                reader->first + ", which the negated check at " + reader->second +
+                                " reads too; loosening it there could make that check fail");
+        continue;
+      }
     }
     Candidate c;
     c.action = action;

@@ -16,6 +16,7 @@ import sys
 import threading
 
 import flakescope_gradcheck
+import flakescope_tolerance_source
 import flakescope_unittest_compare
 import flakescope_native
 import flakescope_pass_formatting
@@ -987,6 +988,26 @@ def _relative(path):
     return found
 
 
+def _add_tolerance_definition(line, frame, bound=None):
+    """Where the tolerance in force is defined, when the line at `frame` passes it by name
+    (flakescope_tolerance_source): the fix edits that definition."""
+    try:
+        value = line.get("threshold") if line.get("api") == "threshold" else None
+        for keyword in flakescope_tolerance_source.ATOL_KEYWORDS if value is None else ():
+            given = (bound or {}).get(keyword)
+            if isinstance(given, (int, float)) and not isinstance(given, bool):
+                value = float(given)
+                break
+        if not isinstance(value, float):
+            return
+        found = flakescope_tolerance_source.definition(frame, value, _relative,
+                                                       lambda: _locate(frame)[0])
+        if found:
+            line["tolerance_definition"] = found
+    except Exception:
+        pass  # never change the test's outcome
+
+
 def _record(capture_path, api, caller, bound, result, exception, observed=None):
     line = {"test": _state.test, "api": api.name}
     try:
@@ -1006,6 +1027,7 @@ def _record(capture_path, api, caller, bound, result, exception, observed=None):
         line["error"] = "%s: %s" % (type(exc).__name__, exc)
         if "passed" not in line:
             line["passed"] = exception is None and (result is None or bool(_safe_bool(result)))
+    _add_tolerance_definition(line, caller, bound)
     first = bound.get(getattr(api, "first", None))
     # (Python reuses one object for equal constants, `assertEqual(p.alpha, 0.1)`: values, not
     # aliasing.)
@@ -1334,6 +1356,7 @@ def _capture_unittest_comparison(frame, op, left, right, result, wanted):
         line = {"test": _state.test, "api": "threshold"}
         line.update(_site_fields(frame))
         line.update(fields)
+        _add_tolerance_definition(line, frame)
         line["seed"], line["repeat"] = _state.seed, _state.repeat
         _append_line(_UNITTEST_CAPTURE_PATH, line)
     except Exception:
@@ -1359,8 +1382,10 @@ def _unittest_elementwise(op, left, right):
         if extreme is None:
             return result
         line = {"test": _state.test, "api": "threshold"}
-        line.update(_site_fields(sys._getframe(1)))
+        frame = sys._getframe(1)
+        line.update(_site_fields(frame))
         line.update(_threshold_fields(op, extreme, bound, bool(_OPERATORS[op](extreme, bound))))
+        _add_tolerance_definition(line, frame)
         line["seed"], line["repeat"] = _state.seed, _state.repeat
         _append_line(_UNITTEST_CAPTURE_PATH, line)
     except Exception:
@@ -1502,6 +1527,7 @@ class AssertionHooks:
                 return  # not numbers (approx of strings, of None): not a tolerance check
             line.update(_site_fields(frame.f_back))
             line.update(measured)
+            _add_tolerance_definition(line, frame.f_back)
             if line.get("negated") == "assert not" and api == "threshold":
                 _complement_threshold(line, frame.f_back)
             line["seed"], line["repeat"] = _state.seed, _state.repeat

@@ -196,3 +196,25 @@ def test_a_capture_run_leaves_no_rewritten_module_behind(target_runner, tmp_path
                             "test_target.py"], cwd=tmp_path, env=env, capture_output=True,
                            text=True, timeout=300)
     assert "1 failed, 9 passed" in plain.stdout, plain.stdout + plain.stderr
+
+
+def test_a_tolerance_given_by_name_carries_where_it_is_defined(target_runner, tmp_path):
+    """backpack's `atol=self.ATOL` (a class attribute two calls down), `decimal=PREC_DBL`, a
+    setUp's `self.delta`, `diff < norm_diff_tol`: the line names the definition the fix edits."""
+    capture = tmp_path / "capture.jsonl"
+    result = target_runner.run("named_tolerance_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
+    assert "8 passed" in result.stdout, result.stdout + result.stderr
+    with open(os.path.join(HERE, "targets", "named_tolerance_target.py")) as f:
+        text = f.read().splitlines()
+    sites = {l.split("# site:")[1].strip(): n for n, l in enumerate(text, 1) if "# site:" in l}
+    defs = {l.split("# def:")[1].strip(): n for n, l in enumerate(text, 1) if "# def:" in l}
+    lines = {int(l["site"].rsplit(":", 1)[1]): l for l in read_lines(capture)}
+    expected = {"class_attribute": ("self.TOL", "TOL", 1e-4), "set_up": ("self.delta", "delta", 1e-2),
+                "module_constant": ("ATOL", "ATOL", 1e-3), "decimal": ("PREC", "PREC", 5.0),
+                "local": ("tol", "tol", 1e-2), "helper_parameter": ("ATOL", "ATOL", 1e-3),
+                "threshold_name": ("NORM_TOL", "NORM_TOL", 0.5)}
+    for site, (name, definition, value) in expected.items():
+        line = lines[sites[site]]
+        assert line.get("tolerance_definition") == {
+            "name": name, "at": "test_target.py:%d" % defs[definition], "value": value}, (site, line)
+    assert "tolerance_definition" not in lines[sites["computed"]], lines[sites["computed"]]

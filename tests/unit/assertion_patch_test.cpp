@@ -98,6 +98,31 @@ TEST(AssertionPatch, TheLoosestEditOfALineDecidesEvenWhenItIsWeak) {
 namespace flakescope::cli {
 namespace {
 
+// A definition shared with a negated check (`assert not allclose(..., atol=ATOL)`) is never
+// loosened: the negated check could start failing.
+TEST(AssertionPatch, ADefinitionANegatedCheckReadsIsNotLoosened) {
+  const fs::path root = fs::temp_directory_path() / "flakescope_assertion_patch_negated";
+  fs::remove_all(root);
+  fs::create_directories(root / "tests");
+  std::ofstream(root / "tests/test_m.py") << "ATOL = 1e-07\ndef test_x():\n    check()\n";
+  model::AssertionSite loosen = loosened_site(
+      "--- a/tests/test_m.py\n+++ b/tests/test_m.py\n@@ -1 +1 @@\n-ATOL = 1e-07\n+ATOL = 1e-05\n");
+  loosen.recommendation.atol = 1e-5;
+  loosen.extra["tolerance_definition"] = "tests/test_m.py:1";
+  EXPECT_EQ(assertion_patch({loosen}, root.string()).hunks, 1u);
+  model::AssertionSite negated;
+  negated.site = "tests/test_m.py:9";
+  negated.cls = model::AssertionClass::kNegated;
+  negated.extra["tolerance_definition"] = "tests/test_m.py:1";
+  const AssertionPatch patch = assertion_patch({loosen, negated}, root.string());
+  EXPECT_EQ(patch.hunks, 0u);
+  ASSERT_EQ(patch.skipped.size(), 1u);
+  EXPECT_NE(patch.skipped[0].find("which the negated check at tests/test_m.py:9 reads too"),
+            std::string::npos)
+      << patch.skipped[0];
+  fs::remove_all(root);
+}
+
 TEST(AssertionPatch, AThresholdWithoutALiteralSaysWhereToChangeIt) {
   model::AssertionSite site;
   site.site = "tests/test_v.py:148";

@@ -765,3 +765,41 @@ TEST(CaptureAnalysis, ADecimalToleranceIsAdvisedAndWrittenAsDecimal) {
 
 }  // namespace
 }  // namespace flakescope
+
+namespace flakescope {
+namespace {
+
+// backpack: `atol=self.ATOL` read by a helper two calls down; tensorly: `decimal=PREC_DBL`. The
+// plugin names the number-literal definition; the edit is there (never a literal forking it at
+// the call), and `fix` takes the loosest of the comparisons sharing it; never to tighten.
+TEST(CaptureAnalysis, ATolerancePassedByNameIsEditedWhereItIsDefined) {
+  TempDir dir;
+  dir.file("tests/test_n.py",
+           "ATOL = 1e-06\n"
+           "def test_x():\n    torch.testing.assert_close(a, b, rtol=0, atol=ATOL)\n"
+           "def test_y():\n    torch.testing.assert_close(a, b, rtol=0, delta=ATOL)\n");
+  std::vector<json> runs;
+  for (int run = 0; run < 6; ++run) {
+    json c = capture("tests/test_n.py:3", 3e-6 + 1e-7 * run, false);
+    c["rtol"] = 0.0;
+    c["atol"] = 1e-6;
+    c["tolerance_definition"] = {{"name", "ATOL"}, {"at", "tests/test_n.py:1"}, {"value", 1e-6}};
+    runs.push_back(run_record(run, {c}));
+  }
+  CaptureAnalysisOptions capture_options;
+  capture_options.source_root = dir.path();
+  const json out = analyze_captures(runs, stats::ToleranceOptions{}, capture_options);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_TRUE(out[0]["diff"].is_string()) << out[0].dump(2);
+  const std::string diff = out[0]["diff"];
+  EXPECT_NE(diff.find("@@ -1 +1 @@\n-ATOL = 1e-06\n+ATOL = "), std::string::npos) << diff;
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("the tolerance is `ATOL`, defined at tests/test_n.py:1: the edit is there"),
+            std::string::npos)
+      << s;
+  // A keyword given as a name is never replaced by a literal at the call.
+  EXPECT_EQ(diff.find("assert_close"), std::string::npos) << diff;
+}
+
+}  // namespace
+}  // namespace flakescope
