@@ -486,6 +486,12 @@ std::string keep_text(const model::AssertionSite& site, const std::string& keeps
     text += std::string(threshold ? "; it " : "; they ") + rate + (contrast ? ", though " : "; ") +
             std::to_string(site.failure_rate.failures) + " of " + std::to_string(site.trials) +
             " observed runs failed";
+    // torchkbnufft read "keep failures <= 1e-4 at 95%" beside "95% CI [0%, 0.13%]" as a
+    // contradiction: the two answer different questions, and the interval is the looser one.
+    if (rec.action == model::AssertionAction::kKeep &&
+        site.estimated_failure_rate->upper > rec.target && !exact_too_few)
+      text += " (the interval's upper end is looser than the bound: it is two-sided and takes "
+              "both the tail's share of the runs and its fit at their own upper ends)";
   }
   return text;
 }

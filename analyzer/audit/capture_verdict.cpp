@@ -137,7 +137,7 @@ std::optional<Verdict> deterministic(const SiteFacts& facts, const model::Assert
   else if (facts.reseeded)
     seeds =
         "; the test seeds its own generators (torch.manual_seed or the like), so the audit's "
-        "per-run seeds do not reach its draws";
+        "per-run seeds may not reach the draws this value depends on";
   else if (facts.drew_random == true)
     seeds =
         "; the per-run seeds never changed it although the test draws random numbers: this "

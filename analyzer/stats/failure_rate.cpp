@@ -123,7 +123,10 @@ FailureRate estimate_failure_rate(const std::vector<double>& needed_atol, double
   if (r.failures == 0 && !positive.empty() && positive.front() == positive.back()) {
     // One value on every run that deviated (a seeded test's constant error): nothing varies,
     // so there is no tail to extrapolate; the counts say what the runs show.
-    r.reason = "every run that deviated deviated by the same amount: no tail to fit";
+    r.reason = positive.size() == 1
+                   ? "only one run deviated: no tail to fit"
+                   : "the " + std::to_string(positive.size()) +
+                         " runs that deviated all deviated by the same amount: no tail to fit";
   } else if (r.failures == 0 && !positive.empty()) {
     TailOptions detect;
     detect.seed = options.seed;

@@ -458,26 +458,31 @@ _BRANCH_CACHE = {}
 _FAILING_CALLS = ("fail", "skipTest")
 
 
+def _first_node(frame, cache, matches):
+    """The first node of the frame's function for which `matches(node, line)` holds (`line`
+    counted from the function's first line), cached per (code, line); None when none matches or
+    the source cannot be read."""
+    key = (frame.f_code, frame.f_lineno)
+    if key not in cache:
+        code = frame.f_code
+        tree = _function_tree(code)
+        line = frame.f_lineno - code.co_firstlineno + 1
+        cache[key] = next((node for node in ast.walk(tree) if matches(node, line)),
+                          None) if tree is not None else None
+    return cache[key]
+
+
 def _decides_a_branch(frame):
     """Whether the call at the frame's line is in the condition of an `if`/`elif`/`while` (or a
     conditional expression) none of whose branches raises, asserts or fails the test: control
     flow of a testing helper, not an assertion."""
-    key = (frame.f_code, frame.f_lineno)
-    found = _BRANCH_CACHE.get(key)
-    if found is None:
-        found = False
-        code = frame.f_code
-        tree = _function_tree(code)
-        line = frame.f_lineno - code.co_firstlineno + 1
-        for node in ast.walk(tree) if tree is not None else ():
-            if isinstance(node, (ast.If, ast.While, ast.IfExp)) and (
-                    node.test.lineno <= line <= node.test.end_lineno):
-                branches = node.body + node.orelse if isinstance(node, (ast.If, ast.While)) \
-                    else [node.body, node.orelse]
-                found = not any(_fails_the_test(branch) for branch in branches)
-                break
-        _BRANCH_CACHE[key] = found
-    return found
+    node = _first_node(frame, _BRANCH_CACHE, lambda node, line: isinstance(
+        node, (ast.If, ast.While, ast.IfExp)) and node.test.lineno <= line <= node.test.end_lineno)
+    if node is None:
+        return False
+    branches = node.body + node.orelse if isinstance(node, (ast.If, ast.While)) else [
+        node.body, node.orelse]
+    return not any(_fails_the_test(branch) for branch in branches)
 
 
 def _fails_the_test(node):
@@ -749,20 +754,9 @@ def _in_loop(frame):
     """Whether the frame's line is in the body of a for or while loop of its function (julius's
     `for block_ratio in [1, 5, 10, 20]: self.assertSimilar(...)`): a run that fails there stops
     the loop, and the passes after the failing one go unmeasured."""
-    key = (frame.f_code, frame.f_lineno)
-    found = _LOOP_CACHE.get(key)
-    if found is None:
-        found = False
-        code = frame.f_code
-        tree = _function_tree(code)
-        line = frame.f_lineno - code.co_firstlineno + 1
-        for node in ast.walk(tree) if tree is not None else ():
-            if (isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and node.body
-                    and node.body[0].lineno <= line <= node.body[-1].end_lineno):
-                found = True
-                break
-        _LOOP_CACHE[key] = found
-    return found
+    return _first_node(frame, _LOOP_CACHE, lambda node, line: isinstance(
+        node, (ast.For, ast.AsyncFor, ast.While)) and bool(node.body) and (
+        node.body[0].lineno <= line <= node.body[-1].end_lineno)) is not None
 
 
 _TOLERANCE_AT_SITE = re.compile(r"\b(%s)\s*=" % "|".join(_TOLERANCE_PARAMETERS))

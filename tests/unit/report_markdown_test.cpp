@@ -286,3 +286,20 @@ TEST(MarkdownAssertions, SitesCloseToFailingAreListedAsAtRisk) {
 
 }  // namespace
 }  // namespace flakescope
+
+namespace flakescope {
+namespace {
+
+// torchkbnufft: "8 sites need action" were the 4 cases of 2 lines: the count says so.
+TEST(MarkdownAssertions, EntriesOfOneLineAreCountedAsOneLine) {
+  model::AssertionSite a;
+  a.site = "t.py:9";
+  a.recommendation.action = model::AssertionAction::kLoosen;
+  model::AssertionSite b = a;
+  b.test = "t.py::test_b[2]";
+  const std::string text = report::assertion_section({a, b}, ReportFormat::kTerminal);
+  EXPECT_NE(text.find("Assertions: 2 need action (on 1 line), 0 fine"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace flakescope
