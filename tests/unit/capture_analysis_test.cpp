@@ -803,3 +803,37 @@ TEST(CaptureAnalysis, ATolerancePassedByNameIsEditedWhereItIsDefined) {
 
 }  // namespace
 }  // namespace flakescope
+
+namespace flakescope {
+namespace {
+
+// torchkbnufft: "keep failures <= 1e-4 at 95%" beside "95% CI [0%, 0.13%]" read as a
+// contradiction. Just above the bound, where the estimate's interval reaches past the target, the
+// advice says why the two differ.
+TEST(CaptureAnalysis, AKeepBesideALooserRateIntervalSaysWhy) {
+  std::mt19937_64 rng(3);
+  std::exponential_distribution<double> deviation(1e6);
+  std::vector<double> needed(60);
+  for (double& x : needed) x = deviation(rng);
+  const auto analyse = [&](double atol) {
+    std::vector<json> runs;
+    for (std::size_t run = 0; run < needed.size(); ++run) {
+      json c = capture("tests/test_k.py:2", needed[run], true);
+      c["rtol"] = 0.0;
+      c["atol"] = atol;
+      c["margin"] = needed[run] - atol;
+      runs.push_back(run_record(static_cast<int>(run), {c}));
+    }
+    return analyze_captures(runs, stats::ToleranceOptions{});
+  };
+  const json first = analyse(1e-3);
+  ASSERT_TRUE(first[0]["recommendation"]["atol"].is_number()) << first[0].dump(2);
+  const json out = analyse(first[0]["recommendation"]["atol"].get<double>() * 1.01);
+  ASSERT_EQ(out[0]["recommendation"]["action"], "keep") << out[0].dump(2);
+  ASSERT_GT(out[0]["estimated_failure_rate"]["interval"][1].get<double>(), 1e-4) << out[0].dump(2);
+  const std::string s = out[0]["suggestion"];
+  EXPECT_NE(s.find("the interval's upper end is looser than the bound"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace flakescope
