@@ -269,6 +269,12 @@ std::optional<std::string> literal_tolerance_keyword(const ci::AssertionCall& ca
   return std::nullopt;
 }
 
+std::optional<std::string> multi_line_diff(const std::string& path, const std::string& file,
+                                           std::size_t line_number, const std::string& api,
+                                           const ci::SiteFacts& facts, double current_atol,
+                                           double rtol, double atol, std::string* shown,
+                                           std::string* helper_note);
+
 // A helper that takes no per-call override keeps the tolerance in its own code: on the innermost
 // line of the project that passes it as a literal (the comparison's line, or the call of the next
 // helper with `atol=1e-6`, gpytorch's BaseTestCase.assertAllClose). The edit is there, for every
@@ -286,10 +292,23 @@ std::optional<std::string> helper_line_edit(const model::AssertionSite& site,
     if (!source) continue;
     std::optional<std::string> edited;
     std::string call_shown, unused;
+    const std::string lives = "the tolerance lives in the helper " + f.function + "() at " +
+                              f.file + ":" + std::to_string(f.line) +
+                              ", which takes no per-call override: the edit is there, for " +
+                              "every caller";
     if (i + 1 == frames.size()) {
       const ci::SiteFacts direct;  // the compared function itself is called on that line
       edited =
           rewritten_line(*source, site.api, direct, site.atol, rtol, atol, &call_shown, &unused);
+      if (!edited) {  // torchkbnufft's conftest: `assert torch.allclose(\n    a,\n    b\n)`
+        auto diff =
+            multi_line_diff(source_path(capture_options.source_root, f.file), f.file, f.line,
+                            site.api, direct, site.atol, rtol, atol, shown, &unused);
+        if (diff) {
+          *note = lives;
+          return diff;
+        }
+      }
     } else if (const auto call =
                    ci::find_assertion_call(*source, "helper:" + frames[i + 1].function)) {
       if (const auto keyword = literal_tolerance_keyword(*call, site.atol)) {
@@ -299,9 +318,7 @@ std::optional<std::string> helper_line_edit(const model::AssertionSite& site,
     }
     if (!edited) continue;
     *shown = call_shown;
-    *note = "the tolerance lives in the helper " + f.function + "() at " + f.file + ":" +
-            std::to_string(f.line) +
-            ", which takes no per-call override: the edit is there, for every caller";
+    *note = lives;
     return ci::one_line_diff(f.file, f.line, *source, *edited);
   }
   return std::nullopt;
@@ -490,8 +507,9 @@ std::string keep_text(const model::AssertionSite& site, const std::string& keeps
     // contradiction: the two answer different questions, and the interval is the looser one.
     if (rec.action == model::AssertionAction::kKeep &&
         site.estimated_failure_rate->upper > rec.target && !exact_too_few)
-      text += " (the interval's upper end is looser than the bound: it is two-sided and takes "
-              "both the tail's share of the runs and its fit at their own upper ends)";
+      text +=
+          " (the interval's upper end is looser than the bound: it is two-sided and takes "
+          "both the tail's share of the runs and its fit at their own upper ends)";
   }
   return text;
 }
