@@ -429,6 +429,7 @@ std::optional<std::string> definition_edit(const ci::SiteFacts& facts,
   const auto edited = ci::replace_number_literal(*source, facts.definition_value, written);
   if (!edited) return std::nullopt;
   *shown = edited->substr(std::min(edited->size(), edited->find_first_not_of(" \t")));
+  shown->erase(std::min(shown->size(), shown->find(" #")));  // (its comment: not the edit)
   *note = "the tolerance is `" + facts.definition_name + "`, defined at " + facts.definition_at +
           ": the edit is there, shared by every comparison that reads it";
   return ci::one_line_diff(file, number, *source, *edited);
@@ -494,7 +495,9 @@ std::string keep_text(const model::AssertionSite& site, const std::string& keeps
   const bool exact_too_few =
       rec.method == "exact" && rec.runs_needed && *rec.runs_needed > site.trials;
   std::string text = current + verb;
-  if (!exact_too_few) text += " (" + ci::bound_phrase(site, atol) + " would suffice)";
+  // (Not when the bound, rounded up, is the current value: "(atol=1.5e-14 would suffice)".)
+  if (!exact_too_few && ci::bound_phrase(site, atol) != ci::bound_phrase(site, site.atol))
+    text += " (" + ci::bound_phrase(site, atol) + " would suffice)";
   if (site.estimated_failure_rate) {
     std::string rate = site.estimated_failure_rate->text;
     if (!threshold && rate.rfind("fails ", 0) == 0) rate.replace(0, 6, "fail ");
@@ -535,10 +538,14 @@ std::string headroom_text(const model::AssertionSite& site) {
 
 // No failure, and a bound that is mostly extrapolation: what the runs show and what would decide.
 std::string undecided_text(const model::AssertionSite& site, double atol) {
+  // At risk (the estimate above the target, or the worst run close to the bound): no "keep".
   std::string text = "undecided: " + std::to_string(site.failure_rate.failures) + " of " +
                      std::to_string(site.trials) + " runs failed, and the bound " +
                      ci::bound_phrase(site, atol) + " rests on too few runs (" +
-                     site.recommendation.reason + "); keep the arguments and rerun with more runs";
+                     site.recommendation.reason + ")" +
+                     (site.at_risk() ? "; rerun with more runs before trusting the current "
+                                       "arguments, which are close to failing"
+                                     : "; keep the arguments and rerun with more runs");
   if (site.estimated_failure_rate)
     text += "; with the current " +
             (site.api == "threshold" ? ci::bound_phrase(site, site.atol) : "arguments") + " it " +

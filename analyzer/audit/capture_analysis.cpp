@@ -665,6 +665,9 @@ model::AssertionSite analyze_site(const std::string& test, const std::string& si
 void note_argument_sets(model::AssertionSite& a, std::size_t groups, std::size_t tolerances) {
   a.argument_sets_at_site = static_cast<long>(groups);
   if (tolerances < 2 || !a.diff) return;
+  // A threshold's edit replaces its own literal on the line (zuko's `(0.99 <= p) and (p <=
+  // 1.01)`: two literals, one edit each); a literal not on the line gave no edit.
+  if (a.api == "threshold") return;
   a.diff.reset();
   a.suggestion += a.api == "threshold"
                       ? "; this line compares with " + std::to_string(groups) +

@@ -300,6 +300,10 @@ std::string bound_phrase(const model::AssertionSite& site, double value) {
            digits_apart(value, compared.value_or(value), 6);
   }
   if (site.api == "pytest.approx") return "abs=" + readable_tolerance(value);
+  if (takes_decimal(site.api)) {  // numpy's decimal=d: the d whose 1.5e-d covers the value
+    const int d = decimal_covering(value);
+    return "decimal=" + std::to_string(d) + " (atol " + readable_tolerance(decimal_bound(d)) + ")";
+  }
   return "atol=" + readable_tolerance(value);
 }
 

@@ -101,7 +101,10 @@ int cmd_fix(const CommandArgs& a) {
     // No file: an empty patch is one `git apply` rejects ("No valid patches in input").
     a.err << "flakescope fix: "
           << (patch.skipped.empty()
-                  ? std::string("no assertion needs its arguments changed")
+                  ? std::string(audit_assertions(report, report_path).empty()
+                                    ? "the audit captured no assertion, so there is nothing to "
+                                      "change (its report lists the tests that ran without one)"
+                                    : "no assertion needs its arguments changed")
                   : "no edit could be written (" + std::to_string(patch.skipped.size()) +
                         " left out, above)")
           << (out_path.empty() ? "" : "; nothing written to " + out_path) << "\n";

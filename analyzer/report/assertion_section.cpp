@@ -26,14 +26,10 @@ std::string num(double v) {
   return buffer;
 }
 
-// As the tests' table writes rates (format_percent: 0.25%, not 0.2%), and below 0.01% with two
-// digits down to 0.001% (a tail estimate far beyond any run count, set against a 1e-4 target).
+// As the tests' table writes rates (format_percent: 0.25%, not 0.2%; "<0.01%" below the usual
+// 1e-4 target).
 std::string percent(double p) {
-  if (!(p > 0) || p >= 1e-4) return format_percent(p);
-  if (p * 100 < 0.001) return "<0.001%";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.2g%%", p * 100);
-  return buffer;
+  return format_percent(p);
 }
 
 using model::AssertionAction;
@@ -46,7 +42,7 @@ std::string action_of(const AssertionSite& e) {
     return action == AssertionAction::kReview ? "negated: review" : "negated";
   if (e.at_risk()) return "at risk";
   // ("none" in the JSON: no run failed and the runs are too few for a bound.)
-  if (action == AssertionAction::kNone) return "undecided";
+  if (action == AssertionAction::kNone) return "no bound yet";
   return std::string(model::to_string(action));
 }
 
@@ -89,12 +85,15 @@ std::string rate_text(const AssertionSite& e) {
     return "returned False in " + std::to_string(fr.failures) + "/" + std::to_string(fr.trials) +
            " runs (never checked)";
   double point = fr.point, lower = fr.cp_lower, upper = fr.cp_upper;
+  std::string modelled;
   if (e.estimated_failure_rate) {
     point = e.estimated_failure_rate->point;
     lower = e.estimated_failure_rate->lower;
     upper = e.estimated_failure_rate->upper;
+    // "2.2% (0/30 runs failed)" needs to say the 2.2% is the tail model's, not a count.
+    if (e.estimated_failure_rate->method != "counts") modelled = "est. ";
   }
-  return percent(point) + " [" + percent(lower) + ", " + percent(upper) + "] (" +
+  return modelled + percent(point) + " [" + percent(lower) + ", " + percent(upper) + "] (" +
          std::to_string(fr.failures) + "/" + std::to_string(fr.trials) + " runs failed)";
 }
 
