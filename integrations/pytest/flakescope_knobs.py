@@ -68,7 +68,9 @@ def apply(free, threads):
     """Sets the repetition's knobs: the thread variables always (a torch-free test may read
     them), torch's switches when the tests have imported torch (importing it here would cost a
     torch-free suite a second per process)."""
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(name) != str(threads):  # (each assignment is a putenv)
+            os.environ[name] = str(threads)
     torch = _torch()
     if torch is None:
         return

@@ -375,14 +375,22 @@ def _seed_everything(seed):
             torch.random.default_generator.manual_seed(seed % 2**64)
 
 
+_ACCELERATOR = {}  # id(torch) -> (torch, whether it has an accelerator): asked every repetition
+
+
 def _has_accelerator(torch):
+    known = _ACCELERATOR.get(id(torch))
+    if known is not None and known[0] is torch:
+        return known[1]
     try:
-        if torch.cuda.is_available():
-            return True
-        mps = getattr(getattr(torch, "backends", None), "mps", None)
-        return bool(mps is not None and mps.is_available())
+        found = bool(torch.cuda.is_available())
+        if not found:
+            mps = getattr(getattr(torch, "backends", None), "mps", None)
+            found = bool(mps is not None and mps.is_available())
     except Exception:
-        return True  # when in doubt, torch.manual_seed: it seeds everything
+        found = True  # when in doubt, torch.manual_seed: it seeds everything
+    _ACCELERATOR[id(torch)] = (torch, found)
+    return found
 
 
 def _write_atomically(path, obj):
