@@ -189,8 +189,11 @@ def definition(frame, value, relative, locate_site=None):
     if value is None:
         return None
     code = frame.f_code
-    owner = type(frame.f_locals.get("self")) if "self" in code.co_varnames else None
-    key = (code, frame.f_lineno, value, owner)
+    key = (code, frame.f_lineno, value)
+    # (Per call: reading f_locals builds a dict, so the owner's class is asked only of a
+    # statement that reads `self.` or `cls.`.)
+    if _reads_an_attribute(frame):
+        key += (type(frame.f_locals.get("self", frame.f_locals.get("cls"))),)
     if key not in _CACHE:
         try:
             _CACHE[key] = _find(frame, value, relative)
@@ -216,6 +219,21 @@ def definition(frame, value, relative, locate_site=None):
         except Exception:
             _CACHE[outer_key] = None
     return _CACHE[outer_key]
+
+
+_READS_ATTRIBUTE = {}
+
+
+def _reads_an_attribute(frame):
+    """Whether the statement at the frame's line reads `self.X` or `cls.X` (cached)."""
+    key = (frame.f_code, frame.f_lineno)
+    found = _READS_ATTRIBUTE.get(key)
+    if found is None:
+        statement = _statement(frame)
+        found = _READS_ATTRIBUTE[key] = statement is not None and any(
+            isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id in ("self", "cls") for node in ast.walk(statement))
+    return found
 
 
 def _described(got, relative):
