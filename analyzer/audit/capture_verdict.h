@@ -21,6 +21,7 @@ struct SiteFacts {
   bool same_object = false;  // the two compared arguments were one object (`Wc = Wm`)
   std::string guarded;       // "try/except AssertionError at line N": its failure runs a fallback
   bool in_loop = false;      // the test's line is in a loop body: a failing pass ends the loop
+  std::string library;       // element-wise `==`: "numpy" or "torch" (its tolerant form's API)
   // The tolerance passed by name (`atol=self.ATOL`, `decimal=PREC`, `diff < TOL`) and its
   // number-literal definition: "file:line", empty when none (the plugin's tolerance_definition).
   std::string definition_name, definition_at;

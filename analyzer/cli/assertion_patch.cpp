@@ -167,6 +167,10 @@ std::string why_no_edit(const model::AssertionSite& e) {
 
 // Why `fix` leaves a site's edit out unless --include-weak, or "" when it does not.
 std::string weak_reason(const model::AssertionSite& e) {
+  if (e.recommendation.extra.value("lower_bound", std::string()) == "stopped")
+    return "in some runs the test stopped before the rest of this line's calls, so the value is "
+           "a lower bound of what they needed (apply it by hand and audit again, or pass "
+           "--include-weak to write it anyway)";
   if (e.recommendation.extra.value("lower_bound", std::string()) == "loop")
     return "its line is in a loop that stopped at a failing pass in every run, so the value is a "
            "lower bound of what the loop needs (apply it by hand and audit again, or pass "

@@ -1294,7 +1294,10 @@ def _elementwise_equality_fields(left, right):
     except Exception:
         return None  # shapes that do not broadcast: the comparison itself raised
     passed = largest == 0 and not nonfinite
+    library = "torch" if torch is not None and (
+        isinstance(left, torch.Tensor) or isinstance(right, torch.Tensor)) else "numpy"
     fields = {"exact": True, "passed": passed, "rtol": 0.0, "atol": 0.0, "dtype": None,
+              "library": library,
               "shape": list(difference.shape), "max_abs": _json_number(largest),
               "max_rel": _json_number(largest / scale if scale and math.isfinite(largest) else 0.0),
               "atol_needed": _json_number(largest), "margin": _json_number(largest),

@@ -176,6 +176,7 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
         assert equal["exact"] is True and equal["passed"] is True and equal["max_abs"] == 0.0, equal
     # `(J == 0).all()`, `(a == b).all()` (zuko): element-wise exact checks, with their shape.
     assert equals[marks["elementwise_zero"]]["shape"] == [2, 2], equals
+    assert equals[marks["elementwise_zero"]]["library"] == "torch", equals  # (its tolerant form)
     # The method forms `a.equal(b)` and `a.allclose(b)` (botorch) are the functions' own.
     by_site = {int(l["site"].rsplit(":", 1)[1]): l for l in read_lines(capture)}
     assert by_site[marks["method_equal"]]["api"] == "torch.equal", by_site[marks["method_equal"]]

@@ -672,9 +672,33 @@ TEST(CaptureVerdict, FailingExactCheckIsOfferedItsTolerantForm) {
     EXPECT_EQ(out[0]["class"], "deterministic") << c.api;
     EXPECT_NE(s.find(c.call), std::string::npos) << s;
     EXPECT_NE(s.find("covers the difference with a 1% margin; if they must be identical, the "
-                     "difference is a bug of the code under test"),
+                     "two compared computations differ on every run: a bug of the code under "
+                     "test"),
               std::string::npos)
         << s;
+  }
+  // opt_einsum: einsum against BLAS, failing every run on random inputs: no ablation advice; in a
+  // loop (torchcde: 180 passes, the first failing one seen) the offered atol is a lower bound; a
+  // numpy `(a == b).all()` is offered numpy's tolerant form.
+  for (const bool loop : {false, true}) {
+    std::vector<std::vector<json>> runs;
+    for (int i = 0; i < 10; ++i) {
+      json line = call("t.py:2", 1e-15 * (i + 1), false, 0);
+      line["api"] = "==";
+      line["exact"] = true;
+      line["library"] = "numpy";
+      if (loop) line["in_loop"] = true;
+      runs.push_back({line});
+    }
+    const json out = analyze_captures(runs_of(runs), stats::ToleranceOptions{});
+    const std::string s = out[0]["suggestion"];
+    EXPECT_EQ(s.find("--ablation"), std::string::npos) << s;
+    EXPECT_NE(s.find("`numpy.testing.assert_allclose(actual, desired, rtol=0, atol="),
+              std::string::npos)
+        << s;
+    EXPECT_EQ(s.find("this is a lower bound of what the loop needs") != std::string::npos, loop)
+        << s;
+    EXPECT_EQ(out[0]["recommendation"].value("lower_bound", std::string()) == "loop", loop);
   }
   std::vector<std::vector<json>> passing;
   for (int i = 0; i < 10; ++i) {
