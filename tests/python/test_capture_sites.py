@@ -112,8 +112,7 @@ def test_a_call_asserted_over_several_lines_is_not_a_discarded_result(target_run
     result = target_runner.run("discarded_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
     assert "4 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "discarded_target.py")) as f:
-        marks = {l.split("# site:")[1].strip(): n for n, l in enumerate(f.read().splitlines(), 1)
-                 if "# site:" in l}
+        marks = markers(f.read(), "site")
     lines = {int(line["site"].rsplit(":", 1)[1]): line for line in read_lines(capture)}
     assert set(lines) == set(marks.values()), lines
     assert not lines[marks["multiline"]].get("unchecked"), lines[marks["multiline"]]
@@ -137,8 +136,7 @@ def test_assert_true_of_a_comparison_is_captured_as_a_threshold(target_runner, t
     result = target_runner.run("unittest_compare_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
     assert "1 failed, 9 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "unittest_compare_target.py")) as f:
-        marks = {l.split("# site:")[1].strip(): n for n, l in enumerate(f.read().splitlines(), 1)
-                 if "# site:" in l}
+        marks = markers(f.read(), "site")
     lines = {int(line["site"].rsplit(":", 1)[1]): line for line in read_lines(capture)
              if line["api"] == "threshold"}
     below = lines[marks["true_below"]]
@@ -206,9 +204,8 @@ def test_a_tolerance_given_by_name_carries_where_it_is_defined(target_runner, tm
     result = target_runner.run("named_tolerance_target.py", env={"FLAKESCOPE_CAPTURE": str(capture)})
     assert "8 passed" in result.stdout, result.stdout + result.stderr
     with open(os.path.join(HERE, "targets", "named_tolerance_target.py")) as f:
-        text = f.read().splitlines()
-    sites = {l.split("# site:")[1].strip(): n for n, l in enumerate(text, 1) if "# site:" in l}
-    defs = {l.split("# def:")[1].strip(): n for n, l in enumerate(text, 1) if "# def:" in l}
+        text = f.read()
+    sites, defs = markers(text, "site"), markers(text, "def")
     lines = {int(l["site"].rsplit(":", 1)[1]): l for l in read_lines(capture)}
     expected = {"class_attribute": ("self.TOL", "TOL", 1e-4), "set_up": ("self.delta", "delta", 1e-2),
                 "module_constant": ("ATOL", "ATOL", 1e-3), "decimal": ("PREC", "PREC", 5.0),
